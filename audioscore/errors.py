@@ -1,0 +1,35 @@
+"""One exception hierarchy for the project, mapped once to HTTP status codes and CLI exit codes."""
+
+__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "ProcessingError"]
+
+
+class AudioscoreError(Exception):
+    """Base of every error the project raises on purpose.
+
+    Attributes:
+        http_status: the status a function handler answers with.
+        exit_code: the status the CLI exits with.
+    """
+
+    http_status = 500
+    exit_code = 1
+
+
+class InputError(AudioscoreError):
+    """The input is unusable (missing, empty, corrupt, not audio, silent): retrying cannot help."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class LimitExceeded(InputError):
+    """The input is larger or longer than a configured limit."""
+
+    http_status = 413
+
+
+class ProcessingError(AudioscoreError):
+    """A tool or plugin the pipeline relies on failed or is missing."""
+
+    http_status = 500
+    exit_code = 3
