@@ -1,0 +1,54 @@
+# Setup is idempotent: each step leaves a stamp and reruns only when its inputs change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+PLUGIN := audioscore/plugins/audioscore_pyin.so
+PLUGIN_SOURCES := $(wildcard vamp/src/*.cpp vamp/src/*.h) vamp/Makefile
+
+APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-examples \
+	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils python3-venv python3-dev
+
+.PHONY: setup demo test bench lint plugin clean
+
+setup: $(STAMPS)/apt $(STAMPS)/venv $(PLUGIN)
+
+$(STAMPS)/apt: Makefile
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+# vamp's build needs numpy (and setuptools/wheel) already installed: no build isolation.
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "numpy>=2.0,<2.5" "setuptools>=65" wheel
+	$(PY) -m pip install -q --no-build-isolation "vamp==1.1.0"
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+plugin: $(PLUGIN)
+
+$(PLUGIN): $(PLUGIN_SOURCES) $(STAMPS)/apt
+	$(MAKE) -s -C vamp
+	mkdir -p $(dir $@) && cp vamp/build/audioscore_pyin.so $@
+
+demo: setup
+	$(VENV)/bin/audioscore extract examples/melody.ogg -o out/demo
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) bench/bench_extract.py
+
+lint: setup
+	$(VENV)/bin/ruff check audioscore tests bench
+
+clean:
+	rm -rf vamp/build $(PLUGIN) out

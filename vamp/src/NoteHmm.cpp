@@ -1,0 +1,197 @@
+#include "NoteHmm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace audioscore {
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kLogSqrt2Pi = 0.9189385f;
+// Frames over which an amplitude rise is measured: about one analysis block.
+constexpr int kOnsetLookbackFrames = 8;
+// Rise (dB) needed for a split at sensitivity 1 and the extra needed at sensitivity 0.
+constexpr float kMinRiseDb = 3.f;
+constexpr float kRiseRangeDb = 12.f;
+
+float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
+
+float logGaussian(float delta, float sigma) {
+    const float z = delta / sigma;
+    return -0.5f * z * z - std::log(sigma) - kLogSqrt2Pi;
+}
+
+enum State : uint8_t { Silence, Attack, Stable };
+
+float medianPitch(const std::vector<float> &pitchHz, int from, int to) {
+    std::vector<float> voiced;
+    for (int f = from; f < to; ++f)
+        if (pitchHz[f] > 0) voiced.push_back(pitchHz[f]);
+    if (voiced.empty()) return 0.f;
+    auto middle = voiced.begin() + voiced.size() / 2;
+    std::nth_element(voiced.begin(), middle, voiced.end());
+    return *middle;
+}
+}  // namespace
+
+NoteHmm::NoteHmm(const NoteHmmSettings &settings) : m_s(settings) {
+    m_pitches = static_cast<int>((m_s.maxMidi - m_s.minMidi) * m_s.stepsPerSemitone) + 1;
+}
+
+std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
+                                  const std::vector<float> &voicedProbability) const {
+    const int frames = static_cast<int>(pitchHz.size());
+    const int P = m_pitches;
+    std::vector<Note> notes;
+    if (frames == 0) return notes;
+
+    const float lAttackSelf = std::log(m_s.attackSelf);
+    const float lAttackToStable = std::log(1.f - m_s.attackSelf);
+    const float lStableSelf = std::log(1.f - m_s.noteEnd - m_s.legatoChange);
+    const float lStableToSilence = std::log(m_s.noteEnd);
+    const float lStableToAttack = std::log(m_s.legatoChange / P);
+    const float lSilenceSelf = std::log(m_s.silenceSelf);
+    const float lSilenceToAttack = std::log((1.f - m_s.silenceSelf) / P);
+    const float lUnvoicedInNote = std::log(m_s.unvoicedInNote);
+
+    std::vector<float> attack(P, kNegInf), stable(P, kNegInf);
+    float silence = 0.f;
+    // Back-pointers: per frame and pitch, the state the attack/stable state came
+    // from; for silence and for attacks after a note, the best stable pitch.
+    std::vector<uint8_t> attackBack(static_cast<size_t>(frames) * P), stableBack(static_cast<size_t>(frames) * P);
+    std::vector<uint8_t> silenceBack(frames);
+    std::vector<int> bestStableBefore(frames, 0);
+
+    for (int f = 0; f < frames; ++f) {
+        const bool voiced = pitchHz[f] > 0;
+        const float v = std::clamp(voicedProbability[f], 1e-4f, 1.f - 1e-4f);
+        const float midi = voiced ? midiOf(pitchHz[f]) : 0.f;
+        const float logVoiced = std::log(v);
+
+        int bestStable = 0;
+        for (int p = 1; p < P; ++p)
+            if (stable[p] > stable[bestStable]) bestStable = p;
+        const float fromStable = stable[bestStable];
+        bestStableBefore[f] = bestStable;
+
+        const float silenceScore = f == 0 ? 0.f : silence;
+        uint8_t *aBack = &attackBack[static_cast<size_t>(f) * P];
+        uint8_t *sBack = &stableBack[static_cast<size_t>(f) * P];
+        for (int p = 0; p < P; ++p) {
+            const float delta = midi - midiOfPitch(p);
+            const float eAttack = voiced ? logVoiced + logGaussian(delta, m_s.attackSpreadSemitones) : lUnvoicedInNote;
+            const float eStable = voiced ? logVoiced + logGaussian(delta, m_s.stableSpreadSemitones) : lUnvoicedInNote;
+
+            float a = attack[p] + lAttackSelf;
+            uint8_t aFrom = Attack;
+            if (silenceScore + lSilenceToAttack > a) { a = silenceScore + lSilenceToAttack; aFrom = Silence; }
+            if (fromStable + lStableToAttack > a) { a = fromStable + lStableToAttack; aFrom = Stable; }
+
+            float s = stable[p] + lStableSelf;
+            uint8_t sFrom = Stable;
+            if (attack[p] + lAttackToStable > s) { s = attack[p] + lAttackToStable; sFrom = Attack; }
+
+            attack[p] = a + eAttack;
+            stable[p] = s + eStable;
+            aBack[p] = aFrom;
+            sBack[p] = sFrom;
+        }
+        const float eSilence = voiced ? std::log(1.f - v) : 0.f;
+        float q = silenceScore + lSilenceSelf;
+        uint8_t qFrom = Silence;
+        if (fromStable + lStableToSilence > q) { q = fromStable + lStableToSilence; qFrom = Stable; }
+        silence = q + eSilence;
+        silenceBack[f] = qFrom;
+
+        // Renormalise to keep float precision on long inputs.
+        float peak = silence;
+        for (int p = 0; p < P; ++p) peak = std::max({peak, attack[p], stable[p]});
+        silence -= peak;
+        for (int p = 0; p < P; ++p) { attack[p] -= peak; stable[p] -= peak; }
+    }
+
+    // Trace back the state sequence.
+    State state = Silence;
+    int pitch = 0;
+    float best = silence;
+    for (int p = 0; p < P; ++p) {
+        if (attack[p] > best) { best = attack[p]; state = Attack; pitch = p; }
+        if (stable[p] > best) { best = stable[p]; state = Stable; pitch = p; }
+    }
+    std::vector<State> states(frames);
+    std::vector<int> pitches(frames);
+    for (int f = frames - 1; f >= 0; --f) {
+        states[f] = state;
+        pitches[f] = pitch;
+        const size_t at = static_cast<size_t>(f) * P + pitch;
+        const State from = static_cast<State>(state == Silence ? silenceBack[f]
+                                              : state == Attack ? attackBack[at] : stableBack[at]);
+        if (from == Stable && state != Stable) pitch = bestStableBefore[f];
+        state = from;
+    }
+
+    // A note begins wherever an attack is entered from silence or another note.
+    for (int f = 0; f < frames; ++f) {
+        if (states[f] == Silence) continue;
+        const bool starts = f == 0 || states[f - 1] == Silence
+                         || (states[f] == Attack && states[f - 1] != Attack) || pitches[f] != pitches[f - 1];
+        if (starts) {
+            if (!notes.empty() && notes.back().endFrame == 0) notes.back().endFrame = f;
+            notes.push_back({f, 0, 0.f});
+        }
+        if (f + 1 == frames || states[f + 1] == Silence) notes.back().endFrame = f + 1;
+    }
+    for (auto &note : notes) {
+        note.frequencyHz = medianPitch(pitchHz, note.startFrame, note.endFrame);
+        if (note.frequencyHz <= 0) {
+            const float midi = midiOfPitch(pitches[note.startFrame]);
+            note.frequencyHz = 440.f * std::exp2((midi - 69.f) / 12.f);
+        }
+    }
+    return notes;
+}
+
+std::vector<Note> refineNotes(const std::vector<Note> &notes, const std::vector<float> &rms,
+                              const std::vector<float> &pitchHz, float sensitivity, int minFrames) {
+    const int frames = static_cast<int>(rms.size());
+    std::vector<float> level(frames);
+    for (int f = 0; f < frames; ++f) level[f] = 20.f * std::log10(rms[f] + 1e-9f);
+
+    // Onsets: frames where the level has risen by riseDb over the preceding
+    // block; the split goes at the steepest frame of that rise.
+    std::vector<int> onsets;
+    if (sensitivity > 0.f) {
+        const float riseDb = kMinRiseDb + kRiseRangeDb * (1.f - std::min(sensitivity, 1.f));
+        for (int f = kOnsetLookbackFrames; f < frames; ++f) {
+            float floor = level[f - 1];
+            for (int k = 2; k <= kOnsetLookbackFrames; ++k) floor = std::min(floor, level[f - k]);
+            if (level[f] - floor < riseDb) continue;
+            int steepest = f;
+            for (int k = f - kOnsetLookbackFrames + 1; k <= f; ++k)
+                if (level[k] - level[k - 1] > level[steepest] - level[steepest - 1]) steepest = k;
+            if (onsets.empty() || steepest - onsets.back() >= minFrames) onsets.push_back(steepest);
+            f += minFrames;  // one onset per rise
+        }
+    }
+
+    std::vector<Note> refined;
+    auto next = onsets.begin();
+    for (const auto &note : notes) {
+        int start = note.startFrame;
+        while (next != onsets.end() && *next <= start) ++next;
+        for (auto onset = next; onset != onsets.end() && *onset < note.endFrame; ++onset) {
+            if (*onset - start < minFrames || note.endFrame - *onset < minFrames) continue;
+            refined.push_back({start, *onset, medianPitch(pitchHz, start, *onset)});
+            start = *onset;
+        }
+        refined.push_back({start, note.endFrame, start == note.startFrame ? note.frequencyHz
+                                                         : medianPitch(pitchHz, start, note.endFrame)});
+    }
+    std::vector<Note> kept;
+    for (const auto &note : refined)
+        if (note.endFrame - note.startFrame >= minFrames && note.frequencyHz > 0) kept.push_back(note);
+    return kept;
+}
+
+}  // namespace audioscore

@@ -1,0 +1,57 @@
+// Note tracking on top of the pitch track, after the note model of Tony
+// (Mauch et al., "Computer-aided melody note transcription using the Tony
+// software", 2015): for every pitch on a fine grid an attack and a stable
+// state, plus silence; Viterbi decoding turns the frame-wise pitch track into
+// note events.
+//
+// Deliberate simplification: one shared silence state, and any pitch may
+// follow silence or a note with equal probability. Every transition then is
+// a constant-time update per pitch, so the model costs O(pitches) per frame.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace audioscore {
+
+struct Note {
+    int startFrame;
+    int endFrame;  // exclusive
+    float frequencyHz;
+};
+
+struct NoteHmmSettings {
+    float minMidi = 28.f;          // E1
+    float maxMidi = 98.f;          // D7
+    int stepsPerSemitone = 3;      // tuning tolerance: notes may sit between semitones
+    float stableSpreadSemitones = 0.5f;  // pitch deviation within a held note (vibrato)
+    float attackSpreadSemitones = 1.5f;  // pitch is unsettled while a note starts
+    float unvoicedInNote = 0.05f;  // relative likelihood of an unvoiced frame inside a note
+    float attackSelf = 0.5f;
+    float noteEnd = 0.005f;        // stable -> silence per frame
+    float legatoChange = 0.002f;   // stable -> another note's attack per frame
+    float silenceSelf = 0.99f;
+};
+
+class NoteHmm {
+public:
+    explicit NoteHmm(const NoteHmmSettings &settings = NoteHmmSettings());
+
+    // pitchHz: per frame, > 0 where voiced; voicedProbability in [0, 1].
+    std::vector<Note> decode(const std::vector<float> &pitchHz,
+                             const std::vector<float> &voicedProbability) const;
+
+private:
+    NoteHmmSettings m_s;
+    int m_pitches;
+    float midiOfPitch(int p) const { return m_s.minMidi + static_cast<float>(p) / m_s.stepsPerSemitone; }
+};
+
+// Splits notes at amplitude onsets (re-struck repeated notes keep one pitch,
+// so the note model alone cannot see them). rms is per frame; sensitivity in
+// [0, 1], 0 disables splitting. Notes shorter than minFrames are dropped.
+std::vector<Note> refineNotes(const std::vector<Note> &notes, const std::vector<float> &rms,
+                              const std::vector<float> &pitchHz, float sensitivity,
+                              int minFrames);
+
+}  // namespace audioscore

@@ -1,0 +1,186 @@
+#include "PitchHmm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace audioscore {
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Back-pointer code: jump (from - to) in bins, plus this flag when the
+// predecessor is in the other layer.
+constexpr int kOtherLayer = 64;
+// Floor for observation probabilities so no frame forbids a whole layer.
+constexpr float kMinObservation = 1e-6f;
+}  // namespace
+
+PitchHmm::PitchHmm(float minHz, float maxHz, float binCents, int maxJumpBins, float switchProbability)
+    : m_maxJump(maxJumpBins), m_minHz(minHz), m_binCents(binCents) {
+    m_bins = static_cast<int>(std::ceil(1200.f * std::log2(maxHz / minHz) / binCents)) + 1;
+    m_logStay = std::log(1.f - switchProbability);
+    m_logSwitch = std::log(switchProbability);
+    // Triangular jump distribution (the paper's choice): weight maxJump+1-|d|.
+    m_logKernel.resize(2 * m_maxJump + 1);
+    float total = 0;
+    for (int d = -m_maxJump; d <= m_maxJump; ++d) total += m_maxJump + 1 - std::abs(d);
+    for (int d = -m_maxJump; d <= m_maxJump; ++d)
+        m_logKernel[d + m_maxJump] = std::log((m_maxJump + 1 - std::abs(d)) / total);
+    reset();
+}
+
+void PitchHmm::reset() {
+    m_unvoiced.assign(m_bins + 2 * m_maxJump, kNegInf);
+    m_nextUnvoiced.assign(m_bins + 2 * m_maxJump, kNegInf);
+    m_nextBack.assign(m_bins, 0);
+    m_voiced.clear();
+    m_nextVoiced.clear();
+    m_unvoicedBack.clear();
+    m_voicedHistory.clear();
+    m_voicedOffsets.assign(1, 0);
+    m_started = false;
+}
+
+int PitchHmm::binOf(float hz) const {
+    return static_cast<int>(std::lround(1200.f * std::log2(hz / m_minHz) / m_binCents));
+}
+
+float PitchHmm::binFrequency(int bin) const {
+    return m_minHz * std::exp2(bin * m_binCents / 1200.f);
+}
+
+void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voicedProbability) {
+    const int pad = m_maxJump;
+    const float logUnvoicedObs =
+        std::log(std::max(1.f - voicedProbability, kMinObservation) / m_bins);
+
+    // Voiced observations: candidate probability mass per bin.
+    m_nextVoiced.clear();
+    for (int i = 0; i < count; ++i) {
+        const int bin = binOf(candidates[i].frequencyHz);
+        if (bin < 0 || bin >= m_bins || candidates[i].probability <= 0) continue;
+        auto it = std::find_if(m_nextVoiced.begin(), m_nextVoiced.end(),
+                               [bin](const VoicedState &s) { return s.bin == bin; });
+        if (it == m_nextVoiced.end()) {
+            m_nextVoiced.push_back({bin, candidates[i].probability, candidates[i].frequencyHz, 0});
+        } else {
+            if (candidates[i].probability > it->score) it->frequencyHz = candidates[i].frequencyHz;
+            it->score += candidates[i].probability;  // holds the summed observation until scored
+        }
+    }
+
+    if (!m_started) {
+        // Uniform initial distribution over all 2M states.
+        const float logInitial = std::log(0.5f / m_bins);
+        for (int b = 0; b < m_bins; ++b) m_unvoiced[b + pad] = logInitial + logUnvoicedObs;
+        for (auto &s : m_nextVoiced) s.score = logInitial + std::log(s.score);
+        m_voiced.swap(m_nextVoiced);
+        m_unvoicedBack.insert(m_unvoicedBack.end(), m_bins, 0);
+        m_voicedHistory.insert(m_voicedHistory.end(), m_voiced.begin(), m_voiced.end());
+        m_voicedOffsets.push_back(static_cast<int>(m_voicedHistory.size()));
+        m_started = true;
+        return;
+    }
+
+    // Unvoiced <- unvoiced: dense max over the jump kernel. Loop order lets the compiler vectorise.
+    float *next = m_nextUnvoiced.data() + pad;
+    const float *prev = m_unvoiced.data() + pad;
+    std::fill(next, next + m_bins, kNegInf);
+    std::fill(m_nextBack.begin(), m_nextBack.end(), 0);
+    for (int d = -m_maxJump; d <= m_maxJump; ++d) {
+        const float weight = m_logKernel[d + m_maxJump] + m_logStay;
+        const float *source = prev + d;
+        int8_t *back = m_nextBack.data();
+        for (int b = 0; b < m_bins; ++b) {
+            const float candidate = source[b] + weight;
+            const bool better = candidate > next[b];
+            next[b] = better ? candidate : next[b];
+            back[b] = better ? static_cast<int8_t>(d) : back[b];
+        }
+    }
+    // Unvoiced <- voiced: only the few live voiced states contribute.
+    for (const auto &from : m_voiced) {
+        const int lo = std::max(0, from.bin - m_maxJump), hi = std::min(m_bins - 1, from.bin + m_maxJump);
+        for (int b = lo; b <= hi; ++b) {
+            const int d = from.bin - b;
+            const float candidate = from.score + m_logKernel[d + m_maxJump] + m_logSwitch;
+            if (candidate > next[b]) {
+                next[b] = candidate;
+                m_nextBack[b] = static_cast<int8_t>(d + kOtherLayer);
+            }
+        }
+    }
+
+    // Voiced states of this frame, from either layer.
+    for (auto &to : m_nextVoiced) {
+        const float logObservation = std::log(std::max(to.score, kMinObservation));
+        float best = kNegInf;
+        int8_t back = 0;
+        for (const auto &from : m_voiced) {
+            const int d = from.bin - to.bin;
+            if (d < -m_maxJump || d > m_maxJump) continue;
+            const float candidate = from.score + m_logKernel[d + m_maxJump] + m_logStay;
+            if (candidate > best) { best = candidate; back = static_cast<int8_t>(d); }
+        }
+        for (int d = -m_maxJump; d <= m_maxJump; ++d) {
+            const float candidate = prev[to.bin + d] + m_logKernel[d + m_maxJump] + m_logSwitch;
+            if (candidate > best) { best = candidate; back = static_cast<int8_t>(d + kOtherLayer); }
+        }
+        to.score = best + logObservation;
+        to.back = back;
+    }
+
+    for (int b = 0; b < m_bins; ++b) next[b] += logUnvoicedObs;
+
+    // Renormalise so float scores keep their precision over hours of frames.
+    float peak = kNegInf;
+    for (int b = 0; b < m_bins; ++b) peak = std::max(peak, next[b]);
+    for (const auto &s : m_nextVoiced) peak = std::max(peak, s.score);
+    for (int b = 0; b < m_bins; ++b) next[b] -= peak;
+    for (auto &s : m_nextVoiced) s.score -= peak;
+
+    m_unvoiced.swap(m_nextUnvoiced);
+    m_voiced.swap(m_nextVoiced);
+    m_unvoicedBack.insert(m_unvoicedBack.end(), m_nextBack.begin(), m_nextBack.end());
+    m_voicedHistory.insert(m_voicedHistory.end(), m_voiced.begin(), m_voiced.end());
+    m_voicedOffsets.push_back(static_cast<int>(m_voicedHistory.size()));
+}
+
+std::vector<float> PitchHmm::decode() const {
+    const int frames = frameCount();
+    std::vector<float> path(frames, 0.f);
+    if (frames == 0) return path;
+
+    // Best final state.
+    bool voiced = false;
+    int bin = 0;
+    float best = kNegInf;
+    const float *last = m_unvoiced.data() + m_maxJump;
+    for (int b = 0; b < m_bins; ++b)
+        if (last[b] > best) { best = last[b]; bin = b; }
+    for (const auto &s : m_voiced)
+        if (s.score > best) { best = s.score; bin = s.bin; voiced = true; }
+
+    for (int f = frames - 1; f >= 0; --f) {
+        int code;
+        if (voiced) {
+            const VoicedState *state = nullptr;
+            for (int i = m_voicedOffsets[f]; i < m_voicedOffsets[f + 1]; ++i)
+                if (m_voicedHistory[i].bin == bin) state = &m_voicedHistory[i];
+            if (state == nullptr) break;  // cannot happen: predecessors were alive when stored
+            path[f] = state->frequencyHz;
+            code = state->back;
+        } else {
+            path[f] = -binFrequency(bin);
+            code = m_unvoicedBack[static_cast<size_t>(f) * m_bins + bin];
+        }
+        if (f == 0) break;
+        const bool switched = code >= kOtherLayer / 2;
+        const int jump = switched ? code - kOtherLayer : code;
+        bin += jump;
+        if (switched) voiced = !voiced;
+    }
+    return path;
+}
+
+}  // namespace audioscore

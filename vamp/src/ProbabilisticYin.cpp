@@ -1,0 +1,159 @@
+#include "ProbabilisticYin.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace audioscore {
+
+namespace {
+
+constexpr int kThresholdCount = 100;  // thresholds 0.01, 0.02, ..., 1.00
+// Weight of the global minimum when no trough dips below a threshold (p_a in the paper).
+constexpr double kAbsoluteMinimumWeight = 0.01;
+constexpr double kBetaAlpha = 2.0;
+
+std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
+    std::vector<double> pmf(kThresholdCount, 0.0);
+    auto single = [&](double value) {
+        pmf[static_cast<int>(std::lround(value * kThresholdCount)) - 1] = 1.0;
+    };
+    switch (prior) {
+    case ThresholdPrior::Uniform:
+        std::fill(pmf.begin(), pmf.end(), 1.0);
+        break;
+    case ThresholdPrior::Single010: single(0.10); break;
+    case ThresholdPrior::Single015: single(0.15); break;
+    case ThresholdPrior::Single020: single(0.20); break;
+    default: {
+        const double mean = prior == ThresholdPrior::BetaMean010 ? 0.10
+                          : prior == ThresholdPrior::BetaMean015 ? 0.15 : 0.20;
+        const double beta = kBetaAlpha * (1.0 - mean) / mean;
+        const double logNorm = std::lgamma(kBetaAlpha + beta) - std::lgamma(kBetaAlpha) - std::lgamma(beta);
+        for (int i = 0; i < kThresholdCount; ++i) {
+            // Beta density at the centre of each threshold's bin.
+            const double s = (i + 0.5) / kThresholdCount;
+            pmf[i] = std::exp(logNorm + (kBetaAlpha - 1) * std::log(s) + (beta - 1) * std::log1p(-s));
+        }
+    }
+    }
+    double total = 0;
+    for (double p : pmf) total += p;
+    for (double &p : pmf) p /= total;
+    return pmf;
+}
+
+}  // namespace
+
+ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
+                                   ThresholdPrior prior)
+    : m_sampleRate(sampleRate), m_blockSize(blockSize), m_window(blockSize / 2),
+      m_fft(blockSize),
+      m_frame(blockSize), m_kernel(blockSize, 0.0), m_spectrum(blockSize + 2),
+      m_kernelSpectrum(blockSize + 2), m_correlation(blockSize), m_cmnd(blockSize / 2) {
+    m_minLag = std::max(2, static_cast<int>(std::floor(sampleRate / maxHz)));
+    m_maxLag = std::min(m_window - 2, static_cast<int>(std::ceil(sampleRate / minHz)));
+    const std::vector<double> pmf = thresholdPriorPmf(prior);
+    m_priorCdf.resize(kThresholdCount);
+    double running = 0;
+    for (int i = 0; i < kThresholdCount; ++i) m_priorCdf[i] = (running += pmf[i]);
+}
+
+float ProbabilisticYin::priorMassAtOrBelow(float threshold) const {
+    // Mass of thresholds s_i <= threshold, s_i = (i+1)/100.
+    const int index = static_cast<int>(std::floor(threshold * kThresholdCount + 1e-6)) - 1;
+    if (index < 0) return 0.f;
+    return static_cast<float>(m_priorCdf[std::min(index, kThresholdCount - 1)]);
+}
+
+void ProbabilisticYin::differenceFunction(const float *frame) {
+    // d(tau) = e(0) + e(tau) - 2 r(tau) over a window of W samples; the
+    // cross-correlation r comes from one FFT product instead of O(W^2) sums.
+    const int n = m_blockSize, w = m_window;
+    double energy = 0;
+    for (int i = 0; i < n; ++i) {
+        m_frame[i] = frame[i];
+        energy += m_frame[i] * m_frame[i];
+    }
+    m_rms = static_cast<float>(std::sqrt(energy / n));
+    std::copy(m_frame.begin(), m_frame.begin() + w, m_kernel.begin());
+
+    m_fft.forward(m_frame.data(), m_spectrum.data());
+    m_fft.forward(m_kernel.data(), m_kernelSpectrum.data());
+    for (int k = 0; k <= n / 2; ++k) {
+        const double ar = m_spectrum[2 * k], ai = m_spectrum[2 * k + 1];
+        const double br = m_kernelSpectrum[2 * k], bi = -m_kernelSpectrum[2 * k + 1];
+        m_spectrum[2 * k] = ar * br - ai * bi;
+        m_spectrum[2 * k + 1] = ar * bi + ai * br;
+    }
+    m_fft.inverse(m_spectrum.data(), m_correlation.data());
+
+    double windowEnergyAtZero = 0;
+    for (int j = 0; j < w; ++j) windowEnergyAtZero += m_frame[j] * m_frame[j];
+    double windowEnergyAtLag = windowEnergyAtZero;
+    double runningSum = 0;
+    m_cmnd[0] = 1.f;
+    for (int tau = 1; tau < w; ++tau) {
+        windowEnergyAtLag += m_frame[tau + w - 1] * m_frame[tau + w - 1]
+                           - m_frame[tau - 1] * m_frame[tau - 1];
+        const double d = std::max(0.0, windowEnergyAtZero + windowEnergyAtLag - 2 * m_correlation[tau]);
+        runningSum += d;
+        m_cmnd[tau] = runningSum > 0 ? static_cast<float>(d * tau / runningSum) : 1.f;
+    }
+}
+
+float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> &out) {
+    differenceFunction(frame);
+    if (m_rms <= std::numeric_limits<float>::min()) return 0.f;
+
+    // Walk the troughs in order of lag. For a threshold s, YIN picks the first
+    // trough whose value is below s, so trough k wins every threshold in
+    // (value_k, min of earlier trough values]: its probability is that prior mass.
+    float lowestSoFar = std::numeric_limits<float>::infinity();
+    float voicedProbability = 0.f;
+    int globalMinimumLag = -1;
+    float globalMinimum = std::numeric_limits<float>::infinity();
+    const auto firstCandidate = out.size();
+
+    for (int tau = m_minLag; tau <= m_maxLag; ++tau) {
+        const float value = m_cmnd[tau];
+        if (!(value < m_cmnd[tau - 1] && value <= m_cmnd[tau + 1])) continue;
+        if (value < globalMinimum) {
+            globalMinimum = value;
+            globalMinimumLag = tau;
+        }
+        if (value >= lowestSoFar) continue;
+        const float mass = priorMassAtOrBelow(std::min(lowestSoFar, 1.f)) - priorMassAtOrBelow(value);
+        lowestSoFar = value;
+        if (mass <= 0.f) continue;
+
+        // Parabolic interpolation of the trough for sub-sample lag.
+        const float left = m_cmnd[tau - 1], right = m_cmnd[tau + 1];
+        const float curvature = left - 2 * value + right;
+        const float shift = curvature > 0 ? 0.5f * (left - right) / curvature : 0.f;
+        out.push_back({m_sampleRate / (tau + shift), mass});
+        voicedProbability += mass;
+    }
+
+    // Thresholds below every trough: YIN falls back to the global minimum,
+    // which the paper down-weights by p_a.
+    if (globalMinimumLag > 0) {
+        const float fallback = static_cast<float>(kAbsoluteMinimumWeight) * priorMassAtOrBelow(globalMinimum);
+        if (fallback > 0.f) {
+            const float hz = m_sampleRate / globalMinimumLag;
+            bool merged = false;
+            for (auto i = firstCandidate; i < out.size(); ++i) {
+                if (std::fabs(out[i].frequencyHz - hz) < 0.02f * hz) {
+                    out[i].probability += fallback;
+                    merged = true;
+                    break;
+                }
+            }
+            if (!merged) out.push_back({hz, fallback});
+            voicedProbability += fallback;
+        }
+    }
+    return voicedProbability;
+}
+
+}  // namespace audioscore

@@ -1,0 +1,60 @@
+// Frame-wise probabilistic YIN (Mauch & Dixon, ICASSP 2014, section 2.1):
+// the YIN cumulative-mean-normalised difference, integrated over a prior
+// distribution of thresholds, gives pitch candidates with probabilities.
+#pragma once
+
+#include <vamp-sdk/FFT.h>
+
+#include <memory>
+#include <vector>
+
+namespace audioscore {
+
+struct PitchCandidate {
+    float frequencyHz;
+    float probability;
+};
+
+enum class ThresholdPrior {
+    Uniform = 0,
+    BetaMean010 = 1,
+    BetaMean015 = 2,
+    BetaMean020 = 3,
+    Single010 = 4,
+    Single015 = 5,
+    Single020 = 6,
+};
+
+class ProbabilisticYin {
+public:
+    // blockSize samples per frame; the difference function uses blockSize/2 lags.
+    ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
+                     ThresholdPrior prior);
+
+    // Appends this frame's candidates to `out` (highest frequency first) and
+    // returns their total probability, i.e. the probability the frame is voiced.
+    float analyse(const float *frame, std::vector<PitchCandidate> &out);
+
+    // Root mean square of the last analysed frame.
+    float lastRms() const { return m_rms; }
+
+private:
+    void differenceFunction(const float *frame);
+    float priorMassAtOrBelow(float threshold) const;
+
+    float m_sampleRate;
+    int m_blockSize;
+    int m_window;   // lags are 0 .. m_window-1
+    int m_minLag;
+    int m_maxLag;
+    float m_rms = 0.f;
+
+    // Cumulative prior mass over the 100 thresholds 0.01 .. 1.00.
+    std::vector<double> m_priorCdf;
+
+    Vamp::FFTReal m_fft;
+    std::vector<double> m_frame, m_kernel, m_spectrum, m_kernelSpectrum, m_correlation;
+    std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
+};
+
+}  // namespace audioscore
