@@ -13,6 +13,28 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int kOtherLayer = 64;
 // Floor for observation probabilities so no frame forbids a whole layer.
 constexpr float kMinObservation = 1e-6f;
+
+// Unvoiced <- unvoiced: max-plus product with the jump kernel over the dense
+// layer. Float-only lanes so it vectorises; an AVX2 clone where the CPU has it.
+__attribute__((target_clones("avx2", "default")))
+void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float logStay, int bins,
+                   float *next, float *bestJump) {
+    for (int b = 0; b < bins; ++b) {
+        next[b] = kNegInf;
+        bestJump[b] = 0.f;
+    }
+    for (int d = -maxJump; d <= maxJump; ++d) {
+        const float weight = logKernel[d + maxJump] + logStay;
+        const float jump = static_cast<float>(d);
+        const float *source = prev + d;
+        for (int b = 0; b < bins; ++b) {
+            const float candidate = source[b] + weight;
+            const bool better = candidate > next[b];
+            next[b] = better ? candidate : next[b];
+            bestJump[b] = better ? jump : bestJump[b];
+        }
+    }
+}
 }  // namespace
 
 PitchHmm::PitchHmm(float minHz, float maxHz, float binCents, int maxJumpBins, float switchProbability)
@@ -33,6 +55,7 @@ void PitchHmm::reset() {
     m_unvoiced.assign(m_bins + 2 * m_maxJump, kNegInf);
     m_nextUnvoiced.assign(m_bins + 2 * m_maxJump, kNegInf);
     m_nextBack.assign(m_bins, 0);
+    m_bestJump.assign(m_bins, 0.f);
     m_voiced.clear();
     m_nextVoiced.clear();
     m_unvoicedBack.clear();
@@ -82,22 +105,10 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
         return;
     }
 
-    // Unvoiced <- unvoiced: dense max over the jump kernel. Loop order lets the compiler vectorise.
     float *next = m_nextUnvoiced.data() + pad;
     const float *prev = m_unvoiced.data() + pad;
-    std::fill(next, next + m_bins, kNegInf);
-    std::fill(m_nextBack.begin(), m_nextBack.end(), 0);
-    for (int d = -m_maxJump; d <= m_maxJump; ++d) {
-        const float weight = m_logKernel[d + m_maxJump] + m_logStay;
-        const float *source = prev + d;
-        int8_t *back = m_nextBack.data();
-        for (int b = 0; b < m_bins; ++b) {
-            const float candidate = source[b] + weight;
-            const bool better = candidate > next[b];
-            next[b] = better ? candidate : next[b];
-            back[b] = better ? static_cast<int8_t>(d) : back[b];
-        }
-    }
+    maxOverKernel(prev, m_logKernel.data(), m_maxJump, m_logStay, m_bins, next, m_bestJump.data());
+    for (int b = 0; b < m_bins; ++b) m_nextBack[b] = static_cast<int8_t>(m_bestJump[b]);
     // Unvoiced <- voiced: only the few live voiced states contribute.
     for (const auto &from : m_voiced) {
         const int lo = std::max(0, from.bin - m_maxJump), hi = std::min(m_bins - 1, from.bin + m_maxJump);

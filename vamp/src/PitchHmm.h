@@ -48,6 +48,7 @@ private:
     std::vector<float> m_unvoiced, m_nextUnvoiced;
     std::vector<VoicedState> m_voiced, m_nextVoiced;
     std::vector<int8_t> m_nextBack;
+    std::vector<float> m_bestJump;
     bool m_started = false;
 
     // Back-pointers of every frame: dense for unvoiced, sparse for voiced.

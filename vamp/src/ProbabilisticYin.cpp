@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 namespace audioscore {
 
@@ -12,6 +13,9 @@ constexpr int kThresholdCount = 100;  // thresholds 0.01, 0.02, ..., 1.00
 // Weight of the global minimum when no trough dips below a threshold (p_a in the paper).
 constexpr double kAbsoluteMinimumWeight = 0.01;
 constexpr double kBetaAlpha = 2.0;
+
+// FFTW's planner is not thread-safe; hosts may create plugins on several threads.
+std::mutex fftwPlannerMutex;
 
 std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     std::vector<double> pmf(kThresholdCount, 0.0);
@@ -48,15 +52,38 @@ std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
 ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
                                    ThresholdPrior prior)
     : m_sampleRate(sampleRate), m_blockSize(blockSize), m_window(blockSize / 2),
-      m_fft(blockSize),
-      m_frame(blockSize), m_kernel(blockSize, 0.0), m_spectrum(blockSize + 2),
-      m_kernelSpectrum(blockSize + 2), m_correlation(blockSize), m_cmnd(blockSize / 2) {
+      m_squaresPrefix(blockSize + 1), m_difference(blockSize / 2), m_runningSum(blockSize / 2),
+      m_cmnd(blockSize / 2) {
+    {
+        std::lock_guard<std::mutex> lock(fftwPlannerMutex);
+        m_frame = fftwf_alloc_real(blockSize);
+        m_kernel = fftwf_alloc_real(blockSize);
+        m_correlation = fftwf_alloc_real(blockSize);
+        m_spectrum = fftwf_alloc_complex(blockSize / 2 + 1);
+        m_kernelSpectrum = fftwf_alloc_complex(blockSize / 2 + 1);
+        m_forwardFrame = fftwf_plan_dft_r2c_1d(blockSize, m_frame, m_spectrum, FFTW_ESTIMATE);
+        m_forwardKernel = fftwf_plan_dft_r2c_1d(blockSize, m_kernel, m_kernelSpectrum, FFTW_ESTIMATE);
+        m_inverse = fftwf_plan_dft_c2r_1d(blockSize, m_spectrum, m_correlation, FFTW_ESTIMATE);
+    }
+    std::fill(m_kernel, m_kernel + blockSize, 0.f);
     m_minLag = std::max(2, static_cast<int>(std::floor(sampleRate / maxHz)));
     m_maxLag = std::min(m_window - 2, static_cast<int>(std::ceil(sampleRate / minHz)));
     const std::vector<double> pmf = thresholdPriorPmf(prior);
     m_priorCdf.resize(kThresholdCount);
     double running = 0;
     for (int i = 0; i < kThresholdCount; ++i) m_priorCdf[i] = (running += pmf[i]);
+}
+
+ProbabilisticYin::~ProbabilisticYin() {
+    std::lock_guard<std::mutex> lock(fftwPlannerMutex);
+    fftwf_destroy_plan(m_forwardFrame);
+    fftwf_destroy_plan(m_forwardKernel);
+    fftwf_destroy_plan(m_inverse);
+    fftwf_free(m_frame);
+    fftwf_free(m_kernel);
+    fftwf_free(m_correlation);
+    fftwf_free(m_spectrum);
+    fftwf_free(m_kernelSpectrum);
 }
 
 float ProbabilisticYin::priorMassAtOrBelow(float threshold) const {
@@ -67,38 +94,45 @@ float ProbabilisticYin::priorMassAtOrBelow(float threshold) const {
 }
 
 void ProbabilisticYin::differenceFunction(const float *frame) {
-    // d(tau) = e(0) + e(tau) - 2 r(tau) over a window of W samples; the
-    // cross-correlation r comes from one FFT product instead of O(W^2) sums.
+    // d(tau) = e(0) + e(tau) - 2 r(tau) over a window of W samples, where e
+    // comes from a prefix sum of squares and the cross-correlation r from one
+    // FFT product instead of O(W^2) sums.
     const int n = m_blockSize, w = m_window;
     double energy = 0;
+    m_squaresPrefix[0] = 0;
     for (int i = 0; i < n; ++i) {
-        m_frame[i] = frame[i];
-        energy += m_frame[i] * m_frame[i];
+        const double square = static_cast<double>(frame[i]) * frame[i];
+        m_squaresPrefix[i + 1] = (energy += square);
     }
     m_rms = static_cast<float>(std::sqrt(energy / n));
-    std::copy(m_frame.begin(), m_frame.begin() + w, m_kernel.begin());
+    std::copy(frame, frame + n, m_frame);
+    std::copy(frame, frame + w, m_kernel);
 
-    m_fft.forward(m_frame.data(), m_spectrum.data());
-    m_fft.forward(m_kernel.data(), m_kernelSpectrum.data());
+    fftwf_execute(m_forwardFrame);
+    fftwf_execute(m_forwardKernel);
+    const float scale = 1.f / n;  // FFTW's inverse is unnormalised
     for (int k = 0; k <= n / 2; ++k) {
-        const double ar = m_spectrum[2 * k], ai = m_spectrum[2 * k + 1];
-        const double br = m_kernelSpectrum[2 * k], bi = -m_kernelSpectrum[2 * k + 1];
-        m_spectrum[2 * k] = ar * br - ai * bi;
-        m_spectrum[2 * k + 1] = ar * bi + ai * br;
+        const float ar = m_spectrum[k][0], ai = m_spectrum[k][1];
+        const float br = m_kernelSpectrum[k][0], bi = -m_kernelSpectrum[k][1];
+        m_spectrum[k][0] = (ar * br - ai * bi) * scale;
+        m_spectrum[k][1] = (ar * bi + ai * br) * scale;
     }
-    m_fft.inverse(m_spectrum.data(), m_correlation.data());
+    fftwf_execute(m_inverse);
 
-    double windowEnergyAtZero = 0;
-    for (int j = 0; j < w; ++j) windowEnergyAtZero += m_frame[j] * m_frame[j];
-    double windowEnergyAtLag = windowEnergyAtZero;
-    double runningSum = 0;
+    // Difference and its running sum are separate loops so the first and the
+    // normalisation below vectorise; only the prefix sum is serial.
+    const double *prefix = m_squaresPrefix.data();
+    const double energyAtZero = prefix[w];
+    for (int tau = 1; tau < w; ++tau) {
+        const double d = energyAtZero + (prefix[tau + w] - prefix[tau]) - 2.0 * m_correlation[tau];
+        m_difference[tau] = d > 0 ? d : 0;
+    }
+    double running = 0;
+    for (int tau = 1; tau < w; ++tau) m_runningSum[tau] = (running += m_difference[tau]);
     m_cmnd[0] = 1.f;
     for (int tau = 1; tau < w; ++tau) {
-        windowEnergyAtLag += m_frame[tau + w - 1] * m_frame[tau + w - 1]
-                           - m_frame[tau - 1] * m_frame[tau - 1];
-        const double d = std::max(0.0, windowEnergyAtZero + windowEnergyAtLag - 2 * m_correlation[tau]);
-        runningSum += d;
-        m_cmnd[tau] = runningSum > 0 ? static_cast<float>(d * tau / runningSum) : 1.f;
+        const double sum = m_runningSum[tau];
+        m_cmnd[tau] = sum > 0 ? static_cast<float>(m_difference[tau] * tau / sum) : 1.f;
     }
 }
 

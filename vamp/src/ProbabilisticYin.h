@@ -3,7 +3,7 @@
 // distribution of thresholds, gives pitch candidates with probabilities.
 #pragma once
 
-#include <vamp-sdk/FFT.h>
+#include <fftw3.h>
 
 #include <memory>
 #include <vector>
@@ -30,6 +30,9 @@ public:
     // blockSize samples per frame; the difference function uses blockSize/2 lags.
     ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
                      ThresholdPrior prior);
+    ~ProbabilisticYin();
+    ProbabilisticYin(const ProbabilisticYin &) = delete;
+    ProbabilisticYin &operator=(const ProbabilisticYin &) = delete;
 
     // Appends this frame's candidates to `out` (highest frequency first) and
     // returns their total probability, i.e. the probability the frame is voiced.
@@ -52,8 +55,11 @@ private:
     // Cumulative prior mass over the 100 thresholds 0.01 .. 1.00.
     std::vector<double> m_priorCdf;
 
-    Vamp::FFTReal m_fft;
-    std::vector<double> m_frame, m_kernel, m_spectrum, m_kernelSpectrum, m_correlation;
+    // FFTW buffers and plans, made once: frame and kernel spectra, correlation.
+    float *m_frame, *m_kernel, *m_correlation;
+    fftwf_complex *m_spectrum, *m_kernelSpectrum;
+    fftwf_plan m_forwardFrame, m_forwardKernel, m_inverse;
+    std::vector<double> m_squaresPrefix, m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
 };
 
