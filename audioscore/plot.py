@@ -1,0 +1,70 @@
+"""features.png: the pitch track and notes over a log-frequency spectrogram,
+with the MFCCs below."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import librosa  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .features import Features  # noqa: E402
+
+__all__ = ["render_features"]
+
+# Spectrogram columns are capped so hour-long recordings stay cheap to draw.
+MAX_COLUMNS = 4000
+SPECTROGRAM_N_FFT_S = 0.093
+FREQUENCY_LIMITS_HZ = (40.0, 4000.0)
+DYNAMIC_RANGE_DB = 80.0
+
+
+def _spectrogram(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, float]:
+    n_fft = 1 << int(np.ceil(np.log2(SPECTROGRAM_N_FFT_S * sample_rate)))
+    hop = max(n_fft // 4, int(np.ceil(len(samples) / MAX_COLUMNS)))
+    magnitude = np.abs(librosa.stft(samples, n_fft=n_fft, hop_length=hop))
+    db = librosa.amplitude_to_db(magnitude, ref=np.max, top_db=DYNAMIC_RANGE_DB)
+    return db, librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft), hop / sample_rate
+
+
+def render_features(features: Features, *, title: str | None = None) -> bytes:
+    """Draw the features and return the PNG bytes."""
+    audio, pitch, mfcc = features.audio, features.pitch, features.mfcc
+    duration = max(audio.duration_s, 1e-3)
+    db, frequencies, hop_s = _spectrogram(audio.samples, audio.sample_rate)
+    width = float(np.clip(duration / 2.0, 10.0, 24.0))
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(width, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
+    )
+    times = np.arange(db.shape[1]) * hop_s
+    top.pcolormesh(times, frequencies[1:], db[1:], shading="auto", cmap="magma", rasterized=True)
+    top.set_yscale("log")
+    top.set_ylim(*FREQUENCY_LIMITS_HZ)
+    top.set_ylabel("Hz")
+
+    for i, note in enumerate(pitch.notes):
+        top.hlines(note.pitch_hz, note.onset, note.offset, colors="#39d5ff", linewidth=5, alpha=0.55,
+                   label="notes" if i == 0 else None)
+    f0 = np.where(pitch.f0_hz > 0, pitch.f0_hz, np.nan)
+    top.plot(pitch.times, f0, color="#7CFC00", linewidth=1.2, label="f0 (pYIN)")
+    top.legend(loc="upper right", framealpha=0.6)
+    top.set_title(title or f"pitch track and {len(pitch.notes)} notes")
+
+    image = bottom.imshow(
+        mfcc.coefficients, aspect="auto", origin="lower", cmap="coolwarm", interpolation="nearest",
+        extent=(0.0, mfcc.times[-1] + mfcc.hop_s if mfcc.times.size else duration, -0.5,
+                mfcc.coefficients.shape[0] - 0.5),
+    )
+    bottom.set_ylabel("MFCC")
+    bottom.set_xlabel("time (s)")
+    bottom.set_xlim(0.0, duration)
+    fig.colorbar(image, ax=bottom, pad=0.01)
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
