@@ -36,7 +36,8 @@ plugin: $(PLUGIN)
 
 $(PLUGIN): $(PLUGIN_SOURCES) $(STAMPS)/apt
 	$(MAKE) -s -C vamp
-	mkdir -p $(dir $@) && cp vamp/build/audioscore_pyin.so $@
+	@# Replace atomically: a running process may have the old library mapped.
+	mkdir -p $(dir $@) && cp vamp/build/audioscore_pyin.so $@.tmp && mv -f $@.tmp $@
 
 demo: setup
 	$(VENV)/bin/audioscore extract examples/melody.ogg -o out/demo

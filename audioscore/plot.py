@@ -54,12 +54,16 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     top.legend(loc="upper right", framealpha=0.6)
     top.set_title(title or f"pitch track and {len(pitch.notes)} notes")
 
+    # Standardised per coefficient: raw c0 is so much larger that it would flatten the rest.
+    coefficients = mfcc.coefficients
+    spread = coefficients.std(axis=1, keepdims=True)
+    standardised = (coefficients - coefficients.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
     image = bottom.imshow(
-        mfcc.coefficients, aspect="auto", origin="lower", cmap="coolwarm", interpolation="nearest",
+        standardised, aspect="auto", vmin=-3, vmax=3, origin="lower", cmap="coolwarm", interpolation="nearest",
         extent=(0.0, mfcc.times[-1] + mfcc.hop_s if mfcc.times.size else duration, -0.5,
                 mfcc.coefficients.shape[0] - 0.5),
     )
-    bottom.set_ylabel("MFCC")
+    bottom.set_ylabel("MFCC (z-score)")
     bottom.set_xlabel("time (s)")
     bottom.set_xlim(0.0, duration)
     fig.colorbar(image, ax=bottom, pad=0.01)

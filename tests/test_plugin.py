@@ -7,15 +7,16 @@ wrapper hides). All audio is generated here or by ``corpus`` (synthetic tones on
 
 from __future__ import annotations
 
+import corpus
 import numpy as np
 import pytest
+import vampyhost
 
-# Importing audioscore.pitch puts our plugin directory on VAMP_PATH; keep it first.
-from audioscore.pitch import PLUGIN_KEY, PLUGIN_DIR, track_pitch
+import vamp
 
-import corpus  # noqa: E402  (tests/ is on sys.path under pytest's default import mode)
-import vamp  # noqa: E402
-import vampyhost  # noqa: E402
+# Importing audioscore.pitch puts our plugin directory on VAMP_PATH; the host reads it
+# when it scans (list_plugins, load_plugin), so importing vamp first is fine.
+from audioscore.pitch import PLUGIN_DIR, PLUGIN_KEY, track_pitch
 
 SR = corpus.DEFAULT_SR
 EDGE_S = 0.030  # frames this close to a signal edge are exempt from pitch checks
@@ -205,7 +206,10 @@ def test_outputunvoiced_modes():
     tracks = {}
     for mode in (0, 1, 2):
         features = vamp.collect(
-            samples, SR, PLUGIN_KEY, output="smoothedpitchtrack",
+            samples,
+            SR,
+            PLUGIN_KEY,
+            output="smoothedpitchtrack",
             parameters={"outputunvoiced": mode},
         )["list"]
         tracks[mode] = (
