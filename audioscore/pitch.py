@@ -113,10 +113,12 @@ def track_pitch(
             "(run 'make plugin')"
         )
     step, block = _plugin_frame_sizes(plugin_key, sample_rate)
-    # Half a block of zeros each side puts frame k's centre at k * step samples.
-    pad = block // 2
+    # The plugin stamps each frame a quarter block after its start (the centre
+    # of YIN's integration window): a quarter block of zeros in front puts
+    # frame k at k * step; a block of zeros behind lets the last samples be analysed.
+    pad = block // 4
     signal = np.concatenate(
-        [np.zeros(pad, np.float32), np.asarray(samples, np.float32), np.zeros(pad, np.float32)]
+        [np.zeros(pad, np.float32), np.asarray(samples, np.float32), np.zeros(block, np.float32)]
     )
 
     plugin = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_ALL)

@@ -9,11 +9,6 @@ namespace audioscore {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr float kLogSqrt2Pi = 0.9189385f;
-// Frames over which an amplitude rise is measured: about one analysis block.
-constexpr int kOnsetLookbackFrames = 8;
-// Rise (dB) needed for a split at sensitivity 1 and the extra needed at sensitivity 0.
-constexpr float kMinRiseDb = 3.f;
-constexpr float kRiseRangeDb = 12.f;
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 
@@ -152,44 +147,35 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
     return notes;
 }
 
-std::vector<Note> refineNotes(const std::vector<Note> &notes, const std::vector<float> &rms,
-                              const std::vector<float> &pitchHz, float sensitivity, int minFrames) {
-    const int frames = static_cast<int>(rms.size());
-    std::vector<float> level(frames);
-    for (int f = 0; f < frames; ++f) level[f] = 20.f * std::log10(rms[f] + 1e-9f);
-
-    // Onsets: frames where the level has risen by riseDb over the preceding
-    // block; the split goes at the steepest frame of that rise.
-    std::vector<int> onsets;
-    if (sensitivity > 0.f) {
-        const float riseDb = kMinRiseDb + kRiseRangeDb * (1.f - std::min(sensitivity, 1.f));
-        for (int f = kOnsetLookbackFrames; f < frames; ++f) {
-            float floor = level[f - 1];
-            for (int k = 2; k <= kOnsetLookbackFrames; ++k) floor = std::min(floor, level[f - k]);
-            if (level[f] - floor < riseDb) continue;
-            int steepest = f;
-            for (int k = f - kOnsetLookbackFrames + 1; k <= f; ++k)
-                if (level[k] - level[k - 1] > level[steepest] - level[steepest - 1]) steepest = k;
-            if (onsets.empty() || steepest - onsets.back() >= minFrames) onsets.push_back(steepest);
-            f += minFrames;  // one onset per rise
-        }
-    }
-
-    std::vector<Note> refined;
-    auto next = onsets.begin();
+std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
+                              const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
+                              const std::function<bool(int)> &canSplit,
+                              int snapBefore, int snapAfter, int minFrames) {
+    std::vector<Note> placed;
     for (const auto &note : notes) {
+        // Move the start to the strongest onset near it, not into the previous note's head.
+        const int earliest = std::max(note.startFrame - snapBefore,
+                                      placed.empty() ? 0 : placed.back().startFrame + minFrames);
         int start = note.startFrame;
-        while (next != onsets.end() && *next <= start) ++next;
-        for (auto onset = next; onset != onsets.end() && *onset < note.endFrame; ++onset) {
-            if (*onset - start < minFrames || note.endFrame - *onset < minFrames) continue;
-            refined.push_back({start, *onset, medianPitch(pitchHz, start, *onset)});
-            start = *onset;
+        float strongest = -1.f;
+        for (int onset : onsets) {
+            if (onset < earliest || onset > note.startFrame + snapAfter || onset >= note.endFrame) continue;
+            if (onsetStrength[onset] > strongest) {
+                strongest = onsetStrength[onset];
+                start = onset;
+            }
         }
-        refined.push_back({start, note.endFrame, start == note.startFrame ? note.frequencyHz
-                                                         : medianPitch(pitchHz, start, note.endFrame)});
+        if (!placed.empty() && placed.back().endFrame > start) placed.back().endFrame = start;
+
+        for (int onset : onsets) {
+            if (onset - start < minFrames || note.endFrame - onset < minFrames || !canSplit(onset)) continue;
+            placed.push_back({start, onset, medianPitch(pitchHz, start, onset)});
+            start = onset;
+        }
+        placed.push_back({start, note.endFrame, medianPitch(pitchHz, start, note.endFrame)});
     }
     std::vector<Note> kept;
-    for (const auto &note : refined)
+    for (const auto &note : placed)
         if (note.endFrame - note.startFrame >= minFrames && note.frequencyHz > 0) kept.push_back(note);
     return kept;
 }

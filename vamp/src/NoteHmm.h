@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace audioscore {
@@ -47,11 +48,14 @@ private:
     float midiOfPitch(int p) const { return m_s.minMidi + static_cast<float>(p) / m_s.stepsPerSemitone; }
 };
 
-// Splits notes at amplitude onsets (re-struck repeated notes keep one pitch,
-// so the note model alone cannot see them). rms is per frame; sensitivity in
-// [0, 1], 0 disables splitting. Notes shorter than minFrames are dropped.
-std::vector<Note> refineNotes(const std::vector<Note> &notes, const std::vector<float> &rms,
-                              const std::vector<float> &pitchHz, float sensitivity,
-                              int minFrames);
+// Places note starts on detected onsets and splits notes at onsets inside
+// them (a re-struck note keeps its pitch, so the note model alone cannot see
+// it). An onset within [start - snapBefore, start + snapAfter] frames moves
+// the start there; an onset inside a note splits it where canSplit(frame)
+// agrees. Notes shorter than minFrames are dropped.
+std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
+                              const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
+                              const std::function<bool(int)> &canSplit,
+                              int snapBefore, int snapAfter, int minFrames);
 
 }  // namespace audioscore

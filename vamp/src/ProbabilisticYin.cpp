@@ -1,9 +1,10 @@
 #include "ProbabilisticYin.h"
 
+#include "FftwPlanner.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <mutex>
 
 namespace audioscore {
 
@@ -13,9 +14,6 @@ constexpr int kThresholdCount = 100;  // thresholds 0.01, 0.02, ..., 1.00
 // Weight of the global minimum when no trough dips below a threshold (p_a in the paper).
 constexpr double kAbsoluteMinimumWeight = 0.01;
 constexpr double kBetaAlpha = 2.0;
-
-// FFTW's planner is not thread-safe; hosts may create plugins on several threads.
-std::mutex fftwPlannerMutex;
 
 std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     std::vector<double> pmf(kThresholdCount, 0.0);
@@ -55,7 +53,7 @@ ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz,
       m_squaresPrefix(blockSize + 1), m_difference(blockSize / 2), m_runningSum(blockSize / 2),
       m_cmnd(blockSize / 2) {
     {
-        std::lock_guard<std::mutex> lock(fftwPlannerMutex);
+        FftwPlanner lock;
         m_frame = fftwf_alloc_real(blockSize);
         m_kernel = fftwf_alloc_real(blockSize);
         m_correlation = fftwf_alloc_real(blockSize);
@@ -75,7 +73,7 @@ ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz,
 }
 
 ProbabilisticYin::~ProbabilisticYin() {
-    std::lock_guard<std::mutex> lock(fftwPlannerMutex);
+    FftwPlanner lock;
     fftwf_destroy_plan(m_forwardFrame);
     fftwf_destroy_plan(m_forwardKernel);
     fftwf_destroy_plan(m_inverse);

@@ -13,6 +13,16 @@ constexpr int kMaxJumpBins = 25;          // 250 cents per frame
 constexpr float kSwitchProbability = 0.01f;
 constexpr double kReferenceRate = 44100.0;
 constexpr double kReferenceBlock = 2048.0;
+// Onsets from 150 Hz up: below, a half-block window holds too few periods for a stable magnitude.
+constexpr float kOnsetMinHz = 150.f;
+constexpr float kOnsetMaxHz = 6000.f;
+// Note starts move to an onset up to this far before (after) where the note model put them.
+constexpr float kSnapBeforeS = 0.08f;
+constexpr float kSnapAfterS = 0.02f;
+constexpr float kMinOnsetSpacingS = 0.04f;
+// An onset inside a note splits it only if the level rises this much over this span.
+constexpr float kSplitRiseDb = 3.f;
+constexpr float kSplitLookbackS = 0.035f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -39,7 +49,8 @@ PyinPlugin::PyinPlugin(float inputSampleRate) : Vamp::Plugin(inputSampleRate) {}
 
 std::string PyinPlugin::getDescription() const {
     return "Probabilistic YIN fundamental frequency (Mauch & Dixon 2014) with HMM smoothing, "
-           "and note tracking after Tony (Mauch et al. 2015). Timestamps are frame centres.";
+           "and note tracking after Tony (Mauch et al. 2015) with spectral-flux onsets. "
+           "Timestamps are the centre of YIN's integration window (block start + blockSize/4).";
 }
 
 std::string PyinPlugin::getCopyright() const {
@@ -94,7 +105,7 @@ Vamp::Plugin::ParameterList PyinPlugin::getParameterDescriptors() const {
     d = ParameterDescriptor();
     d.identifier = "onsetsensitivity";
     d.name = "Onset sensitivity";
-    d.description = "Split notes where the amplitude rises (0 never; 1 at a 3 dB rise)";
+    d.description = "How readily spectral-flux onsets start or split notes (0: never)";
     d.minValue = 0;
     d.maxValue = 1;
     d.defaultValue = 0.7f;
@@ -163,20 +174,22 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
                                                std::min(kMaxHz, m_inputSampleRate / 4.f),
                                                static_cast<ThresholdPrior>(static_cast<int>(m_thresholdDistribution)));
     m_pitchHmm = std::make_unique<PitchHmm>(kMinHz, kMaxHz, kBinCents, kMaxJumpBins, kSwitchProbability);
+    m_onsets = std::make_unique<OnsetDetector>(m_inputSampleRate, static_cast<int>(blockSize / 2), kOnsetMinHz, kOnsetMaxHz);
     reset();
     return true;
 }
 
 void PyinPlugin::reset() {
     if (m_pitchHmm) m_pitchHmm->reset();
+    if (m_onsets) m_onsets->reset();
     m_voicedProbability.clear();
-    m_rms.clear();
     m_haveFirstTimestamp = false;
 }
 
 Vamp::RealTime PyinPlugin::frameTime(int frame) const {
-    // Frame centre: the pitch belongs to the middle of the analysed block.
-    const long sample = static_cast<long>(frame) * static_cast<long>(m_stepSize) + static_cast<long>(m_blockSize / 2);
+    // YIN compares the block's first half with lagged copies: the estimate
+    // belongs to the centre of that half, a quarter into the block.
+    const long sample = static_cast<long>(frame) * static_cast<long>(m_stepSize) + static_cast<long>(m_blockSize / 4);
     return m_firstTimestamp + Vamp::RealTime::frame2RealTime(sample, static_cast<unsigned int>(m_inputSampleRate));
 }
 
@@ -197,7 +210,7 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     }
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
-    m_rms.push_back(rms);
+    m_onsets->process(inputBuffers[0]);  // the block's first half: centred on the frame time
 
     FeatureSet fs;
     const Vamp::RealTime time = frameTime(frame);
@@ -231,9 +244,17 @@ Vamp::Plugin::FeatureSet PyinPlugin::getRemainingFeatures() {
     std::vector<float> voicedPitch(path.size());
     for (size_t f = 0; f < path.size(); ++f) voicedPitch[f] = std::max(path[f], 0.f);
     const float framesPerSecond = m_inputSampleRate / m_stepSize;
-    const int minFrames = std::max(1, static_cast<int>(std::lround(m_pruneSeconds * framesPerSecond)));
-    const std::vector<Note> notes = refineNotes(NoteHmm().decode(voicedPitch, m_voicedProbability), m_rms,
-                                                voicedPitch, m_onsetSensitivity, minFrames);
+    auto frames = [framesPerSecond](float seconds) {
+        return std::max(1, static_cast<int>(std::lround(seconds * framesPerSecond)));
+    };
+    const int minFrames = frames(m_pruneSeconds);
+    const std::vector<Note> notes = placeOnsets(
+        NoteHmm().decode(voicedPitch, m_voicedProbability),
+        m_onsets->peaks(m_onsetSensitivity, frames(kMinOnsetSpacingS)), m_onsets->strength(), voicedPitch,
+        [this, lookback = frames(kSplitLookbackS)](int frame) {
+            return m_onsets->levelRisesAt(frame, lookback, kSplitRiseDb);
+        },
+        frames(kSnapBeforeS), frames(kSnapAfterS), minFrames);
     for (const auto &note : notes) {
         Feature feature;
         feature.hasTimestamp = feature.hasDuration = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "NoteHmm.h"
+#include "OnsetDetector.h"
 #include "PitchHmm.h"
 #include "ProbabilisticYin.h"
 
@@ -54,8 +55,9 @@ private:
     size_t m_stepSize = 0, m_blockSize = 0;
     std::unique_ptr<ProbabilisticYin> m_yin;
     std::unique_ptr<PitchHmm> m_pitchHmm;
+    std::unique_ptr<OnsetDetector> m_onsets;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
-    std::vector<float> m_voicedProbability, m_rms;
+    std::vector<float> m_voicedProbability;
     Vamp::RealTime m_firstTimestamp;
     bool m_haveFirstTimestamp = false;
 };

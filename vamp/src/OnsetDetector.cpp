@@ -1,0 +1,131 @@
+#include "OnsetDetector.h"
+
+#include "FftwPlanner.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace audioscore {
+
+namespace {
+// Compare with the spectrum this many frames back: with 75% window overlap,
+// adjacent frames differ too little to show an attack.
+constexpr int kLag = 2;
+constexpr float kCompression = 100.f;  // log(1 + C |X|)
+// The maximum filter spans about a semitone each side, so vibrato and glides
+// (which move upper partials across several linear bins) are not onsets.
+constexpr float kMaxFilterRatio = 0.06f;
+// Peak picking windows in frames (about 6 ms each at the default step).
+constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
+// Margin above the local mean: the larger of a floor (in flux units: a new
+// partial from silence adds several) and a multiple of the file's median.
+// a multiple of the file's median, and a fraction of its loud onsets (99th percentile).
+constexpr float kMarginFloor = 3.f;
+constexpr float kMarginPerMedian = 4.f;
+constexpr float kMarginOfLoudOnsets = 0.1f;
+}  // namespace
+
+OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, float maxHz)
+    : m_windowSize(windowSize), m_hann(windowSize) {
+    m_firstBin = std::max(1, static_cast<int>(std::ceil(minHz * windowSize / sampleRate)));
+    m_bins = std::min(windowSize / 2, static_cast<int>(maxHz * windowSize / sampleRate));
+    for (int i = 0; i < windowSize; ++i)
+        m_hann[i] = 0.5f - 0.5f * std::cos(2.f * static_cast<float>(M_PI) * i / windowSize);
+    m_history.assign(kLag + 1, std::vector<float>(m_bins, 0.f));
+    m_reach.resize(m_bins);
+    for (int k = 0; k < m_bins; ++k) m_reach[k] = std::max(1, static_cast<int>(std::lround(k * kMaxFilterRatio)));
+    FftwPlanner lock;
+    m_input = fftwf_alloc_real(windowSize);
+    m_spectrum = fftwf_alloc_complex(windowSize / 2 + 1);
+    m_plan = fftwf_plan_dft_r2c_1d(windowSize, m_input, m_spectrum, FFTW_ESTIMATE);
+}
+
+OnsetDetector::~OnsetDetector() {
+    FftwPlanner lock;
+    fftwf_destroy_plan(m_plan);
+    fftwf_free(m_input);
+    fftwf_free(m_spectrum);
+}
+
+void OnsetDetector::reset() {
+    for (auto &spectrum : m_history) std::fill(spectrum.begin(), spectrum.end(), 0.f);
+    m_newest = -1;
+    m_strength.clear();
+    m_levelDb.clear();
+}
+
+void OnsetDetector::process(const float *window) {
+    for (int i = 0; i < m_windowSize; ++i) m_input[i] = window[i] * m_hann[i];
+    fftwf_execute(m_plan);
+
+    const int slots = kLag + 1;
+    m_newest = (m_newest + 1) % slots;
+    std::vector<float> &current = m_history[m_newest];
+    // Level over the same band as the flux: a low fundamental would make a
+    // short window's energy swing with its phase.
+    double energy = 0;
+    for (int k = m_firstBin; k < m_bins; ++k) {
+        const double power = static_cast<double>(m_spectrum[k][0]) * m_spectrum[k][0]
+                           + static_cast<double>(m_spectrum[k][1]) * m_spectrum[k][1];
+        energy += power;
+        current[k] = std::log1p(kCompression * static_cast<float>(std::sqrt(power)));
+    }
+    m_levelDb.push_back(static_cast<float>(10.0 * std::log10(energy + 1e-12)));
+    float flux = 0.f;
+    if (static_cast<int>(m_strength.size()) >= kLag) {
+        const std::vector<float> &past = m_history[(m_newest + 1) % slots];  // kLag frames back
+        for (int k = m_firstBin; k < m_bins; ++k) {
+            float before = past[k];
+            for (int j = std::max(0, k - m_reach[k]); j <= std::min(m_bins - 1, k + m_reach[k]); ++j)
+                before = std::max(before, past[j]);
+            flux += std::max(0.f, current[k] - before);
+        }
+    }
+    m_strength.push_back(flux);
+}
+
+bool OnsetDetector::levelRisesAt(int frame, int lookback, float db) const {
+    // Peak level after against peak level before: beating between close
+    // partials swings the level periodically but leaves both peaks equal.
+    const int frames = static_cast<int>(m_levelDb.size());
+    if (frame <= 0 || frame >= frames) return false;
+    float before = -1e30f, after = -1e30f;
+    for (int f = std::max(0, frame - lookback); f < frame; ++f) before = std::max(before, m_levelDb[f]);
+    for (int f = frame; f < std::min(frames, frame + lookback); ++f) after = std::max(after, m_levelDb[f]);
+    return after - before >= db;
+}
+
+std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {
+    std::vector<int> onsets;
+    const int frames = static_cast<int>(m_strength.size());
+    if (sensitivity <= 0.f || frames == 0) return onsets;
+
+    std::vector<float> sorted(m_strength);
+    auto percentile = [&sorted, frames](float q) {
+        auto at = sorted.begin() + std::min(frames - 1, static_cast<int>(q * frames));
+        std::nth_element(sorted.begin(), at, sorted.end());
+        return *at;
+    };
+    const float scale = std::max({kMarginFloor, kMarginPerMedian * percentile(0.5f),
+                                  kMarginOfLoudOnsets * percentile(0.99f)});
+    // Sensitivity 1 shrinks the default (0.7) margin to 5/8; lower sensitivity widens it.
+    const float margin = scale * (1.5f - std::min(sensitivity, 1.f)) / 0.8f;
+
+    for (int f = 0; f < frames; ++f) {
+        const float value = m_strength[f];
+        bool isMax = true;
+        for (int g = std::max(0, f - kMaxBefore); g <= std::min(frames - 1, f + kMaxAfter) && isMax; ++g)
+            isMax = m_strength[g] <= value;
+        if (!isMax) continue;
+        float sum = 0.f;
+        int count = 0;
+        for (int g = std::max(0, f - kMeanBefore); g <= std::min(frames - 1, f + kMeanAfter); ++g, ++count)
+            sum += m_strength[g];
+        if (value < sum / count + margin) continue;
+        if (!onsets.empty() && f - onsets.back() < minDistance) continue;
+        onsets.push_back(f);
+    }
+    return onsets;
+}
+
+}  // namespace audioscore
