@@ -149,7 +149,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
-                              const std::function<bool(int)> &canSplit,
+                              const std::function<bool(int, int)> &canSplit,
                               int snapBefore, int snapAfter, int minFrames) {
     std::vector<Note> placed;
     for (const auto &note : notes) {
@@ -168,7 +168,7 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
         if (!placed.empty() && placed.back().endFrame > start) placed.back().endFrame = start;
 
         for (int onset : onsets) {
-            if (onset - start < minFrames || note.endFrame - onset < minFrames || !canSplit(onset)) continue;
+            if (onset - start < minFrames || note.endFrame - onset < minFrames || !canSplit(start, onset)) continue;
             placed.push_back({start, onset, medianPitch(pitchHz, start, onset)});
             start = onset;
         }

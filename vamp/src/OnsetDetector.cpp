@@ -21,8 +21,8 @@ constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
 // partial from silence adds several) and a multiple of the file's median.
 // a multiple of the file's median, and a fraction of its loud onsets (99th percentile).
 constexpr float kMarginFloor = 3.f;
-constexpr float kMarginPerMedian = 4.f;
-constexpr float kMarginOfLoudOnsets = 0.1f;
+constexpr float kMarginPerMedian = 2.f;
+constexpr float kMarginOfLoudOnsets = 0.05f;
 }  // namespace
 
 OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, float maxHz)
@@ -84,15 +84,18 @@ void OnsetDetector::process(const float *window) {
     m_strength.push_back(flux);
 }
 
-bool OnsetDetector::levelRisesAt(int frame, int lookback, float db) const {
-    // Peak level after against peak level before: beating between close
-    // partials swings the level periodically but leaves both peaks equal.
+bool OnsetDetector::isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const {
+    // Peaks, not single frames: beating between close partials swings the
+    // level periodically but leaves the peaks equal.
     const int frames = static_cast<int>(m_levelDb.size());
-    if (frame <= 0 || frame >= frames) return false;
-    float before = -1e30f, after = -1e30f;
-    for (int f = std::max(0, frame - lookback); f < frame; ++f) before = std::max(before, m_levelDb[f]);
-    for (int f = frame; f < std::min(frames, frame + lookback); ++f) after = std::max(after, m_levelDb[f]);
-    return after - before >= db;
+    if (frame - span <= noteStart || frame >= frames) return false;
+    auto peak = [this](int from, int to) {
+        return *std::max_element(m_levelDb.begin() + from, m_levelDb.begin() + to);
+    };
+    const float earlier = peak(noteStart, frame - span);
+    const float before = peak(frame - span, frame);
+    const float after = peak(frame, std::min(frames, frame + span));
+    return after - before >= riseDb && before <= earlier - dipDb;
 }
 
 std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {

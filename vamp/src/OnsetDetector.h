@@ -28,10 +28,13 @@ public:
     // minDistance frames apart.
     std::vector<int> peaks(float sensitivity, int minDistance) const;
 
-    // Whether the peak level (dB) in the `lookback` frames from `frame` on
-    // exceeds the peak of the `lookback` frames before by at least `db`: a
-    // re-struck note does, vibrato and beating partials do not.
-    bool levelRisesAt(int frame, int lookback, float db) const;
+    // Whether `frame` looks like a new attack inside a note that began at
+    // `noteStart`: the peak level (dB) over the `span` frames from `frame` on
+    // exceeds the peak over the `span` frames before by at least `riseDb`, and
+    // that recent peak lies at least `dipDb` below the note's earlier peak. A
+    // re-struck or re-tongued note passes; vibrato, beating partials and a
+    // slowly swelling attack do not.
+    bool isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const;
 
 private:
     int m_windowSize, m_firstBin, m_bins;

@@ -20,9 +20,11 @@ constexpr float kOnsetMaxHz = 6000.f;
 constexpr float kSnapBeforeS = 0.08f;
 constexpr float kSnapAfterS = 0.02f;
 constexpr float kMinOnsetSpacingS = 0.04f;
-// An onset inside a note splits it only if the level rises this much over this span.
+// An onset inside a note splits it only if the level rises this much over this
+// span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
-constexpr float kSplitLookbackS = 0.035f;
+constexpr float kSplitDipDb = 1.f;
+constexpr float kSplitSpanS = 0.06f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -251,8 +253,8 @@ Vamp::Plugin::FeatureSet PyinPlugin::getRemainingFeatures() {
     const std::vector<Note> notes = placeOnsets(
         NoteHmm().decode(voicedPitch, m_voicedProbability),
         m_onsets->peaks(m_onsetSensitivity, frames(kMinOnsetSpacingS)), m_onsets->strength(), voicedPitch,
-        [this, lookback = frames(kSplitLookbackS)](int frame) {
-            return m_onsets->levelRisesAt(frame, lookback, kSplitRiseDb);
+        [this, span = frames(kSplitSpanS)](int noteStart, int frame) {
+            return m_onsets->isReattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
         frames(kSnapBeforeS), frames(kSnapAfterS), minFrames);
     for (const auto &note : notes) {
