@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("audioscore: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as error:  # noqa: BLE001  (last resort: one line, not a traceback)
+    except Exception as error:
         if args.debug:
             raise
         print(f"audioscore: internal error: {type(error).__name__}: {error} (rerun with --debug)", file=sys.stderr)

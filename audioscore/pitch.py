@@ -38,7 +38,7 @@ def ensure_vamp_path() -> None:
 
 
 ensure_vamp_path()
-import vampyhost  # noqa: E402  (reads VAMP_PATH when it scans)
+import vampyhost
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _assemble(
     f0_hz = np.zeros(n_frames)
 
     def frame_index(feature: dict) -> int:
-        return int(round((feature["timestamp"].to_float() - offset_s) / hop_s))
+        return round((feature["timestamp"].to_float() - offset_s) / hop_s)
 
     for feature in collected["voicedprob"]:
         i = frame_index(feature)

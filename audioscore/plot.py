@@ -8,11 +8,11 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import librosa  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import librosa
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .features import Features  # noqa: E402
+from .features import Features
 
 __all__ = ["render_features"]
 

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus
 import numpy as np
 import pytest
 import soundfile as sf
 
-import corpus
 from audioscore.cli import main
 
 SR = 44100
@@ -22,7 +22,7 @@ SR = 44100
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the installed console script, as a user would."""
     script = Path(sys.executable).with_name("audioscore")
-    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,10 +12,15 @@ constexpr float kLogSqrt2Pi = 0.9189385f;
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 
-float logGaussian(float delta, float sigma) {
-    const float z = delta / sigma;
-    return -0.5f * z * z - std::log(sigma) - kLogSqrt2Pi;
-}
+// Log density of a Gaussian in semitones, its normaliser computed once.
+struct LogGaussian {
+    explicit LogGaussian(float sigma) : inverseSigma(1.f / sigma), logNormaliser(-std::log(sigma) - kLogSqrt2Pi) {}
+    float operator()(float delta) const {
+        const float z = delta * inverseSigma;
+        return logNormaliser - 0.5f * z * z;
+    }
+    float inverseSigma, logNormaliser;
+};
 
 enum State : uint8_t { Silence, Attack, Stable };
 
@@ -49,6 +54,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
     const float lSilenceSelf = std::log(m_s.silenceSelf);
     const float lSilenceToAttack = std::log((1.f - m_s.silenceSelf) / P);
     const float lUnvoicedInNote = std::log(m_s.unvoicedInNote);
+    const LogGaussian attackPitch(m_s.attackSpreadSemitones), stablePitch(m_s.stableSpreadSemitones);
 
     std::vector<float> attack(P, kNegInf), stable(P, kNegInf);
     float silence = 0.f;
@@ -75,8 +81,8 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
         uint8_t *sBack = &stableBack[static_cast<size_t>(f) * P];
         for (int p = 0; p < P; ++p) {
             const float delta = midi - midiOfPitch(p);
-            const float eAttack = voiced ? logVoiced + logGaussian(delta, m_s.attackSpreadSemitones) : lUnvoicedInNote;
-            const float eStable = voiced ? logVoiced + logGaussian(delta, m_s.stableSpreadSemitones) : lUnvoicedInNote;
+            const float eAttack = voiced ? logVoiced + attackPitch(delta) : lUnvoicedInNote;
+            const float eStable = voiced ? logVoiced + stablePitch(delta) : lUnvoicedInNote;
 
             float a = attack[p] + lAttackSelf;
             uint8_t aFrom = Attack;

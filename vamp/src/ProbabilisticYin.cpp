@@ -45,6 +45,26 @@ std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     return pmf;
 }
 
+// d(tau) from energies and correlation, then d'(tau) = d(tau) * tau / sum_{j<=tau} d(j).
+// Float lanes throughout (prefix sums of squares stay double: they cancel).
+__attribute__((target_clones("avx2", "default")))
+void differenceAndNormalise(const double *squaresPrefix, const float *correlation, int w, float *difference,
+                            float *runningSum, float *cmnd) {
+    const double energyAtZero = squaresPrefix[w];
+    for (int tau = 1; tau < w; ++tau) {
+        const float d = static_cast<float>(energyAtZero + (squaresPrefix[tau + w] - squaresPrefix[tau]))
+                      - 2.f * correlation[tau];
+        difference[tau] = d > 0.f ? d : 0.f;
+    }
+    float running = 0.f;
+    for (int tau = 1; tau < w; ++tau) runningSum[tau] = (running += difference[tau]);
+    cmnd[0] = 1.f;
+    for (int tau = 1; tau < w; ++tau) {
+        const float sum = runningSum[tau];
+        cmnd[tau] = sum > 0.f ? difference[tau] * static_cast<float>(tau) / sum : 1.f;
+    }
+}
+
 }  // namespace
 
 ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
@@ -117,21 +137,9 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     }
     fftwf_execute(m_inverse);
 
-    // Difference and its running sum are separate loops so the first and the
-    // normalisation below vectorise; only the prefix sum is serial.
-    const double *prefix = m_squaresPrefix.data();
-    const double energyAtZero = prefix[w];
-    for (int tau = 1; tau < w; ++tau) {
-        const double d = energyAtZero + (prefix[tau + w] - prefix[tau]) - 2.0 * m_correlation[tau];
-        m_difference[tau] = d > 0 ? d : 0;
-    }
-    double running = 0;
-    for (int tau = 1; tau < w; ++tau) m_runningSum[tau] = (running += m_difference[tau]);
-    m_cmnd[0] = 1.f;
-    for (int tau = 1; tau < w; ++tau) {
-        const double sum = m_runningSum[tau];
-        m_cmnd[tau] = sum > 0 ? static_cast<float>(m_difference[tau] * tau / sum) : 1.f;
-    }
+    // Difference and normalisation vectorise; only the two prefix sums are serial.
+    differenceAndNormalise(m_squaresPrefix.data(), m_correlation, w, m_difference.data(), m_runningSum.data(),
+                           m_cmnd.data());
 }
 
 float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> &out) {

@@ -59,7 +59,8 @@ private:
     float *m_frame, *m_kernel, *m_correlation;
     fftwf_complex *m_spectrum, *m_kernelSpectrum;
     fftwf_plan m_forwardFrame, m_forwardKernel, m_inverse;
-    std::vector<double> m_squaresPrefix, m_difference, m_runningSum;
+    std::vector<double> m_squaresPrefix;
+    std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
 };
 
