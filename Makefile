@@ -47,6 +47,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_extract.py
+	$(PY) bench/corpus_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check audioscore tests bench
