@@ -68,63 +68,37 @@ size_t PyinPlugin::getPreferredBlockSize() const {
 size_t PyinPlugin::getPreferredStepSize() const { return getPreferredBlockSize() / 8; }
 
 Vamp::Plugin::ParameterList PyinPlugin::getParameterDescriptors() const {
-    ParameterList list;
-    ParameterDescriptor d;
-    d.identifier = "threshdistr";
-    d.name = "Yin threshold distribution";
-    d.description = "Prior over YIN thresholds";
-    d.minValue = 0;
-    d.maxValue = 6;
-    d.defaultValue = 2;
-    d.isQuantized = true;
-    d.quantizeStep = 1;
-    d.valueNames = {"Uniform", "Beta (mean 0.10)", "Beta (mean 0.15)", "Beta (mean 0.20)",
-                    "Single value 0.10", "Single value 0.15", "Single value 0.20"};
-    list.push_back(d);
-
-    d = ParameterDescriptor();
-    d.identifier = "outputunvoiced";
-    d.name = "Output estimates classified as unvoiced?";
-    d.description = "Smoothed pitch track: omit unvoiced frames, give them 0 Hz, or the negated remembered pitch";
-    d.minValue = 0;
-    d.maxValue = 2;
-    d.defaultValue = 0;
-    d.isQuantized = true;
-    d.quantizeStep = 1;
-    d.valueNames = {"No", "Yes, as zero frequencies", "Yes, as negative frequencies"};
-    list.push_back(d);
-
-    d = ParameterDescriptor();
-    d.identifier = "lowampsuppression";
-    d.name = "Suppress low amplitude pitch estimates";
-    d.description = "Frames whose RMS (full scale 1.0) is below this lose voicing probability in proportion";
-    d.minValue = 0;
-    d.maxValue = 0.1f;
-    d.defaultValue = 0.001f;
-    d.isQuantized = false;
-    list.push_back(d);
-
-    d = ParameterDescriptor();
-    d.identifier = "onsetsensitivity";
-    d.name = "Onset sensitivity";
-    d.description = "How readily spectral-flux onsets start or split notes (0: never)";
-    d.minValue = 0;
-    d.maxValue = 1;
-    d.defaultValue = 0.7f;
-    d.isQuantized = false;
-    list.push_back(d);
-
-    d = ParameterDescriptor();
-    d.identifier = "prunethresh";
-    d.name = "Duration pruning threshold";
-    d.unit = "s";
-    d.description = "Notes shorter than this are dropped";
-    d.minValue = 0;
-    d.maxValue = 0.2f;
-    d.defaultValue = 0.08f;
-    d.isQuantized = false;
-    list.push_back(d);
-    return list;
+    auto parameter = [](const char *id, const char *name, const char *description, const char *unit,
+                        float minValue, float maxValue, float defaultValue,
+                        std::vector<std::string> valueNames = {}) {
+        ParameterDescriptor d;
+        d.identifier = id;
+        d.name = name;
+        d.description = description;
+        d.unit = unit;
+        d.minValue = minValue;
+        d.maxValue = maxValue;
+        d.defaultValue = defaultValue;
+        d.isQuantized = !valueNames.empty();
+        d.quantizeStep = d.isQuantized ? 1.f : 0.f;
+        d.valueNames = std::move(valueNames);
+        return d;
+    };
+    return {
+        parameter("threshdistr", "Yin threshold distribution", "Prior over YIN thresholds", "", 0, 6, 2,
+                  {"Uniform", "Beta (mean 0.10)", "Beta (mean 0.15)", "Beta (mean 0.20)", "Single value 0.10",
+                   "Single value 0.15", "Single value 0.20"}),
+        parameter("outputunvoiced", "Output estimates classified as unvoiced?",
+                  "Smoothed pitch track: omit unvoiced frames, give them 0 Hz, or the negated remembered pitch",
+                  "", 0, 2, 0, {"No", "Yes, as zero frequencies", "Yes, as negative frequencies"}),
+        parameter("lowampsuppression", "Suppress low amplitude pitch estimates",
+                  "Frames whose RMS (full scale 1.0) is below this lose voicing probability in proportion", "",
+                  0, 0.1f, 0.001f),
+        parameter("onsetsensitivity", "Onset sensitivity",
+                  "How readily spectral-flux onsets start or split notes (0: never)", "", 0, 1, 0.7f),
+        parameter("prunethresh", "Duration pruning threshold", "Notes shorter than this are dropped", "s", 0,
+                  0.2f, 0.08f),
+    };
 }
 
 float PyinPlugin::getParameter(std::string identifier) const {
