@@ -40,7 +40,7 @@ $(PLUGIN): $(PLUGIN_SOURCES) $(STAMPS)/apt
 	mkdir -p $(dir $@) && cp vamp/build/audioscore_pyin.so $@.tmp && mv -f $@.tmp $@
 
 demo: setup
-	$(VENV)/bin/audioscore extract examples/melody.ogg -o out/demo
+	$(VENV)/bin/audioscore transcribe examples/melody.ogg -o out/demo --title "Demo melody"
 
 test: setup
 	$(VENV)/bin/pytest -q

@@ -1,4 +1,5 @@
-"""Command line: ``audioscore extract AUDIO -o OUTDIR``.
+"""Command line: ``audioscore extract|transcribe AUDIO -o OUTDIR`` and
+``audioscore score FEATURES_JSON -o OUTDIR``.
 
 Parses arguments, calls the core and maps the project's errors to a one-line
 message and an exit code; no tracebacks unless ``--debug``.
@@ -7,6 +8,7 @@ message and an exit code; no tracebacks unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -14,11 +16,18 @@ from pathlib import Path
 
 from . import __version__
 from .audio import DEFAULT_SAMPLE_RATE, Limits, load_audio
-from .errors import AudioscoreError
+from .errors import AudioscoreError, InputError
 from .export import file_sha256, write_features
 from .features import Source, extract
 from .mfcc import N_MFCC
 from .pitch import PLUGIN_KEY
+from .transcribe import (
+    TranscribeOptions,
+    Transcription,
+    notes_from_features,
+    transcribe_file,
+    transcribe_notes,
+)
 
 __all__ = ["main"]
 
@@ -36,26 +45,51 @@ def _parameter(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
 
 
+def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
+    output = command.add_mutually_exclusive_group()
+    output.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    output.add_argument("--json", action="store_true", help=f"print only the path of {what}")
+
+
+def _add_notation_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--tempo", type=float, metavar="BPM", help="quarter-note tempo instead of estimating it")
+    command.add_argument("--time-signature", choices=["2/4", "3/4", "4/4", "6/8"], help="meter instead of estimating it")
+    command.add_argument("--key", help="key instead of estimating it, e.g. 'D major', 'Bb minor'")
+    command.add_argument("--title", default="", help="title (default: the file name)")
+    command.add_argument("--composer", default="", help="composer line")
+    command.add_argument("--no-triplets", action="store_true", help="quantise to sixteenths only")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audioscore", description="Audio to features and sheet music.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    extract_cmd = commands.add_parser("extract", help="pitch track, notes and MFCCs of an audio file")
-    extract_cmd.add_argument("audio", type=Path, help="any file ffmpeg can read (audio or video)")
-    extract_cmd.add_argument("-o", "--out", type=Path, required=True, help="output directory")
-    extract_cmd.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+    for name, summary in (("extract", "pitch track, notes and MFCCs of an audio file"),
+                          ("transcribe", "features and a score (PDF, PNG, MIDI, MusicXML) of an audio file")):
+        command = commands.add_parser(name, help=summary)
+        command.add_argument("audio", type=Path, help="any file ffmpeg can read (audio or video)")
+        command.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+        command.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
                              help="analysis rate in Hz (default %(default)s)")
-    extract_cmd.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (default %(default)s)")
-    extract_cmd.add_argument("--plugin", default=PLUGIN_KEY,
-                             help="Vamp plugin key with pYIN's outputs (default %(default)s)")
-    extract_cmd.add_argument("--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE",
-                             help="plugin parameter, repeatable (e.g. onsetsensitivity=0.5)")
-    extract_cmd.add_argument("--no-plot", action="store_true", help="skip features.png")
-    output = extract_cmd.add_mutually_exclusive_group()
-    output.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    output.add_argument("--json", action="store_true", help="print only the path of features.json")
+        command.add_argument("--no-plot", action="store_true", help="skip features.png")
+        if name == "extract":
+            command.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (default %(default)s)")
+            command.add_argument("--plugin", default=PLUGIN_KEY,
+                                 help="Vamp plugin key with pYIN's outputs (default %(default)s)")
+            command.add_argument("--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE",
+                                 help="plugin parameter, repeatable (e.g. onsetsensitivity=0.5)")
+            _add_output_flags(command, "features.json")
+        else:
+            _add_notation_flags(command)
+            _add_output_flags(command, "score.pdf")
+
+    score = commands.add_parser("score", help="a score from an existing features.json")
+    score.add_argument("features", type=Path, help="features.json written by extract")
+    score.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    _add_notation_flags(score)
+    _add_output_flags(score, "score.pdf")
     return parser
 
 
@@ -99,12 +133,58 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace, default_title: str) -> TranscribeOptions:
+    return TranscribeOptions(
+        tempo_bpm=args.tempo, time_signature=args.time_signature, key=args.key,
+        title=args.title or default_title, composer=args.composer, triplets=not args.no_triplets,
+    )
+
+
+def _report_score(result: Transcription, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    if args.json:
+        print(result.files.pdf)
+        return
+    score = result.score
+    say(f"score:    {result.files.pdf}")
+    say(f"preview:  {result.files.png}")
+    say(f"also:     {result.files.ly.name}, {result.files.midi.name}, {result.files.musicxml.name}, "
+        f"{result.files.json.name} in {result.files.pdf.parent}")
+    say(f"{score['key']}, {score['time_signature']}, quarter = {score['tempo_bpm']:.0f}, "
+        f"{score['measures']} measures, {len(score['notes'])} notes")
+
+
+def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    progress = _Progress(not (args.quiet or args.json))
+    result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
+                             limits=Limits.from_env(), plot=not args.no_plot, progress=progress)
+    progress.done()
+    if result.features and not args.json:
+        say(f"features: {result.features.features_json}")
+    _report_score(result, args, say)
+    return 0
+
+
+def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    try:
+        document = json.loads(args.features.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{args.features.name!r}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"{args.features.name!r} is not a features.json: {error}") from None
+    title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)
+    _report_score(transcribe_notes(notes_from_features(document), args.out, _options(args, title)), args, say)
+    return 0
+
+
+COMMANDS = {"extract": _run_extract, "transcribe": _run_transcribe, "score": _run_score}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audioscore`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     say = (lambda _: None) if getattr(args, "quiet", False) else print
     try:
-        return _run_extract(args, say)
+        return COMMANDS[args.command](args, say)
     except AudioscoreError as error:
         print(f"audioscore: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -16,7 +16,7 @@ import numpy as np
 
 from .features import Features, Source, to_document
 
-__all__ = ["FeatureFiles", "file_sha256", "write_features"]
+__all__ = ["FeatureFiles", "file_sha256", "write_atomic", "write_features"]
 
 HASH_CHUNK_BYTES = 1 << 20
 ARTIFACT_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared
@@ -42,7 +42,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes so the file appears whole or not at all (mode 0644)."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -79,19 +80,19 @@ def write_features(
     )
     pitch, mfcc = features.pitch, features.mfcc
     voiced = pitch.f0_hz > 0
-    _write_atomic(files.pitch_csv, _csv([pitch.times[voiced], pitch.f0_hz[voiced]], ["%.6f", "%.3f"]))
+    write_atomic(files.pitch_csv, _csv([pitch.times[voiced], pitch.f0_hz[voiced]], ["%.6f", "%.3f"]))
     notes = np.array([(n.onset, n.offset - n.onset, n.pitch_hz) for n in pitch.notes]).reshape(-1, 3)
-    _write_atomic(files.notes_csv, _csv(list(notes.T), ["%.6f", "%.6f", "%.3f"]))
+    write_atomic(files.notes_csv, _csv(list(notes.T), ["%.6f", "%.6f", "%.3f"]))
     n_coefficients = mfcc.coefficients.shape[0]
-    _write_atomic(
+    write_atomic(
         files.mfcc_csv,
         _csv([mfcc.times, *mfcc.coefficients], ["%.6f"] + ["%.5f"] * n_coefficients),
     )
     if files.features_png is not None:
         from .plot import render_features  # matplotlib only when a picture is wanted
 
-        _write_atomic(files.features_png, render_features(features))
+        write_atomic(files.features_png, render_features(features))
     document = to_document(features, source, mfcc_frames=files.mfcc_csv.name)
     # features.json last: its presence means the set is complete (the transcribe trigger).
-    _write_atomic(files.features_json, json.dumps(document, separators=(",", ":")).encode())
+    write_atomic(files.features_json, json.dumps(document, separators=(",", ":")).encode())
     return files

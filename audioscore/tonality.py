@@ -1,0 +1,103 @@
+"""Key estimation (music21) and pitch spelling in a key.
+
+Conventions: MIDI note numbers; durations in quarter notes; keys as music21
+names ("D major", "e- minor": "-" is flat).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from music21 import key as m21key
+from music21 import note as m21note
+from music21 import pitch as m21pitch
+from music21 import stream
+
+__all__ = ["KEY_METHOD", "estimate_key", "parse_key", "spell"]
+
+# Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
+# where Krumhansl-Schmuckler took a major key for its relative minor.
+KEY_METHOD = "temperley"
+_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|b|-|sharp|flat)?\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
+_STEPS = "CDEFGAB"
+
+
+def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
+    """Most likely key of (MIDI pitch, duration in quarters) pairs, weighted by duration.
+
+    Raises:
+        ValueError: no notes.
+    """
+    melody = stream.Stream()
+    for midi, quarters in notes:
+        n = m21note.Note(midi)
+        n.quarterLength = max(quarters, 0.25)
+        melody.append(n)
+    if not melody.notes:
+        raise ValueError("no notes to estimate a key from")
+    return melody.analyze(KEY_METHOD)
+
+
+def parse_key(text: str) -> m21key.Key:
+    """A key from text such as "D major", "Bb minor", "f# min", "E-", "c minor".
+
+    A bare letter means major; a lower-case letter alone means minor.
+
+    Raises:
+        ValueError: not a key.
+    """
+    match = _KEY_TEXT.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a key (e.g. 'D major', 'Bb minor', 'f# minor')")
+    letter, accidental, mode = match.groups()
+    alter = {"#": "#", "sharp": "#", "b": "-", "-": "-", "flat": "-"}.get((accidental or "").lower(), "")
+    if mode is None:
+        mode_name = "minor" if letter.islower() else "major"
+    else:
+        mode_name = "major" if mode.lower() in ("major", "maj") else "minor"
+    return m21key.Key(letter.upper() + alter, mode_name)
+
+
+def spell(midi: int, key: m21key.Key) -> m21pitch.Pitch:
+    """Spell a MIDI pitch in a key.
+
+    Scale tones take the key's spelling; in minor the raised sixth and seventh
+    are spelled as raised degrees (C# in D minor, D natural in E-flat minor);
+    other chromatic tones take the neighbouring degree's spelling with the
+    fewer accidentals (C natural in D major), ties going the key's way (A# in
+    D major, G-flat in F major).
+    """
+    pitch_class = midi % 12
+    scale = key.getScale("minor" if key.mode == "minor" else "major").getPitches("C4", "B4")
+    by_class = {p.pitchClass: p for p in scale}
+    if pitch_class in by_class:
+        return _with_octave(by_class[pitch_class], midi)
+    degrees = {p.step: p for p in scale}
+    below = next((p for p in scale if (p.pitchClass + 1) % 12 == pitch_class), None)
+    above = next((p for p in scale if (p.pitchClass - 1) % 12 == pitch_class), None)
+    raised_minor = (key.pitchFromDegree(6).step, key.pitchFromDegree(7).step)
+    if key.mode == "minor" and below is not None and below.step in raised_minor:
+        return _with_octave(_altered(degrees[below.step], +1), midi)
+    candidates = [p for p in (_altered(below, +1) if below else None, _altered(above, -1) if above else None) if p]
+    # Fewest accidentals first (C natural, not B sharp, in D major); ties follow the key's side.
+    prefer_raise = key.sharps >= 0
+    best = min(candidates, key=lambda p: (abs(_alter(p)), (_alter(p) < 0) == prefer_raise))
+    return _with_octave(best, midi)
+
+
+def _alter(p: m21pitch.Pitch) -> float:
+    return p.accidental.alter if p.accidental else 0.0
+
+
+def _altered(p: m21pitch.Pitch, semitones: int) -> m21pitch.Pitch:
+    alter = _alter(p) + semitones
+    return m21pitch.Pitch(p.step + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[int(alter)])
+
+
+def _with_octave(p: m21pitch.Pitch, midi: int) -> m21pitch.Pitch:
+    spelled = m21pitch.Pitch(p.name)
+    spelled.octave = 4
+    spelled.octave += (midi - spelled.midi) // 12
+    assert spelled.midi == midi, (p, midi)
+    return spelled
