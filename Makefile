@@ -8,7 +8,7 @@ PLUGIN := audioscore/plugins/audioscore_pyin.so
 PLUGIN_SOURCES := $(wildcard vamp/src/*.cpp vamp/src/*.h) vamp/Makefile
 
 APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-examples libfftw3-dev \
-	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils python3-venv python3-dev
+	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev
 
 .PHONY: setup demo test bench lint plugin clean
 

@@ -12,6 +12,7 @@ music21 quantises offsets already in quarter notes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -35,13 +36,19 @@ CADENCE_BONUS = 0.3           # for bar lines that put the last note on a downbe
 # eighth triplets in simple meter more.
 SIXTEENTH_PENALTY = 0.02
 TRIPLET_PENALTY = 0.08
-# (tatums per beat, beats per bar, time signature); 3 tatums per beat is compound.
-METERS = ((1, 4, "4/4"), (2, 4, "4/4"), (4, 4, "4/4"), (1, 3, "3/4"), (2, 3, "3/4"), (4, 3, "3/4"),
-          (1, 2, "2/4"), (2, 2, "2/4"), (4, 2, "2/4"), (3, 2, "6/8"))
+# (tatums per beat, beats per bar, time signature). Three tatums per beat read
+# as 6/8 when most beats are split in three, else as simple meter with triplets.
+METERS = ((1, 4, "4/4"), (2, 4, "4/4"), (4, 4, "4/4"), (3, 4, "4/4"),
+          (1, 3, "3/4"), (2, 3, "3/4"), (4, 3, "3/4"), (3, 3, "3/4"),
+          (1, 2, "2/4"), (2, 2, "2/4"), (4, 2, "2/4"), (3, 2, "2/4"), (3, 2, "6/8"))
+COMPOUND_SHARE = 0.4          # share of beats split in three that makes a meter compound
 # 4/4 unless the evidence for another meter is clear (2/4 reads as well as 4/4 wherever it fits).
 DEFAULT_PENALTY = {"3/4": 0.05, "2/4": 0.1}
-# A note is held to the next onset when the gap is under this share of the time between onsets.
-LEGATO_GAP = 0.25
+# A note is held to the next onset when the silence before it is shorter than
+# this (quarters): articulation leaves ~10-20% of a note silent; rests are longer.
+LEGATO_GAP_QUARTERS = 0.45
+END_BIAS_QUARTERS = 0.1
+LAST_NOTE_TOLERANCE = 0.25    # quarters a final note may overshoot a beat and still end there
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,11 @@ def _prior(beat_s: float) -> float:
     return PRIOR_WEIGHT * float(np.log2(60.0 / beat_s / PREFERRED_BEAT_BPM)) ** 2
 
 
-def _refine(onsets: np.ndarray, beat_s: float, phase_s: float, grid: Grid) -> tuple[float, float]:
-    """Least-squares fit of beat period and phase to the onsets' nearest grid positions."""
+def _refine(
+    onsets: np.ndarray, beat_s: float, phase_s: float, grid: Grid, *, fixed_period: bool = False
+) -> tuple[float, float]:
+    """Least-squares fit of beat period and phase (or the phase alone) to the
+    onsets' nearest grid positions."""
     positions, _ = grid.positions()
     for _ in range(REFINE_ITERATIONS):
         beats = (onsets - phase_s) / beat_s
@@ -152,6 +162,9 @@ def _refine(onsets: np.ndarray, beat_s: float, phase_s: float, grid: Grid) -> tu
         # Positions past the last subdivision wrap to the next beat.
         wrapped = np.where(np.abs(fraction - 1.0) < np.abs(fraction - nearest), 1.0, nearest)
         target = whole + wrapped
+        if fixed_period:
+            phase_s = float(np.mean(onsets - target * beat_s))
+            continue
         if len(np.unique(target)) < 2:
             break
         beat_s, phase_s = np.polyfit(target, onsets, 1)
@@ -199,6 +212,15 @@ def _template(tatums_per_beat: int, beats_per_bar: int) -> np.ndarray:
     return (weights - weights.mean()) / (weights.std() + 1e-9)
 
 
+def _split_in_three(index: np.ndarray) -> float:
+    """Share of beats (three tatums each, at the phase that puts most onsets on
+    beats) that have an onset inside them."""
+    phase = int(np.argmax(np.bincount(index % 3, minlength=3)))
+    beats = (index - phase) // 3
+    inside = (index - phase) % 3 != 0
+    return len(np.unique(beats[inside])) / len(np.unique(beats))
+
+
 def _choose_meter(
     index: np.ndarray, accent: np.ndarray, tatum_s: float, time_signature: str | None
 ) -> tuple[int, int, int, str]:
@@ -206,6 +228,8 @@ def _choose_meter(
     best: tuple[float, int, int, int, str] | None = None
     for per_beat, per_bar, signature in METERS:
         if time_signature is not None and signature != time_signature:
+            continue
+        if per_beat == 3 and (signature == "6/8") != (_split_in_three(index) >= COMPOUND_SHARE):
             continue
         template = _template(per_beat, per_bar)
         size = len(template)
@@ -275,7 +299,8 @@ def fit_rhythm(
     # Tatum indices are relative to the first note's; a downbeat sits at `offset`.
     first = round((onsets[0] - phase_s) / tatum_s)
     downbeat = phase_s + (first + offset) * tatum_s
-    beat_s, downbeat = _refine(onsets, beat_s, downbeat, grid)
+    # An imposed tempo stays as given: only the phase moves.
+    beat_s, downbeat = _refine(onsets, beat_s, downbeat, grid, fixed_period=tempo_bpm is not None)
     # The bar containing the first note starts at or before it.
     bar_s = per_bar * beat_s
     downbeat -= np.ceil((downbeat - onsets[0] - 0.25 * beat_s) / bar_s) * bar_s
@@ -296,9 +321,9 @@ def _snap(quarters: float, grid: Grid) -> Fraction:
 def quantise(notes: list[PerformedNote], rhythm: Rhythm) -> list[QuantisedNote]:
     """Snap notes to the rhythm's grid (positions from the first bar line).
 
-    A note lasts until the next one starts when the gap is at most a sixteenth
-    or a quarter of the time between their onsets (articulation, release
-    tails); otherwise until its own snapped end, leaving a rest. Notes that snap to nothing, or onto an earlier note's
+    A note lasts until the next one starts when the silence between them is
+    shorter than LEGATO_GAP_QUARTERS (articulation); otherwise until its own
+    end snapped to eighths, leaving a rest. Notes that snap to nothing, or onto an earlier note's
     start, are dropped (the longer of two colliding notes is kept).
     """
     grid = rhythm.grid
@@ -313,15 +338,19 @@ def quantise(notes: list[PerformedNote], rhythm: Rhythm) -> list[QuantisedNote]:
 
     result = []
     for j, (start, (_, midi, i)) in enumerate(ordered):
-        end = _snap(rhythm.seconds_to_quarters(notes[i].offset), grid)
+        # Ends snap to eighths, leaning later: articulation shortens notes by
+        # more than a sixteenth (release tails lengthen them less: the note
+        # tracker ends a note where its pitch fades).
+        performed_end = rhythm.seconds_to_quarters(notes[i].offset)
+        end = Fraction(math.floor((performed_end + END_BIAS_QUARTERS) * 2 + 0.5), 2)
         following = ordered[j + 1][0] if j + 1 < len(ordered) else None
-        if following is not None and (end > following or following - end <= max(smallest, LEGATO_GAP * (following - start))):
+        if following is not None and (end > following or float(following) - performed_end < LEGATO_GAP_QUARTERS):
             end = following
         if end - start < smallest and not (following is not None and following - start > 0):
             continue
-        if following is None:  # the last note ends on a beat
+        if following is None:  # the last note ends on the beat it reaches
             beat = grid.quarters_per_beat
-            end = max(start + smallest, round(end / beat) * beat)
+            end = max(start + smallest, math.ceil(Fraction(performed_end - LAST_NOTE_TOLERANCE) / beat) * beat)
         if end <= start:
             end = start + (following - start if following is not None else smallest)
         result.append(QuantisedNote(start, end - start, midi))

@@ -74,12 +74,13 @@ def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[
 
 
 def _part(
-    notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool
+    notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction
 ) -> stream.Part:
+    """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line)."""
     part = stream.Part()
     part.insert(0, clef)
     part.insert(0, meter.TimeSignature(rhythm.time_signature))
-    part.insert(0, m21key.KeySignature(key.sharps))
+    part.insert(0, m21key.Key(key.tonic, key.mode))  # a Key, not a bare signature: minor prints as minor
     if first:
         referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
         beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
@@ -93,8 +94,7 @@ def _part(
         rests(position, n.start)
         part.insert(float(n.start), m21note.Note(spell(n.midi, key), quarterLength=n.duration))
         position = n.start + n.duration
-    bar = rhythm.bar_quarters
-    rests(position, -(-position // bar) * bar)  # fill the last bar
+    rests(position, end)
     part.makeNotation(inPlace=True)
     # Durations no single note value can show (a quarter tied to a sixteenth) become tied notes.
     part.splitAtDurations(recurse=True)
@@ -117,15 +117,18 @@ def build_score(notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, spe
     score.metadata = metadata.Metadata()
     score.metadata.title = spec.title
     score.metadata.composer = spec.composer
+    bar = rhythm.bar_quarters
+    last = max(n.start + n.duration for n in notes)
+    end = -(-last // bar) * bar  # every staff runs to the same final bar line
     clef = choose_clef([n.midi for n in notes])
     if clef == "grand":
         upper = [n for n in notes if n.midi >= MIDDLE_C]
         lower = [n for n in notes if n.midi < MIDDLE_C]
-        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True))
-        score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False))
+        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end))
+        score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
         staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
-        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True))
+        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end))
     return score
 
 

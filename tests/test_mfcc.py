@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import corpus
 import librosa
 import numpy as np
 import pytest
 
-import corpus
 from audioscore.mfcc import FRAMES_PER_BLOCK, compute_mfcc, mfcc_frame_sizes
 
 

@@ -9,6 +9,8 @@ namespace audioscore {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr float kLogSqrt2Pi = 0.9189385f;
+// An onset this close (frames) to where two same-pitch fragments meet keeps them apart.
+constexpr int kMergeOnsetFrames = 3;
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 
@@ -155,10 +157,32 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
-                              const std::function<bool(int, int)> &canSplit,
+                              const std::function<bool(int)> &isStrong,
+                              const std::function<bool(int, int)> &isReattack,
                               int snapBefore, int snapAfter, int minFrames) {
-    std::vector<Note> placed;
+    // The note model moves between neighbouring tuning steps when a held note
+    // drifts; fragments less than half a semitone apart with no onset between
+    // them are one note.
+    std::vector<Note> merged;
     for (const auto &note : notes) {
+        if (!merged.empty()) {
+            Note &last = merged.back();
+            const bool touching = note.startFrame - last.endFrame <= 1;
+            const bool sameNote = std::fabs(midiOf(note.frequencyHz) - midiOf(last.frequencyHz)) < 0.5f;
+            const bool onsetBetween = std::any_of(onsets.begin(), onsets.end(), [&](int onset) {
+                return std::abs(onset - note.startFrame) <= kMergeOnsetFrames && isStrong(onset);
+            });
+            if (touching && sameNote && !onsetBetween) {
+                last.endFrame = note.endFrame;
+                last.frequencyHz = medianPitch(pitchHz, last.startFrame, last.endFrame);
+                continue;
+            }
+        }
+        merged.push_back(note);
+    }
+
+    std::vector<Note> placed;
+    for (const auto &note : merged) {
         // Move the start to the strongest onset near it, not into the previous note's head.
         const int earliest = std::max(note.startFrame - snapBefore,
                                       placed.empty() ? 0 : placed.back().startFrame + minFrames);
@@ -174,7 +198,7 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
         if (!placed.empty() && placed.back().endFrame > start) placed.back().endFrame = start;
 
         for (int onset : onsets) {
-            if (onset - start < minFrames || note.endFrame - onset < minFrames || !canSplit(start, onset)) continue;
+            if (onset - start < minFrames || note.endFrame - onset < minFrames || !isStrong(onset) || !isReattack(start, onset)) continue;
             placed.push_back({start, onset, medianPitch(pitchHz, start, onset)});
             start = onset;
         }

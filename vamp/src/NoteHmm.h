@@ -50,12 +50,15 @@ private:
 
 // Places note starts on detected onsets and splits notes at onsets inside
 // them (a re-struck note keeps its pitch, so the note model alone cannot see
-// it). An onset within [start - snapBefore, start + snapAfter] frames moves
-// the start there; an onset inside a note splits it where
-// canSplit(noteStart, frame) agrees. Notes shorter than minFrames are dropped.
+// it). First, touching fragments less than half a semitone apart merge unless
+// a strong onset (isStrong(frame)) separates them. An onset within
+// [start - snapBefore, start + snapAfter] frames moves the start there; a
+// strong onset inside a note splits it where isReattack(noteStart, frame)
+// agrees. Notes shorter than minFrames are dropped.
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
-                              const std::function<bool(int, int)> &canSplit,
+                              const std::function<bool(int)> &isStrong,
+                              const std::function<bool(int, int)> &isReattack,
                               int snapBefore, int snapAfter, int minFrames);
 
 }  // namespace audioscore

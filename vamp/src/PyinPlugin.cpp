@@ -23,8 +23,10 @@ constexpr float kMinOnsetSpacingS = 0.04f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
-constexpr float kSplitDipDb = 1.f;
+constexpr float kSplitDipDb = 3.f;
 constexpr float kSplitSpanS = 0.06f;
+// Strong onsets: at least this share of the 90th percentile of detected onset strengths.
+constexpr float kStrongOnsetRatio = 0.25f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -224,10 +226,19 @@ Vamp::Plugin::FeatureSet PyinPlugin::getRemainingFeatures() {
         return std::max(1, static_cast<int>(std::lround(seconds * framesPerSecond)));
     };
     const int minFrames = frames(m_pruneSeconds);
+    const std::vector<int> onsets = m_onsets->peaks(m_onsetSensitivity, frames(kMinOnsetSpacingS));
+    const std::vector<float> &strength = m_onsets->strength();
+    // Splitting a note, or keeping two fragments apart, takes a strong attack:
+    // tremolo in sustained tones also makes (weaker) flux peaks.
+    std::vector<float> onsetStrengths;
+    for (int onset : onsets) onsetStrengths.push_back(strength[onset]);
+    const size_t strongRank = onsetStrengths.size() * 9 / 10;
+    std::nth_element(onsetStrengths.begin(), onsetStrengths.begin() + strongRank, onsetStrengths.end());
+    const float strongOnset = onsetStrengths.empty() ? 0.f : kStrongOnsetRatio * onsetStrengths[strongRank];
     const std::vector<Note> notes = placeOnsets(
-        NoteHmm().decode(voicedPitch, m_voicedProbability),
-        m_onsets->peaks(m_onsetSensitivity, frames(kMinOnsetSpacingS)), m_onsets->strength(), voicedPitch,
-        [this, span = frames(kSplitSpanS)](int noteStart, int frame) {
+        NoteHmm().decode(voicedPitch, m_voicedProbability), onsets, strength, voicedPitch,
+        [&](int frame) { return strength[frame] >= strongOnset; },
+        [&, span = frames(kSplitSpanS)](int noteStart, int frame) {
             return m_onsets->isReattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
         frames(kSnapBeforeS), frames(kSnapAfterS), minFrames);
