@@ -47,7 +47,9 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_extract.py
+	$(PY) bench/bench_transcribe.py
 	$(PY) bench/corpus_report.py
+	$(PY) bench/transcription_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check audioscore tests bench
