@@ -6,6 +6,7 @@ names ("D major", "e- minor": "-" is flat).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -68,22 +69,32 @@ def spell(midi: int, key: m21key.Key) -> m21pitch.Pitch:
     fewer accidentals (C natural in D major), ties going the key's way (A# in
     D major, G-flat in F major).
     """
-    pitch_class = midi % 12
-    scale = key.getScale("minor" if key.mode == "minor" else "major").getPitches("C4", "B4")
+    return _with_octave(m21pitch.Pitch(_spellings(key.tonic.name, key.mode)[midi % 12]), midi)
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(tonic: str, mode: str) -> tuple[str, ...]:
+    """Pitch names for pitch classes 0..11 in a key (music21 scales are slow to build)."""
+    key = m21key.Key(tonic, mode)
+    scale = key.getScale("minor" if mode == "minor" else "major").getPitches("C4", "B4")
     by_class = {p.pitchClass: p for p in scale}
-    if pitch_class in by_class:
-        return _with_octave(by_class[pitch_class], midi)
     degrees = {p.step: p for p in scale}
-    below = next((p for p in scale if (p.pitchClass + 1) % 12 == pitch_class), None)
-    above = next((p for p in scale if (p.pitchClass - 1) % 12 == pitch_class), None)
     raised_minor = (key.pitchFromDegree(6).step, key.pitchFromDegree(7).step)
-    if key.mode == "minor" and below is not None and below.step in raised_minor:
-        return _with_octave(_altered(degrees[below.step], +1), midi)
-    candidates = [p for p in (_altered(below, +1) if below else None, _altered(above, -1) if above else None) if p]
-    # Fewest accidentals first (C natural, not B sharp, in D major); ties follow the key's side.
     prefer_raise = key.sharps >= 0
-    best = min(candidates, key=lambda p: (abs(_alter(p)), (_alter(p) < 0) == prefer_raise))
-    return _with_octave(best, midi)
+    names = []
+    for pitch_class in range(12):
+        if pitch_class in by_class:
+            names.append(by_class[pitch_class].name)
+            continue
+        below = next((p for p in scale if (p.pitchClass + 1) % 12 == pitch_class), None)
+        above = next((p for p in scale if (p.pitchClass - 1) % 12 == pitch_class), None)
+        if mode == "minor" and below is not None and below.step in raised_minor:
+            names.append(_altered(degrees[below.step], +1).name)
+            continue
+        candidates = [p for p in (_altered(below, +1) if below else None, _altered(above, -1) if above else None) if p]
+        # Fewest accidentals first (C natural, not B sharp, in D major); ties follow the key's side.
+        names.append(min(candidates, key=lambda p: (abs(_alter(p)), (_alter(p) < 0) == prefer_raise)).name)
+    return tuple(names)
 
 
 def _alter(p: m21pitch.Pitch) -> float:
