@@ -29,7 +29,7 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "numpy>=2.0,<2.5" "setuptools>=65" wheel
 	$(PY) -m pip install -q --no-build-isolation "vamp==1.1.0"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[functions,test]"
 	@touch $@
 
 plugin: $(PLUGIN)

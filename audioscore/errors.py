@@ -1,6 +1,6 @@
 """One exception hierarchy for the project, mapped once to HTTP status codes and CLI exit codes."""
 
-__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "ProcessingError"]
+__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "ProcessingError", "TransientError"]
 
 
 class AudioscoreError(Exception):
@@ -33,3 +33,10 @@ class ProcessingError(AudioscoreError):
 
     http_status = 500
     exit_code = 3
+
+
+class TransientError(AudioscoreError):
+    """A dependency (store, database) failed; retrying may help."""
+
+    http_status = 503
+    exit_code = 4

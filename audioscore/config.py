@@ -1,0 +1,74 @@
+"""Function configuration: environment variables with documented defaults, and
+secrets from files (OpenFaaS mounts them at /var/openfaas/secrets/<name>)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SECRETS_DIR", "Settings", "read_secret"]
+
+SECRETS_DIR = Path("/var/openfaas/secrets")
+
+
+def read_secret(name: str, directory: Path | None = None) -> str | None:
+    """A secret's value (surrounding whitespace stripped), or None when it is not mounted.
+
+    The directory is ``$AUDIOSCORE_SECRETS_DIR`` when set (tests, local runs), else OpenFaaS's.
+    """
+    base = directory or Path(os.environ.get("AUDIOSCORE_SECRETS_DIR", SECRETS_DIR))
+    path = base / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the functions need to know; every field has an environment variable.
+
+    Attributes:
+        audio_bucket, features_bucket, scores_bucket: bucket names (AUDIO_BUCKET, FEATURES_BUCKET, SCORES_BUCKET).
+        mongo_database: database name (MONGO_DATABASE).
+        max_object_bytes: largest object a function downloads (MAX_OBJECT_BYTES).
+        presign_expiry_s: lifetime of status links (PRESIGN_EXPIRY_S).
+        work_dir: where temporary files go (TMPDIR; /tmp is the writable path in the images).
+    """
+
+    audio_bucket: str = "audio"
+    features_bucket: str = "features"
+    scores_bucket: str = "scores"
+    mongo_database: str = "audioscore"
+    max_object_bytes: int = 2 * 1024**3
+    presign_expiry_s: int = 3600
+    work_dir: Path = Path("/tmp")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the environment; unset variables keep their defaults.
+
+        Raises:
+            ValueError: a numeric variable is not a positive integer (the message names it).
+        """
+        env = os.environ if env is None else env
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+            return int(raw)
+
+        return cls(
+            audio_bucket=env.get("AUDIO_BUCKET", cls.audio_bucket),
+            features_bucket=env.get("FEATURES_BUCKET", cls.features_bucket),
+            scores_bucket=env.get("SCORES_BUCKET", cls.scores_bucket),
+            mongo_database=env.get("MONGO_DATABASE", cls.mongo_database),
+            max_object_bytes=number("MAX_OBJECT_BYTES", cls.max_object_bytes),
+            presign_expiry_s=number("PRESIGN_EXPIRY_S", cls.presign_expiry_s),
+            work_dir=Path(env.get("TMPDIR", str(cls.work_dir))),
+        )

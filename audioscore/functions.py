@@ -1,0 +1,108 @@
+"""Glue between the OpenFaaS python3-http contract (``handle(event, context)``)
+and the stages: clients made once per process, bearer-token checks, request
+parsing, status lookups. Handlers are one line each on top of this."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .config import Settings, read_secret
+from .errors import InputError
+from .events import ObjectEvent, parse_event
+from .fetch import FetchPolicy
+from .http import Response, authorised, json_response, respond
+from .records import connect as connect_records
+from .stages import (
+    AUDIO_SUFFIXES,
+    Services,
+    extract_stage,
+    fetch_stage,
+    status_view,
+    transcribe_stage,
+)
+from .storage import ObjectStore, StoreConfig
+
+__all__ = ["EventFunction", "FetchFunction", "extract_features", "fetch_youtube", "transcribe"]
+
+WEBHOOK_TOKEN_SECRET = "webhook-token"
+FETCH_TOKEN_SECRET = "fetch-token"
+MONGO_URL_SECRET = "mongo-url"
+
+
+class _Function:
+    """Creates the clients on first use and keeps them for the life of the process."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    def services(self) -> Services:
+        if self._services is None:
+            settings = Settings.from_env()
+            store = ObjectStore.connect(StoreConfig.from_env_and_secrets(os.environ, read_secret))
+            records = connect_records(read_secret(MONGO_URL_SECRET) or "mongodb://127.0.0.1:27017",
+                                      settings.mongo_database)
+            self._services = Services(store, records, settings)
+        return self._services
+
+    def status(self, event: Any) -> Response:
+        recording_id = (event.query.get("id") or "").strip()
+        if not recording_id:
+            raise InputError("GET needs ?id=<recording id>")
+        view = status_view(recording_id, self.services())
+        if view is None:
+            return json_response(404, {"error": f"no recording {recording_id}"})
+        return json_response(200, view)
+
+
+class EventFunction(_Function):
+    """A function triggered by MinIO bucket notifications (through the gateway's async route)."""
+
+    def __init__(self, stage: Callable[[ObjectEvent, Services], dict[str, Any]], bucket: Callable[[Settings], str],
+                 suffixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.stage, self.bucket, self.suffixes = stage, bucket, suffixes
+
+    def __call__(self, event: Any, context: Any) -> Response:
+        return respond(lambda: self._handle(event))
+
+    def _handle(self, event: Any) -> Response:
+        if event.method == "GET":
+            return self.status(event)
+        if not authorised(event.headers, read_secret(WEBHOOK_TOKEN_SECRET)):
+            return json_response(401, {"error": "missing or wrong bearer token"})
+        if not event.body.strip():  # MinIO's connectivity probe
+            return json_response(200, {"status": "ignored", "reason": "empty body"})
+        services = self.services()
+        objects = parse_event(event.body, buckets=[self.bucket(services.settings)], suffixes=self.suffixes)
+        if not objects:
+            return json_response(200, {"status": "ignored", "reason": "no matching object"})
+        return json_response(200, {"results": [self.stage(o, services) for o in objects]})
+
+
+class FetchFunction(_Function):
+    """``POST {"url": ..., "title"?: ...}``: download into the audio bucket; 202 with the recording id."""
+
+    def __call__(self, event: Any, context: Any) -> Response:
+        return respond(lambda: self._handle(event))
+
+    def _handle(self, event: Any) -> Response:
+        if event.method == "GET":
+            return self.status(event)
+        token = read_secret(FETCH_TOKEN_SECRET)
+        if token and not authorised(event.headers, token):  # optional: set the secret to require a token
+            return json_response(401, {"error": "missing or wrong bearer token"})
+        try:
+            request = json.loads(event.body or b"{}")
+        except ValueError:
+            raise InputError('the body must be JSON: {"url": "..."}') from None
+        if not isinstance(request, dict):
+            raise InputError('the body must be a JSON object: {"url": "..."}')
+        return json_response(202, fetch_stage(request, self.services(), FetchPolicy.from_env(os.environ)))
+
+
+extract_features = EventFunction(extract_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES)
+transcribe = EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
+fetch_youtube = FetchFunction()

@@ -1,0 +1,182 @@
+"""What each function does, between parsing its request and answering it:
+fetch a URL into the audio bucket, extract features from an audio object,
+transcribe a features object, and report a recording's status.
+
+Every stage is idempotent: the recording id comes from the source object
+(bucket, key, ETag), and a stage already done for the same input is skipped.
+A failure is written to the record with whether a retry can help, then
+raised for the HTTP layer to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .audio import Limits, load_audio
+from .config import Settings
+from .errors import AudioscoreError, InputError
+from .events import ObjectEvent
+from .export import file_sha256, write_features
+from .features import Source, extract, summarise
+from .fetch import FetchPolicy, fetch_audio
+from .records import RecordStore, recording_id_for_object
+from .storage import ObjectStore, decode_metadata_value
+from .transcribe import TranscribeOptions, notes_from_features, transcribe_notes
+
+__all__ = ["AUDIO_SUFFIXES", "Services", "extract_stage", "fetch_stage", "status_view", "transcribe_stage"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mkv", ".mov")
+FEATURES_NAME = "features.json"
+RECORDING_ID = re.compile(r"^[0-9a-f]{24}$")
+FEATURE_FILES = ("features.png", "pitch.csv", "notes.csv", "mfcc.csv")  # uploaded before features.json
+SCORE_FILES = {"score.ly": "text/x-lilypond", "score.pdf": "application/pdf", "score.png": "image/png",
+               "score.mid": "audio/midi", "score.musicxml": "application/vnd.recordare.musicxml+xml"}
+CONTENT_TYPES = {".png": "image/png", ".csv": "text/csv", ".json": "application/json"}
+MAX_FEATURES_BYTES = 256 * 1024**2
+
+
+@dataclass
+class Services:
+    """Clients a function creates once and reuses across calls."""
+
+    store: ObjectStore
+    records: RecordStore
+    settings: Settings
+
+
+@contextmanager
+def _stage(services: Services, recording_id: str, stage: str) -> Iterator[None]:
+    """Record a failure of the stage (retryable for 5xx) and re-raise it."""
+    try:
+        yield
+    except AudioscoreError as error:
+        services.records.fail_stage(recording_id, stage, str(error), retryable=error.http_status >= 500)
+        raise
+    except Exception as error:
+        services.records.fail_stage(recording_id, stage, f"internal error: {type(error).__name__}", retryable=True)
+        raise
+
+
+def _workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="audioscore-")
+
+
+def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
+    """Download a URL's audio into the audio bucket and open its record.
+
+    Raises:
+        InputError: no or bad URL, or a URL the policy refuses.
+    """
+    url = request.get("url")
+    title = request.get("title")
+    if not isinstance(url, str) or not url.strip():
+        raise InputError('the request needs a "url" string')
+    if title is not None and not isinstance(title, str):
+        raise InputError('"title" must be a string')
+    settings = services.settings
+    with _workdir(settings) as tmp:
+        fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
+        key = f"youtube/{fetched.video_id}.flac"
+        metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
+        etag = services.store.upload_file(settings.audio_bucket, key, fetched.path, content_type="audio/flac",
+                                          metadata=metadata)
+    recording_id = recording_id_for_object(settings.audio_bucket, key, etag)
+    services.records.upsert_source(recording_id, {
+        "kind": "url", "url": fetched.source_url, "video_id": fetched.video_id, "title": fetched.title,
+        "bucket": settings.audio_bucket, "key": key, "etag": etag})
+    if services.records.begin_stage(recording_id, "fetched", etag=etag):
+        services.records.finish_stage(recording_id, "fetched", artifacts={"audio": f"{settings.audio_bucket}/{key}"},
+                                      summary={"duration_s": fetched.duration_s})
+    return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": key, "title": fetched.title}
+
+
+def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
+    """Features of an uploaded audio object, stored under ``<recording id>/`` in the features bucket."""
+    settings, store, records = services.settings, services.store, services.records
+    recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
+    # Metadata arrives as sent: header names with or without x-amz-meta-, values percent-encoded.
+    metadata = {k.lower().removeprefix("x-amz-meta-"): decode_metadata_value(v) for k, v in event.user_metadata.items()}
+    records.upsert_source(recording_id, {
+        "kind": "url" if metadata.get("source-url") else "upload", "bucket": event.bucket, "key": event.key,
+        "etag": event.etag, "url": metadata.get("source-url"), "video_id": metadata.get("video-id"),
+        "title": metadata.get("title") or Path(event.key).stem})
+    if not records.begin_stage(recording_id, "features", etag=event.etag):
+        return {"status": "duplicate", "recording_id": recording_id}
+    with _stage(services, recording_id, "features"), _workdir(settings) as tmp:
+        path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
+        audio = load_audio(path, limits=Limits.from_env())
+        features = extract(audio)
+        source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
+        files = write_features(features, source, Path(tmp) / "out")
+        prefix = f"{recording_id}/"
+        artifacts = {}
+        for name in (*FEATURE_FILES, FEATURES_NAME):  # features.json last: its upload starts transcription
+            local = files.features_json.parent / name
+            store.upload_file(settings.features_bucket, prefix + name, local,
+                              content_type=CONTENT_TYPES[local.suffix], metadata={"recording-id": recording_id})
+            artifacts[name.replace(".", "_")] = f"{settings.features_bucket}/{prefix}{name}"
+        summary = summarise(features)
+        summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
+        summary["duration_s"] = round(audio.duration_s, 3)
+        records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary)
+    return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
+
+
+def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
+    """The score of a ``<recording id>/features.json`` object, stored under the same prefix in the scores bucket."""
+    settings, store, records = services.settings, services.store, services.records
+    recording_id, _, name = event.key.partition("/")
+    if name != FEATURES_NAME or not RECORDING_ID.match(recording_id):
+        raise InputError(f"not a features object of a recording: {event.key!r}")
+    if not records.begin_stage(recording_id, "score", etag=event.etag):
+        return {"status": "duplicate", "recording_id": recording_id}
+    with _stage(services, recording_id, "score"), _workdir(settings) as tmp:
+        local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES)
+        try:
+            document = json.loads(local.read_text())
+        except ValueError as error:
+            raise InputError(f"{event.key} is not JSON: {error}") from None
+        record = records.get(recording_id) or {}
+        title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
+        result = transcribe_notes(notes_from_features(document), Path(tmp) / "out", TranscribeOptions(title=title))
+        prefix = f"{recording_id}/"
+        artifacts = {}
+        for path, content_type in [(result.files.pdf.parent / n, t) for n, t in SCORE_FILES.items()] + [
+                (result.files.json, "application/json")]:  # score.json last: the set is complete
+            store.upload_file(settings.scores_bucket, prefix + path.name, path, content_type=content_type,
+                              metadata={"recording-id": recording_id})
+            artifacts[path.name.replace(".", "_")] = f"{settings.scores_bucket}/{prefix}{path.name}"
+        score = result.score
+        summary = {k: score[k] for k in ("key", "tempo_bpm", "time_signature", "measures", "clef")}
+        summary["notes"] = len(score["notes"])
+        records.finish_stage(recording_id, "score", artifacts=artifacts, summary=summary)
+    return {"status": "done", "recording_id": recording_id, "score": artifacts["score_pdf"]}
+
+
+def status_view(recording_id: str, services: Services) -> dict[str, Any] | None:
+    """A recording's record with presigned links to its artifacts, or None if unknown.
+
+    Raises:
+        InputError: the id is not a recording id.
+    """
+    if not RECORDING_ID.match(recording_id):
+        raise InputError("id must be a recording id (24 hexadecimal characters)")
+    status = services.records.status(recording_id)
+    if status is None:
+        return None
+    links: dict[str, dict[str, str]] = {}
+    for stage, artifacts in (status.get("artifacts") or {}).items():
+        for name, location in artifacts.items():
+            bucket, _, key = location.partition("/")
+            links.setdefault(stage, {})[name] = services.store.presigned_get(
+                bucket, key, expires_s=services.settings.presign_expiry_s)
+    status["links"] = links
+    return status

@@ -1,0 +1,7 @@
+"""OpenFaaS function extract-features: an adapter; the work is in audioscore.functions and audioscore.stages."""
+
+from audioscore.functions import extract_features
+
+
+def handle(event, context):
+    return extract_features(event, context)

@@ -1,0 +1,85 @@
+"""HTTP server of the audioscore-python template: what of-watchdog proxies to in
+http mode. Same contract as OpenFaaS's python3-http: ``handle(event, context)``
+returns ``{"statusCode", "body", "headers"}``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from flask import Flask, Response, request
+
+HOST = os.environ.get("FUNCTION_HOST", "127.0.0.1")  # only the watchdog talks to us
+PORT = int(os.environ.get("FUNCTION_PORT", "5000"))
+THREADS = int(os.environ.get("FUNCTION_THREADS", "4"))
+MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1 << 20)))
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Event:
+    """The request as the handler sees it."""
+
+    def __init__(self) -> None:
+        self.body: bytes = request.get_data()
+        self.headers = request.headers
+        self.method: str = request.method
+        self.query = request.args
+        self.path: str = request.path
+
+
+class Context:
+    def __init__(self) -> None:
+        self.hostname = os.environ.get("HOSTNAME", "localhost")
+
+
+def _response(result: Any) -> Response:
+    if not isinstance(result, dict):
+        result = {"body": result}
+    body = result.get("body", "")
+    headers = dict(result.get("headers") or {})
+    if not isinstance(body, (str, bytes)):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    return Response(body, status=int(result.get("statusCode", 200)), headers=headers)
+
+
+def create_app(handler: Any) -> Flask:
+    """A Flask app that calls ``handler.handle`` for every path and method."""
+    app = Flask("function")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @app.route("/_/health", methods=["GET"])
+    def health() -> Response:  # of-watchdog's ready_path
+        return Response("OK", status=200)
+
+    @app.route("/", defaults={"path": ""}, methods=METHODS)
+    @app.route("/<path:path>", methods=METHODS)
+    def call(path: str) -> Response:
+        try:
+            return _response(handler.handle(Event(), Context()))
+        except Exception:  # the handler's own error mapping missed it: log, answer one line
+            logging.getLogger("function").exception("handler failed")
+            return Response(json.dumps({"error": "internal error"}), status=500,
+                            headers={"Content-Type": "application/json"})
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Response:
+        return Response(json.dumps({"error": f"request body over {MAX_BODY_BYTES} bytes"}), status=413,
+                        headers={"Content-Type": "application/json"})
+
+    return app
+
+
+def main() -> None:
+    from waitress import serve
+
+    from function import handler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(create_app(handler), host=HOST, port=PORT, threads=THREADS)
+
+
+if __name__ == "__main__":
+    main()

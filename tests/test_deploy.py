@@ -1,0 +1,87 @@
+"""The deployment artifacts: stack.yml and the k3s manifests, parsed and checked
+(no cluster here; Kubernetes objects against their schemas, offline)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KUBERNETES_VERSION = "1.30.0"
+FUNCTIONS = ("fetch-youtube", "extract-features", "transcribe")
+
+
+def manifests() -> list[tuple[str, dict]]:
+    return [(path.name, doc) for path in sorted((ROOT / "deploy").glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict:
+    return yaml.safe_load((ROOT / "stack.yml").read_text())
+
+
+@pytest.mark.parametrize(("name", "doc"), manifests(), ids=lambda v: v if isinstance(v, str) else v["kind"])
+def test_manifests_are_valid_kubernetes_objects(name: str, doc: dict) -> None:
+    kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    assert doc["kind"] == "Namespace" or doc["metadata"]["namespace"] == "audioscore"
+
+
+def test_the_validator_catches_a_broken_object() -> None:
+    _, deployment = next((n, d) for n, d in manifests() if d["kind"] == "Deployment")
+    broken = copy.deepcopy(deployment)
+    broken["spec"]["template"]["spec"]["contianers"] = broken["spec"]["template"]["spec"].pop("containers")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_minio_notifies_the_async_routes_with_a_token_and_a_queue() -> None:
+    minio = next(d for _, d in manifests() if d["kind"] == "Deployment" and d["metadata"]["name"] == "minio")
+    env = {e["name"]: e for e in minio["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for target, function in (("EXTRACT", "extract-features"), ("TRANSCRIBE", "transcribe")):
+        assert env[f"MINIO_NOTIFY_WEBHOOK_ENDPOINT_{target}"]["value"].endswith(f"/async-function/{function}")
+        assert env[f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{target}"]["valueFrom"]["secretKeyRef"]["key"] == "webhook-token"
+        assert env[f"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_{target}"]["value"].startswith("/data/")
+    job = next(d for _, d in manifests() if d["kind"] == "Job")
+    script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert "arn:minio:sqs::EXTRACT:webhook --event put" in script
+    assert re.search(r"local/features arn:minio:sqs::TRANSCRIBE:webhook --event put --suffix features.json", script)
+
+
+def test_stack_builds_three_functions_from_our_template(stack: dict) -> None:
+    assert set(stack["functions"]) == set(FUNCTIONS)
+    assert stack["configuration"]["copy"] == ["./audioscore", "./vamp", "./pyproject.toml", "./README.md"]
+    for path in stack["configuration"]["copy"]:
+        assert (ROOT / path).exists(), path
+    template = ROOT / "template" / "audioscore-python"
+    assert (template / "Dockerfile").is_file() and (template / "index.py").is_file()
+    assert yaml.safe_load((template / "template.yml").read_text())["language"] == "audioscore-python"
+    for name, function in stack["functions"].items():
+        assert function["lang"] == "audioscore-python"
+        assert (ROOT / function["handler"] / "handler.py").is_file()
+        assert function["image"].startswith("${REGISTRY:-") and name in function["image"]
+
+
+def seconds(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([sm])", value)
+    assert match, value
+    return int(match[1]) * (60 if match[2] == "m" else 1)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_functions_have_secrets_limits_and_long_timeouts(stack: dict, name: str) -> None:
+    function = stack["functions"][name]
+    assert {"minio-access-key", "minio-secret-key", "mongo-url"} <= set(function["secrets"])
+    if name != "fetch-youtube":
+        assert "webhook-token" in function["secrets"]
+        assert function["environment"]["max_inflight"] == "1"
+    env = function["environment"]
+    assert all(seconds(env[k]) >= 1500 for k in ("read_timeout", "write_timeout", "exec_timeout"))
+    assert function["limits"]["memory"] and function["labels"]["com.openfaas.scale.max"]
+    assert function["readonly_root_filesystem"] is True
+    assert not any("KEY" in k and "MINIO" in k for k in env), "credentials come from secrets, not env"

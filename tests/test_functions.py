@@ -1,0 +1,195 @@
+"""The three functions over HTTP through the template's server, with the real
+minio client against an S3 server on loopback and the records in mongomock
+(or in a real MongoDB when MONGO_URL is set): the whole chain, idempotency,
+auth, bad input and outages."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import corpus
+import mongomock
+import pytest
+from functions_harness import (
+    TOKEN,
+    call,
+    function_environment,
+    minio_event,
+    serve_function,
+    write_secrets,
+)
+
+from audioscore import functions
+from audioscore.records import RecordStore, connect
+
+FUNCTIONS = (functions.fetch_youtube, functions.extract_features, functions.transcribe)
+BACKENDS = ["mongomock"] + (["mongodb"] if os.environ.get("MONGO_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def records(request, monkeypatch) -> Iterator[RecordStore]:
+    """A fresh records database, handed to the functions instead of the secret's URL."""
+    if request.param == "mongodb":
+        store = connect(os.environ["MONGO_URL"], "audioscore_test_" + os.urandom(4).hex())
+    else:
+        store = RecordStore(mongomock.MongoClient()["audioscore"]["recordings"])
+        store.ensure_indexes()
+    monkeypatch.setattr(functions, "connect_records", lambda url, database: store)
+    yield store
+    if request.param == "mongodb":
+        store.collection.database.client.drop_database(store.collection.database.name)
+
+
+@pytest.fixture
+def deployed(object_store, s3_server, records, tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
+    """Environment and secrets as OpenFaaS would give them; fresh clients per test."""
+    secrets = tmp_path / "secrets"
+    write_secrets(secrets, {"minio-access-key": "testing", "minio-secret-key": "testing",
+                            "mongo-url": "mongodb://unused", "webhook-token": TOKEN})
+    for name, value in function_environment(s3_server, secrets, tmp_path / "work").items():
+        monkeypatch.setenv(name, value)
+    for function in FUNCTIONS:
+        monkeypatch.setattr(function, "_services", None)
+    with serve_function("fetch-youtube") as fetch, serve_function("extract-features") as extract, \
+            serve_function("transcribe") as score:
+        yield {"fetch": fetch, "extract": extract, "transcribe": score}
+
+
+@pytest.fixture(scope="module")
+def melody_wav(tmp_path_factory) -> Path:
+    melody = next(m for m in corpus.MELODIES if m.name == "folk_d_major")
+    wav, _ = corpus.render(melody, corpus.PIANO, tmp_path_factory.mktemp("renders"))
+    return wav
+
+
+def upload(object_store, bucket: str, key: str, path: Path, **metadata: str) -> bytes:
+    etag = object_store.upload_file(bucket, key, path, content_type="audio/wav", metadata=metadata or None)
+    return minio_event(bucket, key, etag, path.stat().st_size, metadata=metadata)
+
+
+def keys(object_store, bucket: str) -> set[str]:
+    return {o.object_name for o in object_store.client.list_objects(bucket, recursive=True)}
+
+
+def test_probe_and_bearer_token(deployed) -> None:
+    for url in (deployed["extract"], deployed["transcribe"]):
+        assert call(url, body=b"") == (200, {"status": "ignored", "reason": "empty body"})
+        assert call(url, body=b"", token=None)[0] == 401
+        assert call(url, body=b"", token="wrong")[0] == 401
+
+
+def test_upload_to_score_and_replays(deployed, object_store, records, melody_wav) -> None:
+    event = upload(object_store, "audio", "my song (1).wav", melody_wav)
+    status, body = call(deployed["extract"], body=event)
+    assert status == 200, body
+    recording_id = body["results"][0]["recording_id"]
+    assert body["results"][0]["status"] == "done"
+    features = keys(object_store, "features")
+    assert {f"{recording_id}/{n}" for n in ("features.json", "features.png", "pitch.csv", "notes.csv", "mfcc.csv")} == features
+
+    # At-least-once delivery: the same event again does nothing.
+    assert call(deployed["extract"], body=event)[1]["results"][0]["status"] == "duplicate"
+    assert keys(object_store, "features") == features
+
+    info = object_store.stat("features", f"{recording_id}/features.json")
+    features_event = minio_event("features", f"{recording_id}/features.json", info.etag, info.size)
+    status, body = call(deployed["transcribe"], body=features_event)
+    assert status == 200, body
+    assert {f"{recording_id}/score.{x}" for x in ("ly", "pdf", "png", "mid", "musicxml", "json")} == keys(
+        object_store, "scores")
+    assert call(deployed["transcribe"], body=features_event)[1]["results"][0]["status"] == "duplicate"
+
+    record = records.get(recording_id)
+    assert record["source"]["key"] == "my song (1).wav" and record["source"]["title"] == "my song (1)"
+    assert [record["stages"][s]["status"] for s in ("features", "score")] == ["done", "done"]
+    assert record["summary"]["score"]["key"] == "D major" and record["summary"]["features"]["note_count"] == 20
+    assert records.collection.count_documents({}) == 1
+
+    status, view = call(deployed["fetch"], method="GET", query={"id": recording_id}, token=None)
+    assert status == 200 and view["stages"]["score"]["status"] == "done"
+    with urllib.request.urlopen(view["links"]["score"]["score_pdf"], timeout=10) as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+
+def test_events_for_other_objects_are_acknowledged_and_ignored(deployed, object_store, melody_wav) -> None:
+    event = upload(object_store, "scores", "x.wav", melody_wav)
+    assert call(deployed["extract"], body=event) == (200, {"status": "ignored", "reason": "no matching object"})
+    delete = minio_event("audio", "y.wav", "abc", 1, name="s3:ObjectRemoved:Delete")
+    assert call(deployed["extract"], body=delete)[1]["status"] == "ignored"
+    assert call(deployed["extract"], body=minio_event("audio", "notes.txt", "abc", 1))[1]["status"] == "ignored"
+    assert keys(object_store, "features") == set()
+
+
+def test_bad_audio_is_400_and_recorded(deployed, object_store, records, tmp_path) -> None:
+    bogus = tmp_path / "bogus.wav"
+    bogus.write_text("this is not audio")
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "bogus.wav", bogus))
+    assert status == 400 and "not a readable media file" in body["error"]
+    [record] = records.collection.find()
+    assert record["stages"]["features"]["status"] == "failed"
+    assert record["errors"][-1]["retryable"] is False
+
+
+def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
+    assert call(deployed["extract"], body=minio_event("audio", "../../etc/passwd.wav", "e", 1))[0] == 400
+    assert call(deployed["extract"], body=b"{not json")[0] == 400
+    assert call(deployed["fetch"], method="GET", query={"id": "../x"}, token=None)[0] == 400
+    assert call(deployed["fetch"], method="GET", query={"id": "0" * 24}, token=None)[0] == 404
+
+
+def test_store_outage_is_503_so_the_queue_retries(deployed, monkeypatch, melody_wav, object_store) -> None:
+    event = upload(object_store, "audio", "later.wav", melody_wav)
+    monkeypatch.setenv("MINIO_ENDPOINT", "127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(functions.extract_features, "_services", None)
+    status, body = call(deployed["extract"], body=event)
+    assert status == 503 and body["kind"] == "TransientError"
+
+
+@pytest.fixture
+def media_server(tmp_path) -> Iterator[str]:
+    """A web server on loopback with one short song, for yt-dlp's generic extractor."""
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:a",
+                    "libmp3lame", str(tmp_path / "song.mp3")], check=True)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_fetch_stores_audio_that_the_chain_picks_up(deployed, object_store, records, media_server, monkeypatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    status, body = call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "title": "Ünïcode & more"},
+                        token=None)
+    assert status == 202, body
+    info = object_store.stat("audio", body["key"])
+    assert info is not None and info.metadata["title"] == "Ünïcode & more"
+    event = minio_event("audio", body["key"], info.etag, info.size,
+                        metadata={k.lower().removeprefix("x-amz-meta-"): v
+                                  for k, v in object_store.client.stat_object("audio", body["key"]).metadata.items()
+                                  if k.lower().startswith("x-amz-meta-")})
+    status, result = call(deployed["extract"], body=event)
+    assert status == 200 and result["results"][0]["recording_id"] == body["recording_id"]
+    record = records.get(body["recording_id"])
+    assert record["source"]["kind"] == "url" and record["source"]["title"] == "Ünïcode & more"
+    assert record["stages"]["fetched"]["status"] == "done" and record["stages"]["features"]["status"] == "done"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/",
+                                 "http://127.0.0.1:8080/function/x", "http://10.0.0.7/", "https://evil.example/watch"])
+def test_fetch_refuses_what_is_not_youtube(deployed, url: str) -> None:
+    status, body = call(deployed["fetch"], body={"url": url}, token=None)
+    assert status == 400 and body["error"], body
+
+
+def test_fetch_rejects_bad_bodies(deployed) -> None:
+    assert call(deployed["fetch"], body=b"not json", token=None)[0] == 400
+    assert call(deployed["fetch"], body={"title": "no url"}, token=None)[0] == 400
