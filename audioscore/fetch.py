@@ -7,13 +7,15 @@ makes (and every redirect's final URL) against the same address rules, refuses a
 up off the allow-list, bounds size, duration and wall-clock time, and finally converts the
 download to FLAC with ffmpeg (local files only) and checks it with ffprobe.
 
-Residual risk: the host is resolved here and again by yt-dlp when it connects, so a DNS record
-that changes in between (DNS rebinding) is only caught on the next request. A network policy
-that denies egress to private ranges and the metadata address is the complete defence.
+Residual risk: the guard resolves a host just before each request and yt-dlp resolves it again
+to connect, so a record that changes in between (DNS rebinding with a zero TTL) can slip
+through. A network policy denying egress to private ranges and the metadata address is the
+complete defence; this module is the layer that gives clear errors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
@@ -466,6 +468,7 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
     def __init__(self, params: dict[str, Any], guard: _Guard) -> None:
         self._fetch_guard = guard
+        self._fetch_responses: list[Any] = []
         super().__init__(params)
 
     def urlopen(self, req: Any) -> Any:
@@ -475,13 +478,31 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
         # scheme-relative URLs before sending.
         url = sanitize_url(extract_basic_auth(raw)[0])
         self._fetch_guard.check_request(url)
-        response = super().urlopen(req)
+        try:
+            response = super().urlopen(req)
+        except HTTPError as exc:
+            self._fetch_responses.append(exc.response)
+            raise
+        self._fetch_responses.append(response)
         try:
             self._fetch_guard.check_response(url, response)
         except BaseException:
             response.close()
             raise
         return response
+
+    def close(self) -> None:
+        """Closes yt-dlp's sessions, and the responses it left open.
+
+        yt-dlp does not close an error response, nor the one a progress hook interrupted.
+        """
+        try:
+            super().close()
+        finally:
+            for response in self._fetch_responses:
+                with contextlib.suppress(Exception):
+                    response.close()
+            self._fetch_responses.clear()
 
 
 class _YtdlLogger:

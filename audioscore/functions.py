@@ -83,7 +83,8 @@ class EventFunction(_Function):
 
 
 class FetchFunction(_Function):
-    """``POST {"url": ..., "title"?: ...}``: download into the audio bucket; 202 with the recording id."""
+    """``POST {"url": ..., "title"?: ...}``: download into the audio bucket; 202 with the
+    recording id (200 when that video is stored already)."""
 
     def __call__(self, event: Any, context: Any) -> Response:
         return respond(lambda: self._handle(event))
@@ -100,7 +101,8 @@ class FetchFunction(_Function):
             raise InputError('the body must be JSON: {"url": "..."}') from None
         if not isinstance(request, dict):
             raise InputError('the body must be a JSON object: {"url": "..."}')
-        return json_response(202, fetch_stage(request, self.services(), FetchPolicy.from_env(os.environ)))
+        result = fetch_stage(request, self.services(), FetchPolicy.from_env(os.environ))
+        return json_response(200 if result["status"] == "exists" else 202, result)
 
 
 extract_features = EventFunction(extract_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES)

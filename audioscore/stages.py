@@ -25,8 +25,8 @@ from .errors import AudioscoreError, InputError
 from .events import ObjectEvent
 from .export import file_sha256, write_features
 from .features import Source, extract, summarise
-from .fetch import FetchPolicy, fetch_audio
-from .records import RecordStore, recording_id_for_object
+from .fetch import FetchPolicy, fetch_audio, validate_url
+from .records import RecordStore, recording_id_for_object, youtube_video_id
 from .storage import ObjectStore, decode_metadata_value
 from .transcribe import TranscribeOptions, notes_from_features, transcribe_notes
 
@@ -82,6 +82,14 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     if title is not None and not isinstance(title, str):
         raise InputError('"title" must be a string')
     settings = services.settings
+    # A video already fetched is not downloaded again (the URL is still checked first).
+    validate_url(url.strip(), policy)
+    video_id = youtube_video_id(url.strip())
+    known = services.store.stat(settings.audio_bucket, f"youtube/{video_id}.flac") if video_id else None
+    if known is not None:
+        recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
+        return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
+                "title": known.metadata.get("title", ""), "status": "exists"}
     with _workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
         key = f"youtube/{fetched.video_id}.flac"
@@ -95,7 +103,8 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     if services.records.begin_stage(recording_id, "fetched", etag=etag):
         services.records.finish_stage(recording_id, "fetched", artifacts={"audio": f"{settings.audio_bucket}/{key}"},
                                       summary={"duration_s": fetched.duration_s})
-    return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": key, "title": fetched.title}
+    return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": key, "title": fetched.title,
+            "status": "fetched"}
 
 
 def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:

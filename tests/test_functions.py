@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import socket
 import subprocess
 import threading
 import urllib.request
@@ -27,7 +28,7 @@ from functions_harness import (
 )
 
 from audioscore import functions
-from audioscore.records import RecordStore, connect
+from audioscore.records import RecordStore, connect, recording_id_for_object
 
 FUNCTIONS = (functions.fetch_youtube, functions.extract_features, functions.transcribe)
 BACKENDS = ["mongomock"] + (["mongodb"] if os.environ.get("MONGO_URL") else [])
@@ -188,6 +189,22 @@ def test_fetch_stores_audio_that_the_chain_picks_up(deployed, object_store, reco
 def test_fetch_refuses_what_is_not_youtube(deployed, url: str) -> None:
     status, body = call(deployed["fetch"], body={"url": url}, token=None)
     assert status == 400 and body["error"], body
+
+
+def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeypatch, tmp_path) -> None:
+    """Same video again: no download (the address is public: name resolution is faked, nothing leaves)."""
+    public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("142.250.0.1", 443))]
+    resolve = socket.getaddrinfo
+    # Only the YouTube name is faked: the store and everything else still resolve for real.
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda host, *args, **kwargs: public if host == "www.youtube.com" else resolve(host, *args, **kwargs))
+    stored = tmp_path / "x.flac"
+    stored.write_bytes(b"fLaC placeholder")
+    etag = object_store.upload_file("audio", "youtube/abcdefghijk.flac", stored, content_type="audio/flac",
+                                    metadata={"title": "Known"})
+    status, body = call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk"}, token=None)
+    assert status == 200 and body["status"] == "exists" and body["title"] == "Known"
+    assert body["recording_id"] == recording_id_for_object("audio", "youtube/abcdefghijk.flac", etag)
 
 
 def test_fetch_rejects_bad_bodies(deployed) -> None:
