@@ -44,7 +44,13 @@ from yt_dlp.utils import (
 )
 
 from audioscore.audio import DEFAULT_SAMPLE_RATE, Limits, probe
-from audioscore.errors import AudioscoreError, InputError, LimitExceeded, ProcessingError
+from audioscore.errors import (
+    AudioscoreError,
+    InputError,
+    LimitExceeded,
+    ProcessingError,
+    TransientError,
+)
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -683,7 +689,8 @@ def _download_guarded(
 
 
 def _download_error(exc: DownloadError, page_url: str) -> AudioscoreError:
-    """Maps yt-dlp's error to ours: the URL's fault is an InputError, the rest ProcessingError."""
+    """Maps yt-dlp's error to ours: the URL's fault is an InputError; network trouble and
+    5xx/408/429 a TransientError (503: the queue may retry); anything else ProcessingError."""
     original = exc.exc_info[1] if exc.exc_info else None
     chain = list(_causes(original if original is not None else exc))
     explained = original if isinstance(original, ExtractorError) else exc
@@ -691,9 +698,9 @@ def _download_error(exc: DownloadError, page_url: str) -> AudioscoreError:
     status = next((e.status for e in chain if isinstance(e, HTTPError)), None)
     if status is not None:
         client_error = 400 <= status < 500 and status not in _TRANSIENT_HTTP_STATUSES
-        return InputError(message) if client_error else ProcessingError(message)
+        return InputError(message) if client_error else TransientError(message)
     if any(isinstance(e, TransportError) for e in chain):
-        return ProcessingError(message)
+        return TransientError(message)
     if any(isinstance(e, UnsupportedError) for e in chain):
         return InputError(message)
     extractor_error = next((e for e in chain if isinstance(e, ExtractorError)), None)

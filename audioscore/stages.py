@@ -69,6 +69,11 @@ def _workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="audioscore-")
 
 
+def _fetched_key(video_id: str) -> str:
+    """Object key of a fetched video: its id, restricted to characters safe in a key."""
+    return "youtube/" + (re.sub(r"[^A-Za-z0-9_-]+", "_", video_id).strip("_") or "video") + ".flac"
+
+
 def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
     """Download a URL's audio into the audio bucket and open its record.
 
@@ -85,14 +90,14 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     # A video already fetched is not downloaded again (the URL is still checked first).
     validate_url(url.strip(), policy)
     video_id = youtube_video_id(url.strip())
-    known = services.store.stat(settings.audio_bucket, f"youtube/{video_id}.flac") if video_id else None
+    known = services.store.stat(settings.audio_bucket, _fetched_key(video_id)) if video_id else None
     if known is not None:
         recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
         return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
                 "title": known.metadata.get("title", ""), "status": "exists"}
     with _workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
-        key = f"youtube/{fetched.video_id}.flac"
+        key = _fetched_key(fetched.video_id)
         metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
         etag = services.store.upload_file(settings.audio_bucket, key, fetched.path, content_type="audio/flac",
                                           metadata=metadata)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from audioscore.errors import InputError, LimitExceeded, ProcessingError
+from audioscore.errors import InputError, LimitExceeded, TransientError
 from audioscore.fetch import (
     DEFAULT_ALLOWED_HOSTS,
     MAX_URL_LENGTH,
@@ -427,12 +427,13 @@ def test_fetch_audio_timeout(server: str, tmp_path: Path) -> None:
     assert time.monotonic() - started < 3
 
 
-def test_fetch_audio_connection_refused_is_a_processing_error(tmp_path: Path) -> None:
+def test_fetch_audio_connection_refused_is_transient(tmp_path: Path) -> None:
+    """Network trouble is a 503: the queue may retry; it is not the URL's fault."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # Nothing listens on the port any more.
-    with pytest.raises(ProcessingError, match="cannot download"):
+    with pytest.raises(TransientError, match="cannot download"):
         fetch_audio(f"http://127.0.0.1:{port}/tone.mp3", tmp_path, local_policy(timeout_s=10))
 
 
