@@ -8,18 +8,17 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .features import Features, Source, to_document
+from .files import write_atomic
 
-__all__ = ["FeatureFiles", "file_sha256", "write_atomic", "write_features"]
+__all__ = ["FeatureFiles", "file_sha256", "write_features"]
 
 HASH_CHUNK_BYTES = 1 << 20
-ARTIFACT_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared
 
 
 @dataclass(frozen=True)
@@ -40,19 +39,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := f.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so the file appears whole or not at all (mode 0644)."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, ARTIFACT_MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _csv(columns: list[np.ndarray], formats: list[str]) -> bytes:

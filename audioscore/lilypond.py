@@ -28,6 +28,7 @@ from pathlib import Path
 from music21 import clef, duration, key, meter, note, pitch, stream, tempo
 
 from .errors import InputError, ProcessingError
+from .files import write_atomic
 
 __all__ = ["RenderedScore", "lilypond_string", "render_lilypond", "score_to_lilypond"]
 
@@ -42,7 +43,6 @@ STAFF_SIZE_PT = 20
 PNG_DPI = 110
 LILYPOND = "lilypond"
 PDFTOPPM = "pdftoppm"
-ARTIFACT_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared
 MAX_MESSAGE_CHARS = 300
 
 # A basename becomes a file name and a command-line argument: no paths, no leading dash.
@@ -384,18 +384,6 @@ class RenderedScore:
     log: str
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, ARTIFACT_MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _run(argv: list[str], cwd: Path, timeout_s: float, package: str) -> tuple[int, str]:
     """Runs a tool with its output captured; on expiry kills its whole process group.
 
@@ -465,7 +453,7 @@ def render_lilypond(
     out_dir.mkdir(parents=True, exist_ok=True)
     data = source.encode("utf-8")
     ly = out_dir / f"{basename}.ly"
-    _write_atomic(ly, data)
+    write_atomic(ly, data)
 
     with tempfile.TemporaryDirectory(prefix="audioscore-lilypond-") as tmp:
         work = Path(tmp)
@@ -515,6 +503,6 @@ def render_lilypond(
             reason = _first_error(ppm_log) or f"exit status {status}"
             raise ProcessingError(f"pdftoppm failed: {reason}")
         pdf, png = out_dir / pdf_work.name, out_dir / png_work.name
-        _write_atomic(pdf, pdf_work.read_bytes())
-        _write_atomic(png, png_work.read_bytes())
+        write_atomic(pdf, pdf_work.read_bytes())
+        write_atomic(png, png_work.read_bytes())
     return RenderedScore(ly=ly, pdf=pdf, png=png, log=log)

@@ -19,8 +19,9 @@ from typing import Any
 
 from .audio import DEFAULT_SAMPLE_RATE, Limits, load_audio
 from .errors import InputError, ProcessingError
-from .export import FeatureFiles, file_sha256, write_atomic, write_features
+from .export import FeatureFiles, file_sha256, write_features
 from .features import Source, extract, to_document
+from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
 from .rhythm import PerformedNote, fit_rhythm, quantise
 from .score import ScoreSpec, build_score, summarise_score
