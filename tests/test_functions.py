@@ -79,6 +79,11 @@ def keys(object_store, bucket: str) -> set[str]:
     return {o.object_name for o in object_store.client.list_objects(bucket, recursive=True)}
 
 
+def test_health_path_for_the_watchdog(deployed) -> None:
+    with urllib.request.urlopen(deployed["extract"] + "/_/health", timeout=10) as response:
+        assert response.status == 200 and response.read() == b"OK"
+
+
 def test_probe_and_bearer_token(deployed) -> None:
     for url in (deployed["extract"], deployed["transcribe"]):
         assert call(url, body=b"") == (200, {"status": "ignored", "reason": "empty body"})

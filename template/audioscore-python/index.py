@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import sys
 from typing import Any
 
 from flask import Flask, Response, request
@@ -77,6 +79,8 @@ def main() -> None:
 
     from function import handler
 
+    # As PID 1 in a container, SIGTERM has no default action: stop at once instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve(create_app(handler), host=HOST, port=PORT, threads=THREADS)
 
