@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import Settings, read_secret
-from .errors import InputError
+from .errors import InputError, ProcessingError
 from .events import ObjectEvent, parse_event
 from .fetch import FetchPolicy
 from .http import Response, authorised, json_response, respond
@@ -42,8 +42,10 @@ class _Function:
         if self._services is None:
             settings = Settings.from_env()
             store = ObjectStore.connect(StoreConfig.from_env_and_secrets(os.environ, read_secret))
-            records = connect_records(read_secret(MONGO_URL_SECRET) or "mongodb://127.0.0.1:27017",
-                                      settings.mongo_database)
+            mongo_url = read_secret(MONGO_URL_SECRET)
+            if not mongo_url:  # a deployment mistake, not an outage: say which secret
+                raise ProcessingError(f"secret {MONGO_URL_SECRET!r} is not mounted")
+            records = connect_records(mongo_url, settings.mongo_database)
             self._services = Services(store, records, settings)
         return self._services
 

@@ -37,11 +37,21 @@ def serve_function(function: str) -> Iterator[str]:
     index = load_module(ROOT / "template" / "audioscore-python" / "index.py", "template_index")
     handler = load_module(ROOT / function / "handler.py", f"handler_{function.replace('-', '_')}")
     server = create_server(index.create_app(handler), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # closing the server under its select() loop: expected while stopping
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        stopping.set()
         server.close()
         thread.join(timeout=5)
 

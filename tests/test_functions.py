@@ -150,6 +150,13 @@ def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
     assert call(deployed["fetch"], method="GET", query={"id": "0" * 24}, token=None)[0] == 404
 
 
+def test_a_missing_secret_is_named(deployed, tmp_path, monkeypatch) -> None:
+    (Path(os.environ["AUDIOSCORE_SECRETS_DIR"]) / "mongo-url").unlink()
+    monkeypatch.setattr(functions.transcribe, "_services", None)
+    status, body = call(deployed["transcribe"], body=minio_event("features", "0" * 24 + "/features.json", "e", 1))
+    assert status == 500 and body["error"] == "secret 'mongo-url' is not mounted"
+
+
 def test_store_outage_is_503_so_the_queue_retries(deployed, monkeypatch, melody_wav, object_store) -> None:
     event = upload(object_store, "audio", "later.wav", melody_wav)
     monkeypatch.setenv("MINIO_ENDPOINT", "127.0.0.1:9")  # nothing listens there
