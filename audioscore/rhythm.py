@@ -90,14 +90,12 @@ class Rhythm:
 
     Attributes:
         beat_s: seconds per beat (a quarter in simple meter, a dotted quarter in compound).
-        phase_s: time of a beat (seconds); beats fall at ``phase_s + k * beat_s``.
         grid: the subdivision used.
         beats_per_bar: 2, 3 or 4.
-        downbeat_s: time of a bar's first beat.
+        downbeat_s: time of a bar's first beat (beats fall at ``downbeat_s + k * beat_s``).
     """
 
     beat_s: float
-    phase_s: float
     grid: Grid
     beats_per_bar: int
     downbeat_s: float
@@ -304,7 +302,7 @@ def fit_rhythm(
     # The bar containing the first note starts at or before it.
     bar_s = per_bar * beat_s
     downbeat -= np.ceil((downbeat - onsets[0] - 0.25 * beat_s) / bar_s) * bar_s
-    return Rhythm(beat_s, downbeat, grid, per_bar, downbeat)
+    return Rhythm(beat_s, grid, per_bar, downbeat)
 
 
 def _snap(quarters: float, grid: Grid) -> Fraction:

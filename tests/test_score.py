@@ -12,8 +12,8 @@ from audioscore.rhythm import Grid, QuantisedNote, Rhythm
 from audioscore.score import ScoreSpec, build_score, choose_clef, summarise_score
 from audioscore.tonality import parse_key
 
-FOUR_FOUR = Rhythm(beat_s=0.5, phase_s=0.0, grid=Grid(compound=False), beats_per_bar=4, downbeat_s=0.0)
-SIX_EIGHT = Rhythm(beat_s=0.75, phase_s=0.0, grid=Grid(compound=True), beats_per_bar=2, downbeat_s=0.0)
+FOUR_FOUR = Rhythm(beat_s=0.5, grid=Grid(compound=False), beats_per_bar=4, downbeat_s=0.0)
+SIX_EIGHT = Rhythm(beat_s=0.75, grid=Grid(compound=True), beats_per_bar=2, downbeat_s=0.0)
 
 
 def q(start: float, duration: float, midi: int) -> QuantisedNote:
