@@ -20,7 +20,7 @@ from typing import Any
 from .audio import DEFAULT_SAMPLE_RATE, Limits, load_audio
 from .errors import InputError, ProcessingError
 from .export import FeatureFiles, file_sha256, write_features
-from .features import Source, extract, to_document
+from .features import Source, extract
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
 from .rhythm import PerformedNote, fit_rhythm, quantise
@@ -198,7 +198,9 @@ def transcribe_file(
     if progress:
         progress("score", 0.0)
     with _timed(timings, "notation"):
-        notes = notes_from_features(to_document(features, source))
+        # From the notes themselves: serialising the whole document (every pitch frame)
+        # just to read them back is the costliest step for long recordings.
+        notes = [PerformedNote(n.onset, n.offset, round(n.midi)) for n in features.pitch.notes]
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 
