@@ -46,13 +46,7 @@ import soundfile as sf
 from audioscore.evaluation import f0_from_notes, note_scores, notes_from_midi, pitch_scores
 from audioscore.pitch import track_pitch
 
-INSTRUMENT = {
-    corpus.PIANO: "piano",
-    corpus.VIOLIN: "violin",
-    corpus.CHOIR: "choir",
-    corpus.VOICE: "voice",
-    corpus.FLUTE: "flute",
-}
+INSTRUMENT = corpus.INSTRUMENT_NAMES
 SYNTH_F0_HZ = (55.0, 82.4, 110.0, 220.0, 440.0, 880.0, 1760.0)
 SYNTH_DURATION_S = 1.5
 # Matching window for the second onset-bias table: wide enough that late notes are not

@@ -65,13 +65,7 @@ import soundfile as sf
 
 from audioscore.evaluation import note_scores
 
-INSTRUMENT = {
-    corpus.PIANO: "piano",
-    corpus.VIOLIN: "violin",
-    corpus.CHOIR: "choir",
-    corpus.VOICE: "voice",
-    corpus.FLUTE: "flute",
-}
+INSTRUMENT = corpus.INSTRUMENT_NAMES
 PROGRAM = {name: program for program, name in INSTRUMENT.items()}
 
 TEMPO_TOLERANCE = 0.04  # relative; also used to name the ratio of a wrong tempo

@@ -77,6 +77,7 @@ VIOLIN = 40
 CHOIR = 52  # Choir Aahs: several detuned voices
 VOICE = 53  # Voice Oohs: closer to one singer
 FLUTE = 73
+INSTRUMENT_NAMES = {PIANO: "piano", VIOLIN: "violin", CHOIR: "choir", VOICE: "voice", FLUTE: "flute"}
 
 SOUNDFONT = Path(os.environ.get("AUDIOSCORE_SF2", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 
