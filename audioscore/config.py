@@ -36,6 +36,7 @@ class Settings:
         max_object_bytes: largest object a function downloads (MAX_OBJECT_BYTES).
         presign_expiry_s: lifetime of status links (PRESIGN_EXPIRY_S).
         work_dir: where temporary files go (TMPDIR; /tmp is the writable path in the images).
+        gateway_url: the OpenFaaS gateway, for functions that invoke others (GATEWAY_URL).
     """
 
     audio_bucket: str = "audio"
@@ -45,6 +46,7 @@ class Settings:
     max_object_bytes: int = 2 * 1024**3
     presign_expiry_s: int = 3600
     work_dir: Path = Path("/tmp")
+    gateway_url: str = "http://gateway.openfaas.svc.cluster.local:8080"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,4 +73,5 @@ class Settings:
             max_object_bytes=number("MAX_OBJECT_BYTES", cls.max_object_bytes),
             presign_expiry_s=number("PRESIGN_EXPIRY_S", cls.presign_expiry_s),
             work_dir=Path(env.get("TMPDIR", str(cls.work_dir))),
+            gateway_url=env.get("GATEWAY_URL", "").strip().rstrip("/") or cls.gateway_url,
         )
