@@ -19,7 +19,7 @@ import selectors
 import stat
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ import numpy as np
 from audioscore.errors import InputError, LimitExceeded, ProcessingError
 
 __all__ = [
+    "CHUNK_SAMPLES",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DURATION_S",
     "DEFAULT_MIN_PEAK_DBFS",
@@ -41,6 +42,7 @@ __all__ = [
     "MIN_SAMPLE_RATE",
     "Audio",
     "AudioInfo",
+    "AudioStream",
     "Limits",
     "load_audio",
     "probe",
@@ -61,10 +63,8 @@ ENV_TIMEOUT_S = "AUDIOSCORE_DECODE_TIMEOUT_S"
 _INSTALL_HINT = "install ffmpeg (e.g. apt-get install ffmpeg)"
 # A hostile playlist (HLS, concat) must not make the tools fetch URLs.
 _PROTOCOL_OPTS = ("-protocol_whitelist", "file")
-# Headroom over the probed duration before the buffer grows: containers round durations.
-_HEADROOM_S = 1.0
-# Initial buffer when the container states no duration.
-_UNKNOWN_DURATION_CAPACITY_S = 60.0
+# Samples per decoded chunk: 1.5 s at 44.1 kHz.
+CHUNK_SAMPLES = 1 << 16
 _READ_CHUNK_BYTES = 1 << 20
 _STDERR_TAIL_BYTES = 4096
 _BYTES_PER_SAMPLE = 4
@@ -243,6 +243,160 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
     return info
 
 
+class AudioStream:
+    """A file's first audio stream decoded to mono float32, chunk by chunk, through an ffmpeg pipe.
+
+    Memory does not grow with the file's length. Construction probes the file (``info``);
+    ``chunks()`` decodes. The checks that need every sample (silence, non-finite samples,
+    decoder errors at the end) raise when the stream ends, after the last chunk.
+
+    A segment (``start_sample``, ``max_samples``) is cut after resampling, so its samples equal
+    the same span of the whole file's.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        limits: Limits | None = None,
+        min_peak_dbfs: float = DEFAULT_MIN_PEAK_DBFS,
+        start_sample: int = 0,
+        max_samples: int | None = None,
+    ) -> None:
+        """Probes the file.
+
+        Raises:
+            ValueError: ``sample_rate`` is out of range, or a negative segment.
+            InputError, LimitExceeded, ProcessingError: as for ``probe``.
+        """
+        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+            raise ValueError(
+                f"sample_rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, got {sample_rate}"
+            )
+        if start_sample < 0 or (max_samples is not None and max_samples <= 0):
+            raise ValueError(f"bad segment: start {start_sample}, length {max_samples}")
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.limits = Limits() if limits is None else limits
+        self.min_peak_dbfs = min_peak_dbfs
+        self.start_sample = start_sample
+        self.max_samples = max_samples
+        self.name = _display_name(self.path)
+        self.info = probe(self.path, self.limits)
+        self.samples_read = 0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds decoded so far (all of them once ``chunks()`` is exhausted)."""
+        return self.samples_read / self.sample_rate
+
+    def _command(self) -> list[str]:
+        # Resampling inside the filter graph, before the cut: a segment's samples equal the
+        # whole file's, whatever the source rate.
+        filters = f"aresample={self.sample_rate}"
+        if self.start_sample or self.max_samples is not None:
+            end = f":end_sample={self.start_sample + self.max_samples}" if self.max_samples else ""
+            filters += f",atrim=start_sample={self.start_sample}{end}"
+        return [
+            "ffmpeg", "-nostdin", "-v", "error", *_PROTOCOL_OPTS, "-i", _input_url(self.path),
+            "-vn", "-sn", "-dn", "-af", filters, "-ac", "1", "-f", "f32le", "-",
+        ]
+
+    def chunks(self, chunk_samples: int = CHUNK_SAMPLES) -> Iterator[np.ndarray]:
+        """Yields the samples in order, ``chunk_samples`` at a time (the last chunk may be shorter).
+
+        Raises:
+            InputError: ffmpeg cannot decode the file, it yields no samples, non-finite samples,
+                or its peak is below ``min_peak_dbfs``.
+            LimitExceeded: the decoded audio lasts more than ``max_duration_s``, or ffmpeg keeps
+                the reader waiting longer than ``timeout_s`` in all (time spent by the caller
+                between chunks does not count).
+            ProcessingError: ffmpeg is not installed.
+        """
+        try:
+            proc = subprocess.Popen(
+                self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, bufsize=0,
+            )
+        except FileNotFoundError:
+            raise ProcessingError(f"ffmpeg not found on PATH: {_INSTALL_HINT}") from None
+        peak = 0.0
+        with proc:
+            try:
+                reader = _PipeReader(proc, self.limits.timeout_s, self.name)
+                too_long = f"{self.name} lasts more than the {self.limits.max_duration_s:g} s limit"
+                for chunk in reader.chunks(chunk_samples, self._max_decoded_samples(), too_long):
+                    if not np.isfinite(chunk).all():
+                        raise InputError(f"{self.name} decodes to non-finite samples")
+                    # max/min rather than abs(): no temporary copy.
+                    peak = max(peak, float(chunk.max()), -float(chunk.min()))
+                    self.samples_read += chunk.size
+                    yield chunk
+                returncode = proc.wait()
+            except BaseException:
+                proc.kill()
+                raise
+        if returncode != 0:
+            reason = _last_log_line(reader.stderr_tail, self.path) or f"ffmpeg exit status {returncode}"
+            raise InputError(f"cannot decode {self.name}: {reason}")
+        if self.samples_read == 0:
+            raise InputError(f"{self.name} has no audio samples")
+        peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
+        if peak_dbfs < self.min_peak_dbfs:
+            raise InputError(
+                f"{self.name} is silent (peak {peak_dbfs:.1f} dBFS, below {self.min_peak_dbfs:g} dBFS)"
+            )
+
+    def _max_decoded_samples(self) -> int:
+        limit = int(self.limits.max_duration_s * self.sample_rate)
+        if self.max_samples is not None:
+            limit = min(limit, self.max_samples)
+        return limit
+
+
+class _PipeReader:
+    """ffmpeg's stdout in fixed-size chunks, its stderr's tail kept, within a waiting-time budget."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], timeout_s: float, name: str) -> None:
+        self.proc, self.timeout_s, self.name = proc, timeout_s, name
+        self.stderr_tail = b""
+
+    def chunks(self, chunk_samples: int, max_samples: int, too_long: str) -> Iterator[np.ndarray]:
+        chunk_bytes = chunk_samples * _BYTES_PER_SAMPLE
+        pending = bytearray()
+        total = 0
+        waited = 0.0
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            sel.register(self.proc.stderr, selectors.EVENT_READ)
+            while sel.get_map():
+                remaining = self.timeout_s - waited
+                if remaining <= 0:
+                    raise LimitExceeded(f"decoding {self.name} took longer than {self.timeout_s:g} s")
+                started = time.monotonic()
+                ready = sel.select(remaining)
+                waited += time.monotonic() - started
+                for key, _ in ready:
+                    data = os.read(key.fd, _READ_CHUNK_BYTES)
+                    if key.fileobj is self.proc.stderr:
+                        self.stderr_tail = (self.stderr_tail + data)[-_STDERR_TAIL_BYTES:]
+                    else:
+                        pending += data
+                        total += len(data)
+                        # One sample beyond the limit is enough to know it is exceeded.
+                        if total > max_samples * _BYTES_PER_SAMPLE:
+                            raise LimitExceeded(too_long)
+                    if not data:
+                        sel.unregister(key.fileobj)
+                while len(pending) >= chunk_bytes:
+                    yield np.frombuffer(pending[:chunk_bytes], "<f4").astype(np.float32)
+                    del pending[:chunk_bytes]
+        usable = len(pending) - len(pending) % _BYTES_PER_SAMPLE
+        if usable:
+            yield np.frombuffer(pending[:usable], "<f4").astype(np.float32)
+
+
 def load_audio(
     path: str | os.PathLike[str],
     *,
@@ -250,10 +404,9 @@ def load_audio(
     limits: Limits | None = None,
     min_peak_dbfs: float = DEFAULT_MIN_PEAK_DBFS,
 ) -> Audio:
-    """Probes a file, then decodes its first audio stream to mono float32.
+    """Probes a file, then decodes its first audio stream to mono float32, all in memory.
 
-    Channels are downmixed by ffmpeg and the stream is resampled to ``sample_rate``. Limits are
-    enforced while decoding too, since a container's stated duration can be wrong.
+    For long files prefer ``AudioStream``, whose memory does not grow with the length.
 
     Args:
         path: the media file.
@@ -265,133 +418,12 @@ def load_audio(
         The decoded audio.
 
     Raises:
-        ValueError: ``sample_rate`` is out of range.
-        InputError: as for ``probe``; or ffmpeg cannot decode the file, it yields no samples,
-            non-finite samples, or its peak is below ``min_peak_dbfs``.
-        LimitExceeded: as for ``probe``; or the decoded audio lasts more than
-            ``max_duration_s``, or decoding outlasts ``timeout_s``.
-        ProcessingError: ffprobe or ffmpeg is not installed.
+        As ``AudioStream`` and its ``chunks()``.
     """
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise ValueError(
-            f"sample_rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, got {sample_rate}"
-        )
-    limits = Limits() if limits is None else limits
-    path = Path(path)
-    name = _display_name(path)
-    info = probe(path, limits)
-
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-v",
-        "error",
-        *_PROTOCOL_OPTS,
-        "-i",
-        _input_url(path),
-        "-vn",
-        "-sn",
-        "-dn",
-        "-ac",
-        "1",
-        "-ar",
-        str(sample_rate),
-        "-f",
-        "f32le",
-        "-",
-    ]
-    deadline = time.monotonic() + limits.timeout_s
-    try:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-        )
-    except FileNotFoundError:
-        raise ProcessingError(f"ffmpeg not found on PATH: {_INSTALL_HINT}") from None
-    with proc:
-        try:
-            samples, stderr_tail = _read_samples(proc, info, sample_rate, limits, deadline, name)
-            returncode = proc.wait()
-        except BaseException:
-            proc.kill()
-            raise
-
-    if returncode != 0:
-        reason = _last_log_line(stderr_tail, path) or f"ffmpeg exit status {returncode}"
-        raise InputError(f"cannot decode {name}: {reason}")
-    if samples.size == 0:
-        raise InputError(f"{name} has no audio samples")
-    # max/min rather than abs(): no temporary copy of the whole signal.
-    peak = max(float(samples.max()), -float(samples.min()))
-    if not math.isfinite(peak):
-        raise InputError(f"{name} decodes to non-finite samples")
-    peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
-    if peak_dbfs < min_peak_dbfs:
-        raise InputError(
-            f"{name} is silent (peak {peak_dbfs:.1f} dBFS, below {min_peak_dbfs:g} dBFS)"
-        )
-    return Audio(samples=samples, sample_rate=sample_rate, source=info)
-
-
-def _read_samples(
-    proc: subprocess.Popen[bytes],
-    info: AudioInfo,
-    sample_rate: int,
-    limits: Limits,
-    deadline: float,
-    name: str,
-) -> tuple[np.ndarray, bytes]:
-    """Drains ffmpeg's stdout into one growing buffer and keeps the tail of its stderr.
-
-    Args:
-        proc: the running ffmpeg, writing f32le samples to stdout.
-        info: the probe result, whose duration sizes the buffer.
-        sample_rate: the output rate, in Hz.
-        limits: the duration limit to enforce.
-        deadline: the ``time.monotonic()`` value, in seconds, after which decoding is abandoned.
-        name: the file's display name, for messages.
-
-    Returns:
-        The samples (a view of the buffer) and the last bytes ffmpeg logged.
-    """
-    max_samples = int(limits.max_duration_s * sample_rate)
-    stated_s = info.duration_s if math.isfinite(info.duration_s) else _UNKNOWN_DURATION_CAPACITY_S
-    # One sample beyond the limit is room enough to detect that it is exceeded.
-    capacity = min(int((stated_s + _HEADROOM_S) * sample_rate), max_samples + 1)
-    buf = np.empty(capacity, dtype="<f4")
-    filled = 0  # bytes, since a read can end mid-sample
-    stderr_tail = b""
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        sel.register(proc.stderr, selectors.EVENT_READ)
-        while sel.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise LimitExceeded(f"decoding {name} took longer than {limits.timeout_s:g} s")
-            for key, _ in sel.select(remaining):
-                if key.fileobj is proc.stderr:
-                    chunk = os.read(key.fd, _STDERR_TAIL_BYTES)
-                    stderr_tail = (stderr_tail + chunk)[-_STDERR_TAIL_BYTES:]
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                    continue
-                if filled == buf.nbytes:
-                    grown = np.empty(min(2 * buf.size, max_samples + 1), dtype=buf.dtype)
-                    grown[: buf.size] = buf
-                    buf = grown
-                free = memoryview(buf).cast("B")[filled : filled + _READ_CHUNK_BYTES]
-                got = proc.stdout.readinto(free)  # unbuffered: one read(2), never blocks here
-                if not got:
-                    sel.unregister(key.fileobj)
-                filled += got
-                if filled > max_samples * _BYTES_PER_SAMPLE:
-                    raise LimitExceeded(
-                        f"{name} lasts more than the {limits.max_duration_s:g} s limit"
-                    )
-    return buf[: filled // _BYTES_PER_SAMPLE].astype(np.float32, copy=False), stderr_tail
+    stream = AudioStream(path, sample_rate=sample_rate, limits=limits, min_peak_dbfs=min_peak_dbfs)
+    pieces = list(stream.chunks())
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return Audio(samples=samples, sample_rate=sample_rate, source=stream.info)
 
 
 def _duration(stream: Mapping[str, Any], fmt: Mapping[str, Any]) -> float:

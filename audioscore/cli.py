@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .audio import DEFAULT_SAMPLE_RATE, Limits, load_audio
+from .audio import DEFAULT_SAMPLE_RATE, Limits
 from .errors import AudioscoreError, InputError
 from .export import file_sha256, write_features
-from .features import Source, extract
+from .features import Source, extract_file
 from .mfcc import N_MFCC
 from .pitch import PLUGIN_KEY
 from .transcribe import (
@@ -114,10 +114,10 @@ class _Progress:
 
 def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     progress = _Progress(not (args.quiet or args.json))
-    progress("decode", 0.0)
-    audio = load_audio(args.audio, sample_rate=args.sample_rate, limits=Limits.from_env())
-    features = extract(
-        audio, plugin_key=args.plugin, plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, progress=progress
+    progress("features", 0.0)
+    features = extract_file(
+        args.audio, sample_rate=args.sample_rate, limits=Limits.from_env(), plugin_key=args.plugin,
+        plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, progress=progress,
     )
     progress("write", 0.0)
     source = Source(key=args.audio.name, sha256=file_sha256(args.audio))
@@ -129,7 +129,7 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         say(f"features: {files.features_json}")
         if files.features_png:
             say(f"picture:  {files.features_png}")
-        say(f"{len(features.pitch.notes)} notes, {audio.duration_s:.1f} s of audio")
+        say(f"{len(features.pitch.notes)} notes, {features.audio.duration_s:.1f} s of audio")
     return 0
 
 

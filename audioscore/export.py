@@ -5,20 +5,21 @@ half-written artifact behind."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .features import Features, Source, to_document
-from .files import write_atomic
+from .files import atomic_writer, write_atomic
 
-__all__ = ["FeatureFiles", "file_sha256", "write_features"]
+__all__ = ["FeatureFiles", "file_sha256", "write_features", "write_json"]
 
 HASH_CHUNK_BYTES = 1 << 20
+BLOCK_ROWS = 1 << 16  # rows or values formatted at once when writing long series
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,31 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _csv(columns: list[np.ndarray], formats: list[str]) -> bytes:
-    # sonic-annotator's layout: no header, timestamp first.
-    buffer = io.StringIO()
-    if columns and len(columns[0]):
-        np.savetxt(buffer, np.column_stack(columns), fmt=formats, delimiter=",")
-    return buffer.getvalue().encode()
+def _write_csv(f: BinaryIO, columns: list[np.ndarray], formats: list[str]) -> None:
+    # sonic-annotator's layout: no header, timestamp first. In blocks: files can be long.
+    rows = len(columns[0]) if columns else 0
+    for first in range(0, rows, BLOCK_ROWS):
+        block = np.column_stack([c[first : first + BLOCK_ROWS] for c in columns])
+        np.savetxt(f, block, fmt=formats, delimiter=",")
+
+
+def write_json(f: BinaryIO, value: Any) -> None:
+    """Write a JSON value whose dicts may hold numpy arrays, a block of values at a time, compact."""
+    if isinstance(value, dict):
+        f.write(b"{")
+        for i, (key, item) in enumerate(value.items()):
+            f.write(b"," if i else b"")
+            f.write(json.dumps(key).encode() + b":")
+            write_json(f, item)
+        f.write(b"}")
+    elif isinstance(value, np.ndarray):
+        f.write(b"[")
+        for first in range(0, value.size, BLOCK_ROWS):
+            f.write(b"," if first else b"")
+            f.write(json.dumps(value[first : first + BLOCK_ROWS].tolist(), separators=(",", ":"))[1:-1].encode())
+        f.write(b"]")
+    else:
+        f.write(json.dumps(value, separators=(",", ":")).encode())
 
 
 def write_features(
@@ -66,19 +86,19 @@ def write_features(
     )
     pitch, mfcc = features.pitch, features.mfcc
     voiced = pitch.f0_hz > 0
-    write_atomic(files.pitch_csv, _csv([pitch.times[voiced], pitch.f0_hz[voiced]], ["%.6f", "%.3f"]))
+    with atomic_writer(files.pitch_csv) as f:
+        _write_csv(f, [pitch.times[voiced], pitch.f0_hz[voiced]], ["%.6f", "%.3f"])
     notes = np.array([(n.onset, n.offset - n.onset, n.pitch_hz) for n in pitch.notes]).reshape(-1, 3)
-    write_atomic(files.notes_csv, _csv(list(notes.T), ["%.6f", "%.6f", "%.3f"]))
-    n_coefficients = mfcc.coefficients.shape[0]
-    write_atomic(
-        files.mfcc_csv,
-        _csv([mfcc.times, *mfcc.coefficients], ["%.6f"] + ["%.5f"] * n_coefficients),
-    )
+    with atomic_writer(files.notes_csv) as f:
+        _write_csv(f, list(notes.T), ["%.6f", "%.6f", "%.3f"])
+    with atomic_writer(files.mfcc_csv) as f:
+        _write_csv(f, [mfcc.times, *mfcc.coefficients], ["%.6f"] + ["%.5f"] * mfcc.coefficients.shape[0])
     if files.features_png is not None:
         from .plot import render_features  # matplotlib only when a picture is wanted
 
         write_atomic(files.features_png, render_features(features))
     document = to_document(features, source, mfcc_frames=files.mfcc_csv.name)
     # features.json last: its presence means the set is complete (the transcribe trigger).
-    write_atomic(files.features_json, json.dumps(document, separators=(",", ":")).encode())
+    with atomic_writer(files.features_json) as f:
+        write_json(f, document)
     return files

@@ -3,17 +3,19 @@ the ``features.json`` document (schema ``audioscore.features/1``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .audio import Audio
-from .mfcc import N_MFCC, Mfcc, compute_mfcc
-from .pitch import PLUGIN_KEY, PitchResult, track_pitch
+from .audio import CHUNK_SAMPLES, DEFAULT_SAMPLE_RATE, Audio, AudioInfo, AudioStream, Limits
+from .mfcc import N_MFCC, Mfcc, MfccStream
+from .overview import Spectrogram, SpectrogramSampler
+from .pitch import PLUGIN_KEY, PitchResult, PitchTracker
 
-__all__ = ["SCHEMA", "Features", "Source", "extract", "summarise", "to_document"]
+__all__ = ["SCHEMA", "DecodedAudio", "Features", "Source", "extract", "extract_file", "summarise", "to_document"]
 
 SCHEMA = "audioscore.features/1"
 # The f0 range is robust to stray frames: these percentiles of voiced f0.
@@ -31,12 +33,50 @@ class Source:
 
 
 @dataclass(frozen=True)
+class DecodedAudio:
+    """What was analysed: the source's description and how much audio it decoded to."""
+
+    source: AudioInfo
+    sample_rate: int
+    n_samples: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate
+
+
+@dataclass(frozen=True)
 class Features:
     """Everything extracted from one recording."""
 
-    audio: Audio
+    audio: DecodedAudio
     pitch: PitchResult
     mfcc: Mfcc
+    spectrogram: Spectrogram
+
+
+class _Extractor:
+    """Hands each piece of audio to every analysis in turn: pitch, MFCCs and the picture's spectrogram."""
+
+    def __init__(self, sample_rate: int, plugin_key: str, plugin_parameters: dict[str, float] | None,
+                 n_mfcc: int) -> None:
+        self.sample_rate = sample_rate
+        self.pitch = PitchTracker(sample_rate, plugin_key=plugin_key, parameters=plugin_parameters)
+        self.mfcc = MfccStream(sample_rate, n_mfcc=n_mfcc)
+        self.spectrogram = SpectrogramSampler(sample_rate)
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.pitch.feed(samples)
+        self.mfcc.feed(samples)
+        self.spectrogram.feed(samples)
+
+    def finish(self, source: AudioInfo) -> Features:
+        audio = DecodedAudio(source, self.sample_rate, self.pitch.samples_in)
+        return Features(audio, self.pitch.finish(), self.mfcc.finish(), self.spectrogram.finish())
+
+    def close(self) -> None:
+        self.pitch.close()
+        self.mfcc.close()
 
 
 def extract(
@@ -47,31 +87,64 @@ def extract(
     n_mfcc: int = N_MFCC,
     progress: Callable[[str, float], None] | None = None,
 ) -> Features:
-    """Extract the pitch track, notes and MFCCs of decoded audio.
+    """Extract the pitch track, notes and MFCCs of audio decoded into memory.
 
     Args:
         audio: decoded mono audio.
         plugin_key: Vamp plugin with pYIN's outputs.
         plugin_parameters: plugin parameters by identifier.
         n_mfcc: number of MFCCs.
-        progress: called with (stage, fraction done).
+        progress: called with ("features", fraction done).
 
     Returns:
         The features.
     """
-    pitch = track_pitch(
-        audio.samples,
-        audio.sample_rate,
-        plugin_key=plugin_key,
-        parameters=plugin_parameters,
-        progress=(lambda done: progress("pitch", done)) if progress else None,
-    )
-    if progress:
-        progress("mfcc", 0.0)
-    mfcc = compute_mfcc(audio.samples, audio.sample_rate, n_mfcc=n_mfcc)
-    if progress:
-        progress("mfcc", 1.0)
-    return Features(audio, pitch, mfcc)
+    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    try:
+        samples = audio.samples
+        for start in range(0, len(samples), CHUNK_SAMPLES):
+            extractor.feed(samples[start : start + CHUNK_SAMPLES])
+            if progress:
+                progress("features", min(1.0, (start + CHUNK_SAMPLES) / len(samples)))
+        return extractor.finish(audio.source)
+    finally:
+        extractor.close()
+
+
+def extract_file(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    limits: Limits | None = None,
+    plugin_key: str = PLUGIN_KEY,
+    plugin_parameters: dict[str, float] | None = None,
+    n_mfcc: int = N_MFCC,
+    progress: Callable[[str, float], None] | None = None,
+) -> Features:
+    """Decode a file and extract its features as the audio streams in: memory does not grow
+    with the recording's length beyond a few bytes per analysis frame.
+
+    Args:
+        path: the media file.
+        sample_rate: analysis rate, in Hz.
+        limits: size, duration and time bounds; ``Limits()`` when None.
+        plugin_key, plugin_parameters, n_mfcc: as for ``extract``.
+        progress: called with ("features", fraction done, from the probed duration).
+
+    Raises:
+        As ``audio.AudioStream``; ProcessingError: the plugin is missing.
+    """
+    stream = AudioStream(path, sample_rate=sample_rate, limits=limits)
+    expected = stream.info.duration_s * sample_rate
+    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    try:
+        for chunk in stream.chunks():
+            extractor.feed(chunk)
+            if progress and expected > 0:  # NaN (no stated duration) compares false
+                progress("features", min(1.0, stream.samples_read / expected))
+        return extractor.finish(stream.info)
+    finally:
+        extractor.close()
 
 
 def summarise(features: Features) -> dict[str, Any]:
@@ -95,8 +168,14 @@ def _rounded(values: np.ndarray, digits: int) -> list[float]:
     return np.round(np.asarray(values, np.float64), digits).tolist()
 
 
+def _rounded_frames(values: np.ndarray, digits: int) -> np.ndarray:
+    # Left as an array: per-frame series can be millions long, and export writes them in blocks.
+    return np.round(np.asarray(values, np.float64), digits)
+
+
 def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.csv") -> dict[str, Any]:
-    """The ``features.json`` document (see DESIGN.md, "features.json")."""
+    """The ``features.json`` document (see DESIGN.md, "features.json"); the per-frame pitch
+    series are numpy arrays (``export.write_json`` writes them as JSON lists)."""
     pitch, mfcc, info = features.pitch, features.mfcc, features.audio.source
     return {
         "schema": SCHEMA,
@@ -110,9 +189,9 @@ def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.
         "pitch": {
             "plugin": pitch.plugin,
             "hop_s": round(pitch.hop_s, 7),
-            "times": _rounded(pitch.times, 5),
-            "f0_hz": _rounded(pitch.f0_hz, 3),
-            "voiced_prob": _rounded(pitch.voiced_prob, 4),
+            "times": _rounded_frames(pitch.times, 5),
+            "f0_hz": _rounded_frames(pitch.f0_hz, 3),
+            "voiced_prob": _rounded_frames(pitch.voiced_prob, 4),
         },
         "notes": [
             {

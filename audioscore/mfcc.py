@@ -4,24 +4,29 @@ librosa's defaults (2048-sample frames, 512-sample hop at 22.05 kHz) are what
 the Cloud Function recipe this replaces used; we keep those durations
 (92.9 ms frames, 23.2 ms hop) at the rate the audio was decoded at.
 
-The mel spectrogram is computed a block of frames at a time, so memory does
-not hold a whole-file STFT; the frames equal ``librosa.feature.mfcc``'s.
+Audio is taken as it arrives and the mel spectrogram computed a block of frames
+at a time, so memory does not grow with the length of the recording; the
+frames equal ``librosa.feature.mfcc``'s.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from typing import Self
 
 import librosa
 import numpy as np
 
-__all__ = ["N_MFCC", "Mfcc", "compute_mfcc", "mel_power", "mfcc_frame_sizes"]
+__all__ = ["N_MFCC", "Mfcc", "MfccStream", "compute_mfcc", "mfcc_frame_sizes"]
 
 N_MFCC = 13
 REFERENCE_RATE = 22050
 REFERENCE_N_FFT = 2048
 REFERENCE_HOP = 512
 FRAMES_PER_BLOCK = 512  # STFT frames computed at once: about 8 MB at 44.1 kHz
+FRAMES_PER_READ = 8192  # log-mel frames read back at once: 4 MB
+TOP_DB = 80.0  # librosa.power_to_db's default dynamic range
 
 
 @dataclass(frozen=True)
@@ -55,27 +60,98 @@ def mfcc_frame_sizes(sample_rate: int) -> tuple[int, int]:
     return round(REFERENCE_N_FFT * scale), round(REFERENCE_HOP * scale)
 
 
-def mel_power(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mel power spectrogram, shape (128, n_frames), block by block.
+class MfccStream:
+    """MFCCs of audio that arrives in pieces, frame for frame equal to the whole-file result.
 
-    Frames are centred like librosa's (zero padding of n_fft // 2 each side):
-    frame t covers padded[t * hop : t * hop + n_fft].
+    librosa's dB conversion clips at 80 dB below the loudest mel value of the whole
+    file, which is known only at the end: the unclipped log-mel frames wait in a
+    temporary file (about 0.5 kB per frame), not in memory.
     """
-    n_fft, hop = mfcc_frame_sizes(sample_rate)
-    padded = np.pad(np.asarray(samples, np.float32), n_fft // 2)
-    n_frames = 1 + len(samples) // hop
-    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft)
-    mel = np.empty((basis.shape[0], n_frames), np.float32)
-    for first in range(0, n_frames, FRAMES_PER_BLOCK):
-        last = min(n_frames, first + FRAMES_PER_BLOCK)
-        segment = padded[first * hop : (last - 1) * hop + n_fft]
-        spectrum = librosa.stft(segment, n_fft=n_fft, hop_length=hop, center=False)
-        mel[:, first:last] = basis @ (np.abs(spectrum) ** 2)
-    return mel
+
+    def __init__(self, sample_rate: int, *, n_mfcc: int = N_MFCC, spill_dir: str | None = None) -> None:
+        """Raises: ValueError: n_mfcc out of range."""
+        if not 1 <= n_mfcc <= 128:
+            raise ValueError(f"n_mfcc={n_mfcc} must be between 1 and 128")
+        self.sample_rate, self.n_mfcc = sample_rate, n_mfcc
+        self.n_fft, self.hop = mfcc_frame_sizes(sample_rate)
+        self._basis = librosa.filters.mel(sr=sample_rate, n_fft=self.n_fft)
+        # Frames are centred like librosa's: n_fft // 2 zeros in front (and behind, at the end).
+        self._pending = np.zeros(self.n_fft // 2, np.float32)
+        self._frames = 0
+        self._max_db: np.float32 | None = None
+        self._spill = tempfile.TemporaryFile(dir=spill_dir)  # noqa: SIM115 (closed by close/finish)
+        self.samples_in = 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete the temporary file (idempotent)."""
+        self._spill.close()
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Add the next samples (mono, any length)."""
+        self.samples_in += len(samples)
+        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        self._emit(None)
+
+    def finish(self) -> Mfcc:
+        """The MFCCs of everything fed; the temporary file is deleted.
+
+        Raises:
+            ValueError: fewer samples than one hop.
+        """
+        if self.samples_in < self.hop:
+            self.close()
+            raise ValueError(f"{self.samples_in} samples is shorter than one MFCC hop ({self.hop})")
+        self._pending = np.concatenate([self._pending, np.zeros(self.n_fft // 2, np.float32)])
+        self._emit(1 + self.samples_in // self.hop)
+        try:
+            coefficients = self._coefficients()
+        finally:
+            self.close()
+        times = np.arange(coefficients.shape[1]) * (self.hop / self.sample_rate)
+        return Mfcc(coefficients, times, self.hop / self.sample_rate)
+
+    def _emit(self, total_frames: int | None) -> None:
+        # Frame t covers padded[t * hop : t * hop + n_fft]; _pending starts at frame _frames.
+        ready = max(0, (len(self._pending) - self.n_fft) // self.hop + 1)
+        if total_frames is None:
+            # Whole blocks only: the FFT's rounding depends on how many frames it does at once,
+            # so the same blocks as a whole-file run make the same bits, however audio arrives.
+            ready -= ready % FRAMES_PER_BLOCK
+        else:
+            ready = min(ready, total_frames - self._frames)
+        for first in range(0, ready, FRAMES_PER_BLOCK):
+            last = min(ready, first + FRAMES_PER_BLOCK)
+            segment = self._pending[first * self.hop : (last - 1) * self.hop + self.n_fft]
+            spectrum = librosa.stft(segment, n_fft=self.n_fft, hop_length=self.hop, center=False)
+            log_mel = librosa.power_to_db(self._basis @ (np.abs(spectrum) ** 2), top_db=None)
+            peak = log_mel.max()
+            self._max_db = peak if self._max_db is None else max(self._max_db, peak)
+            self._spill.write(np.ascontiguousarray(log_mel.T, np.float32).tobytes())
+        self._frames += ready
+        self._pending = self._pending[ready * self.hop :]
+
+    def _coefficients(self) -> np.ndarray:
+        bands = self._basis.shape[0]
+        coefficients = np.empty((self.n_mfcc, self._frames), np.float32)
+        floor = self._max_db - TOP_DB  # what power_to_db's top_db does, with the whole file's peak
+        self._spill.seek(0)
+        for first in range(0, self._frames, FRAMES_PER_READ):
+            count = min(FRAMES_PER_READ, self._frames - first)
+            block = np.frombuffer(self._spill.read(count * bands * 4), np.float32).reshape(count, bands).T
+            coefficients[:, first : first + count] = librosa.feature.mfcc(
+                S=np.maximum(block, floor), n_mfcc=self.n_mfcc
+            )
+        return coefficients
 
 
 def compute_mfcc(samples: np.ndarray, sample_rate: int, *, n_mfcc: int = N_MFCC) -> Mfcc:
-    """Compute MFCCs of a mono signal.
+    """Compute MFCCs of a mono signal held in memory (see ``MfccStream`` for a stream).
 
     Args:
         samples: mono signal, shape (n,).
@@ -88,13 +164,6 @@ def compute_mfcc(samples: np.ndarray, sample_rate: int, *, n_mfcc: int = N_MFCC)
     Raises:
         ValueError: n_mfcc out of range, or a signal shorter than one hop.
     """
-    if not 1 <= n_mfcc <= 128:
-        raise ValueError(f"n_mfcc={n_mfcc} must be between 1 and 128")
-    _, hop = mfcc_frame_sizes(sample_rate)
-    if len(samples) < hop:
-        raise ValueError(f"{len(samples)} samples is shorter than one MFCC hop ({hop})")
-    # power_to_db's top_db clip is relative to the whole file's maximum, hence after all blocks.
-    log_mel = librosa.power_to_db(mel_power(samples, sample_rate))
-    coefficients = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)
-    times = np.arange(coefficients.shape[1]) * (hop / sample_rate)
-    return Mfcc(coefficients, times, hop / sample_rate)
+    with MfccStream(sample_rate, n_mfcc=n_mfcc) as stream:
+        stream.feed(samples)
+        return stream.finish()

@@ -10,12 +10,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
 from .errors import ProcessingError
 
-__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "ensure_vamp_path", "track_pitch"]
+__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "ensure_vamp_path", "track_pitch"]
 
 PLUGIN_KEY = "audioscore_pyin:pyin"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
@@ -23,7 +24,7 @@ DEBIAN_VAMP_DIR = Path("/usr/lib/x86_64-linux-gnu/vamp")
 # Samples handed to the host per call; the host's buffering adapter cuts them
 # into the plugin's own blocks, so Python never loops per analysis frame.
 CHUNK_SAMPLES = 1 << 16
-PITCH_OUTPUTS = ("voicedprob", "smoothedpitchtrack", "notes")
+FRAME_OUTPUTS = ("voicedprob", "smoothedpitchtrack")
 
 
 def ensure_vamp_path() -> None:
@@ -84,6 +85,149 @@ def _plugin_frame_sizes(plugin_key: str, sample_rate: int) -> tuple[int, int]:
         probe.unload()
 
 
+class PitchTracker:
+    """Feeds a pYIN plugin audio as it arrives and gathers its frames and notes.
+
+    Memory holds the per-frame results (a few bytes per frame) and the plugin's own
+    state, not the audio. Use as a context manager, or call ``finish`` (or ``close``).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        *,
+        plugin_key: str = PLUGIN_KEY,
+        parameters: dict[str, float] | None = None,
+    ) -> None:
+        """Loads and initialises the plugin.
+
+        Raises:
+            ProcessingError: the plugin is not installed or refuses to initialise.
+        """
+        if plugin_key not in vampyhost.list_plugins():
+            raise ProcessingError(
+                f"Vamp plugin {plugin_key!r} not found on VAMP_PATH={os.environ['VAMP_PATH']} "
+                "(run 'make plugin')"
+            )
+        self.sample_rate, self.plugin_key = sample_rate, plugin_key
+        self.step, self.block = _plugin_frame_sizes(plugin_key, sample_rate)
+        self._plugin = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_ALL)
+        try:
+            self._plugin.set_parameter_values({"outputunvoiced": 2, **(parameters or {})})
+            if not self._plugin.initialise(1, CHUNK_SAMPLES, CHUNK_SAMPLES):
+                raise ProcessingError(f"Vamp plugin {plugin_key!r} refused to initialise")
+            self._indices = {
+                self._plugin.get_output(name)["output_index"]: name for name in FRAME_OUTPUTS + ("notes",)
+            }
+        except BaseException:
+            self.close()
+            raise
+        self._chunk = np.zeros((1, CHUNK_SAMPLES), np.float32)
+        self._filled = 0
+        self._fed = 0  # samples handed to the plugin, padding included
+        self.samples_in = 0  # real samples
+        self._frames = {name: _FrameSeries() for name in FRAME_OUTPUTS}
+        self._notes: list[tuple[float, float, float]] = []
+        # The plugin stamps each frame a quarter block after its start (the centre of
+        # YIN's integration window): a quarter block of zeros in front puts frame k at k * step.
+        self._pad = self.block // 4
+        self._push(np.zeros(self._pad, np.float32))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Analyse the next samples (mono, any length)."""
+        self.samples_in += len(samples)
+        self._push(np.asarray(samples, np.float32))
+
+    def finish(self) -> PitchResult:
+        """Flush the plugin and return everything it found; the plugin is unloaded."""
+        # A block of zeros behind lets the last samples be analysed.
+        self._push(np.zeros(self.block, np.float32))
+        if self._filled:
+            self._chunk[0, self._filled :] = 0.0
+            self._process()
+        self._keep(self._plugin.get_remaining_features())
+        self.close()
+        return self._assemble()
+
+    def close(self) -> None:
+        """Unload the plugin (idempotent)."""
+        if self._plugin is not None:
+            self._plugin.unload()
+            self._plugin = None
+
+    def _push(self, samples: np.ndarray) -> None:
+        start = 0
+        while start < len(samples):
+            take = min(CHUNK_SAMPLES - self._filled, len(samples) - start)
+            self._chunk[0, self._filled : self._filled + take] = samples[start : start + take]
+            self._filled += take
+            start += take
+            if self._filled == CHUNK_SAMPLES:
+                self._process()
+
+    def _process(self) -> None:
+        timestamp = vampyhost.frame_to_realtime(self._fed, self.sample_rate)
+        self._keep(self._plugin.process_block(self._chunk, timestamp))
+        self._fed += CHUNK_SAMPLES
+        self._filled = 0
+
+    def _keep(self, features: dict) -> None:
+        hop_s = self.step / self.sample_rate
+        offset_s = self._pad / self.sample_rate
+        for index, name in self._indices.items():
+            for feature in features.get(index, ()):
+                start = feature["timestamp"].to_float() - offset_s
+                if name == "notes":
+                    self._notes.append((start, feature["duration"].to_float(), float(feature["values"][0])))
+                else:
+                    self._frames[name].set(round(start / hop_s), float(feature["values"][0]))
+
+    def _assemble(self) -> PitchResult:
+        hop_s = self.step / self.sample_rate
+        # Frames past the end of the real signal come from the zero padding.
+        n_frames = self.samples_in // self.step + 1
+        f0_hz = np.maximum(self._frames["smoothedpitchtrack"].values(n_frames), 0.0)
+        end_s = self.samples_in / self.sample_rate
+        notes = []
+        for start, duration, hz in self._notes:
+            onset = max(0.0, start)
+            offset = min(end_s, start + duration)
+            if offset > onset:
+                notes.append(Note(onset, offset, hz))
+        return PitchResult(
+            np.arange(n_frames) * hop_s, f0_hz, self._frames["voicedprob"].values(n_frames),
+            hop_s, notes, self.plugin_key,
+        )
+
+
+class _FrameSeries:
+    """One value per frame, set in any order; grows as frames arrive."""
+
+    def __init__(self) -> None:
+        self._values = np.zeros(1 << 14)
+
+    def set(self, frame: int, value: float) -> None:
+        if frame < 0:
+            return
+        if frame >= self._values.size:
+            grown = np.zeros(max(2 * self._values.size, frame + 1))
+            grown[: self._values.size] = self._values
+            self._values = grown
+        self._values[frame] = value
+
+    def values(self, n_frames: int) -> np.ndarray:
+        out = np.zeros(n_frames)
+        kept = min(n_frames, self._values.size)
+        out[:kept] = self._values[:kept]
+        return out
+
+
 def track_pitch(
     samples: np.ndarray,
     sample_rate: int,
@@ -92,7 +236,7 @@ def track_pitch(
     parameters: dict[str, float] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> PitchResult:
-    """Run a pYIN plugin over mono audio.
+    """Run a pYIN plugin over mono audio held in memory (see ``PitchTracker`` for a stream).
 
     Args:
         samples: mono signal, shape (n,), float.
@@ -107,75 +251,9 @@ def track_pitch(
     Raises:
         ProcessingError: the plugin is not installed or refuses to initialise.
     """
-    if plugin_key not in vampyhost.list_plugins():
-        raise ProcessingError(
-            f"Vamp plugin {plugin_key!r} not found on VAMP_PATH={os.environ['VAMP_PATH']} "
-            "(run 'make plugin')"
-        )
-    step, block = _plugin_frame_sizes(plugin_key, sample_rate)
-    # The plugin stamps each frame a quarter block after its start (the centre
-    # of YIN's integration window): a quarter block of zeros in front puts
-    # frame k at k * step; a block of zeros behind lets the last samples be analysed.
-    pad = block // 4
-    signal = np.concatenate(
-        [np.zeros(pad, np.float32), np.asarray(samples, np.float32), np.zeros(block, np.float32)]
-    )
-
-    plugin = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_ALL)
-    try:
-        plugin.set_parameter_values({"outputunvoiced": 2, **(parameters or {})})
-        if not plugin.initialise(1, CHUNK_SAMPLES, CHUNK_SAMPLES):
-            raise ProcessingError(f"Vamp plugin {plugin_key!r} refused to initialise")
-        indices = {name: plugin.get_output(name)["output_index"] for name in PITCH_OUTPUTS}
-        collected: dict[str, list[dict]] = {name: [] for name in PITCH_OUTPUTS}
-
-        def keep(features: dict) -> None:
-            for name, index in indices.items():
-                collected[name].extend(features.get(index, ()))
-
-        chunk = np.zeros((1, CHUNK_SAMPLES), np.float32)
-        for start in range(0, len(signal), CHUNK_SAMPLES):
-            piece = signal[start : start + CHUNK_SAMPLES]
-            chunk[0, : len(piece)] = piece
-            chunk[0, len(piece) :] = 0.0
-            keep(plugin.process_block(chunk, vampyhost.frame_to_realtime(start, sample_rate)))
+    with PitchTracker(sample_rate, plugin_key=plugin_key, parameters=parameters) as tracker:
+        for start in range(0, len(samples), CHUNK_SAMPLES):
+            tracker.feed(samples[start : start + CHUNK_SAMPLES])
             if progress is not None:
-                progress(min(1.0, (start + CHUNK_SAMPLES) / len(signal)))
-        keep(plugin.get_remaining_features())
-    finally:
-        plugin.unload()
-
-    return _assemble(collected, step, sample_rate, pad, len(samples), plugin_key)
-
-
-def _assemble(
-    collected: dict[str, list[dict]], step: int, sample_rate: int, pad: int, n_samples: int, key: str
-) -> PitchResult:
-    hop_s = step / sample_rate
-    offset_s = pad / sample_rate
-    # Frames past the end of the real signal come from the zero padding of the last chunk.
-    n_frames = n_samples // step + 1
-    times = np.arange(n_frames) * hop_s
-    voiced_prob = np.zeros(n_frames)
-    f0_hz = np.zeros(n_frames)
-
-    def frame_index(feature: dict) -> int:
-        return round((feature["timestamp"].to_float() - offset_s) / hop_s)
-
-    for feature in collected["voicedprob"]:
-        i = frame_index(feature)
-        if 0 <= i < n_frames:
-            voiced_prob[i] = feature["values"][0]
-    for feature in collected["smoothedpitchtrack"]:
-        i = frame_index(feature)
-        if 0 <= i < n_frames:
-            f0_hz[i] = max(0.0, float(feature["values"][0]))
-
-    end_s = n_samples / sample_rate
-    notes = []
-    for feature in collected["notes"]:
-        onset = max(0.0, feature["timestamp"].to_float() - offset_s)
-        offset = min(end_s, onset + feature["duration"].to_float())
-        if offset > onset:
-            notes.append(Note(onset, offset, float(feature["values"][0])))
-    return PitchResult(times, f0_hz, voiced_prob, hop_s, notes, key)
+                progress(min(1.0, (start + CHUNK_SAMPLES) / max(1, len(samples))))
+        return tracker.finish()

@@ -8,41 +8,23 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import librosa
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .features import Features
+from .overview import FREQUENCY_LIMITS_HZ
 
 __all__ = ["render_features"]
 
-# The picture is a fixed grid of columns and log-spaced rows, so drawing costs
-# the same for a minute or an hour (frames are sampled, not all computed).
-MAX_COLUMNS = 1500
-ROWS = 320
-SPECTROGRAM_N_FFT_S = 0.093
-FREQUENCY_LIMITS_HZ = (40.0, 4000.0)
-DYNAMIC_RANGE_DB = 80.0
-
-
-def _spectrogram(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
-    """dB magnitudes on log-spaced rows between FREQUENCY_LIMITS_HZ, shape (ROWS, columns), and the column step (s)."""
-    n_fft = 1 << int(np.ceil(np.log2(SPECTROGRAM_N_FFT_S * sample_rate)))
-    hop = max(n_fft // 4, int(np.ceil(len(samples) / MAX_COLUMNS)))
-    starts = np.arange(0, max(1, len(samples) - n_fft + 1), hop)
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(samples, (0, n_fft)), n_fft)[starts]
-    magnitude = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)).T
-    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    rows = np.searchsorted(bins, np.geomspace(*FREQUENCY_LIMITS_HZ, ROWS)).clip(0, len(bins) - 1)
-    db = librosa.amplitude_to_db(magnitude[rows], ref=np.max, top_db=DYNAMIC_RANGE_DB)
-    return db, hop / sample_rate
+# Points of the pitch line drawn at most: more are invisible at this width and slow to draw.
+MAX_LINE_POINTS = 20000
 
 
 def render_features(features: Features, *, title: str | None = None) -> bytes:
     """Draw the features and return the PNG bytes."""
-    audio, pitch, mfcc = features.audio, features.pitch, features.mfcc
-    duration = max(audio.duration_s, 1e-3)
-    db, hop_s = _spectrogram(audio.samples, audio.sample_rate)
+    pitch, mfcc, spectrogram = features.pitch, features.mfcc, features.spectrogram
+    duration = max(features.audio.duration_s, 1e-3)
+    db, hop_s = spectrogram.db, spectrogram.hop_s
     width = float(np.clip(duration / 2.0, 10.0, 24.0))
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(width, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
@@ -59,13 +41,15 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     for i, note in enumerate(pitch.notes):
         top.hlines(np.log2(note.pitch_hz), note.onset, note.offset, colors="#39d5ff", linewidth=5, alpha=0.55,
                    label="notes" if i == 0 else None)
-    f0 = np.where(pitch.f0_hz > 0, np.log2(np.maximum(pitch.f0_hz, 1e-9)), np.nan)
-    top.plot(pitch.times, f0, color="#7CFC00", linewidth=1.2, label="f0 (pYIN)")
+    every = max(1, pitch.f0_hz.size // MAX_LINE_POINTS)
+    f0_hz = pitch.f0_hz[::every]
+    f0 = np.where(f0_hz > 0, np.log2(np.maximum(f0_hz, 1e-9)), np.nan)
+    top.plot(pitch.times[::every], f0, color="#7CFC00", linewidth=1.2, label="f0 (pYIN)")
     top.legend(loc="upper right", framealpha=0.6)
     top.set_title(title or f"pitch track and {len(pitch.notes)} notes")
 
     # Standardised per coefficient: raw c0 is so much larger that it would flatten the rest.
-    coefficients = mfcc.coefficients
+    coefficients = mfcc.coefficients[:, :: max(1, mfcc.coefficients.shape[1] // MAX_LINE_POINTS)]
     spread = coefficients.std(axis=1, keepdims=True)
     standardised = (coefficients - coefficients.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
     image = bottom.imshow(

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .audio import Limits, load_audio
+from .audio import Limits
 from .config import Settings
 from .errors import AudioscoreError, InputError
 from .events import ObjectEvent
 from .export import file_sha256, write_features
-from .features import Source, extract, summarise
+from .features import Source, extract_file, summarise
 from .fetch import FetchPolicy, fetch_audio, validate_url
 from .records import RecordStore, recording_id_for_object, youtube_video_id
 from .storage import ObjectStore, decode_metadata_value
@@ -126,8 +126,7 @@ def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         return {"status": "duplicate", "recording_id": recording_id}
     with _stage(services, recording_id, "features"), _workdir(settings) as tmp:
         path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
-        audio = load_audio(path, limits=Limits.from_env())
-        features = extract(audio)
+        features = extract_file(path, limits=Limits.from_env())
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
         files = write_features(features, source, Path(tmp) / "out")
         prefix = f"{recording_id}/"
@@ -139,7 +138,7 @@ def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
             artifacts[name.replace(".", "_")] = f"{settings.features_bucket}/{prefix}{name}"
         summary = summarise(features)
         summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
-        summary["duration_s"] = round(audio.duration_s, 3)
+        summary["duration_s"] = round(features.audio.duration_s, 3)
         records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary)
     return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .audio import DEFAULT_SAMPLE_RATE, Limits, load_audio
+from .audio import DEFAULT_SAMPLE_RATE, Limits
 from .errors import InputError, ProcessingError
 from .export import FeatureFiles, file_sha256, write_features
-from .features import Source, extract
+from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
 from .rhythm import PerformedNote, fit_rhythm, quantise
@@ -190,10 +190,8 @@ def transcribe_file(
     source_path = Path(path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _timed(timings, "decode"):
-        audio = load_audio(source_path, sample_rate=sample_rate, limits=limits)
-    with _timed(timings, "features"):
-        features = extract(audio, progress=progress)
+    with _timed(timings, "features"):  # decoding streams into the analysis: one step
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)

@@ -315,3 +315,34 @@ def test_decoder_failure_reports_ffmpeg_reason(tmp_path: Path, monkeypatch) -> N
         load_audio(path)
     assert type(exc.value) is InputError
     assert_one_line_naming(exc, path)
+
+
+def test_stream_chunks_equal_whole_decode(tmp_path: Path) -> None:
+    path = make_media(tmp_path / "a.flac", sine(duration_s=3, rate=48000))
+    whole = load_audio(path).samples
+    stream = audio.AudioStream(path)
+    chunks = list(stream.chunks(10000))
+    assert {len(c) for c in chunks[:-1]} == {10000}
+    np.testing.assert_array_equal(np.concatenate(chunks), whole)
+    assert stream.duration_s == pytest.approx(3.0, abs=0.01)
+
+
+def test_stream_segment_equals_the_same_span_of_the_whole_file(tmp_path: Path) -> None:
+    # Resampled from 48 kHz: the cut happens after the resampler, so the samples match exactly.
+    path = make_media(tmp_path / "a.wav", sine(duration_s=4, rate=48000), "anoisesrc=d=4:a=0.1:r=48000",
+                      codec_args=("-filter_complex", "amix=inputs=2"))
+    whole = load_audio(path).samples
+    start, length = 44100 + 123, 2 * 44100
+    segment = np.concatenate(list(audio.AudioStream(path, start_sample=start, max_samples=length).chunks()))
+    np.testing.assert_array_equal(segment, whole[start : start + length])
+    tail = np.concatenate(list(audio.AudioStream(path, start_sample=len(whole) - 500).chunks()))
+    np.testing.assert_array_equal(tail, whole[-500:])
+
+
+def test_stream_reports_silence_after_the_last_chunk(tmp_path: Path) -> None:
+    path = make_media(tmp_path / "quiet.wav", "anullsrc=r=44100:cl=mono:d=1")
+    stream = audio.AudioStream(path)
+    chunks = stream.chunks(4096)
+    assert len(next(chunks)) == 4096
+    with pytest.raises(InputError, match="is silent"):
+        list(chunks)

@@ -7,7 +7,7 @@ import librosa
 import numpy as np
 import pytest
 
-from audioscore.mfcc import FRAMES_PER_BLOCK, compute_mfcc, mfcc_frame_sizes
+from audioscore.mfcc import FRAMES_PER_BLOCK, MfccStream, compute_mfcc, mfcc_frame_sizes
 
 
 @pytest.mark.parametrize("sample_rate", [22050, 44100, 48000])
@@ -37,3 +37,16 @@ def test_frames_keep_librosa_default_durations() -> None:
 def test_rejects_out_of_range_coefficient_counts(n_mfcc: int) -> None:
     with pytest.raises(ValueError, match=f"n_mfcc={n_mfcc}"):
         compute_mfcc(corpus.sine(440.0, 0.5, 22050), 22050, n_mfcc=n_mfcc)
+
+
+def test_streamed_in_any_pieces_equals_whole_file_bit_for_bit() -> None:
+    sample_rate = 44100
+    rng = np.random.default_rng(2)
+    samples = (0.1 * rng.standard_normal(sample_rate * 20 + 77)).astype(np.float32)
+    samples[: sample_rate * 3] *= 1e-6  # a quiet start: the dB floor comes from the loud part
+    whole = compute_mfcc(samples, sample_rate).coefficients
+    for piece in (1000, 65536, 300001):
+        with MfccStream(sample_rate) as stream:
+            for start in range(0, len(samples), piece):
+                stream.feed(samples[start : start + piece])
+            np.testing.assert_array_equal(stream.finish().coefficients, whole)

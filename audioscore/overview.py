@@ -1,0 +1,76 @@
+"""The spectrogram behind features.png, sampled while the audio streams past.
+
+A fixed budget of columns on log-spaced rows, so the picture costs the same
+memory and drawing time for a minute or for hours: columns start a hop apart,
+and the hop doubles (every other column dropped) whenever the budget fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+__all__ = ["FREQUENCY_LIMITS_HZ", "Spectrogram", "SpectrogramSampler"]
+
+MAX_COLUMNS = 1500
+ROWS = 320
+N_FFT_S = 0.093
+FREQUENCY_LIMITS_HZ = (40.0, 4000.0)
+DYNAMIC_RANGE_DB = 80.0
+
+
+@dataclass(frozen=True)
+class Spectrogram:
+    """dB magnitudes on log-spaced rows between FREQUENCY_LIMITS_HZ, shape (ROWS, columns);
+    column k starts at k * hop_s seconds."""
+
+    db: np.ndarray
+    hop_s: float
+
+
+class SpectrogramSampler:
+    """Takes audio in pieces and keeps between MAX_COLUMNS / 2 and MAX_COLUMNS columns."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.n_fft = 1 << int(np.ceil(np.log2(N_FFT_S * sample_rate)))
+        self.hop = self.n_fft // 4
+        bins = np.fft.rfftfreq(self.n_fft, 1.0 / sample_rate)
+        self._rows = np.searchsorted(bins, np.geomspace(*FREQUENCY_LIMITS_HZ, ROWS)).clip(0, len(bins) - 1)
+        self._window = np.hanning(self.n_fft).astype(np.float32)
+        self._columns: list[np.ndarray] = []
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # sample index of _buffer[0]
+        self._samples_in = 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Add the next samples (mono, any length)."""
+        self._samples_in += len(samples)
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, np.float32)])
+        self._take_columns()
+
+    def finish(self) -> Spectrogram:
+        """The sampled spectrogram, in dB relative to its loudest cell."""
+        self._buffer = np.concatenate([self._buffer, np.zeros(self.n_fft, np.float32)])
+        self._take_columns()
+        magnitude = np.stack(self._columns, axis=1) if self._columns else np.zeros((ROWS, 0), np.float32)
+        db = librosa.amplitude_to_db(magnitude, ref=np.max, top_db=DYNAMIC_RANGE_DB) if self._columns else magnitude
+        return Spectrogram(db, self.hop / self.sample_rate)
+
+    def _take_columns(self) -> None:
+        # Columns start inside the audio; their windows may run into the zeros finish() appends.
+        while (start := len(self._columns) * self.hop) < self._samples_in:
+            offset = start - self._buffer_start
+            if offset + self.n_fft > len(self._buffer):
+                break
+            frame = self._buffer[offset : offset + self.n_fft] * self._window
+            self._columns.append(np.abs(np.fft.rfft(frame))[self._rows].astype(np.float32))
+            if len(self._columns) > MAX_COLUMNS:
+                self._columns = self._columns[::2]
+                self.hop *= 2
+        # Keep only what the next column needs.
+        drop = min(max(0, len(self._columns) * self.hop - self._buffer_start), len(self._buffer))
+        self._buffer = self._buffer[drop:]
+        self._buffer_start += drop
