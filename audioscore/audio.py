@@ -251,7 +251,8 @@ class AudioStream:
     decoder errors at the end) raise when the stream ends, after the last chunk.
 
     A segment (``start_sample``, ``max_samples``) is cut after resampling, so its samples equal
-    the same span of the whole file's.
+    the same span of the whole file's. ``min_peak_dbfs=None`` skips the silence and emptiness
+    checks (for segments of a recording already accepted).
     """
 
     def __init__(
@@ -260,7 +261,7 @@ class AudioStream:
         *,
         sample_rate: int = DEFAULT_SAMPLE_RATE,
         limits: Limits | None = None,
-        min_peak_dbfs: float = DEFAULT_MIN_PEAK_DBFS,
+        min_peak_dbfs: float | None = DEFAULT_MIN_PEAK_DBFS,
         start_sample: int = 0,
         max_samples: int | None = None,
     ) -> None:
@@ -340,6 +341,8 @@ class AudioStream:
         if returncode != 0:
             reason = _last_log_line(reader.stderr_tail, self.path) or f"ffmpeg exit status {returncode}"
             raise InputError(f"cannot decode {self.name}: {reason}")
+        if self.min_peak_dbfs is None:  # a segment: a quiet or empty stretch is no error
+            return
         if self.samples_read == 0:
             raise InputError(f"{self.name} has no audio samples")
         peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from typing import Self
+from typing import BinaryIO, Self
 
 import librosa
 import numpy as np
 
-__all__ = ["N_MFCC", "Mfcc", "MfccStream", "compute_mfcc", "mfcc_frame_sizes"]
+__all__ = ["N_MFCC", "Mfcc", "MfccStream", "compute_mfcc", "mfcc_frame_sizes", "mfcc_from_log_mel"]
 
 N_MFCC = 13
 REFERENCE_RATE = 22050
@@ -27,6 +27,7 @@ REFERENCE_HOP = 512
 FRAMES_PER_BLOCK = 512  # STFT frames computed at once: about 8 MB at 44.1 kHz
 FRAMES_PER_READ = 8192  # log-mel frames read back at once: 4 MB
 TOP_DB = 80.0  # librosa.power_to_db's default dynamic range
+MEL_BANDS = 128  # librosa.filters.mel's default
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,24 @@ class MfccStream:
     temporary file (about 0.5 kB per frame), not in memory.
     """
 
-    def __init__(self, sample_rate: int, *, n_mfcc: int = N_MFCC, spill_dir: str | None = None) -> None:
-        """Raises: ValueError: n_mfcc out of range."""
+    def __init__(self, sample_rate: int, *, n_mfcc: int = N_MFCC, pad_start: bool = True) -> None:
+        """Without ``pad_start`` (a segment of a longer recording whose first frame is F) the
+        caller feeds audio from sample ``F * hop - n_fft // 2`` on, and the frames equal the
+        whole recording's frames F, F+1, ... when F is a multiple of FRAMES_PER_BLOCK.
+
+        Raises:
+            ValueError: n_mfcc out of range.
+        """
         if not 1 <= n_mfcc <= 128:
             raise ValueError(f"n_mfcc={n_mfcc} must be between 1 and 128")
         self.sample_rate, self.n_mfcc = sample_rate, n_mfcc
         self.n_fft, self.hop = mfcc_frame_sizes(sample_rate)
         self._basis = librosa.filters.mel(sr=sample_rate, n_fft=self.n_fft)
         # Frames are centred like librosa's: n_fft // 2 zeros in front (and behind, at the end).
-        self._pending = np.zeros(self.n_fft // 2, np.float32)
+        self._pending = np.zeros(self.n_fft // 2 if pad_start else 0, np.float32)
         self._frames = 0
-        self._max_db: np.float32 | None = None
-        self._spill = tempfile.TemporaryFile(dir=spill_dir)  # noqa: SIM115 (closed by close/finish)
+        self._max_db = np.float32(-np.inf)
+        self._spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close/finish)
         self.samples_in = 0
 
     def __enter__(self) -> Self:
@@ -107,14 +114,26 @@ class MfccStream:
         if self.samples_in < self.hop:
             self.close()
             raise ValueError(f"{self.samples_in} samples is shorter than one MFCC hop ({self.hop})")
-        self._pending = np.concatenate([self._pending, np.zeros(self.n_fft // 2, np.float32)])
-        self._emit(1 + self.samples_in // self.hop)
         try:
-            coefficients = self._coefficients()
+            self._flush(1 + self.samples_in // self.hop)
+            return mfcc_from_log_mel(self._spill, self._frames, self._max_db, self.sample_rate, self.n_mfcc)
         finally:
             self.close()
-        times = np.arange(coefficients.shape[1]) * (self.hop / self.sample_rate)
-        return Mfcc(coefficients, times, self.hop / self.sample_rate)
+
+    def finish_log_mel(self, n_frames: int) -> tuple[np.ndarray, np.float32]:
+        """The first ``n_frames`` unclipped log-mel frames, shape (n_frames, bands), and their peak
+        (for ``mfcc_from_log_mel`` once every segment is in); zeros pad the end if audio runs out."""
+        try:
+            self._flush(n_frames)
+            self._spill.seek(0)
+            frames = np.frombuffer(self._spill.read(), np.float32).reshape(self._frames, -1)
+            return frames, self._max_db
+        finally:
+            self.close()
+
+    def _flush(self, n_frames: int) -> None:
+        self._pending = np.concatenate([self._pending, np.zeros(self.n_fft // 2, np.float32)])
+        self._emit(n_frames)
 
     def _emit(self, total_frames: int | None) -> None:
         # Frame t covers padded[t * hop : t * hop + n_fft]; _pending starts at frame _frames.
@@ -130,24 +149,28 @@ class MfccStream:
             segment = self._pending[first * self.hop : (last - 1) * self.hop + self.n_fft]
             spectrum = librosa.stft(segment, n_fft=self.n_fft, hop_length=self.hop, center=False)
             log_mel = librosa.power_to_db(self._basis @ (np.abs(spectrum) ** 2), top_db=None)
-            peak = log_mel.max()
-            self._max_db = peak if self._max_db is None else max(self._max_db, peak)
+            self._max_db = max(self._max_db, log_mel.max())
             self._spill.write(np.ascontiguousarray(log_mel.T, np.float32).tobytes())
         self._frames += ready
         self._pending = self._pending[ready * self.hop :]
 
-    def _coefficients(self) -> np.ndarray:
-        bands = self._basis.shape[0]
-        coefficients = np.empty((self.n_mfcc, self._frames), np.float32)
-        floor = self._max_db - TOP_DB  # what power_to_db's top_db does, with the whole file's peak
-        self._spill.seek(0)
-        for first in range(0, self._frames, FRAMES_PER_READ):
-            count = min(FRAMES_PER_READ, self._frames - first)
-            block = np.frombuffer(self._spill.read(count * bands * 4), np.float32).reshape(count, bands).T
-            coefficients[:, first : first + count] = librosa.feature.mfcc(
-                S=np.maximum(block, floor), n_mfcc=self.n_mfcc
-            )
-        return coefficients
+
+def mfcc_from_log_mel(
+    spill: BinaryIO, n_frames: int, max_db: np.float32, sample_rate: int, n_mfcc: int = N_MFCC
+) -> Mfcc:
+    """MFCCs of the unclipped log-mel frames in a file (float32, frame after frame, 128 bands),
+    clipped as librosa clips a whole file: 80 dB below ``max_db``, the loudest of them all."""
+    bands = MEL_BANDS
+    _, hop = mfcc_frame_sizes(sample_rate)
+    coefficients = np.empty((n_mfcc, n_frames), np.float32)
+    floor = max_db - TOP_DB
+    spill.seek(0)
+    for first in range(0, n_frames, FRAMES_PER_READ):
+        count = min(FRAMES_PER_READ, n_frames - first)
+        block = np.frombuffer(spill.read(count * bands * 4), np.float32).reshape(count, bands).T
+        coefficients[:, first : first + count] = librosa.feature.mfcc(S=np.maximum(block, floor), n_mfcc=n_mfcc)
+    times = np.arange(n_frames) * (hop / sample_rate)
+    return Mfcc(coefficients, times, hop / sample_rate)
 
 
 def compute_mfcc(samples: np.ndarray, sample_rate: int, *, n_mfcc: int = N_MFCC) -> Mfcc:

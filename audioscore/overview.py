@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-__all__ = ["FREQUENCY_LIMITS_HZ", "Spectrogram", "SpectrogramSampler"]
+__all__ = ["FREQUENCY_LIMITS_HZ", "MAX_COLUMNS", "Spectrogram", "SpectrogramSampler", "spectrogram_from_magnitudes"]
 
 MAX_COLUMNS = 1500
 ROWS = 320
@@ -30,13 +30,22 @@ class Spectrogram:
     hop_s: float
 
 
+def spectrogram_from_magnitudes(magnitudes: np.ndarray, hop_s: float) -> Spectrogram:
+    """dB relative to the loudest cell, DYNAMIC_RANGE_DB deep."""
+    if not magnitudes.size:
+        return Spectrogram(magnitudes, hop_s)
+    return Spectrogram(librosa.amplitude_to_db(magnitudes, ref=np.max, top_db=DYNAMIC_RANGE_DB), hop_s)
+
+
 class SpectrogramSampler:
     """Takes audio in pieces and keeps between MAX_COLUMNS / 2 and MAX_COLUMNS columns."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, *, hop: int | None = None) -> None:
+        """A given ``hop`` (samples) stays fixed: segments of one recording sampled alike join up."""
         self.sample_rate = sample_rate
         self.n_fft = 1 << int(np.ceil(np.log2(N_FFT_S * sample_rate)))
-        self.hop = self.n_fft // 4
+        self._fixed_hop = hop is not None
+        self.hop = hop or self.n_fft // 4
         bins = np.fft.rfftfreq(self.n_fft, 1.0 / sample_rate)
         self._rows = np.searchsorted(bins, np.geomspace(*FREQUENCY_LIMITS_HZ, ROWS)).clip(0, len(bins) - 1)
         self._window = np.hanning(self.n_fft).astype(np.float32)
@@ -53,11 +62,13 @@ class SpectrogramSampler:
 
     def finish(self) -> Spectrogram:
         """The sampled spectrogram, in dB relative to its loudest cell."""
+        return spectrogram_from_magnitudes(self.finish_magnitudes(), self.hop / self.sample_rate)
+
+    def finish_magnitudes(self) -> np.ndarray:
+        """The sampled columns' magnitudes, shape (ROWS, columns)."""
         self._buffer = np.concatenate([self._buffer, np.zeros(self.n_fft, np.float32)])
         self._take_columns()
-        magnitude = np.stack(self._columns, axis=1) if self._columns else np.zeros((ROWS, 0), np.float32)
-        db = librosa.amplitude_to_db(magnitude, ref=np.max, top_db=DYNAMIC_RANGE_DB) if self._columns else magnitude
-        return Spectrogram(db, self.hop / self.sample_rate)
+        return np.stack(self._columns, axis=1) if self._columns else np.zeros((ROWS, 0), np.float32)
 
     def _take_columns(self) -> None:
         # Columns start inside the audio; their windows may run into the zeros finish() appends.
@@ -67,7 +78,7 @@ class SpectrogramSampler:
                 break
             frame = self._buffer[offset : offset + self.n_fft] * self._window
             self._columns.append(np.abs(np.fft.rfft(frame))[self._rows].astype(np.float32))
-            if len(self._columns) > MAX_COLUMNS:
+            if len(self._columns) > MAX_COLUMNS and not self._fixed_hop:
                 self._columns = self._columns[::2]
                 self.hop *= 2
         # Keep only what the next column needs.

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ProcessingError
 
-__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "ensure_vamp_path", "track_pitch"]
+__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "ensure_vamp_path", "plugin_frame_sizes", "track_pitch"]
 
 PLUGIN_KEY = "audioscore_pyin:pyin"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
@@ -77,7 +77,8 @@ class PitchResult:
     plugin: str
 
 
-def _plugin_frame_sizes(plugin_key: str, sample_rate: int) -> tuple[int, int]:
+def plugin_frame_sizes(plugin_key: str, sample_rate: int) -> tuple[int, int]:
+    """(step, block) in samples that the plugin prefers at this rate."""
     probe = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_NONE)
     try:
         return probe.get_preferred_step_size(), probe.get_preferred_block_size()
@@ -110,7 +111,7 @@ class PitchTracker:
                 "(run 'make plugin')"
             )
         self.sample_rate, self.plugin_key = sample_rate, plugin_key
-        self.step, self.block = _plugin_frame_sizes(plugin_key, sample_rate)
+        self.step, self.block = plugin_frame_sizes(plugin_key, sample_rate)
         self._plugin = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_ALL)
         try:
             self._plugin.set_parameter_values({"outputunvoiced": 2, **(parameters or {})})
