@@ -37,6 +37,10 @@ class Settings:
         presign_expiry_s: lifetime of status links (PRESIGN_EXPIRY_S).
         work_dir: where temporary files go (TMPDIR; /tmp is the writable path in the images).
         gateway_url: the OpenFaaS gateway, for functions that invoke others (GATEWAY_URL).
+        fanout_min_s: recordings longer than this (seconds) are analysed in segments (FANOUT_MIN_S).
+        segment_s, segment_context_s: segment length and the context decoded on each side
+            (SEGMENT_S, SEGMENT_CONTEXT_S).
+        segment_max_attempts: tries of one segment before the recording fails (SEGMENT_MAX_ATTEMPTS).
     """
 
     audio_bucket: str = "audio"
@@ -47,6 +51,10 @@ class Settings:
     presign_expiry_s: int = 3600
     work_dir: Path = Path("/tmp")
     gateway_url: str = "http://gateway.openfaas.svc.cluster.local:8080"
+    fanout_min_s: int = 1800
+    segment_s: int = 600
+    segment_context_s: int = 10
+    segment_max_attempts: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,4 +82,8 @@ class Settings:
             presign_expiry_s=number("PRESIGN_EXPIRY_S", cls.presign_expiry_s),
             work_dir=Path(env.get("TMPDIR", str(cls.work_dir))),
             gateway_url=env.get("GATEWAY_URL", "").strip().rstrip("/") or cls.gateway_url,
+            fanout_min_s=number("FANOUT_MIN_S", cls.fanout_min_s),
+            segment_s=number("SEGMENT_S", cls.segment_s),
+            segment_context_s=number("SEGMENT_CONTEXT_S", cls.segment_context_s),
+            segment_max_attempts=number("SEGMENT_MAX_ATTEMPTS", cls.segment_max_attempts),
         )

@@ -12,13 +12,14 @@ from typing import Any
 from .config import Settings, read_secret
 from .errors import InputError, ProcessingError
 from .events import ObjectEvent, parse_event
+from .fanout import SEGMENT_FIELD, extract_features_stage, segment_stage
 from .fetch import FetchPolicy
 from .http import Response, authorised, json_response, respond
+from .invoke import invoke_async
 from .records import connect as connect_records
 from .stages import (
     AUDIO_SUFFIXES,
     Services,
-    extract_stage,
     fetch_stage,
     status_view,
     transcribe_stage,
@@ -46,7 +47,11 @@ class _Function:
             if not mongo_url:  # a deployment mistake, not an outage: say which secret
                 raise ProcessingError(f"secret {MONGO_URL_SECRET!r} is not mounted")
             records = connect_records(mongo_url, settings.mongo_database)
-            self._services = Services(store, records, settings)
+
+            def invoke(function: str, body: dict[str, Any]) -> None:
+                invoke_async(settings.gateway_url, function, body, token=read_secret(WEBHOOK_TOKEN_SECRET))
+
+            self._services = Services(store, records, settings, invoke)
         return self._services
 
     def status(self, event: Any) -> Response:
@@ -63,9 +68,13 @@ class EventFunction(_Function):
     """A function triggered by MinIO bucket notifications (through the gateway's async route)."""
 
     def __init__(self, stage: Callable[[ObjectEvent, Services], dict[str, Any]], bucket: Callable[[Settings], str],
-                 suffixes: tuple[str, ...]) -> None:
+                 suffixes: tuple[str, ...], *,
+                 messages: dict[str, Callable[[Any, Services], dict[str, Any]]] | None = None) -> None:
+        """``messages``: the function's own work items (from other invocations, not MinIO),
+        a JSON object's field name -> its handler."""
         super().__init__()
         self.stage, self.bucket, self.suffixes = stage, bucket, suffixes
+        self.messages = messages or {}
 
     def __call__(self, event: Any, context: Any) -> Response:
         return respond(lambda: self._handle(event))
@@ -78,6 +87,10 @@ class EventFunction(_Function):
         if not event.body.strip():  # MinIO's connectivity probe
             return json_response(200, {"status": "ignored", "reason": "empty body"})
         services = self.services()
+        message = _json_object(event.body) if self.messages else None
+        for field, handler in self.messages.items():
+            if message is not None and field in message:
+                return json_response(200, handler(message[field], services))
         objects = parse_event(event.body, buckets=[self.bucket(services.settings)], suffixes=self.suffixes)
         if not objects:
             return json_response(200, {"status": "ignored", "reason": "no matching object"})
@@ -107,6 +120,15 @@ class FetchFunction(_Function):
         return json_response(200 if result["status"] == "exists" else 202, result)
 
 
-extract_features = EventFunction(extract_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES)
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None  # parse_event says what is wrong with it
+    return value if isinstance(value, dict) else None
+
+
+extract_features = EventFunction(extract_features_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES,
+                                 messages={SEGMENT_FIELD: segment_stage})
 transcribe = EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
 fetch_youtube = FetchFunction()

@@ -191,6 +191,10 @@ class RecordStore:
         self.stale_after_s = float(stale_after_s)
         self._clock = clock
 
+    def now(self) -> dt.datetime:
+        """The store's clock (UTC, milliseconds), for callers that write times of their own."""
+        return self._now()
+
     def _now(self) -> dt.datetime:
         # BSON dates hold milliseconds: truncate so what we keep equals what we read back.
         now = self._clock().astimezone(dt.UTC)

@@ -78,7 +78,8 @@ def plan_segments(
     n_fft, hop = mfcc_frame_sizes(sample_rate)
     unit = math.lcm(step, hop * FRAMES_PER_BLOCK)
     segment_samples = max(1, round(segment_s * sample_rate / unit)) * unit
-    count = max(1, math.ceil(duration_s * sample_rate / segment_samples))
+    # The last segment runs to the end: it takes a remainder under half a segment too.
+    count = max(1, round(duration_s * sample_rate / segment_samples))
     context_unit = math.lcm(step, hop)
     context_samples = max(math.ceil(context_s * sample_rate / context_unit) * context_unit, n_fft)
     columns = math.ceil(MAX_COLUMNS / count)

@@ -13,24 +13,25 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .audio import Limits
+from .audio import AudioInfo, Limits, probe
 from .config import Settings
 from .errors import AudioscoreError, InputError
 from .events import ObjectEvent
 from .export import file_sha256, write_features
-from .features import Source, extract_file, summarise
+from .features import Features, Source, extract_file, summarise
 from .fetch import FetchPolicy, fetch_audio, validate_url
 from .records import RecordStore, recording_id_for_object, youtube_video_id
 from .storage import ObjectStore, decode_metadata_value
 from .transcribe import TranscribeOptions, notes_from_features, transcribe_notes
 
-__all__ = ["AUDIO_SUFFIXES", "Services", "extract_stage", "fetch_stage", "status_view", "transcribe_stage"]
+__all__ = ["AUDIO_SUFFIXES", "LongRecording", "Services", "extract_stage", "fetch_stage", "stage_failures",
+           "status_view", "store_features", "transcribe_stage", "workdir"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mkv", ".mov")
 FEATURES_NAME = "features.json"
@@ -49,10 +50,12 @@ class Services:
     store: ObjectStore
     records: RecordStore
     settings: Settings
+    # Queues work for a function by name (the gateway's async route); None where nothing may.
+    invoke: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @contextmanager
-def _stage(services: Services, recording_id: str, stage: str) -> Iterator[None]:
+def stage_failures(services: Services, recording_id: str, stage: str) -> Iterator[None]:
     """Record a failure of the stage (retryable for 5xx) and re-raise it."""
     try:
         yield
@@ -64,7 +67,7 @@ def _stage(services: Services, recording_id: str, stage: str) -> Iterator[None]:
         raise
 
 
-def _workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:
+def workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     return tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="audioscore-")
 
@@ -95,7 +98,7 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
         recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
         return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
                 "title": known.metadata.get("title", ""), "status": "exists"}
-    with _workdir(settings) as tmp:
+    with workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
         key = _fetched_key(fetched.video_id)
         metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
@@ -112,8 +115,16 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
             "status": "fetched"}
 
 
-def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
-    """Features of an uploaded audio object, stored under ``<recording id>/`` in the features bucket."""
+LongRecording = Callable[[ObjectEvent, str, Path, AudioInfo, Services], dict[str, Any]]
+
+
+def extract_stage(event: ObjectEvent, services: Services, *,
+                  long_recording: LongRecording | None = None) -> dict[str, Any]:
+    """Features of an uploaded audio object, stored under ``<recording id>/`` in the features bucket.
+
+    A recording longer than ``settings.fanout_min_s`` goes to ``long_recording`` (with the
+    recording id, the downloaded file and its probe) when one is given.
+    """
     settings, store, records = services.settings, services.store, services.records
     recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
     # Metadata arrives as sent: header names with or without x-amz-meta-, values percent-encoded.
@@ -124,23 +135,37 @@ def extract_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         "title": metadata.get("title") or Path(event.key).stem})
     if not records.begin_stage(recording_id, "features", etag=event.etag):
         return {"status": "duplicate", "recording_id": recording_id}
-    with _stage(services, recording_id, "features"), _workdir(settings) as tmp:
+    with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
         path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
-        features = extract_file(path, limits=Limits.from_env())
+        limits = Limits.from_env()
+        info = probe(path, limits)
+        if long_recording is not None and info.duration_s > settings.fanout_min_s:
+            return long_recording(event, recording_id, path, info, services)
+        features = extract_file(path, limits=limits)
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
-        files = write_features(features, source, Path(tmp) / "out")
-        prefix = f"{recording_id}/"
-        artifacts = {}
-        for name in (*FEATURE_FILES, FEATURES_NAME):  # features.json last: its upload starts transcription
-            local = files.features_json.parent / name
-            store.upload_file(settings.features_bucket, prefix + name, local,
-                              content_type=CONTENT_TYPES[local.suffix], metadata={"recording-id": recording_id})
-            artifacts[name.replace(".", "_")] = f"{settings.features_bucket}/{prefix}{name}"
-        summary = summarise(features)
-        summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
-        summary["duration_s"] = round(features.audio.duration_s, 3)
-        records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary)
+        artifacts = store_features(features, source, recording_id, Path(tmp), services)
     return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
+
+
+def store_features(features: Features, source: Source, recording_id: str, tmp: Path,
+                   services: Services, *, summary_extra: dict[str, Any] | None = None) -> dict[str, str]:
+    """Write the feature files, upload them (features.json last: its upload starts
+    transcription) and mark the stage done; returns the artifacts' locations."""
+    settings = services.settings
+    files = write_features(features, source, tmp / "out")
+    prefix = f"{recording_id}/"
+    artifacts = {}
+    for name in (*FEATURE_FILES, FEATURES_NAME):
+        local = files.features_json.parent / name
+        services.store.upload_file(settings.features_bucket, prefix + name, local,
+                                   content_type=CONTENT_TYPES[local.suffix], metadata={"recording-id": recording_id})
+        artifacts[name.replace(".", "_")] = f"{settings.features_bucket}/{prefix}{name}"
+    summary = summarise(features)
+    summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
+    summary["duration_s"] = round(features.audio.duration_s, 3)
+    summary.update(summary_extra or {})
+    services.records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary)
+    return artifacts
 
 
 def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
@@ -151,7 +176,7 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         raise InputError(f"not a features object of a recording: {event.key!r}")
     if not records.begin_stage(recording_id, "score", etag=event.etag):
         return {"status": "duplicate", "recording_id": recording_id}
-    with _stage(services, recording_id, "score"), _workdir(settings) as tmp:
+    with stage_failures(services, recording_id, "score"), workdir(settings) as tmp:
         local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES)
         try:
             document = json.loads(local.read_text())

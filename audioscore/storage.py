@@ -692,6 +692,18 @@ class ObjectStore:
             )
         return result.etag
 
+    def remove(self, bucket: str, key: str) -> None:
+        """Delete an object; deleting one that is not there is no error (S3 semantics).
+
+        Raises:
+            InputError: the bucket name or key is unsafe.
+            TransientError: the store failed or could not be reached.
+        """
+        safe_bucket(bucket)
+        safe_key(key)
+        with self._errors("delete", bucket, key):
+            self._client.remove_object(bucket, key)
+
     def ensure_buckets(self, names: Iterable[str]) -> None:
         """Create the buckets that do not exist yet; safe to run concurrently and repeatedly.
 

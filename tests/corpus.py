@@ -222,6 +222,20 @@ _NOTE_RE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
 _PITCH_CLASS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 
 
+def random_melody(seconds: float, seed: int, sr: int = DEFAULT_SR) -> np.ndarray:
+    """Harmonic notes of 0.2-0.8 s between A2 and A5, about one in seven a rest (seeded)."""
+    rng = np.random.default_rng(seed)
+    pieces, total = [], 0.0
+    while total < seconds:
+        length = float(rng.uniform(0.2, 0.8))
+        if rng.random() < 0.15:
+            pieces.append(silence(length, sr))
+        else:
+            pieces.append(harmonic(midi_to_hz(int(rng.integers(45, 82))), length, sr))
+        total += length
+    return np.concatenate(pieces)[: int(seconds * sr)]
+
+
 def midi_to_hz(pitch: float) -> float:
     """Equal-tempered frequency of a MIDI pitch, in Hz (A4 = MIDI 69 = 440 Hz)."""
     return float(440.0 * 2.0 ** ((pitch - 69) / 12.0))
