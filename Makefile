@@ -47,6 +47,8 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_extract.py
+	$(PY) bench/bench_long.py
+	$(PY) bench/bench_fanout.py
 	$(PY) bench/bench_transcribe.py
 	$(PY) bench/corpus_report.py
 	$(PY) bench/transcription_report.py
