@@ -27,6 +27,8 @@ DEFAULTS = {
     "lowampsuppression": 0.001,
     "onsetsensitivity": 0.7,
     "prunethresh": 0.08,
+    "decodewindow": 60.0,
+    "decodecontext": 5.0,
 }
 F0S_HZ = [55.0, 82.4, 110.0, 220.0, 440.0, 880.0, 1760.0]
 
@@ -71,7 +73,8 @@ def test_parameters_and_defaults():
         )
         assert params["outputunvoiced"]["isQuantized"]
         assert len(params["outputunvoiced"]["valueNames"]) == 3
-        assert params["prunethresh"]["unit"] == "s"
+        for name in ("prunethresh", "decodewindow", "decodecontext"):
+            assert params[name]["unit"] == "s", name
     finally:
         plugin.unload()
 

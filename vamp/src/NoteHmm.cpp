@@ -42,7 +42,7 @@ NoteHmm::NoteHmm(const NoteHmmSettings &settings) : m_s(settings) {
 }
 
 std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
-                                  const std::vector<float> &voicedProbability) const {
+                                  const std::vector<float> &voicedProbability) {
     const int frames = static_cast<int>(pitchHz.size());
     const int P = m_pitches;
     std::vector<Note> notes;
@@ -62,9 +62,13 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
     float silence = 0.f;
     // Back-pointers: per frame and pitch, the state the attack/stable state came
     // from; for silence and for attacks after a note, the best stable pitch.
-    std::vector<uint8_t> attackBack(static_cast<size_t>(frames) * P), stableBack(static_cast<size_t>(frames) * P);
-    std::vector<uint8_t> silenceBack(frames);
-    std::vector<int> bestStableBefore(frames, 0);
+    // Every entry is written before it is read: resizing is enough.
+    std::vector<uint8_t> &attackBack = m_attackBack, &stableBack = m_stableBack, &silenceBack = m_silenceBack;
+    std::vector<int> &bestStableBefore = m_bestStableBefore;
+    attackBack.resize(static_cast<size_t>(frames) * P);
+    stableBack.resize(static_cast<size_t>(frames) * P);
+    silenceBack.resize(frames);
+    bestStableBefore.resize(frames);
 
     for (int f = 0; f < frames; ++f) {
         const bool voiced = pitchHz[f] > 0;

@@ -39,12 +39,15 @@ public:
     explicit NoteHmm(const NoteHmmSettings &settings = NoteHmmSettings());
 
     // pitchHz: per frame, > 0 where voiced; voicedProbability in [0, 1].
+    // Not const: the back-pointer buffers are kept for the next call.
     std::vector<Note> decode(const std::vector<float> &pitchHz,
-                             const std::vector<float> &voicedProbability) const;
+                             const std::vector<float> &voicedProbability);
 
 private:
     NoteHmmSettings m_s;
     int m_pitches;
+    std::vector<uint8_t> m_attackBack, m_stableBack, m_silenceBack;
+    std::vector<int> m_bestStableBefore;
     float midiOfPitch(int p) const { return m_s.minMidi + static_cast<float>(p) / m_s.stepsPerSemitone; }
 };
 

@@ -17,9 +17,10 @@ constexpr float kCompression = 100.f;  // log(1 + C |X|)
 constexpr float kMaxFilterRatio = 0.06f;
 // Peak picking windows in frames (about 6 ms each at the default step).
 constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
-// Margin above the local mean: the larger of a floor (in flux units: a new
-// partial from silence adds several) and a multiple of the file's median.
-// a multiple of the file's median, and a fraction of its loud onsets (99th percentile).
+// Margin above the local mean: the largest of a floor (in flux units: a new
+// partial from silence adds several), a multiple of the median strength and a
+// fraction of the loud onsets (99th percentile), over the frames kept and
+// those forgotten that discard() says to count.
 constexpr float kMarginFloor = 3.f;
 constexpr float kMarginPerMedian = 2.f;
 constexpr float kMarginOfLoudOnsets = 0.05f;
@@ -50,8 +51,11 @@ OnsetDetector::~OnsetDetector() {
 void OnsetDetector::reset() {
     for (auto &spectrum : m_history) std::fill(spectrum.begin(), spectrum.end(), 0.f);
     m_newest = -1;
-    m_strength.clear();
-    m_levelDb.clear();
+    m_processed = 0;
+    for (auto *frames : {&m_strength, &m_earlierStrength, &m_levelDb}) {
+        frames->clear();
+        frames->shrink_to_fit();
+    }
 }
 
 void OnsetDetector::process(const float *window) {
@@ -72,7 +76,7 @@ void OnsetDetector::process(const float *window) {
     }
     m_levelDb.push_back(static_cast<float>(10.0 * std::log10(energy + 1e-12)));
     float flux = 0.f;
-    if (static_cast<int>(m_strength.size()) >= kLag) {
+    if (m_processed >= kLag) {  // earlier frames have no spectrum kLag frames back
         const std::vector<float> &past = m_history[(m_newest + 1) % slots];  // kLag frames back
         for (int k = m_firstBin; k < m_bins; ++k) {
             float before = past[k];
@@ -82,6 +86,16 @@ void OnsetDetector::process(const float *window) {
         }
     }
     m_strength.push_back(flux);
+    m_processed = std::min(m_processed + 1, kLag);
+}
+
+void OnsetDetector::discard(int frames, int statisticsFrames) {
+    frames = std::min(frames, static_cast<int>(m_strength.size()));
+    m_earlierStrength.insert(m_earlierStrength.end(), m_strength.begin(), m_strength.begin() + frames);
+    const int excess = static_cast<int>(m_earlierStrength.size()) - statisticsFrames;
+    if (excess > 0) m_earlierStrength.erase(m_earlierStrength.begin(), m_earlierStrength.begin() + excess);
+    m_strength.erase(m_strength.begin(), m_strength.begin() + frames);
+    m_levelDb.erase(m_levelDb.begin(), m_levelDb.begin() + frames);
 }
 
 bool OnsetDetector::isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const {
@@ -103,9 +117,11 @@ std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const 
     const int frames = static_cast<int>(m_strength.size());
     if (sensitivity <= 0.f || frames == 0) return onsets;
 
-    std::vector<float> sorted(m_strength);
-    auto percentile = [&sorted, frames](float q) {
-        auto at = sorted.begin() + std::min(frames - 1, static_cast<int>(q * frames));
+    std::vector<float> sorted(m_earlierStrength);
+    sorted.insert(sorted.end(), m_strength.begin(), m_strength.end());
+    const int values = static_cast<int>(sorted.size());
+    auto percentile = [&sorted, values](float q) {
+        auto at = sorted.begin() + std::min(values - 1, static_cast<int>(q * values));
         std::nth_element(sorted.begin(), at, sorted.end());
         return *at;
     };

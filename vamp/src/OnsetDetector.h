@@ -21,11 +21,16 @@ public:
     void reset();
     // Adds the onset strength of the window starting at `window`.
     void process(const float *window);
+    // Forgets the oldest `frames` frames, so memory stays bounded on long
+    // recordings; frame indices below count from the oldest frame kept. The
+    // strengths of the last `statisticsFrames` frames forgotten still count
+    // towards the margin of peaks().
+    void discard(int frames, int statisticsFrames);
     const std::vector<float> &strength() const { return m_strength; }
 
     // Frames that are onsets: local maxima of the strength above a moving
-    // average by a margin set by sensitivity in [0, 1] (0: none), at least
-    // minDistance frames apart.
+    // average by a margin set by sensitivity in [0, 1] (0: none) and by
+    // strength percentiles, at least minDistance frames apart.
     std::vector<int> peaks(float sensitivity, int minDistance) const;
 
     // Whether `frame` looks like a new attack inside a note that began at
@@ -42,7 +47,9 @@ private:
     std::vector<std::vector<float>> m_history;  // ring of the last log spectra
     std::vector<int> m_reach;  // maximum filter half-width per bin
     int m_newest = -1;
+    int m_processed = 0;  // up to kLag
     std::vector<float> m_strength;
+    std::vector<float> m_earlierStrength;  // of frames forgotten, for the percentiles only
     std::vector<float> m_levelDb;  // energy of each frame in the flux band
     float *m_input;
     fftwf_complex *m_spectrum;

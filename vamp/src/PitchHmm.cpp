@@ -58,10 +58,16 @@ void PitchHmm::reset() {
     m_bestJump.assign(m_bins, 0.f);
     m_voiced.clear();
     m_nextVoiced.clear();
+    // Shrinking gives back what a long recording decoded as a whole took.
     m_unvoicedBack.clear();
+    m_unvoicedBack.shrink_to_fit();
     m_voicedHistory.clear();
+    m_voicedHistory.shrink_to_fit();
     m_voicedOffsets.assign(1, 0);
+    m_voicedOffsets.shrink_to_fit();
     m_started = false;
+    m_frames = 0;
+    m_firstStored = 0;
 }
 
 int PitchHmm::binOf(float hz) const {
@@ -102,6 +108,7 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
         m_voicedHistory.insert(m_voicedHistory.end(), m_voiced.begin(), m_voiced.end());
         m_voicedOffsets.push_back(static_cast<int>(m_voicedHistory.size()));
         m_started = true;
+        ++m_frames;
         return;
     }
 
@@ -155,12 +162,25 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
     m_unvoicedBack.insert(m_unvoicedBack.end(), m_nextBack.begin(), m_nextBack.end());
     m_voicedHistory.insert(m_voicedHistory.end(), m_voiced.begin(), m_voiced.end());
     m_voicedOffsets.push_back(static_cast<int>(m_voicedHistory.size()));
+    ++m_frames;
 }
 
-std::vector<float> PitchHmm::decode() const {
-    const int frames = frameCount();
-    std::vector<float> path(frames, 0.f);
-    if (frames == 0) return path;
+void PitchHmm::discardBefore(int frame) {
+    const int drop = std::min(frame, m_frames) - m_firstStored;
+    if (drop <= 0) return;
+    // Erasing from the front keeps the capacity: no reallocation from one window to the next.
+    m_unvoicedBack.erase(m_unvoicedBack.begin(), m_unvoicedBack.begin() + static_cast<size_t>(drop) * m_bins);
+    const int states = m_voicedOffsets[drop];
+    m_voicedHistory.erase(m_voicedHistory.begin(), m_voicedHistory.begin() + states);
+    m_voicedOffsets.erase(m_voicedOffsets.begin(), m_voicedOffsets.begin() + drop);
+    for (int &offset : m_voicedOffsets) offset -= states;
+    m_firstStored += drop;
+}
+
+void PitchHmm::decode(int from, std::vector<float> &path) const {
+    from = std::max(from, m_firstStored);
+    path.assign(std::max(0, m_frames - from), 0.f);
+    if (path.empty()) return;
 
     // Best final state.
     bool voiced = false;
@@ -172,26 +192,26 @@ std::vector<float> PitchHmm::decode() const {
     for (const auto &s : m_voiced)
         if (s.score > best) { best = s.score; bin = s.bin; voiced = true; }
 
-    for (int f = frames - 1; f >= 0; --f) {
+    for (int f = m_frames - 1; f >= from; --f) {
+        const int stored = f - m_firstStored;
         int code;
         if (voiced) {
             const VoicedState *state = nullptr;
-            for (int i = m_voicedOffsets[f]; i < m_voicedOffsets[f + 1]; ++i)
+            for (int i = m_voicedOffsets[stored]; i < m_voicedOffsets[stored + 1]; ++i)
                 if (m_voicedHistory[i].bin == bin) state = &m_voicedHistory[i];
             if (state == nullptr) break;  // cannot happen: predecessors were alive when stored
-            path[f] = state->frequencyHz;
+            path[f - from] = state->frequencyHz;
             code = state->back;
         } else {
-            path[f] = -binFrequency(bin);
-            code = m_unvoicedBack[static_cast<size_t>(f) * m_bins + bin];
+            path[f - from] = -binFrequency(bin);
+            code = m_unvoicedBack[static_cast<size_t>(stored) * m_bins + bin];
         }
-        if (f == 0) break;
+        if (f == from) break;
         const bool switched = code >= kOtherLayer / 2;
         const int jump = switched ? code - kOtherLayer : code;
         bin += jump;
         if (switched) voiced = !voiced;
     }
-    return path;
 }
 
 }  // namespace audioscore

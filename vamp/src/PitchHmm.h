@@ -22,11 +22,18 @@ public:
     void reset();
     // Adds one frame: its candidates and their total (voiced) probability.
     void addFrame(const PitchCandidate *candidates, int count, float voicedProbability);
-    int frameCount() const { return static_cast<int>(m_unvoicedBack.size() / m_bins); }
+    int frameCount() const { return m_frames; }
 
-    // Viterbi path: per frame the frequency of the chosen candidate (Hz, > 0)
-    // when voiced, or minus the frequency of the remembered pitch bin when unvoiced.
-    std::vector<float> decode() const;
+    // Viterbi path of frames [from, frameCount()), traced back from the best
+    // state of the newest frame: per frame the frequency of the chosen
+    // candidate (Hz, > 0) when voiced, or minus the frequency of the remembered
+    // pitch bin when unvoiced. With from = 0 at the end, whole-file Viterbi;
+    // earlier, a fixed-lag estimate for the older frames (survivor paths usually merge
+    // within a few seconds), which needs no second forward pass. `from` must
+    // not precede a discarded frame.
+    void decode(int from, std::vector<float> &path) const;
+    // Drops the back-pointers of frames before `frame`: no later decode starts there.
+    void discardBefore(int frame);
 
 private:
     struct VoicedState {
@@ -51,10 +58,13 @@ private:
     std::vector<float> m_bestJump;
     bool m_started = false;
 
-    // Back-pointers of every frame: dense for unvoiced, sparse for voiced.
+    int m_frames = 0;
+    // Back-pointers of frames [m_firstStored, m_frames): dense for unvoiced, sparse for voiced.
+    int m_firstStored = 0;
     std::vector<int8_t> m_unvoicedBack;
     std::vector<VoicedState> m_voicedHistory;
-    std::vector<int> m_voicedOffsets;  // frame f's voiced states: [offsets[f], offsets[f+1])
+    // Stored frame i's voiced states: [offsets[i], offsets[i+1]).
+    std::vector<int> m_voicedOffsets;
 };
 
 }  // namespace audioscore

@@ -27,6 +27,14 @@ constexpr float kSplitDipDb = 3.f;
 constexpr float kSplitSpanS = 0.06f;
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
+// A window's note may start this much before the end of the previous window's
+// last note and still be emitted (from that end on): the two decodes place a
+// note cut at its start a few frames apart.
+constexpr float kJoinToleranceS = 0.04f;
+// Onset statistics (strength percentiles, the strong-onset threshold) also
+// count this much audio before the span being decoded: one window alone is a
+// small sample, and the whole file is what decoding at the end would use.
+constexpr float kStatisticsHorizonS = 600.f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -54,7 +62,8 @@ PyinPlugin::PyinPlugin(float inputSampleRate) : Vamp::Plugin(inputSampleRate) {}
 std::string PyinPlugin::getDescription() const {
     return "Probabilistic YIN fundamental frequency (Mauch & Dixon 2014) with HMM smoothing, "
            "and note tracking after Tony (Mauch et al. 2015) with spectral-flux onsets. "
-           "Timestamps are the centre of YIN's integration window (block start + blockSize/4).";
+           "Timestamps are the centre of YIN's integration window (block start + blockSize/4). "
+           "Decodes window by window (decodewindow) so memory stays bounded on long recordings.";
 }
 
 std::string PyinPlugin::getCopyright() const {
@@ -100,6 +109,12 @@ Vamp::Plugin::ParameterList PyinPlugin::getParameterDescriptors() const {
                   "How readily spectral-flux onsets start or split notes (0: never)", "", 0, 1, 0.7f),
         parameter("prunethresh", "Duration pruning threshold", "Notes shorter than this are dropped", "s", 0,
                   0.2f, 0.08f),
+        parameter("decodewindow", "Decoding window",
+                  "Decode pitch and notes about this often, so memory stays bounded on long recordings "
+                  "(0: the whole recording at once, at the end; otherwise at least 1 s)",
+                  "s", 0, 3600, 60),
+        parameter("decodecontext", "Decoding context",
+                  "Audio past each window (and before it, for notes) that the decoders also see", "s", 0, 60, 5),
     };
 }
 
@@ -109,6 +124,8 @@ float PyinPlugin::getParameter(std::string identifier) const {
     if (identifier == "lowampsuppression") return m_lowAmplitudeRms;
     if (identifier == "onsetsensitivity") return m_onsetSensitivity;
     if (identifier == "prunethresh") return m_pruneSeconds;
+    if (identifier == "decodewindow") return m_decodeWindowSeconds;
+    if (identifier == "decodecontext") return m_decodeContextSeconds;
     return 0.f;
 }
 
@@ -118,6 +135,8 @@ void PyinPlugin::setParameter(std::string identifier, float value) {
     else if (identifier == "lowampsuppression") m_lowAmplitudeRms = std::clamp(value, 0.f, 0.1f);
     else if (identifier == "onsetsensitivity") m_onsetSensitivity = std::clamp(value, 0.f, 1.f);
     else if (identifier == "prunethresh") m_pruneSeconds = std::clamp(value, 0.f, 0.2f);
+    else if (identifier == "decodewindow") m_decodeWindowSeconds = std::clamp(value, 0.f, 3600.f);
+    else if (identifier == "decodecontext") m_decodeContextSeconds = std::clamp(value, 0.f, 60.f);
 }
 
 Vamp::Plugin::OutputList PyinPlugin::getOutputDescriptors() const {
@@ -160,8 +179,24 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
 void PyinPlugin::reset() {
     if (m_pitchHmm) m_pitchHmm->reset();
     if (m_onsets) m_onsets->reset();
-    m_voicedProbability.clear();
+    m_windowFrames = m_decodeWindowSeconds > 0 && m_stepSize ? framesOf(std::max(m_decodeWindowSeconds, 1.f)) : 0;
+    m_contextFrames = m_stepSize ? framesOf(m_decodeContextSeconds) : 0;
+    m_statisticsFrames = m_stepSize ? framesOf(kStatisticsHorizonS) : 0;
+    m_frames = m_committed = m_spanStart = m_lastNoteEnd = 0;
+    m_lastNoteCutShort = false;
+    for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch}) {
+        frames->clear();
+        frames->shrink_to_fit();
+    }
+    m_spanOnsets.clear();
+    m_earlierOnsets.clear();
+    m_noteHmm = NoteHmm();
     m_haveFirstTimestamp = false;
+}
+
+int PyinPlugin::framesOf(float seconds) const {
+    const float framesPerSecond = m_inputSampleRate / m_stepSize;
+    return std::max(1, static_cast<int>(std::lround(seconds * framesPerSecond)));
 }
 
 Vamp::RealTime PyinPlugin::frameTime(int frame) const {
@@ -176,7 +211,7 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
         m_firstTimestamp = timestamp;
         m_haveFirstTimestamp = true;
     }
-    const int frame = static_cast<int>(m_voicedProbability.size());
+    const int frame = m_frames++;
 
     m_candidates.clear();
     float voiced = m_yin->analyse(inputBuffers[0], m_candidates);
@@ -203,54 +238,125 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     fs[F0Candidates].push_back(std::move(candidates));
     fs[F0Probs].push_back(std::move(probabilities));
     fs[VoicedProb].push_back(std::move(voicedFeature));
+    if (m_windowFrames > 0 && m_frames >= m_committed + m_windowFrames + m_contextFrames) decode(false, fs);
     return fs;
 }
 
 Vamp::Plugin::FeatureSet PyinPlugin::getRemainingFeatures() {
     FeatureSet fs;
     if (!m_pitchHmm) return fs;
-    const std::vector<float> path = m_pitchHmm->decode();
-    for (int f = 0; f < static_cast<int>(path.size()); ++f) {
-        if (path[f] <= 0 && m_outputUnvoiced == 0) continue;
+    decode(true, fs);
+    // The host converts the features next: give the decoders' memory back
+    // first (hosts reset before processing again anyway).
+    reset();
+    return fs;
+}
+
+void PyinPlugin::decode(bool final, FeatureSet &fs) {
+    // Pitch of every frame not emitted yet, traced back from the newest frame.
+    m_pitchHmm->decode(m_committed, m_path);
+    m_pitch.resize(m_frames - m_spanStart);
+    std::copy(m_path.begin(), m_path.end(), m_pitch.begin() + (m_committed - m_spanStart));
+    const std::vector<Note> notes = spanNotes();
+    const int cut = final ? m_frames : chooseCut(notes);
+
+    for (int f = m_committed; f < cut; ++f) {
+        const float pitch = m_pitch[f - m_spanStart];
+        if (pitch <= 0 && m_outputUnvoiced == 0) continue;
         Feature feature;
         feature.hasTimestamp = true;
         feature.timestamp = frameTime(f);
-        feature.values.push_back(path[f] > 0 ? path[f] : m_outputUnvoiced == 1 ? 0.f : path[f]);
+        feature.values.push_back(pitch > 0 ? pitch : m_outputUnvoiced == 1 ? 0.f : pitch);
         fs[SmoothedPitchTrack].push_back(std::move(feature));
     }
 
-    std::vector<float> voicedPitch(path.size());
-    for (size_t f = 0; f < path.size(); ++f) voicedPitch[f] = std::max(path[f], 0.f);
-    const float framesPerSecond = m_inputSampleRate / m_stepSize;
-    auto frames = [framesPerSecond](float seconds) {
-        return std::max(1, static_cast<int>(std::lround(seconds * framesPerSecond)));
+    // Notes come in time order. One starting well before the end of the last
+    // note emitted is the previous window's, already out, unless that note
+    // was cut short: then this is its continuation.
+    const int tolerance = framesOf(kJoinToleranceS), minFrames = framesOf(m_pruneSeconds);
+    for (const auto &note : notes) {
+        const int noteStart = m_spanStart + note.startFrame;
+        if (noteStart >= cut) break;
+        const int end = std::min(m_spanStart + note.endFrame, cut);
+        const bool continues = m_lastNoteCutShort && end > m_lastNoteEnd;
+        if (noteStart < m_lastNoteEnd - tolerance && !continues) continue;
+        const int start = std::max(noteStart, m_lastNoteEnd);
+        if (end - start < minFrames) continue;
+        Feature feature;
+        feature.hasTimestamp = feature.hasDuration = true;
+        feature.timestamp = frameTime(start);
+        feature.duration = frameTime(end) - feature.timestamp;
+        feature.values.push_back(note.frequencyHz);
+        fs[Notes].push_back(std::move(feature));
+        m_lastNoteEnd = end;
+        m_lastNoteCutShort = m_spanStart + note.endFrame > cut;
+    }
+    m_committed = cut;
+    if (final) return;
+
+    // Keep the context before the cut for the next window's notes; the pitch
+    // model needs back-pointers only from the cut on.
+    const int keepFrom = std::max(m_spanStart, m_committed - m_contextFrames);
+    const int drop = keepFrom - m_spanStart;
+    m_voicedProbability.erase(m_voicedProbability.begin(), m_voicedProbability.begin() + drop);
+    m_pitch.erase(m_pitch.begin(), m_pitch.begin() + drop);
+    for (int onset : m_spanOnsets)
+        if (onset < drop) m_earlierOnsets.emplace_back(m_spanStart + onset, m_onsets->strength()[onset]);
+    const int horizon = keepFrom - m_statisticsFrames;
+    m_earlierOnsets.erase(m_earlierOnsets.begin(),
+                          std::find_if(m_earlierOnsets.begin(), m_earlierOnsets.end(),
+                                       [horizon](const auto &onset) { return onset.first >= horizon; }));
+    m_onsets->discard(drop, m_statisticsFrames);
+    m_spanStart = keepFrom;
+    m_pitchHmm->discardBefore(m_committed);
+}
+
+int PyinPlugin::chooseCut(const std::vector<Note> &notes) const {
+    // Cut in the second half of the window, preferably mid-rest: notes near a
+    // rest come out the same from either window. Failing a rest, at a note
+    // start; failing that (a note longer than half a window), at the window's
+    // end, through that note: it comes out in pieces.
+    const int target = m_committed + m_windowFrames;
+    const int earliest = std::min(target, m_committed + std::max(1, m_windowFrames / 2));
+    int cut = -1, lastStart = -1;
+    auto considerRest = [&](int from, int to) {  // frames [from, to) in no note
+        const int lo = std::max(from, earliest), hi = std::min(to - 1, target);
+        if (lo <= hi) cut = std::clamp(from + (to - from) / 2, lo, hi);
     };
-    const int minFrames = frames(m_pruneSeconds);
-    const std::vector<int> onsets = m_onsets->peaks(m_onsetSensitivity, frames(kMinOnsetSpacingS));
+    int restStart = m_spanStart;
+    for (const auto &note : notes) {
+        const int start = m_spanStart + note.startFrame;
+        considerRest(restStart, start);
+        if (start >= earliest && start <= target) lastStart = start;
+        restStart = std::max(restStart, m_spanStart + note.endFrame);
+    }
+    considerRest(restStart, m_frames);
+    if (cut >= 0) return cut;
+    return lastStart >= 0 ? lastStart : target;
+}
+
+std::vector<Note> PyinPlugin::spanNotes() {
+    m_voicedPitch.resize(m_pitch.size());
+    for (size_t f = 0; f < m_pitch.size(); ++f) m_voicedPitch[f] = std::max(m_pitch[f], 0.f);
+    const int minFrames = framesOf(m_pruneSeconds);
+    m_spanOnsets = m_onsets->peaks(m_onsetSensitivity, framesOf(kMinOnsetSpacingS));
+    const std::vector<int> &onsets = m_spanOnsets;
     const std::vector<float> &strength = m_onsets->strength();
     // Splitting a note, or keeping two fragments apart, takes a strong attack:
     // tremolo in sustained tones also makes (weaker) flux peaks.
     std::vector<float> onsetStrengths;
+    for (const auto &earlier : m_earlierOnsets) onsetStrengths.push_back(earlier.second);
     for (int onset : onsets) onsetStrengths.push_back(strength[onset]);
     const size_t strongRank = onsetStrengths.size() * 9 / 10;
     std::nth_element(onsetStrengths.begin(), onsetStrengths.begin() + strongRank, onsetStrengths.end());
     const float strongOnset = onsetStrengths.empty() ? 0.f : kStrongOnsetRatio * onsetStrengths[strongRank];
-    const std::vector<Note> notes = placeOnsets(
-        NoteHmm().decode(voicedPitch, m_voicedProbability), onsets, strength, voicedPitch,
+    return placeOnsets(
+        m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
-        [&, span = frames(kSplitSpanS)](int noteStart, int frame) {
+        [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
             return m_onsets->isReattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
-        frames(kSnapBeforeS), frames(kSnapAfterS), minFrames);
-    for (const auto &note : notes) {
-        Feature feature;
-        feature.hasTimestamp = feature.hasDuration = true;
-        feature.timestamp = frameTime(note.startFrame);
-        feature.duration = frameTime(note.endFrame) - feature.timestamp;
-        feature.values.push_back(note.frequencyHz);
-        fs[Notes].push_back(std::move(feature));
-    }
-    return fs;
+        framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
 }
 
 }  // namespace audioscore

@@ -10,6 +10,7 @@
 #include <vamp-sdk/Plugin.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace audioscore {
@@ -23,7 +24,7 @@ public:
     std::string getDescription() const override;
     std::string getMaker() const override { return "audioscore"; }
     std::string getCopyright() const override;
-    int getPluginVersion() const override { return 1; }
+    int getPluginVersion() const override { return 2; }  // 2: windowed decoding by default
 
     InputDomain getInputDomain() const override { return TimeDomain; }
     size_t getPreferredBlockSize() const override;
@@ -44,6 +45,12 @@ public:
 
 private:
     Vamp::RealTime frameTime(int frame) const;
+    int framesOf(float seconds) const;  // at least 1
+    // Decodes the kept span; emits pitch up to a cut (all of it when final) and
+    // the notes starting before the cut, then forgets what no later decode needs.
+    void decode(bool final, FeatureSet &fs);
+    std::vector<Note> spanNotes();  // frames relative to m_spanStart; sets m_spanOnsets
+    int chooseCut(const std::vector<Note> &notes) const;
 
     // Parameters.
     float m_thresholdDistribution = 2;  // Beta, mean 0.15
@@ -51,13 +58,27 @@ private:
     float m_lowAmplitudeRms = 0.001f;   // frames quieter than this (RMS, full scale 1) lose voicing
     float m_onsetSensitivity = 0.7f;
     float m_pruneSeconds = 0.08f;
+    float m_decodeWindowSeconds = 60.f;  // 0: decode the whole recording at the end
+    float m_decodeContextSeconds = 5.f;
 
     size_t m_stepSize = 0, m_blockSize = 0;
     std::unique_ptr<ProbabilisticYin> m_yin;
     std::unique_ptr<PitchHmm> m_pitchHmm;
     std::unique_ptr<OnsetDetector> m_onsets;
+    NoteHmm m_noteHmm;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
-    std::vector<float> m_voicedProbability;
+    int m_windowFrames = 0, m_contextFrames = 0, m_statisticsFrames = 0;
+    int m_frames = 0;       // frames analysed
+    int m_committed = 0;    // frames before this have had their pitch emitted
+    int m_spanStart = 0;    // first frame whose decoder inputs are kept
+    int m_lastNoteEnd = 0;  // end frame of the last note emitted
+    bool m_lastNoteCutShort = false;  // that note went on past the cut
+    // Frames [m_spanStart, m_frames). Pitch: as emitted before m_committed, the latest estimate after.
+    std::vector<float> m_voicedProbability, m_pitch;
+    std::vector<int> m_spanOnsets;  // of the last decode, relative to m_spanStart
+    // Onsets (frame, strength) before m_spanStart, within the statistics horizon.
+    std::vector<std::pair<int, float>> m_earlierOnsets;
+    std::vector<float> m_path, m_voicedPitch;  // scratch, reused by every decode
     Vamp::RealTime m_firstTimestamp;
     bool m_haveFirstTimestamp = false;
 };
