@@ -19,6 +19,8 @@ from typing import Any
 
 from waitress.server import create_server
 
+from audioscore.events import object_created
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-webhook-token"
 
@@ -75,17 +77,10 @@ def call(url: str, *, body: bytes | dict | None = None, method: str = "POST", to
 def minio_event(bucket: str, key: str, etag: str, size: int, *, metadata: dict[str, str] | None = None,
                 name: str = "s3:ObjectCreated:Put") -> bytes:
     """The notification MinIO sends for a new object (keys URL-encoded, as MinIO does)."""
-    return json.dumps({
-        "EventName": name,
-        "Key": f"{bucket}/{key}",
-        "Records": [{
-            "eventVersion": "2.0", "eventSource": "minio:s3", "eventName": name,
-            "s3": {"bucket": {"name": bucket},
-                   "object": {"key": urllib.parse.quote_plus(key, safe=""), "size": size, "eTag": etag,
-                              "contentType": "application/octet-stream",
-                              "userMetadata": {f"X-Amz-Meta-{k.title()}": v for k, v in (metadata or {}).items()}}},
-        }],
-    }).encode()
+    event = object_created(bucket, key, etag=etag, size=size, content_type="application/octet-stream",
+                           metadata={f"X-Amz-Meta-{k.title()}": v for k, v in (metadata or {}).items()})
+    event["EventName"] = event["Records"][0]["eventName"] = name
+    return json.dumps(event).encode()
 
 
 def write_secrets(directory: Path, values: dict[str, str]) -> None:
