@@ -38,7 +38,9 @@ def serve_function(function: str) -> Iterator[str]:
     """The function's handler behind the template's server on a free loopback port; yields its URL."""
     index = load_module(ROOT / "template" / "audioscore-python" / "index.py", "template_index")
     handler = load_module(ROOT / function / "handler.py", f"handler_{function.replace('-', '_')}")
-    server = create_server(index.create_app(handler), host="127.0.0.1", port=0, threads=4)
+    # A short loop timeout: the server notices it was closed within 0.1 s, not 1 s.
+    server = create_server(index.create_app(handler), host="127.0.0.1", port=0, threads=4,
+                           asyncore_loop_timeout=0.1)
     stopping = threading.Event()
 
     def run() -> None:

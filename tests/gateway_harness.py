@@ -14,6 +14,12 @@ of every matching rule, with the webhook token, as MinIO's webhook targets do.
 
 `SerialisedCollection` makes a mongomock collection safe to share between
 threads the way MongoDB is: each call applies atomically.
+
+`running_chain` puts it together: extract-features, transcribe and redrive behind
+their apps and the gateway, MinIO's two notification rules, moto for S3 and one
+mongomock record store shared by all functions (they run in this process).
+LilyPond is stood in for by `quick_engraving` there: these tests are about
+delivery, an engraving costs seconds of CPU, and test_functions runs the real one.
 """
 
 from __future__ import annotations
@@ -25,17 +31,32 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
-from functions_harness import TOKEN, minio_event
+import mongomock
+from functions_harness import (
+    TOKEN,
+    call,
+    function_environment,
+    minio_event,
+    serve_function,
+    write_secrets,
+)
 
+from audioscore import functions
+from audioscore import transcribe as transcribe_module
+from audioscore.files import write_atomic
+from audioscore.lilypond import RenderedScore
+from audioscore.records import RecordStore
 from audioscore.storage import ObjectStore, encode_metadata_value
 
-__all__ = ["Delivery", "Gateway", "Rule", "SerialisedCollection", "notify_puts"]
+__all__ = ["MINIO_RULES", "Chain", "Delivery", "Gateway", "Rule", "SerialisedCollection", "notify_puts",
+           "quick_engraving", "running_chain"]
 
 DELIVERY_TIMEOUT_S = 300.0
 
@@ -51,6 +72,7 @@ class Delivery:
     function: str
     body: bytes
     authorization: str | None
+    query: str = ""
     dropped: bool = False
     repeat: bool = False  # the second delivery of a request the queue delivered twice
     status: int | None = None
@@ -132,37 +154,41 @@ class Gateway:
     # ------------------------------------------------------------------ the server
 
     def _serve(self, request: http.server.BaseHTTPRequestHandler) -> None:
-        route, _, name = request.path.strip("/").partition("/")
-        name = name.split("?", 1)[0].split(".", 1)[0]  # "<name>.<namespace>", as the cron-connector calls it
+        path, _, query = request.path.partition("?")
+        route, _, name = path.strip("/").partition("/")
+        name = name.split(".", 1)[0]  # "<name>.<namespace>", as the cron-connector calls it
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         authorization = request.headers.get("Authorization")
         if name not in self.functions or route not in ("function", "async-function"):
             _answer(request, 404, json.dumps({"error": f"no function {name!r}"}).encode())
         elif route == "async-function":
-            self._enqueue(name, body, authorization)
+            self._enqueue(Delivery(name, body, authorization, query))
             _answer(request, 202, b"", {"X-Call-Id": str(uuid.uuid4())})
         else:
-            status, answer = _post(self.functions[name], body, authorization)
+            status, answer = _post(self.functions[name], body, authorization, query)
             _answer(request, status or 502, answer if isinstance(answer, bytes) else str(answer).encode())
 
-    def _enqueue(self, function: str, body: bytes, authorization: str | None) -> None:
+    def _enqueue(self, delivery: Delivery) -> None:
         with self._lock:
+            function = delivery.function
             if self._drops.get(function, 0) > 0:
                 self._drops[function] -= 1
-                self._log.append(Delivery(function, body, authorization, dropped=True))
+                delivery.dropped = True
+                self._log.append(delivery)
                 return
-            copies = [Delivery(function, body, authorization)]
+            copies = [delivery]
             if self._repeats.get(function, 0) > 0:
                 self._repeats[function] -= 1
-                copies.append(Delivery(function, body, authorization, repeat=True))
+                copies.append(replace(delivery, repeat=True))
             self._log.extend(copies)
             self._pending += len(copies)
-        for delivery in copies:
-            self._pool.submit(self._deliver, delivery)
+        for copy in copies:
+            self._pool.submit(self._deliver, copy)
 
     def _deliver(self, delivery: Delivery) -> None:
         try:
-            status, answer = _post(self.functions[delivery.function], delivery.body, delivery.authorization)
+            status, answer = _post(self.functions[delivery.function], delivery.body, delivery.authorization,
+                                   delivery.query)
             try:
                 decoded = json.loads(answer) if isinstance(answer, bytes) else answer
             except ValueError:
@@ -175,12 +201,12 @@ class Gateway:
                 self._lock.notify_all()
 
 
-def _post(url: str, body: bytes, authorization: str | None) -> tuple[int | None, bytes | str]:
+def _post(url: str, body: bytes, authorization: str | None, query: str = "") -> tuple[int | None, bytes | str]:
     """POST to a function; (status, body), or (None, the error) when it could not be reached."""
     headers = {"Content-Type": "application/json"}
     if authorization:
         headers["Authorization"] = authorization
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    request = urllib.request.Request(url + (f"?{query}" if query else ""), data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as response:
             return response.status, response.read()
@@ -261,3 +287,66 @@ class SerialisedCollection:
                 return list(result) if name in ("find", "aggregate") else result
 
         return call
+
+
+# The event rules deploy/setup-job.yaml sets on MinIO.
+MINIO_RULES = (Rule("audio", "extract-features"), Rule("features", "transcribe", "features.json"))
+# Re-drive at once in tests: nothing is in flight when a test runs it (after wait_idle).
+REDRIVE_TEST_ENV = {"REDRIVE_FEATURES_DEADLINE_S": "0", "REDRIVE_SCORE_DEADLINE_S": "0",
+                    "REDRIVE_UNRECORDED_AFTER_S": "0"}
+
+
+@dataclass
+class Chain:
+    """The functions behind the gateway, and what a test drives them with."""
+
+    gateway: Gateway
+    urls: dict[str, str]
+    records: RecordStore
+    store: ObjectStore
+    work_dir: Path
+
+    def upload(self, key: str, path: Path) -> str:
+        """Put an audio file into the audio bucket (MinIO's rule notifies extract-features); its ETag."""
+        return self.store.upload_file("audio", key, path, content_type="audio/wav")
+
+    def redrive(self, *, token: str | None = TOKEN, query: dict[str, str] | None = None) -> tuple[int, dict]:
+        """One re-drive run, through the gateway's synchronous route as the cron-connector calls it."""
+        return call(f"{self.gateway.url}/function/redrive", body=b"", token=token, query=query)
+
+    def settle(self, timeout: float = 120) -> None:
+        self.gateway.wait_idle(timeout)
+
+
+def quick_engraving(source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 0) -> RenderedScore:
+    """Stands in for `render_lilypond`: the LilyPond source as it would be, a placeholder PDF and PNG."""
+    paths = [Path(out_dir) / f"{basename}.{suffix}" for suffix in ("ly", "pdf", "png")]
+    for path, data in zip(paths, (source.encode(), b"%PDF-1.4 stand-in", b"\x89PNG stand-in"), strict=True):
+        write_atomic(path, data)
+    return RenderedScore(*paths, log="")
+
+
+@contextmanager
+def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path: Path, *,
+                  env: Mapping[str, str] | None = None, rules: Sequence[Rule] = MINIO_RULES) -> Iterator[Chain]:
+    """The chain on loopback (see the module doc); ``env`` adds to or overrides the functions' environment."""
+    records = RecordStore(SerialisedCollection(mongomock.MongoClient()["audioscore"]["recordings"]))
+    records.ensure_indexes()
+    monkeypatch.setattr(functions, "connect_records", lambda url, database: records)
+    secrets = tmp_path / "secrets"
+    write_secrets(secrets, {"minio-access-key": "testing", "minio-secret-key": "testing",
+                            "mongo-url": "mongodb://unused", "webhook-token": TOKEN})
+    work_dir = tmp_path / "work"
+    for name, value in {**function_environment(s3_server, secrets, work_dir), **REDRIVE_TEST_ENV,
+                        **(env or {})}.items():
+        monkeypatch.setenv(name, value)
+    for function in (functions.extract_features, functions.transcribe, functions.redrive):
+        monkeypatch.setattr(function, "_services", None)
+    monkeypatch.setattr(transcribe_module, "render_lilypond", quick_engraving)
+    with serve_function("extract-features") as extract, serve_function("transcribe") as transcribe, \
+            serve_function("redrive") as redrive:
+        urls = {"extract-features": extract, "transcribe": transcribe, "redrive": redrive}
+        with Gateway(urls) as gateway:
+            monkeypatch.setenv("GATEWAY_URL", gateway.url)
+            notify_puts(monkeypatch, gateway, rules)
+            yield Chain(gateway, urls, records, store, work_dir)
