@@ -23,6 +23,9 @@ from audioscore.events import object_created
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-webhook-token"
+# The secrets OpenFaaS mounts for the functions (the records come from a fixture, not mongo-url).
+SECRETS = {"minio-access-key": "testing", "minio-secret-key": "testing", "mongo-url": "mongodb://unused",
+           "webhook-token": TOKEN}
 
 
 def load_module(path: Path, name: str) -> ModuleType:

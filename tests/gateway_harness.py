@@ -40,6 +40,7 @@ from typing import Any, Self
 
 import mongomock
 from functions_harness import (
+    SECRETS,
     TOKEN,
     call,
     function_environment,
@@ -334,8 +335,7 @@ def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path
     records.ensure_indexes()
     monkeypatch.setattr(functions, "connect_records", lambda url, database: records)
     secrets = tmp_path / "secrets"
-    write_secrets(secrets, {"minio-access-key": "testing", "minio-secret-key": "testing",
-                            "mongo-url": "mongodb://unused", "webhook-token": TOKEN})
+    write_secrets(secrets, SECRETS)
     work_dir = tmp_path / "work"
     for name, value in {**function_environment(s3_server, secrets, work_dir), **REDRIVE_TEST_ENV,
                         **(env or {})}.items():
