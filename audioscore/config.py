@@ -41,6 +41,10 @@ class Settings:
         segment_s, segment_context_s: segment length and the context decoded on each side
             (SEGMENT_S, SEGMENT_CONTEXT_S).
         segment_max_attempts: tries of one segment before the recording fails (SEGMENT_MAX_ATTEMPTS).
+        redrive_*: the re-drive function's rules (REDRIVE_MAX_ATTEMPTS, REDRIVE_FEATURES_DEADLINE_S,
+            REDRIVE_SCORE_DEADLINE_S, REDRIVE_UNRECORDED_AFTER_S, REDRIVE_MAX_PER_RUN, REDRIVE_MAX_LISTED);
+            see `audioscore.redrive`. The deadlines default to the functions' exec_timeout in
+            stack.yml plus five minutes, so a worker still inside its time limit is never re-driven.
     """
 
     audio_bucket: str = "audio"
@@ -55,6 +59,12 @@ class Settings:
     segment_s: int = 600
     segment_context_s: int = 10
     segment_max_attempts: int = 3
+    redrive_max_attempts: int = 3
+    redrive_features_deadline_s: float = 3900.0
+    redrive_score_deadline_s: float = 2100.0
+    redrive_unrecorded_after_s: float = 900.0
+    redrive_max_per_run: int = 10
+    redrive_max_listed: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +83,18 @@ class Settings:
                 raise ValueError(f"{name} must be a positive integer, got {raw!r}")
             return int(raw)
 
+        def seconds(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1.0
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a number of seconds, 0 or more, got {raw!r}")
+            return value
+
         return cls(
             audio_bucket=env.get("AUDIO_BUCKET", cls.audio_bucket),
             features_bucket=env.get("FEATURES_BUCKET", cls.features_bucket),
@@ -86,4 +108,10 @@ class Settings:
             segment_s=number("SEGMENT_S", cls.segment_s),
             segment_context_s=number("SEGMENT_CONTEXT_S", cls.segment_context_s),
             segment_max_attempts=number("SEGMENT_MAX_ATTEMPTS", cls.segment_max_attempts),
+            redrive_max_attempts=number("REDRIVE_MAX_ATTEMPTS", cls.redrive_max_attempts),
+            redrive_features_deadline_s=seconds("REDRIVE_FEATURES_DEADLINE_S", cls.redrive_features_deadline_s),
+            redrive_score_deadline_s=seconds("REDRIVE_SCORE_DEADLINE_S", cls.redrive_score_deadline_s),
+            redrive_unrecorded_after_s=seconds("REDRIVE_UNRECORDED_AFTER_S", cls.redrive_unrecorded_after_s),
+            redrive_max_per_run=number("REDRIVE_MAX_PER_RUN", cls.redrive_max_per_run),
+            redrive_max_listed=number("REDRIVE_MAX_LISTED", cls.redrive_max_listed),
         )

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from audioscore.errors import InputError
 
@@ -30,6 +30,7 @@ __all__ = [
     "CREATED_PREFIX",
     "MAX_KEY_BYTES",
     "ObjectEvent",
+    "object_created",
     "parse_event",
     "validate_key",
 ]
@@ -132,6 +133,28 @@ def parse_event(
         if event is not None:
             events.append(event)
     return events
+
+
+def object_created(bucket: str, key: str, *, etag: str, size: int, content_type: str = "",
+                   metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The notification MinIO posts when an object is put: what `parse_event` reads back.
+
+    Args:
+        bucket, key: where the object is (the key is URL-encoded here, as MinIO sends it).
+        etag, size, content_type: as the store reports them.
+        metadata: user metadata as MinIO reports it, e.g. ``{"X-Amz-Meta-Title": "..."}``.
+    """
+    name = CREATED_PREFIX + "Put"
+    return {
+        "EventName": name,
+        "Key": f"{bucket}/{key}",
+        "Records": [{
+            "eventVersion": "2.0", "eventSource": "minio:s3", "eventName": name,
+            "s3": {"bucket": {"name": bucket},
+                   "object": {"key": quote_plus(key, safe=""), "size": size, "eTag": etag,
+                              "contentType": content_type, "userMetadata": dict(metadata or {})}},
+        }],
+    }
 
 
 def _records(doc: Any) -> list[Any]:

@@ -17,6 +17,7 @@ from .fetch import FetchPolicy
 from .http import Response, authorised, json_response, respond
 from .invoke import invoke_async
 from .records import connect as connect_records
+from .redrive import redrive as redrive_run
 from .stages import (
     AUDIO_SUFFIXES,
     Services,
@@ -26,7 +27,8 @@ from .stages import (
 )
 from .storage import ObjectStore, StoreConfig
 
-__all__ = ["EventFunction", "FetchFunction", "extract_features", "fetch_youtube", "transcribe"]
+__all__ = ["EventFunction", "FetchFunction", "RedriveFunction", "extract_features", "fetch_youtube", "redrive",
+           "transcribe"]
 
 WEBHOOK_TOKEN_SECRET = "webhook-token"
 FETCH_TOKEN_SECRET = "fetch-token"
@@ -128,7 +130,39 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+class RedriveFunction(_Function):
+    """``POST``: one re-drive run (`audioscore.redrive`), as the cron-connector calls it every few minutes.
+
+    The cron-connector (Community Edition) posts an empty body with no headers of
+    its own, so a call without an Authorization header is accepted: it can only
+    start the run the schedule starts anyway (claims make repeated runs harmless),
+    the body is ignored, and the answer carries counts, not recording ids. With the
+    webhook token the answer lists the work; a wrong token is refused.
+    ``?dry_run=true`` reports without changing anything.
+    """
+
+    def __call__(self, event: Any, context: Any) -> Response:
+        return respond(lambda: self._handle(event))
+
+    def _handle(self, event: Any) -> Response:
+        if event.method != "POST":
+            return json_response(405, {"error": "POST runs a re-drive"})
+        token = read_secret(WEBHOOK_TOKEN_SECRET)
+        if not token:  # the functions it invokes need it
+            raise ProcessingError(f"secret {WEBHOOK_TOKEN_SECRET!r} is not mounted")
+        signed = any(name.lower() == "authorization" for name, _ in event.headers.items())
+        if signed and not authorised(event.headers, token):
+            return json_response(401, {"error": "wrong bearer token"})
+        dry_run = (event.query.get("dry_run") or "").strip().lower() in ("1", "true", "yes")
+        report = redrive_run(self.services(), token=token, dry_run=dry_run)
+        if not signed:
+            report = {k: len(v) if isinstance(v, list) else v for k, v in report.items()}
+        return json_response(503 if report["errors"] else 200, report)
+
+
+
 extract_features = EventFunction(extract_features_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES,
                                  messages={SEGMENT_FIELD: segment_stage})
 transcribe = EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
 fetch_youtube = FetchFunction()
+redrive = RedriveFunction()

@@ -5,7 +5,8 @@ Document shape (collection `COLLECTION`)::
     {"_id": "<24 hex>",                 # deterministic, see recording_id_for_*
      "source": {"kind": "upload" | "url", "bucket", "key", "etag", "url", "video_id", "title"},
      "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag",
-                            "started_at", "finished_at", "attempts", "error", "retryable"}},
+                            "started_at", "finished_at", "attempts", "error", "retryable",
+                            "redriven_at", "redrives"}},     # the last two: see audioscore.redrive
      "artifacts": {"<stage>": {"<name>": "<object key>"}},
      "summary": {"<stage>": {...}},
      "errors": [{"stage", "message", "retryable", "at"}],   # newest last, at most MAX_ERRORS
@@ -23,7 +24,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +37,7 @@ from audioscore.errors import ProcessingError, TransientError
 
 __all__ = [
     "COLLECTION",
+    "CURSORS",
     "MAX_ERRORS",
     "RECORDING_ID_METADATA",
     "SOURCE_FIELDS",
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 COLLECTION = "recordings"
+# Beside it: named positions of scans that resume where they stopped (see RecordStore.cursor).
+CURSORS = "cursors"
 STAGES = ("fetched", "features", "score")
 SOURCE_KINDS = ("upload", "url")
 SOURCE_FIELDS = ("kind", "bucket", "key", "etag", "url", "video_id", "title")
@@ -66,6 +70,8 @@ MAX_MESSAGE_CHARS = 2000
 RECORDING_ID_METADATA = "recording-id"
 _ID_HEX = 24
 _ID_RE = re.compile(r"^[0-9a-f]{24}$")
+# Where a piece of work keeps its status in a document, e.g. "stages.score".
+_PATH_RE = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
 _VIDEO_ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com", "youtu.be")
 _CREDENTIALS_RE = re.compile(r"(?<=://)[^/@\s]*@")
@@ -169,6 +175,32 @@ def _utcnow() -> dt.datetime:
 def _check_stage(stage: str) -> None:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+
+
+def _check_path(path: str) -> None:
+    if not _PATH_RE.match(path):
+        raise ValueError(f"not a work path such as 'stages.score': {path!r}")
+
+
+def _failure(path: str, error: str, *, retryable: bool, now: dt.datetime) -> dict[str, Any]:
+    """The update marking the work under ``path`` failed, with the error appended to the document's list."""
+    message = error if len(error) <= MAX_MESSAGE_CHARS else error[:MAX_MESSAGE_CHARS] + "…"
+    entry = {"stage": path.removeprefix("stages."), "message": message, "retryable": bool(retryable), "at": now}
+    return {
+        "$set": {
+            f"{path}.status": "failed",
+            f"{path}.finished_at": now,
+            f"{path}.error": message,
+            f"{path}.retryable": bool(retryable),
+            "updated_at": now,
+        },
+        "$push": {"errors": {"$each": [entry], "$slice": -MAX_ERRORS}},
+    }
+
+
+def _unchanged(recording_id: str, path: str, seen: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter matching the document only while the work under ``path`` is as ``seen``."""
+    return {"_id": recording_id, **{f"{path}.{k}": seen.get(k) for k in ("status", "attempts", "redrives")}}
 
 
 class RecordStore:
@@ -388,21 +420,110 @@ class RecordStore:
         """
         _check_stage(stage)
         now = self._now()
-        message = error if len(error) <= MAX_MESSAGE_CHARS else error[:MAX_MESSAGE_CHARS] + "…"
-        entry = {"stage": stage, "message": message, "retryable": bool(retryable), "at": now}
-        update = {
-            "$set": {
-                f"stages.{stage}.status": "failed",
-                f"stages.{stage}.finished_at": now,
-                f"stages.{stage}.error": message,
-                f"stages.{stage}.retryable": bool(retryable),
-                "updated_at": now,
-            },
-            "$push": {"errors": {"$each": [entry], "$slice": -MAX_ERRORS}},
-            "$setOnInsert": {"created_at": now},
-        }
+        update = _failure(f"stages.{stage}", error, retryable=retryable, now=now)
+        update["$setOnInsert"] = {"created_at": now}
         with _db("fail_stage"):
             self.collection.update_one({"_id": recording_id}, update, upsert=True)
+
+    def find(
+        self, query: Mapping[str, Any], *, fields: Sequence[str] | None = None, limit: int = 0
+    ) -> list[dict[str, Any]]:
+        """Documents matching a MongoDB query, least recently updated first.
+
+        Args:
+            query: the filter.
+            fields: the fields to return (``_id`` always comes); all when None.
+            limit: at most this many; 0 for all.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        with _db("find"):
+            return list(self.collection.find(dict(query), list(fields) if fields is not None else None,
+                                             sort=[("updated_at", 1)], limit=limit))
+
+    def claim_redrive(
+        self, recording_id: str, path: str, seen: Mapping[str, Any], *, error: str | None = None
+    ) -> bool:
+        """Mark the work under ``path`` re-driven now (``redriven_at``, ``redrives`` + 1), if unchanged.
+
+        Args:
+            recording_id: the recording.
+            path: where the work keeps its status, e.g. ``"stages.score"``.
+            seen: that sub-document as the caller read it (``{}`` if absent). The claim
+                holds only while its status, attempts and redrives are the same, so of
+                two concurrent re-drive runs exactly one claims, and none claims work
+                that a delivery has just begun.
+            error: when given, the work is also marked failed (retryable) with this
+                message: a stage left "running" by a lost worker, which `begin_stage`
+                then takes again.
+
+        Returns:
+            Whether this caller claimed it.
+
+        Raises:
+            ValueError: a malformed path.
+            TransientError: the database failed.
+        """
+        _check_path(path)
+        now = self._now()
+        update: dict[str, Any] = _failure(path, error, retryable=True, now=now) if error else {"$set": {}}
+        update["$set"] |= {f"{path}.redriven_at": now, "updated_at": now}
+        update["$inc"] = {f"{path}.redrives": 1}
+        with _db("claim_redrive"):
+            return self.collection.update_one(_unchanged(recording_id, path, seen), update).modified_count == 1
+
+    def release_redrive(self, recording_id: str, path: str, seen: Mapping[str, Any]) -> None:
+        """Undo `claim_redrive` (its invocation could not be queued): the re-drive is not counted.
+
+        Raises:
+            ValueError: a malformed path.
+            TransientError: the database failed.
+        """
+        _check_path(path)
+        redrives = seen.get("redrives") or 0
+        claimed = {"_id": recording_id, f"{path}.redrives": redrives + 1}
+        restore = ({"$set": {f"{path}.redriven_at": seen["redriven_at"]}} if seen.get("redriven_at")
+                   else {"$unset": {f"{path}.redriven_at": ""}})
+        with _db("release_redrive"):
+            self.collection.update_one(claimed, restore | {"$inc": {f"{path}.redrives": -1}})
+
+    def give_up(self, recording_id: str, path: str, seen: Mapping[str, Any], reason: str) -> bool:
+        """Mark the work under ``path`` failed for good (not retryable), if it is still as ``seen``.
+
+        Returns:
+            Whether it was marked (False: it changed meanwhile, e.g. a late delivery began it).
+
+        Raises:
+            ValueError: a malformed path.
+            TransientError: the database failed.
+        """
+        _check_path(path)
+        update = _failure(path, reason, retryable=False, now=self._now())
+        with _db("give_up"):
+            return self.collection.update_one(_unchanged(recording_id, path, seen), update).modified_count == 1
+
+    def cursor(self, name: str) -> str:
+        """Where the scan ``name`` resumes: what `save_cursor` saved, or "".
+
+        Raises:
+            TransientError: the database failed.
+        """
+        with _db("find"):
+            doc = self.collection.database[CURSORS].find_one({"_id": name})
+        return str((doc or {}).get("after", ""))
+
+    def save_cursor(self, name: str, after: str) -> None:
+        """Save where the scan ``name`` resumes.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        with _db("save_cursor"):
+            try:
+                self.collection.database[CURSORS].update_one({"_id": name}, {"$set": {"after": after}}, upsert=True)
+            except DuplicateKeyError:
+                pass  # a concurrent run saved it first: either position is fine
 
     def get(self, recording_id: str) -> dict[str, Any] | None:
         """The raw document, or None.

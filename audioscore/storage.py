@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -28,7 +29,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -368,6 +369,7 @@ class ObjectInfo:
         size: the size in bytes.
         content_type: the stored content type, if any.
         metadata: user metadata, keys lowercased without ``x-amz-meta-``, values decoded.
+        last_modified: when the object was stored (aware datetime), if the store said.
     """
 
     bucket: str
@@ -376,6 +378,7 @@ class ObjectInfo:
     size: int
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    last_modified: datetime | None = None
 
 
 def _one_line(text: object, limit: int = 200) -> str:
@@ -492,7 +495,23 @@ class ObjectStore:
             size=int(obj.size or 0),
             content_type=obj.content_type,
             metadata=metadata,
+            last_modified=obj.last_modified,
         )
+
+    def list_objects(self, bucket: str, *, start_after: str = "", limit: int) -> list[ObjectInfo]:
+        """Up to ``limit`` objects of a bucket, in key order, after the key ``start_after``.
+
+        Listings carry key, ETag, size and time; not content type or metadata (``stat`` has those).
+
+        Raises:
+            InputError: the bucket name is invalid, or the bucket does not exist.
+            TransientError: the store failed or could not be reached.
+        """
+        safe_bucket(bucket)
+        with self._errors("list", bucket):
+            listed = self._client.list_objects(bucket, recursive=True, start_after=start_after or None)
+            return [ObjectInfo(bucket=bucket, key=o.object_name, etag=(o.etag or "").strip('"'), size=int(o.size or 0),
+                               last_modified=o.last_modified) for o in itertools.islice(listed, limit)]
 
     def exists(self, bucket: str, key: str) -> bool:
         """Tell whether an object exists.

@@ -69,6 +69,7 @@ __all__ = [
     "vibrato",
     "white_noise",
     "write_midi",
+    "write_tones",
 ]
 
 # General MIDI programs (0-based).
@@ -517,3 +518,11 @@ def render_corpus(
         (melody, program, *render(melody, program, out_dir, sr, effects=effects))
         for melody, program in CORPUS
     ]
+
+
+def write_tones(path: Path, midi_notes: Sequence[int], note_s: float = 0.5, sr: int = DEFAULT_SR) -> Path:
+    """A WAV of harmonic tones one after another: a tiny tune for pipeline tests."""
+    import soundfile as sf
+
+    sf.write(path, np.concatenate([harmonic(midi_to_hz(m), note_s, sr) for m in midi_notes]), sr, subtype="PCM_16")
+    return path

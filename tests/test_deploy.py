@@ -11,9 +11,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from audioscore.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.30.0"
-FUNCTIONS = ("fetch-youtube", "extract-features", "transcribe")
+PIPELINE = ("fetch-youtube", "extract-features", "transcribe")
+FUNCTIONS = (*PIPELINE, "redrive")
 
 
 def manifests() -> list[tuple[str, dict]]:
@@ -53,7 +56,7 @@ def test_minio_notifies_the_async_routes_with_a_token_and_a_queue() -> None:
     assert re.search(r"local/features arn:minio:sqs::TRANSCRIBE:webhook --event put --suffix features.json", script)
 
 
-def test_stack_builds_three_functions_from_our_template(stack: dict) -> None:
+def test_stack_builds_every_function_from_our_template(stack: dict) -> None:
     assert set(stack["functions"]) == set(FUNCTIONS)
     assert stack["configuration"]["copy"] == ["./audioscore", "./vamp", "./pyproject.toml", "./README.md"]
     for path in stack["configuration"]["copy"]:
@@ -73,7 +76,13 @@ def seconds(value: str) -> int:
     return int(match[1]) * (60 if match[2] == "m" else 1)
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+def mebibytes(quantity: str) -> float:
+    match = re.fullmatch(r"(\d+)(Mi|Gi)", quantity)
+    assert match, quantity
+    return int(match[1]) * (1024 if match[2] == "Gi" else 1)
+
+
+@pytest.mark.parametrize("name", PIPELINE)
 def test_functions_have_secrets_limits_and_long_timeouts(stack: dict, name: str) -> None:
     function = stack["functions"][name]
     assert {"minio-access-key", "minio-secret-key", "mongo-url"} <= set(function["secrets"])
@@ -85,3 +94,28 @@ def test_functions_have_secrets_limits_and_long_timeouts(stack: dict, name: str)
     assert function["limits"]["memory"] and function["labels"]["com.openfaas.scale.max"]
     assert function["readonly_root_filesystem"] is True
     assert not any("KEY" in k and "MINIO" in k for k in env), "credentials come from secrets, not env"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_concurrency_scaling_and_memory(stack: dict, name: str) -> None:
+    function = stack["functions"][name]
+    assert int(function["environment"]["max_inflight"]) >= 1
+    labels = function["labels"]
+    assert 1 <= int(labels["com.openfaas.scale.min"]) <= int(labels["com.openfaas.scale.max"])
+    assert 0 <= int(labels.get("com.openfaas.scale.factor", "20")) <= 100
+    assert mebibytes(function["requests"]["memory"]) <= mebibytes(function["limits"]["memory"])
+
+
+def test_redrive_runs_on_the_cron_connectors_schedule_with_valid_settings(stack: dict) -> None:
+    function = stack["functions"]["redrive"]
+    assert function["annotations"]["topic"] == "cron-function"
+    assert len(function["annotations"]["schedule"].split()) == 5  # minute hour day month weekday
+    assert {"minio-access-key", "minio-secret-key", "mongo-url", "webhook-token"} <= set(function["secrets"])
+    env = function["environment"]
+    assert env["GATEWAY_URL"].startswith("http://gateway.openfaas")
+    settings = Settings.from_env(env)
+    # A worker inside its time limit is never taken for lost.
+    functions = stack["functions"]
+    assert settings.redrive_features_deadline_s > seconds(functions["extract-features"]["environment"]["exec_timeout"])
+    assert settings.redrive_score_deadline_s > seconds(functions["transcribe"]["environment"]["exec_timeout"])
+    assert settings.redrive_max_attempts >= 2 and settings.redrive_max_per_run >= 1

@@ -19,7 +19,7 @@ import corpus
 import mongomock
 import pytest
 from functions_harness import (
-    TOKEN,
+    SECRETS,
     call,
     function_environment,
     minio_event,
@@ -52,8 +52,7 @@ def records(request, monkeypatch) -> Iterator[RecordStore]:
 def deployed(object_store, s3_server, records, tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
     """Environment and secrets as OpenFaaS would give them; fresh clients per test."""
     secrets = tmp_path / "secrets"
-    write_secrets(secrets, {"minio-access-key": "testing", "minio-secret-key": "testing",
-                            "mongo-url": "mongodb://unused", "webhook-token": TOKEN})
+    write_secrets(secrets, SECRETS)
     for name, value in function_environment(s3_server, secrets, tmp_path / "work").items():
         monkeypatch.setenv(name, value)
     for function in FUNCTIONS:

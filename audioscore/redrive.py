@@ -1,0 +1,272 @@
+"""Re-drive lost or failed work: what the ``redrive`` function does on each cron tick.
+
+OpenFaaS Community Edition's async queue lives in memory and never retries, so
+an invocation can be lost (queue full, gateway or NATS restart) or fail once and
+stay failed. Each run asks a list of *finders* for stuck work and re-invokes the
+function that does it, through the gateway's async route, with the MinIO event
+that would have triggered it:
+
+- ``features`` and ``score`` (`StageFinder`): a stage "running" past its deadline
+  (the worker died or hit its time limit), "failed" with a retryable error, or due
+  but never started (features: the record is older than the deadline; score:
+  features finished longer ago than the deadline), i.e. its event was lost;
+- ``unrecorded`` (`UnrecordedFinder`): audio objects with no record at all, older
+  than a grace period (their notification was lost). The scan lists at most
+  ``redrive_max_listed`` keys per run and resumes where it stopped.
+
+Work is retried at most once per deadline, and at most ``redrive_max_attempts``
+times in all: tries are the larger of the stage's ``attempts`` (deliveries that
+began it) and ``redrives`` (invocations sent from here, which may be lost too).
+Then it is marked failed, not retryable, with "gave up after N attempts: <why>".
+Claims are conditional updates on the record (`RecordStore.claim_redrive`), so of
+two overlapping runs only one invokes. A run invokes at most
+``redrive_max_per_run`` functions, not to flood the small in-memory queue.
+
+Adding a finder (e.g. for one segment of a long recording) means writing a class
+with a ``name`` and a ``find(scan)`` that yields `Stuck` items (where the work
+keeps its status in the record, which function to invoke, and how to build its
+event), and adding it to `FINDERS`; claims, bounds and the report are shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+from .config import Settings
+from .errors import InputError, TransientError
+from .events import object_created
+from .invoke import invoke_async
+from .records import recording_id_for_object
+from .stages import AUDIO_SUFFIXES, FEATURES_NAME, Services
+from .storage import ObjectStore, encode_metadata_value
+
+__all__ = ["EXTRACT_FUNCTION", "FINDERS", "TRANSCRIBE_FUNCTION", "Finder", "Scan", "StageFinder", "Stuck",
+           "UnrecordedFinder", "notification_for", "redrive"]
+
+EXTRACT_FUNCTION = "extract-features"
+TRANSCRIBE_FUNCTION = "transcribe"
+log = logging.getLogger("audioscore.redrive")
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What a finder may use: the clients, the run's clock, and how many items are worth yielding."""
+
+    services: Services
+    now: dt.datetime
+    limit: int
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """One piece of stuck work, as a finder read it.
+
+    Attributes:
+        recording_id: the record.
+        path: where the work keeps its status in the record, e.g. ``"stages.score"``.
+        function: the function to invoke.
+        seen: the sub-document at ``path`` as read (``{}`` if absent); claims require it unchanged.
+        why: what went wrong, for the report and the give-up reason.
+        event: builds the body for the function; raises InputError when its input is gone.
+        source: source fields of a record to create first (work found in a bucket, not in the records).
+    """
+
+    recording_id: str
+    path: str
+    function: str
+    seen: Mapping[str, Any]
+    why: str
+    event: Callable[[], dict[str, Any]]
+    source: Mapping[str, str] | None = None
+
+    @property
+    def tries(self) -> int:
+        return max(self.seen.get("attempts") or 0, self.seen.get("redrives") or 0)
+
+
+class Finder(Protocol):
+    name: str
+
+    def find(self, scan: Scan) -> Iterator[Stuck]: ...
+
+
+def notification_for(store: ObjectStore, bucket: str, key: str, *, etag: str | None = None) -> dict[str, Any]:
+    """The MinIO event for an object as it is now.
+
+    Raises:
+        InputError: the object is gone (or its key is unsafe), or its ETag is no longer ``etag``.
+        TransientError: the store failed.
+    """
+    info = store.stat(bucket, key)
+    if info is None or (etag is not None and info.etag != etag):
+        raise InputError(f"{bucket}/{key} is gone" + (" or was replaced" if info else ""))
+    metadata = {f"X-Amz-Meta-{k}": encode_metadata_value(v) for k, v in info.metadata.items()}
+    return object_created(bucket, key, etag=info.etag, size=info.size, content_type=info.content_type or "",
+                          metadata=metadata)
+
+
+def _why(seen: Mapping[str, Any], deadline_s: float) -> str:
+    if seen.get("status") == "running":
+        return f"no result {deadline_s:g} s after it started (worker lost or timed out)"
+    if seen.get("status") == "failed":
+        return str(seen.get("error") or "failed")
+    return "never started (its event was lost)"
+
+
+@dataclass(frozen=True)
+class StageFinder:
+    """Records whose stage ``stage`` is stuck (see the module doc).
+
+    Attributes:
+        stage: the stage; its status is under ``stages.<stage>``.
+        function: what does the stage.
+        deadline_s: the stage's deadline from the settings.
+        requires: a query that must hold for the stage to be due at all.
+        due_since: the field that says since when it is due.
+        event: the notification that starts the stage, from the record.
+    """
+
+    stage: str
+    function: str
+    deadline_s: Callable[[Settings], float]
+    requires: Mapping[str, Any]
+    due_since: str
+    event: Callable[[Mapping[str, Any], Services], dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return self.stage
+
+    def find(self, scan: Scan) -> Iterator[Stuck]:
+        deadline = self.deadline_s(scan.services.settings)
+        cutoff = scan.now - dt.timedelta(seconds=deadline)
+        at = f"stages.{self.stage}"
+        query = {**self.requires, "$and": [
+            {"$or": [{f"{at}.redriven_at": None}, {f"{at}.redriven_at": {"$lte": cutoff}}]},
+            {"$or": [{f"{at}.status": "running", f"{at}.started_at": {"$lte": cutoff}},
+                     {f"{at}.status": "failed", f"{at}.retryable": True},
+                     {f"{at}.status": None, self.due_since: {"$lte": cutoff}}]},
+        ]}
+        for record in scan.services.records.find(query, fields=("source", "stages"), limit=scan.limit):
+            seen = (record.get("stages") or {}).get(self.stage) or {}
+            yield Stuck(record["_id"], at, self.function, seen, _why(seen, deadline),
+                        partial(self.event, record, scan.services))
+
+
+def _audio_event(record: Mapping[str, Any], services: Services) -> dict[str, Any]:
+    source = record["source"]
+    return notification_for(services.store, source["bucket"], source["key"], etag=source["etag"])
+
+
+def _features_event(record: Mapping[str, Any], services: Services) -> dict[str, Any]:
+    return notification_for(services.store, services.settings.features_bucket, f"{record['_id']}/{FEATURES_NAME}")
+
+
+class UnrecordedFinder:
+    """Audio objects that have no record, older than ``redrive_unrecorded_after_s`` (see the module doc)."""
+
+    name = "unrecorded"
+
+    def find(self, scan: Scan) -> Iterator[Stuck]:
+        store, records, settings = scan.services.store, scan.services.records, scan.services.settings
+        bucket = settings.audio_bucket
+        cursor = f"unrecorded:{bucket}"
+        listed = store.list_objects(bucket, start_after=records.cursor(cursor), limit=settings.redrive_max_listed)
+        cutoff = scan.now - dt.timedelta(seconds=settings.redrive_unrecorded_after_s)
+        candidates = {recording_id_for_object(bucket, o.key, o.etag): o for o in listed
+                      if o.key.lower().endswith(AUDIO_SUFFIXES) and o.last_modified and o.last_modified <= cutoff}
+        known = {r["_id"] for r in records.find({"_id": {"$in": list(candidates)}}, fields=("_id",))}
+        for recording_id, info in candidates.items():
+            if recording_id not in known:
+                yield Stuck(recording_id, "stages.features", EXTRACT_FUNCTION, {},
+                            "no record (the upload's notification was lost)",
+                            partial(notification_for, store, bucket, info.key, etag=info.etag),
+                            source={"bucket": bucket, "key": info.key, "etag": info.etag})
+        # Only once every item was taken (a run that hit its bound lists this page again);
+        # a short page reached the end, so the next run starts over.
+        if not scan.dry_run:
+            records.save_cursor(cursor, listed[-1].key if len(listed) == settings.redrive_max_listed else "")
+
+
+FINDERS: tuple[Finder, ...] = (
+    StageFinder("features", EXTRACT_FUNCTION, lambda s: s.redrive_features_deadline_s,
+                {f"source.{k}": {"$exists": True} for k in ("bucket", "key", "etag")}, "created_at", _audio_event),
+    StageFinder("score", TRANSCRIBE_FUNCTION, lambda s: s.redrive_score_deadline_s,
+                {"stages.features.status": "done"}, "stages.features.finished_at", _features_event),
+    UnrecordedFinder(),
+)
+
+
+def redrive(services: Services, *, token: str, dry_run: bool = False, now: dt.datetime | None = None,
+            finders: Sequence[Finder] = FINDERS, invoke: Callable[..., None] = invoke_async) -> dict[str, Any]:
+    """One run: find stuck work, give up on what used its attempts, re-invoke the rest.
+
+    Args:
+        services: the store, the records and the settings.
+        token: the webhook token the invoked functions check.
+        dry_run: report what would be done, change nothing.
+        now: the run's time (tests); the current time by default.
+        finders: where to look.
+        invoke: ``invoke_async`` or a stand-in.
+
+    Returns:
+        ``{"dry_run", "redriven": [...], "gave_up": [...], "errors": [...]}``; each item names
+        the recording, the work's path and the function, with ``attempt`` or ``reason``.
+        A gateway that refuses an invocation ends the run, the error listed (with
+        ``error``) and the claim undone, so the attempt is not counted.
+
+    Raises:
+        TransientError: the store or the database failed.
+    """
+    settings = services.settings
+    scan = Scan(services, now or dt.datetime.now(dt.UTC), settings.redrive_max_per_run, dry_run)
+    report: dict[str, Any] = {"dry_run": dry_run, "redriven": [], "gave_up": [], "errors": []}
+    for finder in finders:
+        for item in finder.find(scan):
+            if len(report["redriven"]) >= settings.redrive_max_per_run:
+                return report
+            outcome = _act(item, services, dry_run, partial(invoke, token=token))
+            if outcome:
+                kind, entry = outcome
+                report[kind].append(entry)
+                log.log(logging.ERROR if kind == "errors" else logging.INFO, "%s: %s", kind, entry)
+                if kind == "errors":  # the gateway refused: the next ones would fail too
+                    return report
+    return report
+
+
+def _act(item: Stuck, services: Services, dry_run: bool,
+         invoke: Callable[..., None]) -> tuple[str, dict[str, Any]] | None:
+    """Give up on or re-drive one item; None when another run or a delivery got there first."""
+    records, settings = services.records, services.settings
+    entry = {"recording_id": item.recording_id, "work": item.path, "function": item.function}
+    if item.source and not dry_run:
+        records.upsert_source(item.recording_id, item.source)
+    body, reason = None, f"gave up after {item.tries} attempts: {item.why}"
+    if item.tries < settings.redrive_max_attempts:
+        try:
+            body = item.event()
+        except InputError as error:
+            reason = f"gave up: {error}"
+    if body is None:
+        if dry_run or records.give_up(item.recording_id, item.path, item.seen, reason):
+            return "gave_up", entry | {"reason": reason}
+        return None
+    entry |= {"why": item.why, "attempt": item.tries + 1}
+    if dry_run:
+        return "redriven", entry
+    lost_worker = item.why if item.seen.get("status") == "running" else None
+    if not records.claim_redrive(item.recording_id, item.path, item.seen, error=lost_worker):
+        return None
+    try:
+        invoke(settings.gateway_url, item.function, body)
+    except TransientError as error:
+        records.release_redrive(item.recording_id, item.path, item.seen)
+        return "errors", entry | {"error": str(error)}
+    return "redriven", entry

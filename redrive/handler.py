@@ -1,0 +1,7 @@
+"""OpenFaaS function redrive (run by the cron-connector): an adapter; the work is in audioscore.redrive."""
+
+from audioscore.functions import redrive
+
+
+def handle(event, context):
+    return redrive(event, context)
