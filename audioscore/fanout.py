@@ -12,8 +12,8 @@ files, marks the stage done and deletes the segment objects.
 Record fields (``fanout``)::
 
     {"etag", "sha256", "source": {probe of the audio}, "plan": {SegmentPlan},
-     "segments": {"<i>": {"status": "pending"|"running"|"done"|"failed", "attempts",
-                          "started_at", "error"}},
+     "dispatched_at", "segments": {"<i>": {"status": "pending"|"running"|"done"|"failed",
+                                           "attempts", "started_at", "error", "retryable"}},
      "merge": {"status": "pending"|"running"|"done"|"failed", "started_at"}}
 """
 
@@ -33,7 +33,7 @@ from .records import STALE_AFTER_S, recording_id_for_object
 from .segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
 from .stages import Services, extract_stage, stage_failures, store_features, workdir
 
-__all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_stage"]
+__all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 
 SEGMENT_FIELD = "segment"  # the key of a segment message's body
 FUNCTION = "extract-features"
@@ -57,6 +57,7 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
     plan = plan_segments(info.duration_s, segment_s=settings.segment_s, context_s=settings.segment_context_s)
     fanout = {
         "etag": event.etag, "sha256": file_sha256(path), "source": asdict(info), "plan": plan.to_dict(),
+        "dispatched_at": _now(services),
         "segments": {str(i): {"status": "pending", "attempts": 0} for i in range(plan.count)},
         "merge": {"status": "pending"},
     }
@@ -66,11 +67,15 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
     segments = document.get("fanout", {}).get("segments", {})
     queued = [int(i) for i, state in segments.items() if state.get("status") != "done"]
     for index in sorted(queued):
-        services.invoke(FUNCTION, {SEGMENT_FIELD: {"bucket": event.bucket, "key": event.key, "etag": event.etag,
-                                                   "index": index}})
+        services.invoke(FUNCTION, segment_message(event.bucket, event.key, event.etag, index))
     if not queued:  # every segment was done before: only the merge is missing
         return _maybe_merge(recording_id, services)
     return {"status": "dispatched", "recording_id": recording_id, "segments": plan.count, "queued": len(queued)}
+
+
+def segment_message(bucket: str, key: str, etag: str, index: int) -> dict[str, Any]:
+    """The body that asks extract-features for one segment."""
+    return {SEGMENT_FIELD: {"bucket": bucket, "key": key, "etag": etag, "index": index}}
 
 
 def _segment_message(body: Any, audio_bucket: str) -> tuple[ObjectEvent, int]:
@@ -141,7 +146,8 @@ def _segment_failed(services: Services, recording_id: str, index: int, error: Ex
     message = str(error) if isinstance(error, AudioscoreError) else f"internal error: {type(error).__name__}"
     field = f"fanout.segments.{index}"
     document = services.records.collection.find_one_and_update(
-        {"_id": recording_id}, {"$set": {f"{field}.status": "failed", f"{field}.error": message}},
+        {"_id": recording_id},
+        {"$set": {f"{field}.status": "failed", f"{field}.error": message, f"{field}.retryable": retryable}},
         projection={field: 1})
     attempts = int(((document or {}).get("fanout", {}).get("segments", {}).get(str(index)) or {}).get("attempts", 1))
     if not retryable or attempts >= services.settings.segment_max_attempts:

@@ -40,13 +40,25 @@ from typing import Any, Protocol
 from .config import Settings
 from .errors import InputError, TransientError
 from .events import object_created
+from .fanout import segment_message
 from .invoke import invoke_async
 from .records import recording_id_for_object
 from .stages import AUDIO_SUFFIXES, FEATURES_NAME, Services
 from .storage import ObjectStore, encode_metadata_value
 
-__all__ = ["EXTRACT_FUNCTION", "FINDERS", "TRANSCRIBE_FUNCTION", "Finder", "Scan", "StageFinder", "Stuck",
-           "UnrecordedFinder", "notification_for", "redrive"]
+__all__ = [
+    "EXTRACT_FUNCTION",
+    "FINDERS",
+    "TRANSCRIBE_FUNCTION",
+    "Finder",
+    "Scan",
+    "SegmentFinder",
+    "StageFinder",
+    "Stuck",
+    "UnrecordedFinder",
+    "notification_for",
+    "redrive",
+]
 
 EXTRACT_FUNCTION = "extract-features"
 TRANSCRIBE_FUNCTION = "transcribe"
@@ -194,11 +206,77 @@ class UnrecordedFinder:
             records.save_cursor(cursor, listed[-1].key if len(listed) == settings.redrive_max_listed else "")
 
 
+def _aware(value: Any) -> dt.datetime | None:
+    # pymongo hands back naive UTC datetimes unless the client is tz-aware.
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _older(value: Any, cutoff: dt.datetime) -> bool:
+    when = _aware(value)
+    return when is not None and when <= cutoff
+
+
+def _recent(value: Any, cutoff: dt.datetime) -> bool:
+    when = _aware(value)
+    return when is not None and when > cutoff
+
+
+class SegmentFinder:
+    """Fanned-out recordings (`audioscore.fanout`) whose segment or merge is stuck.
+
+    A segment is stuck when "running" past the features deadline, "failed" with a
+    retryable error, or still "pending" that long after the dispatch (its message
+    was lost); the merge, when every segment is done but no merge finished. Both are
+    re-driven with a segment message (a done segment's message makes the merge run).
+    A segment given up on fails the recording's features stage, with the reason.
+    """
+
+    name = "segments"
+
+    def find(self, scan: Scan) -> Iterator[Stuck]:
+        services = scan.services
+        deadline = services.settings.redrive_features_deadline_s
+        cutoff = scan.now - dt.timedelta(seconds=deadline)
+        query = {"stages.features.status": "running", "fanout": {"$exists": True}}
+        for record in services.records.find(query, fields=("source", "fanout"), limit=scan.limit):
+            fan, source = record["fanout"], record.get("source") or {}
+            message = partial(segment_message, source.get("bucket", ""), source.get("key", ""), fan["etag"])
+            segments = fan.get("segments") or {}
+            for index, seen in sorted(segments.items(), key=lambda item: int(item[0])):
+                if seen.get("status") == "failed" and seen.get("retryable") is False:
+                    if not scan.dry_run:
+                        services.records.fail_stage(record["_id"], "features", f"segment {index}: {seen.get('error')}",
+                                                    retryable=False)
+                    break
+                if _recent(seen.get("redriven_at"), cutoff):
+                    continue
+                status = seen.get("status")
+                if ((status == "running" and _older(seen.get("started_at"), cutoff)) or status == "failed"
+                        or (status == "pending" and _older(fan.get("dispatched_at"), cutoff))):
+                    yield Stuck(record["_id"], f"fanout.segments.{index}", EXTRACT_FUNCTION, seen,
+                                _why(seen, deadline), partial(message, int(index)))
+            merge = fan.get("merge") or {}
+            last_done = max((_aware(s.get("finished_at")) or scan.now for s in segments.values()), default=scan.now)
+            if (segments and all(s.get("status") == "done" for s in segments.values())
+                    and not _recent(merge.get("redriven_at"), cutoff)
+                    and ((merge.get("status") == "running" and _older(merge.get("started_at"), cutoff))
+                         or merge.get("status") == "failed"
+                         or (merge.get("status") == "pending" and last_done <= cutoff))):
+                yield Stuck(record["_id"], "fanout.merge", EXTRACT_FUNCTION, merge, _why(merge, deadline),
+                            partial(message, len(segments) - 1))
+
+
 FINDERS: tuple[Finder, ...] = (
+    # A fanned-out recording's features stage runs as long as its segments: SegmentFinder watches those.
     StageFinder("features", EXTRACT_FUNCTION, lambda s: s.redrive_features_deadline_s,
-                {f"source.{k}": {"$exists": True} for k in ("bucket", "key", "etag")}, "created_at", _audio_event),
+                {**{f"source.{k}": {"$exists": True} for k in ("bucket", "key", "etag")},
+                 "$nor": [{"fanout": {"$exists": True}, "stages.features.status": "running"}]},
+                "created_at", _audio_event),
     StageFinder("score", TRANSCRIBE_FUNCTION, lambda s: s.redrive_score_deadline_s,
                 {"stages.features.status": "done"}, "stages.features.finished_at", _features_event),
+    SegmentFinder(),
     UnrecordedFinder(),
 )
 

@@ -14,6 +14,7 @@ import mongomock
 import numpy as np
 import pytest
 import soundfile as sf
+from gateway_harness import running_chain
 
 from audioscore import fanout
 from audioscore.config import Settings
@@ -176,3 +177,38 @@ def test_bad_segment_messages_are_input_errors(services: Services, body) -> None
 
     with pytest.raises(InputError):
         fanout.segment_stage(body, services)
+
+
+def test_fan_out_through_the_gateway_with_duplicates_and_a_lost_message(
+        object_store, s3_server, tmp_path: Path, long_audio: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"FANOUT_MIN_S": "30", "SEGMENT_S": "12", "SEGMENT_CONTEXT_S": "3"}
+    with running_chain(monkeypatch, s3_server, object_store, tmp_path, env=env) as chain:
+        gateway = chain.gateway
+        gateway.repeat("extract-features", 3)  # delivered twice, concurrently
+        gateway.drop("extract-features", 1)  # lost: the re-drive must find it
+        etag = chain.upload("concert.flac", long_audio)
+        recording_id = recording_id_for_object("audio", "concert.flac", etag)
+        chain.settle(240)
+        for _ in range(4):  # a cron tick, until nothing is stuck
+            record = chain.records.get(recording_id) or {}
+            if (record.get("stages") or {}).get("score", {}).get("status") == "done":
+                break
+            status, report = chain.redrive()
+            assert status == 200, report
+            chain.settle(240)
+        record = chain.records.get(recording_id)
+        assert record["stages"]["features"]["status"] == "done", record
+        assert record["stages"]["score"]["status"] == "done", record
+        assert record["summary"]["features"]["segments"] == 5
+        merges = [d for d in gateway.deliveries("extract-features") if merged(d.response)]
+        assert len(merges) == 1
+        keys = {o.object_name for o in object_store._client.list_objects("features", recursive=True)}
+        assert keys == {f"{recording_id}/{n}" for n in
+                        ("features.json", "features.png", "pitch.csv", "notes.csv", "mfcc.csv")}
+
+
+def merged(response: object) -> bool:
+    """Whether an answer of extract-features says it ran the merge (itself or in its results)."""
+    if not isinstance(response, dict):
+        return False
+    return bool(response.get("merged")) or any(merged(r) for r in response.get("results", []))
