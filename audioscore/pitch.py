@@ -179,15 +179,16 @@ class PitchTracker:
         self._filled = 0
 
     def _keep(self, features: dict) -> None:
-        hop_s = self.step / self.sample_rate
-        offset_s = self._pad / self.sample_rate
+        # Frame outputs come once per frame, in order (outputunvoiced=2 keeps unvoiced frames),
+        # so they are counted, not timed: each RealTime method call of vampyhost 1.1 leaks ~40 bytes.
         for index, name in self._indices.items():
-            for feature in features.get(index, ()):
-                start = feature["timestamp"].to_float() - offset_s
-                if name == "notes":
-                    self._notes.append((start, feature["duration"].to_float(), float(feature["values"][0])))
-                else:
-                    self._frames[name].set(round(start / hop_s), float(feature["values"][0]))
+            got = features.get(index, ())
+            if name == "notes":
+                offset_s = self._pad / self.sample_rate
+                self._notes.extend((f["timestamp"].to_float() - offset_s, f["duration"].to_float(),
+                                    float(f["values"][0])) for f in got)
+            else:
+                self._frames[name].extend([f["values"][0] for f in got])
 
     def _assemble(self) -> PitchResult:
         hop_s = self.step / self.sample_rate
@@ -208,23 +209,24 @@ class PitchTracker:
 
 
 class _FrameSeries:
-    """One value per frame, set in any order; grows as frames arrive."""
+    """One value per frame, appended in frame order; grows by doubling."""
 
     def __init__(self) -> None:
-        self._values = np.zeros(1 << 14)
+        self._values = np.zeros(1 << 14, np.float32)
+        self._size = 0
 
-    def set(self, frame: int, value: float) -> None:
-        if frame < 0:
-            return
-        if frame >= self._values.size:
-            grown = np.zeros(max(2 * self._values.size, frame + 1))
-            grown[: self._values.size] = self._values
+    def extend(self, values: list[float]) -> None:
+        end = self._size + len(values)
+        if end > self._values.size:
+            grown = np.zeros(max(2 * self._values.size, end), np.float32)
+            grown[: self._size] = self._values[: self._size]
             self._values = grown
-        self._values[frame] = value
+        self._values[self._size : end] = values
+        self._size = end
 
     def values(self, n_frames: int) -> np.ndarray:
         out = np.zeros(n_frames)
-        kept = min(n_frames, self._values.size)
+        kept = min(n_frames, self._size)
         out[:kept] = self._values[:kept]
         return out
 

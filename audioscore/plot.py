@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 
 from .features import Features
 from .overview import FREQUENCY_LIMITS_HZ
@@ -18,6 +20,14 @@ __all__ = ["render_features"]
 
 # Points of the pitch line drawn at most: more are invisible at this width and slow to draw.
 MAX_LINE_POINTS = 20000
+# Columns of the MFCC image at most: about the picture's width in pixels.
+MAX_IMAGE_COLUMNS = 2000
+
+
+def _rgba(values: np.ndarray, norm: Normalize, cmap: str) -> np.ndarray:
+    # Colours as bytes before imshow: matplotlib then resamples 8-bit RGBA, not float64
+    # data at the picture's full size (about 100 MB for a wide picture).
+    return plt.get_cmap(cmap)(norm(values), bytes=True)
 
 
 def render_features(features: Features, *, title: str | None = None) -> bytes:
@@ -31,7 +41,7 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     )
     # Rows are log-spaced, so draw on a log2(Hz) axis labelled in Hz.
     low, high = np.log2(FREQUENCY_LIMITS_HZ)
-    top.imshow(db, aspect="auto", origin="lower", cmap="magma", interpolation="nearest",
+    top.imshow(_rgba(db, Normalize(), "magma"), aspect="auto", origin="lower", interpolation="nearest",
                extent=(0.0, db.shape[1] * hop_s, low, high))
     ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000) if FREQUENCY_LIMITS_HZ[0] <= f <= FREQUENCY_LIMITS_HZ[1]]
     top.set_yticks(np.log2(ticks), [str(f) for f in ticks])
@@ -49,18 +59,19 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     top.set_title(title or f"pitch track and {len(pitch.notes)} notes")
 
     # Standardised per coefficient: raw c0 is so much larger that it would flatten the rest.
-    coefficients = mfcc.coefficients[:, :: max(1, mfcc.coefficients.shape[1] // MAX_LINE_POINTS)]
+    coefficients = mfcc.coefficients[:, :: max(1, mfcc.coefficients.shape[1] // MAX_IMAGE_COLUMNS)]
     spread = coefficients.std(axis=1, keepdims=True)
     standardised = (coefficients - coefficients.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
-    image = bottom.imshow(
-        standardised, aspect="auto", vmin=-3, vmax=3, origin="lower", cmap="coolwarm", interpolation="nearest",
+    z_scores = Normalize(vmin=-3, vmax=3)
+    bottom.imshow(
+        _rgba(standardised, z_scores, "coolwarm"), aspect="auto", origin="lower", interpolation="nearest",
         extent=(0.0, mfcc.times[-1] + mfcc.hop_s if mfcc.times.size else duration, -0.5,
                 mfcc.coefficients.shape[0] - 0.5),
     )
     bottom.set_ylabel("MFCC (z-score)")
     bottom.set_xlabel("time (s)")
     bottom.set_xlim(0.0, duration)
-    fig.colorbar(image, ax=bottom, pad=0.01)
+    fig.colorbar(ScalarMappable(z_scores, "coolwarm"), ax=bottom, pad=0.01)
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
