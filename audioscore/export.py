@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .features import Features, Source, to_document
+from .features import Features, RoundedSeries, Source, to_document
 from .files import atomic_writer, write_atomic
 
 __all__ = ["FeatureFiles", "file_sha256", "write_features", "write_json"]
@@ -51,7 +51,7 @@ def _write_csv(f: BinaryIO, columns: list[np.ndarray], formats: list[str]) -> No
 
 
 def write_json(f: BinaryIO, value: Any) -> None:
-    """Write a JSON value whose dicts may hold numpy arrays, a block of values at a time, compact."""
+    """Write a JSON value, compact; ``RoundedSeries`` in it are written a block of values at a time."""
     if isinstance(value, dict):
         f.write(b"{")
         for i, (key, item) in enumerate(value.items()):
@@ -59,11 +59,12 @@ def write_json(f: BinaryIO, value: Any) -> None:
             f.write(json.dumps(key).encode() + b":")
             write_json(f, item)
         f.write(b"}")
-    elif isinstance(value, np.ndarray):
+    elif isinstance(value, RoundedSeries):
         f.write(b"[")
-        for first in range(0, value.size, BLOCK_ROWS):
+        for first in range(0, value.values.size, BLOCK_ROWS):
             f.write(b"," if first else b"")
-            f.write(json.dumps(value[first : first + BLOCK_ROWS].tolist(), separators=(",", ":"))[1:-1].encode())
+            block = value.rounded(first, first + BLOCK_ROWS)
+            f.write(json.dumps(block, separators=(",", ":"))[1:-1].encode())
         f.write(b"]")
     else:
         f.write(json.dumps(value, separators=(",", ":")).encode())

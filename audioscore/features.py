@@ -15,7 +15,7 @@ from .mfcc import N_MFCC, Mfcc, MfccStream
 from .overview import Spectrogram, SpectrogramSampler
 from .pitch import PLUGIN_KEY, PitchResult, PitchTracker
 
-__all__ = ["SCHEMA", "DecodedAudio", "Features", "Source", "extract", "extract_file", "summarise", "to_document"]
+__all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "summarise", "to_document"]
 
 SCHEMA = "audioscore.features/1"
 # The f0 range is robust to stray frames: these percentiles of voiced f0.
@@ -168,14 +168,24 @@ def _rounded(values: np.ndarray, digits: int) -> list[float]:
     return np.round(np.asarray(values, np.float64), digits).tolist()
 
 
-def _rounded_frames(values: np.ndarray, digits: int) -> np.ndarray:
-    # Left as an array: per-frame series can be millions long, and export writes them in blocks.
-    return np.round(np.asarray(values, np.float64), digits)
+@dataclass(frozen=True)
+class RoundedSeries:
+    """A per-frame series to be written as a JSON list of values rounded to ``digits``.
+
+    Kept as the array itself: series can be millions long, and export rounds and
+    writes them a block at a time rather than copying them whole.
+    """
+
+    values: np.ndarray
+    digits: int
+
+    def rounded(self, start: int, stop: int) -> list[float]:
+        return np.round(np.asarray(self.values[start:stop], np.float64), self.digits).tolist()
 
 
 def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.csv") -> dict[str, Any]:
     """The ``features.json`` document (see DESIGN.md, "features.json"); the per-frame pitch
-    series are numpy arrays (``export.write_json`` writes them as JSON lists)."""
+    series are ``RoundedSeries`` (``export.write_json`` writes them as JSON lists)."""
     pitch, mfcc, info = features.pitch, features.mfcc, features.audio.source
     return {
         "schema": SCHEMA,
@@ -189,9 +199,9 @@ def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.
         "pitch": {
             "plugin": pitch.plugin,
             "hop_s": round(pitch.hop_s, 7),
-            "times": _rounded_frames(pitch.times, 5),
-            "f0_hz": _rounded_frames(pitch.f0_hz, 3),
-            "voiced_prob": _rounded_frames(pitch.voiced_prob, 4),
+            "times": RoundedSeries(pitch.times, 5),
+            "f0_hz": RoundedSeries(pitch.f0_hz, 3),
+            "voiced_prob": RoundedSeries(pitch.voiced_prob, 4),
         },
         "notes": [
             {
