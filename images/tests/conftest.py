@@ -113,8 +113,8 @@ def start(images: dict[str, str], stack: dict[str, dict], s3_server: str, secret
 @pytest.fixture(scope="session")
 def functions(start, images: dict[str, str], report: list[str]) -> Iterator[dict[str, Running]]:
     """Every function running in its container for the session."""
-    with ExitStack() as stack:
-        running = {name: stack.enter_context(start(name)) for name in images}
+    with ExitStack() as containers:
+        running = {name: containers.enter_context(start(name)) for name in images}
         report.append("health answered after start: " + ", ".join(f"{n} {r.ready_s:.1f} s" for n, r in running.items()))
         yield running
 
