@@ -3,11 +3,11 @@
 No MongoDB server can be installed here, yet a function inside its container
 needs one it can reach with pymongo. This speaks just enough of the protocol for
 that: the legacy OP_QUERY handshake and OP_MSG, and the commands pymongo issues
-for what `audioscore.records` does (hello, ping, buildInfo, find, insert,
-update, delete, findAndModify, aggregate, createIndexes, listIndexes,
-dropDatabase). Every other command answers with an error document
-(``CommandNotFound``), never silence. Commands run one at a time, so an update
-is atomic as on a real server. Results are whole: cursors come back in one
+for what `audioscore.records` does and the tests clean up (hello, ping,
+find, update, findAndModify, aggregate, createIndexes, listIndexes,
+dropDatabase), with update operators only. Every other command or form
+answers with an error document, never silence. Commands run one at a time, so
+an update is atomic as on a real server. Results are whole: cursors come back in one
 batch, so no getMore. No sessions are offered, so pymongo sends none.
 
 The test reads what a function wrote straight from `MongoWire.client`.
@@ -79,6 +79,8 @@ class MongoWire:
             return {"ok": 0.0, "errmsg": str(error), "code": 11000, "codeName": "DuplicateKey"}
         except mongomock.OperationFailure as error:
             return {"ok": 0.0, "errmsg": str(error), "code": error.code or 2, "codeName": "BadValue"}
+        except (KeyError, TypeError, ValueError, NotImplementedError) as error:  # what it does not do, said
+            return {"ok": 0.0, "errmsg": f"{type(error).__name__}: {error}", "code": 1, "codeName": "InternalError"}
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -163,28 +165,12 @@ def _find(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any
     return _cursor(database, collection, list(cursor))
 
 
-def _insert(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-    errors = []
-    for index, document in enumerate(body["documents"]):
-        try:
-            database[collection].insert_one(document)
-        except mongomock.DuplicateKeyError as error:
-            errors.append({"index": index, "code": 11000, "errmsg": str(error)})
-            if body.get("ordered", True):
-                break
-    return {"n": len(body["documents"]) - len(errors)} | ({"writeErrors": errors} if errors else {})
-
-
 def _update(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any]:
     matched = modified = 0
     upserted, errors = [], []
     for index, update in enumerate(body["updates"]):
         target = database[collection]
-        replacement = not any(key.startswith("$") for key in update["u"])
-        if replacement:
-            write = target.replace_one
-        else:
-            write = target.update_many if update.get("multi") else target.update_one
+        write = target.update_many if update.get("multi") else target.update_one
         try:
             result = write(update["q"], update["u"], upsert=update.get("upsert", False))
         except mongomock.DuplicateKeyError as error:
@@ -200,23 +186,12 @@ def _update(database: Any, collection: str, body: dict[str, Any]) -> dict[str, A
     return reply | ({"upserted": upserted} if upserted else {}) | ({"writeErrors": errors} if errors else {})
 
 
-def _delete(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-    target = database[collection]
-    removed = sum((target.delete_one if d.get("limit") == 1 else target.delete_many)(d["q"]).deleted_count
-                  for d in body["deletes"])
-    return {"n": removed}
-
-
 def _find_and_modify(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any]:
     target = database[collection]
     query, sort = body.get("query", {}), list((body.get("sort") or {}).items()) or None
-    options = {"projection": body.get("fields"), "sort": sort}
-    if body.get("remove"):
-        return {"value": target.find_one_and_delete(query, **options)}
-    update = body["update"]
-    write = target.find_one_and_update if any(key.startswith("$") for key in update) else target.find_one_and_replace
     returned = ReturnDocument.AFTER if body.get("new") else ReturnDocument.BEFORE
-    return {"value": write(query, update, upsert=body.get("upsert", False), return_document=returned, **options)}
+    return {"value": target.find_one_and_update(query, body["update"], projection=body.get("fields"), sort=sort,
+                                                upsert=body.get("upsert", False), return_document=returned)}
 
 
 def _aggregate(database: Any, collection: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -241,19 +216,12 @@ def _drop_database(database: Any, _: Any, body: dict[str, Any]) -> dict[str, Any
     return {"dropped": database.name}
 
 
-def _build_info(*_: Any) -> dict[str, Any]:
-    return {"version": "6.0.0", "versionArray": [6, 0, 0, 0], "maxBsonObjectSize": _HELLO["maxBsonObjectSize"]}
-
-
 _COMMANDS: dict[str, Callable[[Any, Any, dict[str, Any]], dict[str, Any]]] = {
     "hello": lambda *_: dict(_HELLO),
     "ismaster": lambda *_: dict(_HELLO),
     "ping": lambda *_: {},
-    "buildinfo": _build_info,
     "find": _find,
-    "insert": _insert,
     "update": _update,
-    "delete": _delete,
     "findandmodify": _find_and_modify,
     "aggregate": _aggregate,
     "createindexes": _create_indexes,

@@ -52,11 +52,13 @@ def test_what_goes_over_the_wire_is_in_the_backing_store(wire: MongoWire) -> Non
         store.close()
 
 
-def test_an_unknown_command_is_an_error_not_a_hang(wire: MongoWire) -> None:
-    with pymongo.MongoClient(wire.url, serverSelectionTimeoutMS=3000, socketTimeoutMS=3000) as client, \
-            pytest.raises(OperationFailure, match="no such command: 'replSetGetStatus'") as info:
-        client.admin.command("replSetGetStatus")
-    assert info.value.code == 59
+def test_what_it_does_not_do_is_an_error_not_a_hang(wire: MongoWire) -> None:
+    with pymongo.MongoClient(wire.url, serverSelectionTimeoutMS=3000, socketTimeoutMS=3000) as client:
+        with pytest.raises(OperationFailure, match="no such command: 'replSetGetStatus'") as info:
+            client.admin.command("replSetGetStatus")
+        assert info.value.code == 59
+        with pytest.raises(OperationFailure, match="ValueError"):
+            client.db.recordings.replace_one({"_id": 1}, {"whole": "document"})
 
 
 def test_the_legacy_handshake(wire: MongoWire) -> None:
