@@ -9,19 +9,29 @@ PLUGIN_SOURCES := $(wildcard vamp/src/*.cpp vamp/src/*.h) vamp/Makefile
 
 APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-examples libfftw3-dev \
 	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev
+# Only for the function images (make images, make test-images), as CONTAINERS.md installs them.
+IMAGE_APT_PACKAGES := podman runc debootstrap
 
-.PHONY: setup demo test bench lint plugin clean
+.PHONY: setup demo test bench lint plugin clean images test-images
 
 setup: $(STAMPS)/apt $(STAMPS)/venv $(PLUGIN)
 
-$(STAMPS)/apt: Makefile
-	@missing=$$(for p in $(APT_PACKAGES); do \
+# $(call apt_install,packages,apt-get options): install those missing, then stamp the target.
+define apt_install
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing; \
 	fi
 	@mkdir -p $(STAMPS) && touch $@
+endef
+
+$(STAMPS)/apt: Makefile
+	$(call apt_install,$(APT_PACKAGES),--no-install-recommends)
+
+$(STAMPS)/apt-images: Makefile
+	$(call apt_install,$(IMAGE_APT_PACKAGES),)
 
 # vamp's build needs numpy (and setuptools/wheel) already installed: no build isolation.
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
@@ -54,7 +64,15 @@ bench: setup
 	$(PY) bench/transcription_report.py
 
 lint: setup
-	$(VENV)/bin/ruff check audioscore tests bench
+	$(VENV)/bin/ruff check audioscore tests bench images template
+
+# The function images, built with podman from a local Debian base (images/builder.py).
+images: $(STAMPS)/venv $(STAMPS)/apt-images
+	$(PY) images/builder.py
+
+# Builds the images (in the session's first fixture) and drives each function inside its container.
+test-images: setup $(STAMPS)/apt-images
+	$(VENV)/bin/pytest -q images/tests
 
 clean:
 	rm -rf vamp/build $(PLUGIN) out

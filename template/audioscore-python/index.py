@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from typing import Any
 
 from flask import Flask, Response, request
@@ -18,6 +20,8 @@ PORT = int(os.environ.get("FUNCTION_PORT", "5000"))
 THREADS = int(os.environ.get("FUNCTION_THREADS", "4"))
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1 << 20)))
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Caches made when the image was built (warm_caches.py), for the empty /tmp of a new container.
+WARM_CACHE = os.environ.get("WARM_CACHE", "")
 
 
 class Event:
@@ -74,8 +78,17 @@ def create_app(handler: Any) -> Flask:
     return app
 
 
+def seed_caches() -> None:
+    """Copy the image's warm caches into the temporary directory (entry by entry: /tmp itself is not ours)."""
+    if WARM_CACHE and os.path.isdir(WARM_CACHE):
+        for entry in os.scandir(WARM_CACHE):
+            shutil.copytree(entry.path, os.path.join(tempfile.gettempdir(), entry.name), dirs_exist_ok=True)
+
+
 def main() -> None:
     from waitress import serve
+
+    seed_caches()
 
     from function import handler
 
