@@ -6,12 +6,10 @@ from __future__ import annotations
 import io
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 from .features import Features
 from .overview import FREQUENCY_LIMITS_HZ
@@ -27,7 +25,7 @@ MAX_IMAGE_COLUMNS = 2000
 def _rgba(values: np.ndarray, norm: Normalize, cmap: str) -> np.ndarray:
     # Colours as bytes before imshow: matplotlib then resamples 8-bit RGBA, not float64
     # data at the picture's full size (about 100 MB for a wide picture).
-    return plt.get_cmap(cmap)(norm(values), bytes=True)
+    return matplotlib.colormaps[cmap](norm(values), bytes=True)
 
 
 def render_features(features: Features, *, title: str | None = None) -> bytes:
@@ -36,9 +34,9 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     duration = max(features.audio.duration_s, 1e-3)
     db, hop_s = spectrogram.db, spectrogram.hop_s
     width = float(np.clip(duration / 2.0, 10.0, 24.0))
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(width, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
-    )
+    # A Figure of its own, not pyplot's: no global state, so threads may draw at once.
+    fig = Figure(figsize=(width, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     # Rows are log-spaced, so draw on a log2(Hz) axis labelled in Hz.
     low, high = np.log2(FREQUENCY_LIMITS_HZ)
     top.imshow(_rgba(db, Normalize(), "magma"), aspect="auto", origin="lower", interpolation="nearest",
@@ -75,5 +73,4 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()
