@@ -15,7 +15,13 @@ import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO, Self
 
+# librosa attaches its submodules lazily; importing the ones we use here, once, keeps
+# first calls from concurrent request threads off the import locks (they deadlocked there).
 import librosa
+import librosa.core.spectrum
+import librosa.feature
+import librosa.filters
+import librosa.util
 import numpy as np
 
 __all__ = ["N_MFCC", "Mfcc", "MfccStream", "compute_mfcc", "mfcc_frame_sizes", "mfcc_from_log_mel"]

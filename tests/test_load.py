@@ -15,6 +15,8 @@ import corpus
 from functions_harness import TOKEN, call, minio_event
 from gateway_harness import MINIO_RULES, running_chain
 
+from audioscore.export import write_features
+from audioscore.features import Source, extract_file
 from audioscore.records import recording_id_for_object
 
 RECORDINGS = 20
@@ -24,7 +26,16 @@ FEATURE_FILES = {"features.json", "features.png", "pitch.csv", "notes.csv", "mfc
 SCORE_FILES = {"score.ly", "score.pdf", "score.png", "score.mid", "score.musicxml", "score.json"}
 
 
+def warm_up(tmp_path) -> None:
+    """One extraction with its picture first, as a deployed replica has done before its queue fills:
+    numba's JIT and the lazy imports of librosa and matplotlib, run cold by 8 threads at once,
+    stall for minutes on their locks in this single test process."""
+    path = corpus.write_tones(tmp_path / "warm-up.wav", [60, 64])
+    write_features(extract_file(path), Source(key=path.name, sha256="-"), tmp_path / "warm-up")
+
+
 def test_forty_events_for_twenty_recordings(object_store, s3_server, tmp_path, monkeypatch) -> None:
+    warm_up(tmp_path)
     rng = random.Random(5)
     audio_events, ids = [], []
     for n in range(RECORDINGS):
