@@ -264,8 +264,9 @@ class AudioStream:
         min_peak_dbfs: float | None = DEFAULT_MIN_PEAK_DBFS,
         start_sample: int = 0,
         max_samples: int | None = None,
+        info: AudioInfo | None = None,
     ) -> None:
-        """Probes the file.
+        """Probes the file, unless the caller has: ``info`` is ``probe``'s result for it.
 
         Raises:
             ValueError: ``sample_rate`` is out of range, or a negative segment.
@@ -284,7 +285,7 @@ class AudioStream:
         self.start_sample = start_sample
         self.max_samples = max_samples
         self.name = _display_name(self.path)
-        self.info = probe(self.path, self.limits)
+        self.info = probe(self.path, self.limits) if info is None else info
         self.samples_read = 0
 
     @property

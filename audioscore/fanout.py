@@ -25,13 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from .audio import AudioInfo, Limits
-from .errors import AudioscoreError, InputError
+from .errors import InputError
 from .events import ObjectEvent, validate_key
 from .export import file_sha256
 from .features import Source
 from .records import STALE_AFTER_S, recording_id_for_object
 from .segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
-from .stages import Services, extract_stage, stage_failures, store_features, workdir
+from .stages import (
+    Services,
+    describe_failure,
+    extract_stage,
+    stage_failures,
+    store_features,
+    workdir,
+)
 
 __all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 
@@ -142,8 +149,7 @@ def _claim(services: Services, recording_id: str, field: str) -> bool:
 
 
 def _segment_failed(services: Services, recording_id: str, index: int, error: Exception) -> None:
-    retryable = not isinstance(error, AudioscoreError) or error.http_status >= 500
-    message = str(error) if isinstance(error, AudioscoreError) else f"internal error: {type(error).__name__}"
+    message, retryable = describe_failure(error)
     field = f"fanout.segments.{index}"
     document = services.records.collection.find_one_and_update(
         {"_id": recording_id},

@@ -116,6 +116,7 @@ def extract_file(
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     limits: Limits | None = None,
+    info: AudioInfo | None = None,
     plugin_key: str = PLUGIN_KEY,
     plugin_parameters: dict[str, float] | None = None,
     n_mfcc: int = N_MFCC,
@@ -128,13 +129,14 @@ def extract_file(
         path: the media file.
         sample_rate: analysis rate, in Hz.
         limits: size, duration and time bounds; ``Limits()`` when None.
+        info: the file's ``audio.probe`` result, when the caller has probed it already.
         plugin_key, plugin_parameters, n_mfcc: as for ``extract``.
         progress: called with ("features", fraction done, from the probed duration).
 
     Raises:
         As ``audio.AudioStream``; ProcessingError: the plugin is missing.
     """
-    stream = AudioStream(path, sample_rate=sample_rate, limits=limits)
+    stream = AudioStream(path, sample_rate=sample_rate, limits=limits, info=info)
     expected = stream.info.duration_s * sample_rate
     extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc)
     try:

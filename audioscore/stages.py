@@ -30,7 +30,7 @@ from .records import RecordStore, recording_id_for_object, youtube_video_id
 from .storage import ObjectStore, decode_metadata_value
 from .transcribe import TranscribeOptions, notes_from_features, transcribe_notes
 
-__all__ = ["AUDIO_SUFFIXES", "LongRecording", "Services", "extract_stage", "fetch_stage", "stage_failures",
+__all__ = ["AUDIO_SUFFIXES", "LongRecording", "Services", "describe_failure", "extract_stage", "fetch_stage", "stage_failures",
            "status_view", "store_features", "transcribe_stage", "workdir"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mkv", ".mov")
@@ -54,16 +54,21 @@ class Services:
     invoke: Callable[[str, dict[str, Any]], None] | None = None
 
 
+def describe_failure(error: Exception) -> tuple[str, bool]:
+    """What to record of a failure: its message (internals not shown) and whether a retry can help (5xx)."""
+    if isinstance(error, AudioscoreError):
+        return str(error), error.http_status >= 500
+    return f"internal error: {type(error).__name__}", True
+
+
 @contextmanager
 def stage_failures(services: Services, recording_id: str, stage: str) -> Iterator[None]:
     """Record a failure of the stage (retryable for 5xx) and re-raise it."""
     try:
         yield
-    except AudioscoreError as error:
-        services.records.fail_stage(recording_id, stage, str(error), retryable=error.http_status >= 500)
-        raise
     except Exception as error:
-        services.records.fail_stage(recording_id, stage, f"internal error: {type(error).__name__}", retryable=True)
+        message, retryable = describe_failure(error)
+        services.records.fail_stage(recording_id, stage, message, retryable=retryable)
         raise
 
 
@@ -141,7 +146,7 @@ def extract_stage(event: ObjectEvent, services: Services, *,
         info = probe(path, limits)
         if long_recording is not None and info.duration_s > settings.fanout_min_s:
             return long_recording(event, recording_id, path, info, services)
-        features = extract_file(path, limits=limits)
+        features = extract_file(path, limits=limits, info=info)
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
         artifacts = store_features(features, source, recording_id, Path(tmp), services)
     return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
