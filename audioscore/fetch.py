@@ -7,15 +7,22 @@ makes (and every redirect's final URL) against the same address rules, refuses a
 up off the allow-list, bounds size, duration and wall-clock time, and finally converts the
 download to FLAC with ffmpeg (local files only) and checks it with ffprobe.
 
-Residual risk: the guard resolves a host just before each request and yt-dlp resolves it again
-to connect, so a record that changes in between (DNS rebinding with a zero TTL) can slip
-through. A network policy denying egress to private ranges and the metadata address is the
+Every connection yt-dlp opens goes through ``_GuardedRH``, the only request handler the guarded
+``YoutubeDL`` has: it resolves the host once, refuses the connection if any address is
+non-public (or the port is not 80/443), and connects to exactly the addresses it checked, so a
+DNS record that changes between check and connect (rebinding) cannot reach an internal address.
+Redirects are checked hop by hop (scheme, allow-list for the page, address) before the next
+connection is made. yt-dlp is kept on its native downloaders and cannot find ffmpeg, so ffmpeg
+never receives a URL. Proxies are not used: a proxy would resolve and connect outside these
+checks. A network policy denying egress to private ranges and the metadata address remains the
 complete defence; this module is the layer that gives clear errors.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.client
 import ipaddress
 import logging
 import math
@@ -23,18 +30,26 @@ import os
 import re
 import shutil
 import socket
+import string
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yt_dlp
-from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.downloader import get_suitable_downloader
+from yt_dlp.downloader.dash import DashSegmentsFD
+from yt_dlp.downloader.hls import HlsFD
+from yt_dlp.downloader.http import HttpFD
+from yt_dlp.networking import RequestDirector, _urllib
+from yt_dlp.networking._urllib import UrllibRH
+from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import (
     DownloadError,
     ExtractorError,
@@ -42,6 +57,7 @@ from yt_dlp.utils import (
     extract_basic_auth,
     sanitize_url,
 )
+from yt_dlp.utils.networking import normalize_url
 
 from audioscore.audio import DEFAULT_SAMPLE_RATE, Limits, probe
 from audioscore.errors import (
@@ -133,6 +149,11 @@ _TRANSIENT_HTTP_STATUSES = frozenset({408, 429})
 # missing cookies that is refused, not the URL.
 _BOT_CHECK = "not a bot"
 _STDERR_TAIL_BYTES = 4096
+
+# yt-dlp's own downloaders, which fetch through YoutubeDL.urlopen; external ones run programs.
+_NATIVE_DOWNLOADERS = (HttpFD, HlsFD, DashSegmentsFD)
+# Attribute on a urllib request: the URL its redirect chain started from.
+_ORIGIN = "_audioscore_origin"
 
 _T = TypeVar("_T")
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -406,6 +427,38 @@ class _Guard:
                 type(exc)(f"refusing a request made while downloading: {exc}")
             ) from None
 
+    def check_redirect(self, origin_url: str, target_url: str) -> None:
+        """Refuses a redirect hop before it is followed: its scheme, its address and port, and,
+        for a chain that started at the page, the allow-list.
+
+        Args:
+            origin_url: the first URL of the redirect chain (what yt-dlp asked for).
+            target_url: the absolute URL the server redirects to.
+        """
+        self.check_time()
+        try:
+            target = _parse_url(target_url, _MAX_INTERNAL_URL_LENGTH)
+            # The page must not be redirected off the allow-list; media URLs (CDNs) may be.
+            if _same_url(origin_url, self.page_url) and not _host_allowed(
+                target, self.policy.allowed_hosts
+            ):
+                raise InputError(f"host {target.host} is not allowed")
+            _check_destination(target, self.policy)
+        except AudioscoreError as exc:
+            raise self.fail(
+                type(exc)(f"refusing a redirect to {_short(target_url)}: {exc}")
+            ) from None
+
+    def connectable(self, host: str, port: int) -> list[_AddrInfo]:
+        """The checked addresses a connection to ``host`` may use (see ``_connectable``)."""
+        self.check_time()
+        try:
+            return _connectable(host, port, self.policy)
+        except AudioscoreError as exc:
+            raise self.fail(
+                type(exc)(f"refusing a connection made while downloading: {exc}")
+            ) from None
+
     def check_response(self, request_url: str, response: Any) -> None:
         """Refuses a response whose redirects left the rules or that is too large."""
         final = str(getattr(response, "url", "") or request_url)
@@ -414,7 +467,7 @@ class _Guard:
                 target = _parse_url(final, _MAX_INTERNAL_URL_LENGTH)
                 _check_destination(target, self.policy)
                 # The page itself must not be redirected off the allow-list.
-                if request_url == self.page_url and not _host_allowed(
+                if _same_url(request_url, self.page_url) and not _host_allowed(
                     target, self.policy.allowed_hosts
                 ):
                     raise InputError(f"host {target.host} is not allowed")
@@ -464,18 +517,179 @@ class _Guard:
         return None
 
 
-class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
-    """A ``YoutubeDL`` whose every HTTP request passes through a ``_Guard``.
+class _Refused(RequestError):
+    """A request the guard refused; a RequestError so yt-dlp passes it on rather than retrying
+    it or trying another handler (the guard has recorded the real error)."""
 
-    All of yt-dlp's own traffic (extractor pages and APIs, media and fragments) goes through
-    ``urlopen``; only external downloaders and ffmpeg bypass it, and the format filter keeps
-    those unused.
+
+class _PinnedHTTPHandler(_urllib.HTTPHandler):
+    """yt-dlp's urllib HTTP handler, connecting only to addresses the guard has just checked.
+
+    http.client opens its socket through ``_create_connection((host, port), ...)``; replacing
+    that per connection puts the check and the connect on the same resolved addresses, so DNS
+    rebinding between the two is impossible. HTTPS still verifies the certificate (and sends
+    SNI) for the host name.
+    """
+
+    def __init__(self, guard: _Guard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._guard = guard
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        """Opens an http request over a checked connection."""
+        return self.do_open(functools.partial(self._connection, http.client.HTTPConnection), req)
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        """Opens an https request over a checked connection."""
+        return self.do_open(
+            functools.partial(self._connection, http.client.HTTPSConnection),
+            req,
+            context=self._context,
+        )
+
+    def _connection(self, cls: type[http.client.HTTPConnection], *args: Any, **kwargs: Any) -> Any:
+        connection = cls(*args, **kwargs)
+        connection._create_connection = self._connect  # type: ignore[attr-defined]
+        if self._source_address is not None:
+            connection.source_address = (self._source_address, 0)
+        return connection
+
+    def _connect(
+        self,
+        address: tuple[str, int],
+        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        """Resolves and checks once, then connects to one of exactly those addresses."""
+        infos = self._guard.connectable(*address)
+        if source_address:
+            family = socket.AF_INET6 if ":" in source_address[0] else socket.AF_INET
+            infos = [info for info in infos if info.family == family]
+        error: OSError = OSError(f"no usable address for {address[0]}")
+        for info in infos:
+            sock = socket.socket(info.family, info.type, info.proto)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(info.sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error
+
+
+class _CheckedRedirectHandler(_urllib.RedirectHandler):
+    """yt-dlp's redirect handler, checking each hop with the guard before following it."""
+
+    def __init__(self, guard: _Guard) -> None:
+        super().__init__()
+        self._guard = guard
+
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        """Checks the hop's target, then lets urllib follow it (and detect loops)."""
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            # urllib quotes the location the same way before joining it.
+            target = urllib.parse.urljoin(
+                req.full_url, urllib.parse.quote(location, safe=string.punctuation)
+            )
+            try:
+                self._guard.check_redirect(getattr(req, _ORIGIN, req.full_url), target)
+            except AudioscoreError:
+                fp.close()
+                raise
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        """yt-dlp's next request, remembering where the chain started."""
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        setattr(new, _ORIGIN, getattr(req, _ORIGIN, req.full_url))
+        return new
+
+
+class _GuardedRH(UrllibRH):
+    """The only request handler of a guarded ``YoutubeDL``: http(s) only, no proxy, every
+    connection pinned to checked addresses and every redirect checked before it is followed.
+
+    Built on yt-dlp's urllib handler rather than on requests/urllib3 (preferred by yt-dlp when
+    installed) because urllib is always present and exposes both hooks needed: the socket
+    creation per connection and the redirect decision per hop.
+    """
+
+    RH_NAME = "audioscore-guarded"
+    _SUPPORTED_URL_SCHEMES = _SCHEMES
+    _SUPPORTED_PROXY_SCHEMES = ()
+
+    def __init__(self, *, guard: _Guard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._guard = guard
+        # Whatever the params say: no file: URLs.
+        self.enable_file_urls = False
+        self._SUPPORTED_URL_SCHEMES = _SCHEMES
+
+    def _create_instance(
+        self, proxies: Any, cookiejar: Any, legacy_ssl_support: bool | None = None
+    ) -> urllib.request.OpenerDirector:
+        del proxies  # direct connections only: a proxy would resolve and connect unchecked
+        opener = urllib.request.OpenerDirector()
+        handlers = (
+            _PinnedHTTPHandler(
+                self._guard,
+                context=self._make_sslcontext(legacy_ssl_support=legacy_ssl_support),
+                source_address=self.source_address,
+            ),
+            urllib.request.HTTPCookieProcessor(cookiejar),
+            urllib.request.UnknownHandler(),
+            urllib.request.HTTPDefaultErrorHandler(),
+            urllib.request.HTTPErrorProcessor(),
+            _CheckedRedirectHandler(self._guard),
+        )
+        for handler in handlers:
+            opener.add_handler(handler)
+        opener.addheaders = []
+        return opener
+
+    def _send(self, request: Any) -> Any:
+        try:
+            return super()._send(request)
+        except AudioscoreError as exc:
+            raise _Refused(str(exc)) from exc
+
+
+class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """A ``YoutubeDL`` whose every HTTP request and connection passes through a ``_Guard``.
+
+    All of yt-dlp's own traffic (extractor pages and APIs, media, manifests and fragments) goes
+    through ``urlopen`` to ``_GuardedRH``; ``dl`` refuses any downloader but the native ones,
+    and yt-dlp cannot find ffmpeg (see ``_ydl_params``), so no URL reaches another program.
     """
 
     def __init__(self, params: dict[str, Any], guard: _Guard) -> None:
         self._fetch_guard = guard
         self._fetch_responses: list[Any] = []
         super().__init__(params)
+
+    @functools.cached_property
+    def _request_director(self) -> RequestDirector:
+        """Only ``_GuardedRH``: never requests, curl_cffi or websockets, which connect unchecked."""
+        return self.build_request_director([functools.partial(_GuardedRH, guard=self._fetch_guard)])
+
+    def dl(self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False) -> Any:
+        """Downloads with a native downloader only; external ones (ffmpeg) are refused."""
+        downloader = get_suitable_downloader(info, self.params, to_stdout=(name == "-"))
+        if downloader not in _NATIVE_DOWNLOADERS:
+            used = getattr(downloader, "__name__", "no downloader")
+            raise self._fetch_guard.fail(
+                InputError(f"the media needs an external downloader ({used}), which is not used")
+            )
+        return super().dl(name, info, subtitle=subtitle, test=test)
 
     def urlopen(self, req: Any) -> Any:
         """Checks the request's URL, sends it, then checks the final URL and size."""
@@ -533,6 +747,8 @@ class _YtdlLogger:
 
 def _ydl_params(dl_dir: Path, policy: FetchPolicy, guard: _Guard) -> dict[str, Any]:
     """yt-dlp options: one file, no side effects outside ``dl_dir``, bounded cost."""
+    no_ffmpeg = dl_dir / "no-ffmpeg"
+    no_ffmpeg.mkdir(exist_ok=True)
     params: dict[str, Any] = {
         "format": _FORMAT,
         "paths": {"home": str(dl_dir), "temp": str(dl_dir)},
@@ -548,6 +764,14 @@ def _ydl_params(dl_dir: Path, policy: FetchPolicy, guard: _Guard) -> dict[str, A
         "retries": _RETRIES,
         "fragment_retries": _RETRIES,
         "extractor_retries": _RETRIES,
+        # yt-dlp's own downloaders fetch through the guard; never hand a URL to ffmpeg or
+        # another program (HLS included), and give yt-dlp no ffmpeg to fall back on: an empty
+        # folder as its location makes every ffmpeg use inside yt-dlp fail closed.
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "ffmpeg_location": str(no_ffmpeg),
+        # No proxy from the environment: it would resolve and connect outside the checks.
+        "proxy": "",
         "continuedl": False,
         "updatetime": False,
         # Fixups run ffmpeg on the download without a protocol whitelist; we convert anyway.
@@ -847,24 +1071,55 @@ def _parse_url(url: str, max_length: int) -> _Target:
 
 
 def _check_destination(target: _Target, policy: FetchPolicy) -> None:
-    """Refuses non-standard ports and non-public addresses, unless the policy allows private."""
+    """Refuses non-public addresses and non-standard ports, unless the policy allows private."""
+    if not policy.allow_private:
+        _connectable(target.host, target.port, policy)
+
+
+def _connectable(host: str, port: int, policy: FetchPolicy) -> list[_AddrInfo]:
+    """Resolves ``host`` once and returns the addresses a connection may use.
+
+    The address kind is checked before the port so that the message names what an SSRF attempt
+    aimed at. Every address must pass: a client may connect to any of them.
+
+    Raises:
+        InputError: an address is non-public or the port is not 80/443 (unless the policy
+            allows private), or the host does not resolve.
+        ProcessingError: resolution failed for another reason.
+    """
+    bad_port = not policy.allow_private and port not in _DEFAULT_PORTS.values()
+    try:
+        infos = _resolve(host, port)
+    except AudioscoreError:
+        if bad_port:
+            raise InputError(f"port {port} is not allowed (only 80 and 443)") from None
+        raise
     if policy.allow_private:
-        return
-    if target.port not in _DEFAULT_PORTS.values():
-        raise InputError(f"port {target.port} is not allowed (only 80 and 443)")
-    if target.ip is not None:
-        kind = _non_public_kind(target.ip)
+        return infos
+    literal = _ip_literal(host) is not None
+    for info in infos:
+        kind = _non_public_kind(info.address)
         if kind:
-            raise InputError(f"host {target.host} is {kind}")
-        return
-    for address in _resolve(target.host, target.port):
-        kind = _non_public_kind(address)
-        if kind:
-            raise InputError(f"host {target.host} resolves to {address}, {kind}")
+            where = f"host {host} is" if literal else f"host {host} resolves to {info.address},"
+            raise InputError(f"{where} {kind}")
+    if bad_port:
+        raise InputError(f"port {port} is not allowed (only 80 and 443)")
+    return infos
 
 
-def _resolve(host: str, port: int) -> list[_Address]:
-    """The addresses ``host`` resolves to."""
+@dataclass(frozen=True)
+class _AddrInfo:
+    """One ``getaddrinfo`` answer: the parsed address, and what ``socket`` needs to connect."""
+
+    address: _Address
+    family: int
+    type: int
+    proto: int
+    sockaddr: tuple[Any, ...]
+
+
+def _resolve(host: str, port: int) -> list[_AddrInfo]:
+    """The addresses ``host`` resolves to (an IP literal resolves to itself, without DNS)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -874,13 +1129,14 @@ def _resolve(host: str, port: int) -> list[_Address]:
         raise ProcessingError(f"cannot resolve host {host}: {exc.strerror}") from None
     except (OSError, UnicodeError) as exc:
         raise ProcessingError(f"cannot resolve host {host}: {exc}") from None
-    addresses: list[_Address] = []
-    for *_, sockaddr in infos:
+    addresses: list[_AddrInfo] = []
+    for family, type_, proto, _, sockaddr in infos:
         try:
-            addresses.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         except ValueError:
             # Fail closed: an address we cannot classify is not known to be public.
             raise InputError(f"host {host} resolves to an unrecognised address") from None
+        addresses.append(_AddrInfo(address, family, type_, proto, tuple(sockaddr)))
     if not addresses:
         raise InputError(f"host {host} does not resolve")
     return addresses
@@ -1023,6 +1279,11 @@ def _clean_title(title: object) -> str:
 def _printable(text: str) -> str:
     """``text`` quoted so that odd characters cannot break a one-line message."""
     return repr(text) if not text.isprintable() or " " in text else text
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Whether two URLs are the same once percent-encoded as yt-dlp sends them."""
+    return a == b or normalize_url(a) == normalize_url(b)
 
 
 def _short(url: str) -> str:
