@@ -149,6 +149,8 @@ _TRANSIENT_HTTP_STATUSES = frozenset({408, 429})
 # missing cookies that is refused, not the URL.
 _BOT_CHECK = "not a bot"
 _STDERR_TAIL_BYTES = 4096
+# yt-dlp's words when a downloader falls back to ffmpeg (e.g. HLS it cannot decrypt natively).
+_NEEDS_FFMPEG = re.compile(r"ffmpeg (?:could not be found|is not installed)", re.IGNORECASE)
 
 # yt-dlp's own downloaders, which fetch through YoutubeDL.urlopen; external ones run programs.
 _NATIVE_DOWNLOADERS = (HttpFD, HlsFD, DashSegmentsFD)
@@ -438,6 +440,10 @@ class _Guard:
         self.check_time()
         try:
             target = _parse_url(target_url, _MAX_INTERNAL_URL_LENGTH)
+            kind = _non_public_kind(target.ip) if target.ip is not None else None
+            if kind and not self.policy.allow_private:
+                # Named first, as in validate_url: the more useful reason for an SSRF attempt.
+                raise InputError(f"host {target.host} is {kind}")
             # The page must not be redirected off the allow-list; media URLs (CDNs) may be.
             if _same_url(origin_url, self.page_url) and not _host_allowed(
                 target, self.policy.allowed_hosts
@@ -921,8 +927,15 @@ def _download_error(exc: DownloadError, page_url: str) -> AudioscoreError:
     message = f"cannot download {_short(page_url)}: {_reason(explained)}"
     status = next((e.status for e in chain if isinstance(e, HTTPError)), None)
     if status is not None:
-        client_error = 400 <= status < 500 and status not in _TRANSIENT_HTTP_STATUSES
+        # A 3xx that reaches us is a redirect loop or chain too long to follow: the URL's fault.
+        client_error = 300 <= status < 500 and status not in _TRANSIENT_HTTP_STATUSES
         return InputError(message) if client_error else TransientError(message)
+    if _NEEDS_FFMPEG.search(message):
+        # yt-dlp wanted to hand the media's URL to ffmpeg, which it is not given (see _ydl_params).
+        return InputError(
+            f"cannot download {_short(page_url)}: the media can only be downloaded by ffmpeg,"
+            " which is not used for URLs"
+        )
     if any(isinstance(e, TransportError) for e in chain):
         return TransientError(message)
     if any(isinstance(e, UnsupportedError) for e in chain):
