@@ -13,14 +13,17 @@ import http.server
 import socket
 import subprocess
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from yt_dlp.utils import DownloadError
 
-from audioscore.errors import InputError
+from audioscore import fetch
+from audioscore.errors import AudioscoreError, InputError
 from audioscore.fetch import FetchPolicy, fetch_audio
 
 PUBLIC_V4 = "142.250.185.78"
@@ -215,9 +218,9 @@ def test_redirect_to_loopback_is_refused_before_connecting(
     url = redirect(target.format(port=internal.server_address[1]), code)
     with pytest.raises(InputError, match="refusing a redirect to") as exc:
         fetch_audio(url, tmp_path, POLICY)
-    assert reason in str(exc.value)
     assert internal.accepted == 0
     assert only_public(attempts)
+    assert reason in str(exc.value)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -288,3 +291,79 @@ def test_media_url_redirecting_to_loopback_is_refused(
         fetch_audio(page, tmp_path, POLICY)
     assert internal.accepted == 0
     assert only_public(attempts)
+
+
+# --- HLS through yt-dlp's downloaders ------------------------------------------------------
+# The format filter keeps HLS away from the downloaders today; these drive the guarded YoutubeDL
+# directly with an HLS format, to prove the connection checks hold there too.
+
+
+def download_format(url: str, protocol: str, policy: FetchPolicy, tmp: Path) -> None:
+    """Downloads one format with the guarded ``YoutubeDL``, as ``fetch_audio`` would."""
+    page = f"http://{MEDIA}/page"
+    guard = fetch._Guard(page, policy, time.monotonic() + 20)
+    (tmp / "download").mkdir()
+    params = fetch._ydl_params(tmp / "download", policy, guard)
+    params["format"] = "best"  # the protocol filter would refuse HLS before any download
+    info = {"id": "x", "title": "x", "url": url, "protocol": protocol, "ext": "mp4",
+            "webpage_url": page, "extractor": "generic", "extractor_key": "Generic"}
+    try:
+        with fetch._GuardedYoutubeDL(params, guard) as ydl:
+            ydl.process_ie_result(info, download=True)
+    except DownloadError as exc:
+        raise guard.error or fetch._download_error(exc, page) from None
+    except Exception:
+        # As _download_guarded: the guard's record is the real error.
+        if guard.error is not None:
+            raise guard.error from None
+        raise
+    if guard.error is not None:
+        raise guard.error
+
+
+def hls(segment: str, **extra: str) -> str:
+    return f"http://{MEDIA}/hls.m3u8?" + urllib.parse.urlencode({"seg": segment, **extra})
+
+
+@pytest.mark.parametrize("via", ["direct", "redirect"])
+def test_hls_segments_pointing_at_loopback_are_refused(
+    attempts: list[tuple], internal: _CountingServer, tmp_path: Path, via: str
+) -> None:
+    segment = f"http://127.0.0.1:{internal.server_address[1]}/tone.mp3"
+    if via == "redirect":
+        segment = redirect(segment)
+    with pytest.raises(InputError, match="host 127.0.0.1 is a loopback address"):
+        download_format(hls(segment), "m3u8_native", POLICY, tmp_path)
+    assert internal.accepted == 0
+    assert only_public(attempts)
+
+
+def test_hls_that_needs_ffmpeg_is_refused_and_ffmpeg_gets_no_url(
+    allowed: _CountingServer, internal: _CountingServer, tmp_path: Path
+) -> None:
+    """An encryption method yt-dlp cannot handle natively makes it delegate to ffmpeg, which
+    would fetch the manifest and segments itself, unchecked. Even with loopback allowed (so
+    that only the ffmpeg hand-off is under test), ffmpeg must never receive the URL."""
+    policy = FetchPolicy(allowed_hosts=("127.0.0.1",), allow_private=True, timeout_s=20)
+    base = f"http://127.0.0.1:{allowed.server_address[1]}"
+    segment = f"http://127.0.0.1:{internal.server_address[1]}/tone.mp3"
+    manifest = f"{base}/hls.m3u8?" + urllib.parse.urlencode({"seg": segment, "key": "AES-256"})
+    with pytest.raises(InputError, match="only be downloaded by ffmpeg"):
+        download_format(manifest, "m3u8_native", policy, tmp_path)
+    assert internal.accepted == 0
+
+
+@pytest.mark.parametrize("protocol", ["rtmp", "rtmp_ffmpeg"])
+def test_external_downloaders_are_refused(
+    attempts: list[tuple], tmp_path: Path, protocol: str
+) -> None:
+    with pytest.raises(AudioscoreError) as exc:
+        download_format(hls("/tone.mp3"), protocol, POLICY, tmp_path)
+    assert isinstance(exc.value, InputError)
+    assert only_public(attempts)
+
+
+def test_data_url_media_is_refused(attempts: list[tuple], tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="scheme 'data' is not allowed"):
+        download_format("data:audio/mpeg;base64,AAAA", "https", POLICY, tmp_path)
+    assert attempts == []
