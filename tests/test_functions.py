@@ -221,3 +221,46 @@ def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeyp
 def test_fetch_rejects_bad_bodies(deployed) -> None:
     assert call(deployed["fetch"], body=b"not json", token=None)[0] == 400
     assert call(deployed["fetch"], body={"title": "no url"}, token=None)[0] == 400
+
+
+def test_fetch_redirect_to_loopback_is_400_and_stores_nothing(deployed, object_store, monkeypatch) -> None:
+    """Production rules: the allowed host (a public address, routed to a local server) redirects to an internal
+    service on loopback. The function answers 400 JSON naming the address kind; nothing is contacted or stored."""
+    accepted = []
+
+    class Internal(http.server.ThreadingHTTPServer):
+        def get_request(self):
+            accepted.append(1)
+            return super().get_request()
+
+    class Redirector(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{internal.server_port}/song.mp3")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    internal = Internal(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    allowed = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    for server in (internal, allowed):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    public = "142.250.0.1"
+    resolve, connect = socket.getaddrinfo, socket.socket.connect
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (public, port))] if host == "media.example"
+        else resolve(host, port, *a, **k))
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connect(
+        sock, allowed.server_address if tuple(address[:2]) == (public, 80) else address))
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "media.example")
+    try:
+        status, body = call(deployed["fetch"], body={"url": "http://media.example/song.mp3"}, token=None)
+    finally:
+        internal.shutdown()
+        allowed.shutdown()
+    assert status == 400, body
+    assert "loopback address" in body["error"] and "\n" not in body["error"]
+    assert accepted == []
+    assert keys(object_store, "audio") == set()
