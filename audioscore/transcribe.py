@@ -20,6 +20,7 @@ from typing import Any
 from .audio import DEFAULT_SAMPLE_RATE, Limits
 from .errors import InputError, ProcessingError
 from .export import FeatureFiles, file_sha256, write_features
+from .feature_notes import notes_for_notation
 from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
@@ -85,15 +86,13 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def notes_from_features(document: dict[str, Any]) -> list[PerformedNote]:
-    """Performed notes from a ``features.json`` document.
+    """Performed notes from a ``features.json`` document, every field validated
+    (see ``feature_notes.notes_for_notation``).
 
     Raises:
-        InputError: the document has no usable notes list.
+        InputError: the document has no usable notes list; the message names the offending note and field.
     """
-    try:
-        return [PerformedNote(float(n["onset"]), float(n["offset"]), round(float(n["midi"]))) for n in document["notes"]]
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"features document has no valid notes: {error}") from None
+    return notes_for_notation(document)
 
 
 def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
