@@ -25,7 +25,7 @@ from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
 from .rhythm import PerformedNote, fit_rhythm, quantise
-from .score import ScoreSpec, build_score, summarise_score
+from .score import ScoreSpec, build_score, shorten_silences, summarise_score
 from .tonality import estimate_key, parse_key
 
 __all__ = [
@@ -103,13 +103,14 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     try:
         rhythm = fit_rhythm(notes, tempo_bpm=options.tempo_bpm, time_signature=options.time_signature,
                             triplets=options.triplets)
-        quantised = quantise(notes, rhythm)
+        # Long silences shortened: the notation's work follows the notes, not the time they span.
+        quantised, cuts = shorten_silences(quantise(notes, rhythm), rhythm.bar_quarters)
         key = parse_key(options.key) if options.key else estimate_key(
             (n.midi, float(n.duration)) for n in quantised)
-        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer))
+        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
-    return score, summarise_score(score, quantised, rhythm, key)
+    return score, summarise_score(score, quantised, rhythm, key, cuts)
 
 
 def _write_score(
