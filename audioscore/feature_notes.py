@@ -88,7 +88,7 @@ def parse_features(data: bytes, *, name: str = "features.json", max_bytes: int =
     if len(data) > max_bytes:
         raise LimitExceeded(f"{name!r} is more than the {max_bytes} bytes allowed")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is harmless
     except UnicodeDecodeError as error:
         raise InputError(f"{name!r} is not UTF-8 text (byte {error.start})") from None
     try:
