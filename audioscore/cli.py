@@ -251,11 +251,12 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
 
 
 def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    document = read_features(args.features)  # every field checked before any notation work
+    document = read_features(args.features)
+    notes = notes_from_features(document)  # every field checked before anything is written
     _check_output_dir(args.out)
     _note_key_respelling(args)
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)
-    _report_score(transcribe_notes(notes_from_features(document), args.out, _options(args, title)), args, say)
+    _report_score(transcribe_notes(notes, args.out, _options(args, title)), args, say)
     return 0
 
 
