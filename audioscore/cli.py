@@ -8,19 +8,24 @@ message and an exit code; no tracebacks unless ``--debug``.
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .audio import DEFAULT_SAMPLE_RATE, Limits
 from .errors import AudioscoreError, InputError
 from .export import file_sha256, write_features
+from .feature_notes import read_features
 from .features import Source, extract_file
 from .mfcc import N_MFCC
-from .pitch import PLUGIN_KEY
+from .pitch import PLUGIN_KEY, check_plugin
+from .tonality import key_respelling, parse_key
 from .transcribe import (
     TranscribeOptions,
     Transcription,
@@ -33,6 +38,15 @@ __all__ = ["main"]
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 1
+TEMPO_RANGE_BPM = (20.0, 400.0)
+MAX_LABEL_CHARS = 1000  # --title / --composer: the score prints at most 200 characters of them
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _parameter(text: str) -> tuple[str, float]:
@@ -45,6 +59,34 @@ def _parameter(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
 
 
+def _tempo(text: str) -> float:
+    """--tempo: quarter notes per minute, finite, within TEMPO_RANGE_BPM."""
+    low, high = TEMPO_RANGE_BPM
+    try:
+        bpm = float(text)
+    except ValueError:
+        bpm = math.nan
+    if not low <= bpm <= high:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a tempo in {low:g}..{high:g} bpm, got {text[:40]!r}")
+    return bpm
+
+
+def _key(text: str) -> str:
+    """--key: checked here, so a typo ends the run before any work."""
+    try:
+        parse_key(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _label(text: str) -> str:
+    """--title, --composer: printable text of a sane length (line breaks are spaces)."""
+    if len(text) > MAX_LABEL_CHARS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LABEL_CHARS} characters, got {len(text)}")
+    return text
+
+
 def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
     output = command.add_mutually_exclusive_group()
     output.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
@@ -52,25 +94,28 @@ def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
 
 
 def _add_notation_flags(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--tempo", type=float, metavar="BPM", help="quarter-note tempo instead of estimating it")
+    command.add_argument("--tempo", type=_tempo, metavar="BPM", help="quarter-note tempo (20..400) instead of estimating it")
     command.add_argument("--time-signature", choices=["2/4", "3/4", "4/4", "6/8"], help="meter instead of estimating it")
-    command.add_argument("--key", help="key instead of estimating it, e.g. 'D major', 'Bb minor'")
-    command.add_argument("--title", default="", help="title (default: the file name)")
-    command.add_argument("--composer", default="", help="composer line")
+    command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor'; "
+                         "a key that would need more than 7 sharps or flats is written as its enharmonic "
+                         "equivalent (B# major as C major), with a note")
+    command.add_argument("--title", type=_label, default="", help="title (default: the file name)")
+    command.add_argument("--composer", type=_label, default="", help="composer line")
     command.add_argument("--no-triplets", action="store_true", help="quantise to sixteenths only")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="audioscore", description="Audio to features and sheet music.")
+    parser = _Parser(prog="audioscore", description="Audio to features and sheet music.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for name, summary in (("extract", "pitch track, notes and MFCCs of an audio file"),
                           ("transcribe", "features and a score (PDF, PNG, MIDI, MusicXML) of an audio file")):
         command = commands.add_parser(name, help=summary)
         command.add_argument("audio", type=Path, help="any file ffmpeg can read (audio or video)")
-        command.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+        command.add_argument("-o", "--out", type=Path, required=True,
+                             help="output directory (created if missing; must be writable)")
         command.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
                              help="analysis rate in Hz (default %(default)s)")
         command.add_argument("--no-plot", action="store_true", help="skip features.png")
@@ -93,6 +138,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_input_file(path: Path) -> None:
+    """The input must be a regular file: a directory, FIFO or device would make the
+    tools fail late, block, or read forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        broken = " (a broken symbolic link)" if path.is_symlink() else ""
+        raise InputError(f"{str(path)!r}: no such file{broken}") from None
+    except OSError as error:
+        raise InputError(f"{str(path)!r}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{str(path)!r} is not a regular file")
+
+
+def _check_output_dir(out: Path) -> None:
+    """Create the output directory and prove it writable, before any work: a mistake
+    found after minutes of decoding wastes them. (A write test rather than permission
+    bits: root passes those everywhere, read-only file systems included.)"""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"-o {str(out)!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise InputError(f"-o {str(out)!r}: cannot write there ({error.strerror})") from None
+
+
+def _note_key_respelling(args: argparse.Namespace) -> None:
+    """One line on stderr when --key is written as its enharmonic equivalent."""
+    note = key_respelling(args.key) if args.key else None
+    if note and not args.quiet:
+        print(f"audioscore: note: {note}", file=sys.stderr)
+
+
 class _Progress:
     """One self-rewriting status line on a terminal; silent otherwise."""
 
@@ -113,6 +193,9 @@ class _Progress:
 
 
 def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    _check_input_file(args.audio)
+    check_plugin(args.plugin, dict(args.param))
+    _check_output_dir(args.out)
     progress = _Progress(not (args.quiet or args.json))
     progress("features", 0.0)
     features = extract_file(
@@ -154,6 +237,9 @@ def _report_score(result: Transcription, args: argparse.Namespace, say: Callable
 
 
 def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    _check_input_file(args.audio)
+    _check_output_dir(args.out)
+    _note_key_respelling(args)
     progress = _Progress(not (args.quiet or args.json))
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
                              limits=Limits.from_env(), plot=not args.no_plot, progress=progress)
@@ -165,14 +251,12 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
 
 
 def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    try:
-        document = json.loads(args.features.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{args.features.name!r}: no such file") from None
-    except (OSError, ValueError) as error:
-        raise InputError(f"{args.features.name!r} is not a features.json: {error}") from None
+    document = read_features(args.features)
+    notes = notes_from_features(document)  # every field checked before anything is written
+    _check_output_dir(args.out)
+    _note_key_respelling(args)
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)
-    _report_score(transcribe_notes(notes_from_features(document), args.out, _options(args, title)), args, say)
+    _report_score(transcribe_notes(notes, args.out, _options(args, title)), args, say)
     return 0
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from music21 import clef, duration, key, meter, note, pitch, stream, tempo
+from music21 import clef, duration, expressions, key, meter, note, pitch, stream, tempo
 
 from .errors import InputError, ProcessingError
 from .files import write_atomic
@@ -308,6 +308,8 @@ class _PartWriter:
             return f"\\time {element.numerator}/{element.denominator}"
         if isinstance(element, tempo.MetronomeMark) and self.with_tempo:
             return _tempo(element)
+        if isinstance(element, expressions.TextExpression) and self.with_tempo:  # once, above the top staff
+            return f"\\mark {lilypond_string(element.content)}"
         # Barlines, beams, layout hints: LilyPond decides, and the end is always |.
         return None
 

@@ -6,17 +6,19 @@ centres), frequencies in Hz, 0 Hz where a frame is unvoiced.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import numpy as np
 
-from .errors import ProcessingError
+from .errors import InputError, ProcessingError
 
-__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "ensure_vamp_path", "plugin_frame_sizes", "track_pitch"]
+__all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "check_plugin", "ensure_vamp_path", "plugin_frame_sizes",
+           "track_pitch"]
 
 PLUGIN_KEY = "audioscore_pyin:pyin"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
@@ -25,6 +27,9 @@ DEBIAN_VAMP_DIR = Path("/usr/lib/x86_64-linux-gnu/vamp")
 # into the plugin's own blocks, so Python never loops per analysis frame.
 CHUNK_SAMPLES = 1 << 16
 FRAME_OUTPUTS = ("voicedprob", "smoothedpitchtrack")
+NEEDED_OUTPUTS = (*FRAME_OUTPUTS, "notes")
+# Set by the tracker (frames are counted, so unvoiced frames must be output as 0 Hz): not the user's.
+FIXED_PARAMETERS = {"outputunvoiced": 2.0}
 
 
 def ensure_vamp_path() -> None:
@@ -77,6 +82,63 @@ class PitchResult:
     plugin: str
 
 
+def _plugins_with_pyin_outputs() -> list[str]:
+    found = []
+    for key in vampyhost.list_plugins():
+        try:
+            outputs = vampyhost.get_outputs_of(key)
+        except TypeError:  # vampyhost's "failed to load": a broken library must not hide the others
+            outputs = []
+        if set(NEEDED_OUTPUTS) <= set(outputs):
+            found.append(key)
+    return found
+
+
+def _check_parameter(plugin_key: str, name: str, value: float, descriptors: Mapping[str, Mapping]) -> None:
+    if name in FIXED_PARAMETERS:
+        raise InputError(f"parameter {name!r} of {plugin_key} is set by audioscore and cannot be changed")
+    if name not in descriptors:
+        valid = ", ".join(sorted(set(descriptors) - set(FIXED_PARAMETERS)))
+        raise InputError(f"{plugin_key} has no parameter {name[:40]!r}; valid names: {valid}")
+    d = descriptors[name]
+    low, high = d["minValue"], d["maxValue"]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InputError(f"parameter {name} of {plugin_key} must be in {low:g}..{high:g}, got {value:g}")
+    step = d.get("quantizeStep") if d.get("isQuantized") else None
+    if step and abs((value - low) / step - round((value - low) / step)) > 1e-6:
+        raise InputError(f"parameter {name} of {plugin_key} takes steps of {step:g} from {low:g}, got {value:g}")
+
+
+def check_plugin(plugin_key: str, parameters: Mapping[str, float] | None = None) -> None:
+    """Check, before any audio is read, that a plugin is installed, has pYIN's outputs
+    (voicedprob, smoothedpitchtrack, notes) and accepts the parameters (names and ranges
+    from the plugin's own descriptors).
+
+    Raises:
+        ProcessingError: the project's own plugin is not installed (a deployment problem).
+        InputError: another plugin key that is not installed or lacks the outputs, or a
+            parameter the plugin does not have or a value outside its range (user mistakes).
+    """
+    if plugin_key not in vampyhost.list_plugins():
+        where = f"on VAMP_PATH={os.environ['VAMP_PATH']}"
+        if plugin_key == PLUGIN_KEY:
+            raise ProcessingError(f"Vamp plugin {plugin_key!r} not found {where} (run 'make plugin')")
+        usable = ", ".join(_plugins_with_pyin_outputs()) or "none"
+        raise InputError(f"Vamp plugin {plugin_key[:60]!r} not found {where}; plugins with pYIN's outputs: {usable}")
+    missing = [name for name in NEEDED_OUTPUTS if name not in vampyhost.get_outputs_of(plugin_key)]
+    if missing:
+        raise InputError(f"Vamp plugin {plugin_key!r} lacks the outputs {', '.join(missing)} "
+                         "(a pYIN plugin is needed)")
+    if parameters:
+        plugin = vampyhost.load_plugin(plugin_key, 44100, vampyhost.ADAPT_NONE)
+        try:
+            descriptors = {d["identifier"]: d for d in plugin.parameters}
+        finally:
+            plugin.unload()
+        for name, value in parameters.items():
+            _check_parameter(plugin_key, name, value, descriptors)
+
+
 def plugin_frame_sizes(plugin_key: str, sample_rate: int) -> tuple[int, int]:
     """(step, block) in samples that the plugin prefers at this rate."""
     probe = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_NONE)
@@ -103,18 +165,15 @@ class PitchTracker:
         """Loads and initialises the plugin.
 
         Raises:
-            ProcessingError: the plugin is not installed or refuses to initialise.
+            ProcessingError: the project's plugin is not installed, or the plugin refuses to initialise.
+            InputError: another plugin that is missing or lacks pYIN's outputs, or a bad parameter.
         """
-        if plugin_key not in vampyhost.list_plugins():
-            raise ProcessingError(
-                f"Vamp plugin {plugin_key!r} not found on VAMP_PATH={os.environ['VAMP_PATH']} "
-                "(run 'make plugin')"
-            )
+        check_plugin(plugin_key, parameters)
         self.sample_rate, self.plugin_key = sample_rate, plugin_key
         self.step, self.block = plugin_frame_sizes(plugin_key, sample_rate)
         self._plugin = vampyhost.load_plugin(plugin_key, sample_rate, vampyhost.ADAPT_ALL)
         try:
-            self._plugin.set_parameter_values({"outputunvoiced": 2, **(parameters or {})})
+            self._plugin.set_parameter_values({**(parameters or {}), **FIXED_PARAMETERS})
             if not self._plugin.initialise(1, CHUNK_SAMPLES, CHUNK_SAMPLES):
                 raise ProcessingError(f"Vamp plugin {plugin_key!r} refused to initialise")
             self._indices = {

@@ -15,12 +15,16 @@ from music21 import note as m21note
 from music21 import pitch as m21pitch
 from music21 import stream
 
-__all__ = ["KEY_METHOD", "estimate_key", "parse_key", "spell"]
+__all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell"]
 
 # Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
 # where Krumhansl-Schmuckler took a major key for its relative minor.
 KEY_METHOD = "temperley"
-_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|b|-|sharp|flat)?\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
+_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|♯|b|♭|-|sharp|flat)?\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
+_ACCIDENTALS = {"#": "#", "♯": "#", "sharp": "#", "b": "-", "♭": "-", "-": "-", "flat": "-"}
+KEY_FORMS = "a letter A-G, then #, ♯, b, ♭ or nothing, then major or minor (e.g. 'D major', 'Bb minor', 'f# minor')"
+# A key signature has at most seven sharps or flats; B# major would need twelve.
+MAX_KEY_ACCIDENTALS = 7
 _STEPS = "CDEFGAB"
 
 
@@ -40,24 +44,57 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
     return melody.analyze(KEY_METHOD)
 
 
-def parse_key(text: str) -> m21key.Key:
-    """A key from text such as "D major", "Bb minor", "f# min", "E-", "c minor".
-
-    A bare letter means major; a lower-case letter alone means minor.
-
-    Raises:
-        ValueError: not a key.
-    """
+def _key_as_written(text: str) -> m21key.Key:
     match = _KEY_TEXT.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a key (e.g. 'D major', 'Bb minor', 'f# minor')")
+        raise ValueError(f"{text[:40]!r} is not a key: {KEY_FORMS}")
     letter, accidental, mode = match.groups()
-    alter = {"#": "#", "sharp": "#", "b": "-", "-": "-", "flat": "-"}.get((accidental or "").lower(), "")
+    alter = _ACCIDENTALS.get((accidental or "").lower(), "")
     if mode is None:
         mode_name = "minor" if letter.islower() else "major"
     else:
         mode_name = "major" if mode.lower() in ("major", "maj") else "minor"
     return m21key.Key(letter.upper() + alter, mode_name)
+
+
+def _enharmonic(key: m21key.Key) -> m21key.Key:
+    """The key with the same tonic pitch and mode and the fewest sharps or flats."""
+    names = [step + alter for step in _STEPS for alter in ("", "#", "-")]
+    same = [m21key.Key(n, key.mode) for n in names if m21pitch.Pitch(n).pitchClass == key.tonic.pitchClass]
+    return min(same, key=lambda k: abs(k.sharps))
+
+
+def parse_key(text: str) -> m21key.Key:
+    """A key from text such as "D major", "Bb minor", "f# min", "E♭", "c minor".
+
+    A bare letter means major; a lower-case letter alone means minor. A key whose
+    signature would need more than seven sharps or flats (B# major, Fb minor, Gb minor)
+    becomes its enharmonic equivalent (C major, E minor, F# minor), as a reader expects.
+
+    Raises:
+        ValueError: not a key; the message lists the accepted forms.
+    """
+    key = _key_as_written(text)
+    return _enharmonic(key) if abs(key.sharps) > MAX_KEY_ACCIDENTALS else key
+
+
+def key_respelling(text: str) -> str | None:
+    """A one-line note when ``parse_key`` respells the key, else None.
+
+    Raises:
+        ValueError: not a key.
+    """
+    written = _key_as_written(text)
+    if abs(written.sharps) <= MAX_KEY_ACCIDENTALS:
+        return None
+    used = _enharmonic(written)
+    kind = "sharps" if written.sharps > 0 else "flats"
+    return (f"{_key_name(written)} would need {abs(written.sharps)} {kind}: "
+            f"writing its enharmonic equivalent, {_key_name(used)}")
+
+
+def _key_name(key: m21key.Key) -> str:
+    return f"{key.tonic.name.replace('-', 'b')} {key.mode}"
 
 
 def spell(midi: int, key: m21key.Key) -> m21pitch.Pitch:

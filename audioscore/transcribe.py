@@ -20,11 +20,12 @@ from typing import Any
 from .audio import DEFAULT_SAMPLE_RATE, Limits
 from .errors import InputError, ProcessingError
 from .export import FeatureFiles, file_sha256, write_features
+from .feature_notes import notes_for_notation
 from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
 from .rhythm import PerformedNote, fit_rhythm, quantise
-from .score import ScoreSpec, build_score, summarise_score
+from .score import ScoreSpec, build_score, shorten_silences, summarise_score
 from .tonality import estimate_key, parse_key
 
 __all__ = [
@@ -85,15 +86,13 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def notes_from_features(document: dict[str, Any]) -> list[PerformedNote]:
-    """Performed notes from a ``features.json`` document.
+    """Performed notes from a ``features.json`` document, every field validated
+    (see ``feature_notes.notes_for_notation``).
 
     Raises:
-        InputError: the document has no usable notes list.
+        InputError: the document has no usable notes list; the message names the offending note and field.
     """
-    try:
-        return [PerformedNote(float(n["onset"]), float(n["offset"]), round(float(n["midi"]))) for n in document["notes"]]
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"features document has no valid notes: {error}") from None
+    return notes_for_notation(document)
 
 
 def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
@@ -104,13 +103,14 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     try:
         rhythm = fit_rhythm(notes, tempo_bpm=options.tempo_bpm, time_signature=options.time_signature,
                             triplets=options.triplets)
-        quantised = quantise(notes, rhythm)
+        # Long silences shortened: the notation's work follows the notes, not the time they span.
+        quantised, cuts = shorten_silences(quantise(notes, rhythm), rhythm.bar_quarters)
         key = parse_key(options.key) if options.key else estimate_key(
             (n.midi, float(n.duration)) for n in quantised)
-        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer))
+        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
-    return score, summarise_score(score, quantised, rhythm, key)
+    return score, summarise_score(score, quantised, rhythm, key, cuts)
 
 
 def _write_score(

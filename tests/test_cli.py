@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import corpus
@@ -133,9 +135,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_input, message: s
 
 
 def test_unknown_plugin_is_a_clear_error(two_note_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A typo in --plugin is the user's mistake (2); only our own plugin missing is a broken install (3).
     result = run_main(capsys, "extract", str(two_note_wav), "-o", str(tmp_path), "--plugin", "nope:nothing")
-    assert result.returncode == 3
-    assert "'nope:nothing' not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "'nope:nothing' not found" in result.stderr and "audioscore_pyin:pyin" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_bad_option_values_are_rejected(two_note_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,3 +147,155 @@ def test_bad_option_values_are_rejected(two_note_wav: Path, tmp_path: Path, caps
     assert result.returncode == 2 and "NAME=NUMBER" in result.stderr
     result = run_main(capsys, "extract", str(two_note_wav), "-o", str(tmp_path), "--n-mfcc", "0")
     assert result.returncode == 2 and "n_mfcc=0" in result.stderr
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.fixture
+def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if decoding or notation starts: the mistake must be caught before."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the arguments were checked")
+    for name in ("extract_file", "transcribe_file", "transcribe_notes"):
+        monkeypatch.setattr(f"audioscore.cli.{name}", refuse)
+
+
+def features_with(tmp_path: Path, notes: list[dict]) -> Path:
+    path = tmp_path / "features.json"
+    path.write_text(json.dumps({"schema": "audioscore.features/1", "source": {"key": "tune.wav"}, "notes": notes}))
+    return path
+
+
+MELODY = [{"onset": 0.5 * i, "offset": 0.5 * i + 0.45, "pitch_hz": 440.0, "midi": [60, 62, 64, 65][i % 4]}
+          for i in range(8)]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("[1, 2]", "top level is a JSON list"),
+        (json.dumps({"notes": MELODY + [{"onset": 1e5, "offset": 1e5 + 1, "midi": 60}]}),
+         "notes[8].onset must be a number of seconds"),
+        (json.dumps({"notes": [{**MELODY[0], "midi": 300}, *MELODY]}), "notes[0].midi must be a MIDI number"),
+        (json.dumps({"notes": MELODY, "schema": "other/1"}), "has schema 'other/1'"),
+    ],
+    ids=["deep", "array", "note-at-1e5-s", "midi-300", "schema"],
+)
+def test_hostile_features_json_is_one_line_and_exit_2(
+    tmp_path: Path, content: str, fragment: str, capsys: pytest.CaptureFixture[str], no_work: None
+) -> None:
+    path = tmp_path / "features.json"
+    path.write_text(content)
+    one_line_error(run_main(capsys, "score", str(path), "-o", str(tmp_path / "out")), fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_long_silence_is_shortened_not_engraved(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    late = [{**n, "onset": n["onset"] + 10_000, "offset": n["offset"] + 10_000} for n in MELODY]
+    started = time.monotonic()
+    result = run_main(capsys, "score", str(features_with(tmp_path, MELODY + late)), "-o", str(tmp_path / "out"),
+                      "--key", "B# major", "--tempo", "120", "--time-signature", "4/4")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 60
+    # B# major would need 12 sharps: written as C major, and said so on one line.
+    assert result.stderr == "audioscore: note: B# major would need 12 sharps: writing its enharmonic equivalent, C major\n"
+    score = json.loads((tmp_path / "out" / "score.json").read_text())
+    assert score["key"] == "C major"
+    assert score["measures"] < 20  # not 5,000 bars of rest
+    (cut,) = score["shortened_rests"]
+    assert cut["bars"] > 4000 and cut["bars_shown"] == 4
+    assert abs(score["notes"][8]["onset_s"] - 10_000.0) < 0.2  # times stay the recording's
+    assert "bars of rest, 4 shown" in (tmp_path / "out" / "score.ly").read_text()
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--key", "H major"], "'H major' is not a key: a letter A-G"),
+        (["--key", "nonsense"], "is not a key"),
+        (["--tempo", "nan"], "expected a tempo in 20..400 bpm, got 'nan'"),
+        (["--tempo", "0"], "got '0'"),
+        (["--tempo", "1e9"], "got '1e9'"),
+        (["--time-signature", "7/q"], "invalid choice: '7/q'"),
+        (["--title", "x" * 100_000], "--title: at most 1000 characters"),
+    ],
+)
+def test_bad_notation_flags_are_one_line_and_exit_2(
+    tmp_path: Path, flags: list[str], fragment: str, capsys: pytest.CaptureFixture[str], no_work: None
+) -> None:
+    result = run_main(capsys, "score", str(features_with(tmp_path, MELODY)), "-o", str(tmp_path / "out"), *flags)
+    one_line_error(result, fragment)
+
+
+def test_unusual_key_spellings_are_accepted_or_respelled() -> None:
+    from audioscore.tonality import parse_key
+
+    spelled = {text: f"{k.tonic.name} {k.mode}" for text in ("Fb minor", "E# major", "Cb major", "Gb minor", "A# minor",
+                                                             "B#", "e♭ major", "F♯ minor")
+               for k in [parse_key(text)]}
+    assert spelled == {"Fb minor": "E minor", "E# major": "F major", "Cb major": "C- major", "Gb minor": "F# minor",
+                       "A# minor": "A# minor", "B#": "C major", "e♭ major": "E- major", "F♯ minor": "F# minor"}
+
+
+def unwritable_outputs(tmp_path: Path) -> list[tuple[Path, str]]:
+    """Output paths no one can write, root included (chmod does not stop root)."""
+    a_file = tmp_path / "a file"
+    a_file.write_text("x")
+    return [(a_file, "exists and is not a directory"), (a_file / "sub", "Not a directory"),
+            (Path("/proc/audioscore-out"), "cannot write there"), (Path("/dev/null"), "not a directory")]
+
+
+def test_bad_output_paths_are_refused_before_the_work(
+    two_note_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_work: None
+) -> None:
+    for out, fragment in unwritable_outputs(tmp_path):
+        for command in ("extract", "transcribe"):
+            one_line_error(run_main(capsys, command, str(two_note_wav), "-o", str(out)), fragment)
+        one_line_error(run_main(capsys, "score", str(features_with(tmp_path, MELODY)), "-o", str(out)), fragment)
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragments"),
+    [
+        (["--param", "nosuch=1"], ["has no parameter 'nosuch'", "valid names: decodecontext", "onsetsensitivity"]),
+        (["--param", "onsetsensitivity=5"], ["onsetsensitivity", "must be in 0..1, got 5"]),
+        (["--param", "threshdistr=1.5"], ["takes steps of 1"]),
+        (["--param", "outputunvoiced=0"], ["set by audioscore"]),
+        (["--plugin", "vamp-example-plugins:percussiononsets"],
+         ["lacks the outputs voicedprob, smoothedpitchtrack, notes"]),
+    ],
+    ids=["unknown-name", "out-of-range", "off-step", "fixed", "no-pyin-outputs"],
+)
+def test_plugin_mistakes_are_one_line_and_exit_2(
+    two_note_wav: Path, tmp_path: Path, flags: list[str], fragments: list[str],
+    capsys: pytest.CaptureFixture[str], no_work: None,
+) -> None:
+    one_line_error(run_main(capsys, "extract", str(two_note_wav), "-o", str(tmp_path / "out"), *flags), *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_inputs_that_are_not_regular_files_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_work: None
+) -> None:
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)  # ffprobe would wait for a writer
+    broken = tmp_path / "broken.wav"
+    broken.symlink_to(tmp_path / "nowhere")
+    cases = [(fifo, "not a regular file"), (tmp_path, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+             (broken, "broken symbolic link"), (tmp_path / "new\nline.wav", "no such file")]
+    for path, fragment in cases:
+        one_line_error(run_main(capsys, "transcribe", str(path), "-o", str(tmp_path / "out")), fragment)
+        one_line_error(run_main(capsys, "score", str(path), "-o", str(tmp_path / "out")), "")
+
+
+def test_mistakes_are_one_line_from_the_installed_script(tmp_path: Path) -> None:
+    deep = tmp_path / "features.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    one_line_error(run_cli("score", str(deep), "-o", str(tmp_path / "out")), "nested too deeply")
+    one_line_error(run_cli("score", str(deep), "-o", str(tmp_path / "out"), "--tempo", "-5"), "--tempo")

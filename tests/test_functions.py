@@ -149,6 +149,20 @@ def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
     assert call(deployed["fetch"], method="GET", query={"id": "0" * 24}, token=None)[0] == 404
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+     (b'{"notes": [{"onset": 1e300, "offset": 1e301, "midi": 60}, {"onset": 0, "offset": 1, "midi": 60}]}',
+      "notes[0].onset must be a number of seconds")],
+    ids=["deep", "far-note"],
+)
+def test_a_hostile_features_upload_is_400(deployed, object_store, tmp_path, content: bytes, message: str) -> None:
+    hostile = tmp_path / "features.json"
+    hostile.write_bytes(content)
+    status, body = call(deployed["transcribe"], body=upload(object_store, "features", "1" * 24 + "/features.json", hostile))
+    assert status == 400 and message in body["error"]
+
+
 def test_a_missing_secret_is_named(deployed, tmp_path, monkeypatch) -> None:
     (Path(os.environ["AUDIOSCORE_SECRETS_DIR"]) / "mongo-url").unlink()
     monkeypatch.setattr(functions.transcribe, "_services", None)
