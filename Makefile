@@ -53,8 +53,9 @@ TOOLS := .tools
 GO_TOOLS := \
 	github.com/openfaas/of-watchdog@a265b19f6e058c8bd8a2adb4e601b9783a87b452 \
 	github.com/openfaas/faas-cli@65e53aa0a046155658db536732e272b14c81739e \
-	github.com/openfaas/nats-queue-worker@169b3ef160d1f8e0e1665ff68e6c8229d3c51a36 \
-	github.com/nats-io/nats-streaming-server@v0.25.6
+	github.com/openfaas/nats-queue-worker@169b3ef160d1f8e0e1665ff68e6c8229d3c51a36
+# github.com/nats-io/nats-streaming-server@v0.25.6 builds here (140 s), but only the queue
+# worker would use it: it joins the list when that builds.
 
 tools: $(STAMPS)/tools
 
