@@ -12,7 +12,7 @@ APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-example
 # Only for the function images (make images, make test-images), as CONTAINERS.md installs them.
 IMAGE_APT_PACKAGES := podman runc debootstrap
 
-.PHONY: setup demo test bench lint plugin clean images test-images
+.PHONY: setup demo test bench lint plugin clean images test-images tools
 
 setup: $(STAMPS)/apt $(STAMPS)/venv $(PLUGIN)
 
@@ -41,6 +41,27 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	$(PY) -m pip install -q --no-build-isolation "vamp==1.1.0"
 	$(PY) -m pip install -q -e ".[functions,test]"
 	@touch $@
+
+# Go tools from pinned module versions (`go install`, never prebuilt binaries), into a
+# project-local GOBIN; the module and build caches make a rerun a few seconds. The
+# Go module proxy here refuses the OpenFaaS modules (403 "This module version is not
+# available", for tags, commits and pseudo-versions alike): scripts/go-tools.sh records
+# each refusal in .tools/unavailable/<tool> and the tests that need that tool skip
+# with the recorded error instead of failing the set-up.
+GO ?= /usr/local/go/bin/go
+TOOLS := .tools
+GO_TOOLS := \
+	github.com/openfaas/of-watchdog@a265b19f6e058c8bd8a2adb4e601b9783a87b452 \
+	github.com/openfaas/faas-cli@65e53aa0a046155658db536732e272b14c81739e \
+	github.com/openfaas/nats-queue-worker@169b3ef160d1f8e0e1665ff68e6c8229d3c51a36
+# github.com/nats-io/nats-streaming-server@v0.25.6 builds here (140 s), but only the queue
+# worker would use it: it joins the list when that builds.
+
+tools: $(STAMPS)/tools
+
+$(STAMPS)/tools: Makefile scripts/go-tools.sh
+	GO=$(GO) TOOLS=$(TOOLS) bash scripts/go-tools.sh $(GO_TOOLS)
+	@mkdir -p $(STAMPS) && touch $@
 
 plugin: $(PLUGIN)
 

@@ -60,8 +60,8 @@ class Settings:
     segment_context_s: int = 10
     segment_max_attempts: int = 3
     redrive_max_attempts: int = 3
-    redrive_features_deadline_s: float = 3900.0
-    redrive_score_deadline_s: float = 2100.0
+    redrive_features_deadline_s: float = 1200.0  # stack.yml: exec_timeout 900 s + 5 min
+    redrive_score_deadline_s: float = 1200.0
     redrive_unrecorded_after_s: float = 900.0
     redrive_max_per_run: int = 10
     redrive_max_listed: int = 1000

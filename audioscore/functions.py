@@ -27,8 +27,8 @@ from .stages import (
 )
 from .storage import ObjectStore, StoreConfig
 
-__all__ = ["EventFunction", "FetchFunction", "RedriveFunction", "extract_features", "fetch_youtube", "redrive",
-           "transcribe"]
+__all__ = ["EventFunction", "FetchFunction", "RedriveFunction", "StatusFunction", "extract_features", "fetch_youtube",
+           "recordings", "redrive", "transcribe"]
 
 WEBHOOK_TOKEN_SECRET = "webhook-token"
 FETCH_TOKEN_SECRET = "fetch-token"
@@ -161,8 +161,26 @@ class RedriveFunction(_Function):
 
 
 
+class StatusFunction(_Function):
+    """``GET ?id=``: a recording's status and links, and nothing else.
+
+    A function of its own so that lookups are not refused while a replica of a
+    pipeline function works: of-watchdog's ``max_inflight`` counts every request
+    (a GET too), and those functions take one at a time.
+    """
+
+    def __call__(self, event: Any, context: Any) -> Response:
+        return respond(lambda: self._handle(event))
+
+    def _handle(self, event: Any) -> Response:
+        if event.method != "GET":
+            return json_response(405, {"error": "GET ?id=<recording id> looks a recording up"})
+        return self.status(event)
+
+
 extract_features = EventFunction(extract_features_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES,
                                  messages={SEGMENT_FIELD: segment_stage})
 transcribe = EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
 fetch_youtube = FetchFunction()
 redrive = RedriveFunction()
+recordings = StatusFunction()

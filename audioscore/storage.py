@@ -70,6 +70,10 @@ ENV_ENDPOINT = "MINIO_ENDPOINT"
 ENV_SECURE = "MINIO_SECURE"
 ENV_REGION = "MINIO_REGION"
 ENV_TIMEOUT_S = "MINIO_TIMEOUT_S"
+ENV_PUBLIC_URL = "MINIO_PUBLIC_URL"
+# MinIO's region when none is configured; presigning for the public URL must not ask the
+# store for it (that host may not resolve inside the cluster).
+DEFAULT_REGION = "us-east-1"
 ACCESS_KEY_SECRET = "minio-access-key"
 SECRET_KEY_SECRET = "minio-secret-key"
 OPENFAAS_SECRETS_DIR = Path("/var/openfaas/secrets")
@@ -151,6 +155,9 @@ class StoreConfig:
         region: the region; setting it saves a bucket-location request per bucket.
         timeout_s: how long one socket read may stall before the call fails.
         connect_timeout_s: how long connecting may take before the call fails.
+        public_url: ``http(s)://host[:port]`` that users reach the store at; when set,
+            presigned links name it instead of ``endpoint`` (an in-cluster name that a
+            user's browser cannot resolve). Only links use it: no request goes there.
     """
 
     endpoint: str
@@ -160,11 +167,14 @@ class StoreConfig:
     region: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         # minio.Minio takes "host:port" only; a URL here is the commonest misconfiguration.
         if not self.endpoint or "://" in self.endpoint or "/" in self.endpoint:
             raise ProcessingError(f"object store endpoint must be host:port, got {self.endpoint!r}")
+        if self.public_url is not None:
+            _split_public_url(self.public_url)
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise ProcessingError("object store timeouts must be positive")
 
@@ -176,8 +186,8 @@ class StoreConfig:
     ) -> StoreConfig:
         """Build a configuration from environment variables and secrets.
 
-        Reads ``MINIO_ENDPOINT`` (required), ``MINIO_SECURE``, ``MINIO_REGION`` and
-        ``MINIO_TIMEOUT_S`` from ``env`` and the secrets ``minio-access-key`` and
+        Reads ``MINIO_ENDPOINT`` (required), ``MINIO_SECURE``, ``MINIO_REGION``,
+        ``MINIO_TIMEOUT_S`` and ``MINIO_PUBLIC_URL`` from ``env`` and the secrets ``minio-access-key`` and
         ``minio-secret-key`` through ``read_secret``.
 
         Args:
@@ -215,7 +225,17 @@ class StoreConfig:
             secure=_parse_bool(ENV_SECURE, env.get(ENV_SECURE, "")),
             region=env.get(ENV_REGION, "").strip() or None,
             timeout_s=_parse_seconds(ENV_TIMEOUT_S, timeout) if timeout else DEFAULT_TIMEOUT_S,
+            public_url=env.get(ENV_PUBLIC_URL, "").strip() or None,
         )
+
+
+def _split_public_url(url: str) -> tuple[str, bool]:
+    """``MINIO_PUBLIC_URL`` as (host:port, secure); a path, query or credentials are refused."""
+    parts = urllib.parse.urlsplit(url)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/")
+            or parts.query or parts.fragment or parts.username or parts.password):
+        raise ProcessingError(f"{ENV_PUBLIC_URL} must be http(s)://host[:port], got {url!r}")
+    return parts.netloc, parts.scheme == "https"
 
 
 # --------------------------------------------------------------------------- validation
@@ -393,9 +413,10 @@ class ObjectStore:
         endpoint: how to name the store in error messages (never includes credentials).
     """
 
-    def __init__(self, client: Minio, *, endpoint: str = "object store") -> None:
+    def __init__(self, client: Minio, *, endpoint: str = "object store", links: Minio | None = None) -> None:
         self._client = client
         self._endpoint = endpoint
+        self._links = links or client  # the client that signs presigned links
 
     @classmethod
     def connect(cls, config: StoreConfig) -> ObjectStore:
@@ -423,7 +444,13 @@ class ObjectStore:
             region=config.region,
             http_client=http,
         )
-        return cls(client, endpoint=config.endpoint)
+        links = None
+        if config.public_url:
+            host, secure = _split_public_url(config.public_url)
+            # Signing is local when the region is known; this client never sends a request.
+            links = Minio(host, access_key=config.access_key, secret_key=config.secret_key, secure=secure,
+                          region=config.region or DEFAULT_REGION, http_client=http)
+        return cls(client, endpoint=config.endpoint, links=links)
 
     @property
     def client(self) -> Minio:
@@ -607,8 +634,8 @@ class ObjectStore:
     ) -> str:
         """Return a URL that lets anyone holding it GET the object until it expires.
 
-        The URL names the host as configured in the endpoint, so it only works where that
-        name resolves (inside the cluster for an in-cluster endpoint).
+        The URL names the store's public URL when one is configured (``MINIO_PUBLIC_URL``),
+        otherwise the endpoint, which only resolves where the functions run.
 
         Args:
             bucket: the bucket.
@@ -628,7 +655,7 @@ class ObjectStore:
         if not 1 <= expires_s <= MAX_PRESIGN_EXPIRES_S:
             raise ValueError(f"expires_s must be 1..{MAX_PRESIGN_EXPIRES_S}, got {expires_s}")
         with self._errors("presign", bucket, key):
-            return self._client.presigned_get_object(
+            return self._links.presigned_get_object(
                 bucket, key, expires=timedelta(seconds=expires_s)
             )
 

@@ -162,9 +162,20 @@ def image_name(spec: dict) -> str:
     return f"localhost/{spec['image'].rsplit('/', 1)[-1].split(':', 1)[0]}:{IMAGE_TAG}"
 
 
+# faas-cli substitutes ${NAME} and ${NAME:-default} from the environment before parsing
+# stack.yml (drone/envsubst; the default applies when NAME is unset or empty).
+_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def substitute(text: str, env: dict[str, str] | None = None) -> str:
+    """stack.yml's text with its variables replaced as faas-cli replaces them."""
+    env = os.environ if env is None else env
+    return _VARIABLE.sub(lambda m: env.get(m[1]) or m[2] or "", text)
+
+
 def stack_functions(stack_file: Path = ROOT / "stack.yml") -> tuple[dict[str, dict], list[str]]:
     """stack.yml's functions built from one of our templates, and its configuration.copy paths."""
-    stack = yaml.safe_load(stack_file.read_text())
+    stack = yaml.safe_load(substitute(stack_file.read_text()))
     functions = {name: spec for name, spec in stack["functions"].items()
                  if (ROOT / "template" / spec.get("lang", "")).is_dir()}
     return functions, (stack.get("configuration") or {}).get("copy") or []

@@ -16,7 +16,9 @@ from audioscore.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.30.0"
 PIPELINE = ("fetch-youtube", "extract-features", "transcribe")
-FUNCTIONS = (*PIPELINE, "redrive")
+FUNCTIONS = (*PIPELINE, "redrive", "recordings")
+# The longest exec_timeout the README's chart values (gateway.upstreamTimeout 16m) cover.
+UPSTREAM_TIMEOUT_S = 16 * 60
 
 
 def manifests() -> list[tuple[str, dict]]:
@@ -53,7 +55,8 @@ def test_minio_notifies_the_async_routes_with_a_token_and_a_queue() -> None:
     job = next(d for _, d in manifests() if d["kind"] == "Job")
     script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
     assert "arn:minio:sqs::EXTRACT:webhook --event put" in script
-    assert re.search(r"local/features arn:minio:sqs::TRANSCRIBE:webhook --event put --suffix features.json", script)
+    # Only <id>/features.json starts transcribe, not another object whose name ends so.
+    assert re.search(r"local/features arn:minio:sqs::TRANSCRIBE:webhook --event put --suffix /features.json", script)
 
 
 def test_stack_builds_every_function_from_our_template(stack: dict) -> None:
@@ -90,10 +93,53 @@ def test_functions_have_secrets_limits_and_long_timeouts(stack: dict, name: str)
         assert "webhook-token" in function["secrets"]
         assert function["environment"]["max_inflight"] == "1"
     env = function["environment"]
-    assert all(seconds(env[k]) >= 1500 for k in ("read_timeout", "write_timeout", "exec_timeout"))
+    assert all(seconds(env[k]) >= 600 for k in ("read_timeout", "write_timeout", "exec_timeout"))
     assert function["limits"]["memory"] and function["labels"]["com.openfaas.scale.max"]
     assert function["readonly_root_filesystem"] is True
     assert not any("KEY" in k and "MINIO" in k for k in env), "credentials come from secrets, not env"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_watchdog_timeouts_fit_the_gateway_and_the_grace_period(stack: dict, name: str) -> None:
+    env = stack["functions"][name]["environment"]
+    exec_s, write_s = seconds(env["exec_timeout"]), seconds(env["write_timeout"])
+    # The watchdog answers 504 at exec_timeout only while it may still write.
+    assert exec_s < write_s <= UPSTREAM_TIMEOUT_S
+    assert seconds(env["read_timeout"]) <= write_s
+    # of-watchdog serves healthcheck_interval (default: write_timeout) after SIGTERM; CE's grace is 30 s.
+    assert seconds(env["healthcheck_interval"]) < 30
+
+
+def test_readme_chart_values_cover_the_functions(stack: dict) -> None:
+    readme = (ROOT / "README.md").read_text()
+    values = dict(re.findall(r"--set (gateway\.upstreamTimeout|gateway\.readTimeout|gateway\.writeTimeout"
+                             r"|queueWorker\.ackWait)=(\d+m(?:\d+s)?)", readme))
+    assert set(values) == {"gateway.upstreamTimeout", "gateway.readTimeout", "gateway.writeTimeout",
+                           "queueWorker.ackWait"}, values
+
+    def duration(text: str) -> int:
+        minutes, _, rest = text.partition("m")
+        return int(minutes) * 60 + int(rest.rstrip("s") or 0)
+
+    upstream = duration(values["gateway.upstreamTimeout"])
+    assert upstream == UPSTREAM_TIMEOUT_S
+    assert upstream < duration(values["gateway.readTimeout"]) and upstream < duration(values["gateway.writeTimeout"])
+    # A job still running when ack_wait passes is delivered again: longer than any invocation.
+    assert duration(values["queueWorker.ackWait"]) > upstream
+    assert "arkade install openfaas-ce" in readme and "arkade install openfaas\n" not in readme
+
+
+def test_status_lookups_have_a_function_the_work_does_not_block(stack: dict) -> None:
+    recordings = stack["functions"]["recordings"]
+    assert int(recordings["environment"]["max_inflight"]) >= 10
+    assert "webhook-token" not in recordings["secrets"]  # it only reads
+    assert all(stack["functions"][name]["environment"].get("MINIO_PUBLIC_URL") for name in (*PIPELINE, "recordings"))
+
+
+def test_fetch_token_is_optional_and_not_mounted_by_default(stack: dict) -> None:
+    # faas-cli refuses an empty secret (commands/secret_create.go): "no token" is "not mounted".
+    assert "fetch-token" not in stack["functions"]["fetch-youtube"]["secrets"]
+    assert "# - fetch-token" in (ROOT / "stack.yml").read_text()
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

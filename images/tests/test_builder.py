@@ -46,3 +46,12 @@ def test_prune_keeps_what_slim_keeps(tmp_path: Path) -> None:
     _prune(tmp_path)
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "usr/bin/apt", "usr/share/doc/apt/copyright"]
+
+
+def test_stack_variables_are_substituted_as_faas_cli_does() -> None:
+    from builder import substitute
+
+    text = "a: ${REGISTRY:-ghcr.io/me}/x:${TAG:-0.1.0}\nb: ${UNSET_NO_DEFAULT}\nc: ${EMPTY:-fallback}\n"
+    assert substitute(text, {"TAG": "1.2", "EMPTY": ""}) == "a: ghcr.io/me/x:1.2\nb: \nc: fallback\n"
+    functions, _ = stack_functions()
+    assert all("${" not in str(spec) for spec in functions.values())

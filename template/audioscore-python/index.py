@@ -11,6 +11,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
@@ -22,6 +24,8 @@ MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1 << 20)))
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Caches made when the image was built (warm_caches.py), for the empty /tmp of a new container.
 WARM_CACHE = os.environ.get("WARM_CACHE", "")
+# How long a request that arrives while the handler is still being imported waits for it.
+LOAD_WAIT_S = float(os.environ.get("FUNCTION_LOAD_WAIT_S", "120"))
 
 
 class Event:
@@ -51,13 +55,54 @@ def _response(result: Any) -> Response:
     return Response(body, status=int(result.get("statusCode", 200)), headers=headers)
 
 
+class LoadingHandler:
+    """The function's handler, imported in the background once the server listens.
+
+    of-watchdog writes its lock file (so its own ``/_/health`` answers 200) as soon as it
+    forks the server, without waiting for it (of-watchdog pkg/watchdog.go); listening first
+    means an early request waits here for the import instead of failing to connect.
+    ``ready`` is what the app's ``/_/health`` (the watchdog's ``ready_path``) reports.
+    """
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._loaded = threading.Event()
+        self._module: Any = None
+
+    @property
+    def ready(self) -> bool:
+        return self._module is not None
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="load-handler", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._module = self._load()
+        except BaseException:  # a broken image: exit, so that the container restarts and says why
+            logging.getLogger("function").exception("importing the handler failed")
+            os._exit(1)
+        finally:
+            self._loaded.set()
+
+    def handle(self, event: Any, context: Any) -> Any:
+        if not self._loaded.wait(LOAD_WAIT_S):
+            return {"statusCode": 503, "body": {"error": "the function is still starting"}}
+        return self._module.handle(event, context)
+
+
 def create_app(handler: Any) -> Flask:
-    """A Flask app that calls ``handler.handle`` for every path and method."""
+    """A Flask app that calls ``handler.handle`` for every path and method.
+
+    ``handler`` is a module, or a `LoadingHandler` that may still be importing one.
+    """
     app = Flask("function")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @app.route("/_/health", methods=["GET"])
-    def health() -> Response:  # of-watchdog's ready_path
+    def health() -> Response:  # of-watchdog's ready_path: 503 until the handler is imported
+        if not getattr(handler, "ready", True):
+            return Response("starting", status=503)
         return Response("OK", status=200)
 
     @app.route("/", defaults={"path": ""}, methods=METHODS)
@@ -85,16 +130,24 @@ def seed_caches() -> None:
             shutil.copytree(entry.path, os.path.join(tempfile.gettempdir(), entry.name), dirs_exist_ok=True)
 
 
+def _import_handler() -> Any:
+    seed_caches()  # before the import: numba and matplotlib look for their caches then
+    from function import handler
+
+    return handler
+
+
 def main() -> None:
     from waitress import serve
 
-    seed_caches()
-
-    from function import handler
-
-    # As PID 1 in a container, SIGTERM has no default action: stop at once instead.
+    # As PID 1 in a container, SIGTERM has no default action: stop at once instead. Under
+    # of-watchdog, SIGTERM is forwarded at once too (executor/http_runner.go), so a running
+    # job dies with the pod; the record stays "running" and the re-drive starts it again.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Listen first, import the heavy handler (numpy, librosa, ...) behind it.
+    handler = LoadingHandler(_import_handler)
+    handler.start()
     serve(create_app(handler), host=HOST, port=PORT, threads=THREADS)
 
 
