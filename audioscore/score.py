@@ -37,7 +37,8 @@ GRAND_SPREAD = 19   # semitones between 10th and 90th percentiles that ask for t
 # The score grows with the notes, not with the time they span: a silence of more
 # empty bars than this between two notes is shortened to this many (and marked
 # with its real length), and a held note is written for at most MAX_NOTE_BARS bars.
-MAX_REST_BARS = 4
+# 16 bars keeps a song's instrumental break (commonly 8 to 16 bars) as it is.
+MAX_REST_BARS = 16
 MAX_NOTE_BARS = 8
 
 
