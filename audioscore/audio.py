@@ -49,6 +49,7 @@ __all__ = [
     "load_audio",
     "media_input_options",
     "probe",
+    "raise_if_refused",
 ]
 
 DEFAULT_MAX_DURATION_S = 4 * 3600.0
@@ -230,7 +231,7 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
     except ValueError:
         report = {}
     if "format" not in report:
-        _raise_if_refused(log, name)
+        raise_if_refused(log, name)
         reason = _last_log_line(log, path) or f"ffprobe exit status {status}"
         raise InputError(f"{name} is not a readable media file ({reason})")
     container = str(report["format"].get("format_name", "")).split(",")[0]
@@ -299,8 +300,16 @@ def _run_tool(cmd: list[str], timeout_s: float, doing: str) -> tuple[int, bytes,
         raise LimitExceeded(f"{doing} took longer than {timeout_s:g} s") from None
 
 
-def _raise_if_refused(log: bytes, name: str) -> None:
-    """Raises the one-line InputError for a container ffmpeg refused as not on the whitelist."""
+def raise_if_refused(log: bytes, name: str) -> None:
+    """Raises the one-line InputError if ffmpeg's log says it refused the file's container.
+
+    Args:
+        log: ffmpeg's or ffprobe's stderr (its tail is enough).
+        name: the file's name as messages show it.
+
+    Raises:
+        InputError: "NAME: unsupported container: DEMUXER".
+    """
     refused = _REFUSED_FORMAT.search(log)
     if refused:
         demuxer = refused.group(1).decode("ascii").split(",")[0]
@@ -476,7 +485,7 @@ class AudioStream:
                 f"decoding {self.name} took longer than {self.limits.timeout_s:g} s"
             ) from None
         if returncode != 0:
-            _raise_if_refused(reader.stderr_tail, self.name)
+            raise_if_refused(reader.stderr_tail, self.name)
             reason = _last_log_line(reader.stderr_tail, self.path) or f"ffmpeg exit status {returncode}"
             raise InputError(f"cannot decode {self.name}: {reason}")
         if self.min_peak_dbfs is None:  # a segment: a quiet or empty stretch is no error
