@@ -221,3 +221,18 @@ def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeyp
 def test_fetch_rejects_bad_bodies(deployed) -> None:
     assert call(deployed["fetch"], body=b"not json", token=None)[0] == 400
     assert call(deployed["fetch"], body={"title": "no url"}, token=None)[0] == 400
+
+
+def test_a_playlist_upload_is_400_and_not_retried(deployed, object_store, records, tmp_path) -> None:
+    """HLS under an audio name that points at a worker's local file: refused, nothing stored."""
+    secret = tmp_path / "secret.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3", str(secret)],
+                   check=True)
+    evil = tmp_path / "evil.mp3"
+    evil.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n{secret}\n#EXT-X-ENDLIST\n")
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "evil.mp3", evil))
+    assert status == 400 and body["error"].endswith("unsupported container: hls")
+    [record] = records.collection.find()
+    assert record["stages"]["features"]["status"] == "failed"
+    assert record["errors"][-1]["retryable"] is False
+    assert keys(object_store, "features") == set()
