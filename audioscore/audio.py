@@ -197,10 +197,12 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
         The first audio stream's description.
 
     Raises:
-        InputError: the file is missing, not a regular file, empty, unreadable by ffprobe, or
+        InputError: the file is missing, not a regular file, empty, in a container not in
+            ``ACCEPTED_CONTAINERS`` ("unsupported container: hls"), unreadable by ffprobe, or
             has no audio stream.
         LimitExceeded: the file is larger than ``max_bytes`` (checked before running ffprobe),
-            states a duration above ``max_duration_s``, or ffprobe outlasts ``timeout_s``.
+            states or (stating none) measures a duration above ``max_duration_s``, or ffprobe
+            outlasts ``timeout_s``.
         ProcessingError: ffprobe is not installed.
     """
     limits = Limits() if limits is None else limits

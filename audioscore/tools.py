@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["PipeReader", "kill_all", "kill_group", "live_groups", "run", "started"]
+__all__ = ["PipeReader", "kill_all", "kill_group", "run", "started"]
 
 _READ_CHUNK_BYTES = 1 << 20
 _STDERR_TAIL_BYTES = 4096
@@ -75,12 +75,6 @@ def kill_all() -> None:
         procs = list(_live)
     for proc in procs:
         kill_group(proc)
-
-
-def live_groups() -> list[int]:
-    """Process group ids of the tools running now (for diagnostics and tests)."""
-    with _live_lock:
-        return [p.pid for p in _live if p.returncode is None]
 
 
 atexit.register(kill_all)
