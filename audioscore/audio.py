@@ -1,7 +1,9 @@
 """Probe and decode audio files with ffprobe/ffmpeg, within size, duration and time limits.
 
-Any container or codec ffmpeg reads is accepted (video files give their first audio stream).
-Decoding yields mono float32 samples at a chosen rate. The input is untrusted: every limit is
+Only the containers in ``ACCEPTED_CONTAINERS`` are read, whatever the file is named: formats
+whose entries name other files or URLs (HLS, concat, DASH, image sequences, SDP...) are refused
+as "unsupported container: NAME". Any codec ffmpeg decodes inside them is accepted (video files
+give their first audio stream). Decoding yields mono float32 samples at a chosen rate. The input is untrusted: every limit is
 enforced while the tools run, and every problem with the input is an ``InputError`` (or its
 ``LimitExceeded``) whose message is one line naming the file's basename; a missing tool is a
 ``ProcessingError``.
@@ -15,10 +17,8 @@ import json
 import math
 import os
 import re
-import selectors
 import stat
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from audioscore import tools
 from audioscore.errors import InputError, LimitExceeded, ProcessingError
 
 __all__ = [
+    "ACCEPTED_CONTAINERS",
     "CHUNK_SAMPLES",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DURATION_S",
@@ -45,7 +47,9 @@ __all__ = [
     "AudioStream",
     "Limits",
     "load_audio",
+    "media_input_options",
     "probe",
+    "raise_if_refused",
 ]
 
 DEFAULT_MAX_DURATION_S = 4 * 3600.0
@@ -61,15 +65,27 @@ ENV_MAX_BYTES = "AUDIOSCORE_MAX_BYTES"
 ENV_TIMEOUT_S = "AUDIOSCORE_DECODE_TIMEOUT_S"
 
 _INSTALL_HINT = "install ffmpeg (e.g. apt-get install ffmpeg)"
-# A hostile playlist (HLS, concat) must not make the tools fetch URLs.
+# What users send: audio files and the audio/video containers that phones, cameras, browsers,
+# editors and downloaders write. ffmpeg's demuxer names ("mov" reads mp4/m4a/3gp, "matroska"
+# reads webm, "ogg" reads opus/vorbis, "asf" reads wma/wmv). None of them reads other files.
+# Left out: formats whose entries name other files or URLs (hls, concat, dash, image2, sdp,
+# rtsp, ...), devices (lavfi, alsa, x11grab...), raw sample formats and rarities.
+ACCEPTED_CONTAINERS = (
+    "wav", "w64", "aiff", "caf", "au", "flac", "wv", "ape",  # PCM and lossless files
+    "mp3", "aac", "ac3", "eac3", "amr", "ogg",  # compressed audio streams
+    "mov", "matroska", "avi", "asf", "flv", "mpeg", "mpegts",  # audio/video containers
+)
+# Demuxer options that keep a container from reading other files, whatever ffmpeg's defaults.
+_CONTAINER_OPTS = {"mov": ("-enable_drefs", "0")}
+# Only local files: a protocol such as http, tcp, data, subfile or tee is refused.
 _PROTOCOL_OPTS = ("-protocol_whitelist", "file")
 # Samples per decoded chunk: 1.5 s at 44.1 kHz.
 CHUNK_SAMPLES = 1 << 16
-_READ_CHUNK_BYTES = 1 << 20
-_STDERR_TAIL_BYTES = 4096
 _BYTES_PER_SAMPLE = 4
 # ffmpeg prefixes log lines with "[component @ 0x55d1...]": the address is noise.
 _LOG_ADDRESS = re.compile(r"^\[(\w+) @ 0x[0-9a-f]+\] ")
+# How avformat refuses a demuxer that is not on -format_whitelist ("[hls @ 0x...] Format not...").
+_REFUSED_FORMAT = re.compile(rb"^\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist", re.MULTILINE)
 
 _Number = TypeVar("_Number", int, float)
 
@@ -131,12 +147,15 @@ class AudioInfo:
     """What ffprobe says about a file's first audio stream.
 
     Attributes:
-        duration_s: stated duration in seconds (the stream's, else the container's); NaN when
-            neither states one. Encoder padding and estimates make it approximate.
+        duration_s: duration in seconds: the stream's stated one, else the container's, else
+            (a file written as a stream, e.g. piped matroska or FLAC) measured from the packets'
+            timestamps. Encoder padding and estimates make it approximate.
         sample_rate: the stream's native rate, in Hz.
         channels: the stream's channel count.
         codec: ffmpeg's codec name, e.g. ``"mp3"``, ``"aac"``, ``"pcm_s16le"``.
         size_bytes: the file's size, in bytes.
+        container: the demuxer that reads it, one of ``ACCEPTED_CONTAINERS`` (``""``: not
+            known, for descriptions made before it was recorded).
     """
 
     duration_s: float
@@ -144,6 +163,7 @@ class AudioInfo:
     channels: int
     codec: str
     size_bytes: int
+    container: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,10 +197,12 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
         The first audio stream's description.
 
     Raises:
-        InputError: the file is missing, not a regular file, empty, unreadable by ffprobe, or
+        InputError: the file is missing, not a regular file, empty, in a container not in
+            ``ACCEPTED_CONTAINERS`` ("unsupported container: hls"), unreadable by ffprobe, or
             has no audio stream.
         LimitExceeded: the file is larger than ``max_bytes`` (checked before running ffprobe),
-            states a duration above ``max_duration_s``, or ffprobe outlasts ``timeout_s``.
+            states or (stating none) measures a duration above ``max_duration_s``, or ffprobe
+            outlasts ``timeout_s``.
         ProcessingError: ffprobe is not installed.
     """
     limits = Limits() if limits is None else limits
@@ -202,45 +224,167 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
         )
 
     cmd = [
-        "ffprobe",
-        "-v",
-        "error",
-        *_PROTOCOL_OPTS,
-        "-print_format",
-        "json",
-        "-show_streams",
-        "-show_format",
-        _input_url(path),
+        "ffprobe", "-v", "error", *_probe_options(None), "-print_format", "json",
+        "-show_streams", "-show_format", _input_url(path),
     ]
+    status, out, log = _run_tool(cmd, limits.timeout_s, f"probing {name}")
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=limits.timeout_s, check=False)
-    except FileNotFoundError:
-        raise ProcessingError(f"ffprobe not found on PATH: {_INSTALL_HINT}") from None
-    except subprocess.TimeoutExpired:
-        raise LimitExceeded(f"probing {name} took longer than {limits.timeout_s:g} s") from None
-    try:
-        report = json.loads(done.stdout) if done.returncode == 0 else {}
+        report = json.loads(out) if status == 0 else {}
     except ValueError:
         report = {}
     if "format" not in report:
-        reason = _last_log_line(done.stderr, path) or f"ffprobe exit status {done.returncode}"
+        raise_if_refused(log, name)
+        reason = _last_log_line(log, path) or f"ffprobe exit status {status}"
         raise InputError(f"{name} is not a readable media file ({reason})")
+    container = str(report["format"].get("format_name", "")).split(",")[0]
+    if container not in ACCEPTED_CONTAINERS:  # the whitelist should have refused it already
+        raise InputError(f"{name}: unsupported container: {container or 'unknown'}")
 
     stream = next((s for s in report.get("streams", []) if s.get("codec_type") == "audio"), None)
     if stream is None:
         raise InputError(f"{name} has no audio stream")
+    duration_s = _duration(stream, report["format"])
+    if math.isnan(duration_s):
+        duration_s = _measure_duration(path, container, limits)
     info = AudioInfo(
-        duration_s=_duration(stream, report["format"]),
+        duration_s=duration_s,
         sample_rate=int(stream.get("sample_rate") or 0),
         channels=int(stream.get("channels") or 0),
         codec=str(stream.get("codec_name", "unknown")),
         size_bytes=st.st_size,
+        container=container,
     )
     if info.duration_s > limits.max_duration_s:
         raise LimitExceeded(
             f"{name} lasts {info.duration_s:.1f} s, above the {limits.max_duration_s:g} s limit"
         )
     return info
+
+
+def media_input_options(container: str | None = None) -> list[str]:
+    """ffmpeg options to put before ``-i`` for untrusted media: local files, accepted containers.
+
+    Every ffmpeg and ffprobe run on user media takes these, so that no file can make the tools
+    read other files or URLs.
+
+    Args:
+        container: the demuxer ``probe`` found (``AudioInfo.container``): ffmpeg is then held to
+            it (``-f``) with its safety options. Without it ffmpeg detects the format again,
+            within ``ACCEPTED_CONTAINERS``.
+
+    Raises:
+        InputError: ``container`` is not accepted.
+    """
+    options = [*_PROTOCOL_OPTS, "-format_whitelist", ",".join(ACCEPTED_CONTAINERS)]
+    if container:
+        if container not in ACCEPTED_CONTAINERS:
+            raise InputError(f"unsupported container: {container}")
+        options += ["-f", container, *_CONTAINER_OPTS.get(container, ())]
+    return options
+
+
+def _probe_options(container: str | None) -> list[str]:
+    """``media_input_options`` for ffprobe, with every container's safety options.
+
+    ffprobe, unlike ffmpeg, ignores options meant for a demuxer other than the one it uses.
+    """
+    extra = [opt for opts in _CONTAINER_OPTS.values() for opt in opts] if not container else []
+    return [*media_input_options(container), *extra]
+
+
+def _run_tool(cmd: list[str], timeout_s: float, doing: str) -> tuple[int, bytes, bytes]:
+    """Runs ffprobe to the end: (exit status, stdout, stderr's tail); errors as the project's."""
+    try:
+        return tools.run(cmd, timeout_s=timeout_s)
+    except FileNotFoundError:
+        raise ProcessingError(f"{cmd[0]} not found on PATH: {_INSTALL_HINT}") from None
+    except subprocess.TimeoutExpired:
+        raise LimitExceeded(f"{doing} took longer than {timeout_s:g} s") from None
+
+
+def raise_if_refused(log: bytes, name: str) -> None:
+    """Raises the one-line InputError if ffmpeg's log says it refused the file's container.
+
+    Args:
+        log: ffmpeg's or ffprobe's stderr (its tail is enough).
+        name: the file's name as messages show it.
+
+    Raises:
+        InputError: "NAME: unsupported container: DEMUXER".
+    """
+    refused = _REFUSED_FORMAT.search(log)
+    if refused:
+        demuxer = refused.group(1).decode("ascii").split(",")[0]
+        raise InputError(f"{name}: unsupported container: {demuxer}")
+
+
+def _measure_duration(path: Path, container: str, limits: Limits) -> float:
+    """Seconds of the first audio stream, from its packets' timestamps: demuxing, no decoding.
+
+    For containers that do not state a duration. Stops as soon as the packets pass
+    ``max_duration_s``, so a long file costs a read of its packets up to the limit.
+
+    Raises:
+        InputError: the stream has no timed packets.
+        LimitExceeded: the packets last more than ``max_duration_s``, or ffprobe outlasts
+            ``timeout_s``.
+    """
+    name = _display_name(path)
+    cmd = [
+        "ffprobe", "-v", "error", *_probe_options(container), "-select_streams", "a:0",
+        "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", _input_url(path),
+    ]
+    span = _PacketSpan()
+    try:
+        with tools.started(cmd) as proc:
+            for data in tools.PipeReader(proc, limits.timeout_s):
+                if span.feed(data) > limits.max_duration_s:
+                    raise LimitExceeded(
+                        f"{name} lasts more than the {limits.max_duration_s:g} s limit"
+                    )
+    except FileNotFoundError:
+        raise ProcessingError(f"ffprobe not found on PATH: {_INSTALL_HINT}") from None
+    except subprocess.TimeoutExpired:
+        raise LimitExceeded(f"measuring {name} took longer than {limits.timeout_s:g} s") from None
+    duration = span.feed(b"\n")
+    if not duration > 0:
+        raise InputError(f"{name} has no timed audio packets")
+    return duration
+
+
+class _PacketSpan:
+    """The time a stream's packets span, from ffprobe's ``pts_time,duration_time`` CSV lines."""
+
+    def __init__(self) -> None:
+        self.first = math.inf
+        self.end = 0.0
+        self.untimed = 0.0  # durations of packets without a timestamp
+        self.partial = b""
+
+    def feed(self, data: bytes) -> float:
+        """Takes more CSV output; returns the span so far, in seconds."""
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            pts, _, duration = line.strip().partition(b",")
+            length = max(0.0, _seconds(duration))  # NaN (N/A) and negative count as 0
+            start = _seconds(pts)
+            if math.isnan(start):
+                self.untimed += length
+            else:
+                self.first = min(self.first, start)
+                self.end = max(self.end, start + length)
+        timed = self.end - self.first if self.end > self.first else 0.0
+        return timed + self.untimed
+
+
+def _seconds(text: bytes) -> float:
+    """A CSV time value in seconds; NaN for N/A and anything not finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 class AudioStream:
@@ -301,7 +445,8 @@ class AudioStream:
             end = f":end_sample={self.start_sample + self.max_samples}" if self.max_samples else ""
             filters += f",atrim=start_sample={self.start_sample}{end}"
         return [
-            "ffmpeg", "-nostdin", "-v", "error", *_PROTOCOL_OPTS, "-i", _input_url(self.path),
+            "ffmpeg", "-nostdin", "-v", "error", *media_input_options(self.info.container),
+            "-i", _input_url(self.path),
             "-vn", "-sn", "-dn", "-af", filters, "-ac", "1", "-f", "f32le", "-",
         ]
 
@@ -316,19 +461,18 @@ class AudioStream:
                 between chunks does not count).
             ProcessingError: ffmpeg is not installed.
         """
-        try:
-            proc = subprocess.Popen(
-                self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, bufsize=0,
-            )
-        except FileNotFoundError:
-            raise ProcessingError(f"ffmpeg not found on PATH: {_INSTALL_HINT}") from None
+        too_long = f"{self.name} lasts more than the {self.limits.max_duration_s:g} s limit"
+        max_bytes = self._max_decoded_samples() * _BYTES_PER_SAMPLE
         peak = 0.0
-        with proc:
-            try:
-                reader = _PipeReader(proc, self.limits.timeout_s, self.name)
-                too_long = f"{self.name} lasts more than the {self.limits.max_duration_s:g} s limit"
-                for chunk in reader.chunks(chunk_samples, self._max_decoded_samples(), too_long):
+        try:
+            with tools.started(self._command()) as proc:
+                reader = tools.PipeReader(proc, self.limits.timeout_s)
+                decoded = 0
+                for chunk in _chunked(reader, chunk_samples * _BYTES_PER_SAMPLE):
+                    decoded += chunk.nbytes
+                    # One sample beyond the limit is enough to know it is exceeded.
+                    if decoded > max_bytes:
+                        raise LimitExceeded(too_long)
                     if not np.isfinite(chunk).all():
                         raise InputError(f"{self.name} decodes to non-finite samples")
                     # max/min rather than abs(): no temporary copy.
@@ -336,10 +480,14 @@ class AudioStream:
                     self.samples_read += chunk.size
                     yield chunk
                 returncode = proc.wait()
-            except BaseException:
-                proc.kill()
-                raise
+        except FileNotFoundError:
+            raise ProcessingError(f"ffmpeg not found on PATH: {_INSTALL_HINT}") from None
+        except subprocess.TimeoutExpired:
+            raise LimitExceeded(
+                f"decoding {self.name} took longer than {self.limits.timeout_s:g} s"
+            ) from None
         if returncode != 0:
+            raise_if_refused(reader.stderr_tail, self.name)
             reason = _last_log_line(reader.stderr_tail, self.path) or f"ffmpeg exit status {returncode}"
             raise InputError(f"cannot decode {self.name}: {reason}")
         if self.min_peak_dbfs is None:  # a segment: a quiet or empty stretch is no error
@@ -359,46 +507,17 @@ class AudioStream:
         return limit
 
 
-class _PipeReader:
-    """ffmpeg's stdout in fixed-size chunks, its stderr's tail kept, within a waiting-time budget."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], timeout_s: float, name: str) -> None:
-        self.proc, self.timeout_s, self.name = proc, timeout_s, name
-        self.stderr_tail = b""
-
-    def chunks(self, chunk_samples: int, max_samples: int, too_long: str) -> Iterator[np.ndarray]:
-        chunk_bytes = chunk_samples * _BYTES_PER_SAMPLE
-        pending = bytearray()
-        total = 0
-        waited = 0.0
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            sel.register(self.proc.stderr, selectors.EVENT_READ)
-            while sel.get_map():
-                remaining = self.timeout_s - waited
-                if remaining <= 0:
-                    raise LimitExceeded(f"decoding {self.name} took longer than {self.timeout_s:g} s")
-                started = time.monotonic()
-                ready = sel.select(remaining)
-                waited += time.monotonic() - started
-                for key, _ in ready:
-                    data = os.read(key.fd, _READ_CHUNK_BYTES)
-                    if key.fileobj is self.proc.stderr:
-                        self.stderr_tail = (self.stderr_tail + data)[-_STDERR_TAIL_BYTES:]
-                    else:
-                        pending += data
-                        total += len(data)
-                        # One sample beyond the limit is enough to know it is exceeded.
-                        if total > max_samples * _BYTES_PER_SAMPLE:
-                            raise LimitExceeded(too_long)
-                    if not data:
-                        sel.unregister(key.fileobj)
-                while len(pending) >= chunk_bytes:
-                    yield np.frombuffer(pending[:chunk_bytes], "<f4").astype(np.float32)
-                    del pending[:chunk_bytes]
-        usable = len(pending) - len(pending) % _BYTES_PER_SAMPLE
-        if usable:
-            yield np.frombuffer(pending[:usable], "<f4").astype(np.float32)
+def _chunked(pieces: Iterator[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
+    """Regroups a byte stream into float32 arrays of ``chunk_bytes`` (the last may be shorter)."""
+    pending = bytearray()
+    for data in pieces:
+        pending += data
+        while len(pending) >= chunk_bytes:
+            yield np.frombuffer(pending[:chunk_bytes], "<f4").astype(np.float32)
+            del pending[:chunk_bytes]
+    usable = len(pending) - len(pending) % _BYTES_PER_SAMPLE
+    if usable:
+        yield np.frombuffer(pending[:usable], "<f4").astype(np.float32)
 
 
 def load_audio(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,7 +38,8 @@ from .transcribe import (
 
 __all__ = ["main"]
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_INTERNAL = 1
 TEMPO_RANGE_BPM = (20.0, 400.0)
 MAX_LABEL_CHARS = 1000  # --title / --composer: the score prints at most 200 characters of them
@@ -47,6 +50,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception, so that cleanup (killing ffmpeg's process group) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _parameter(text: str) -> tuple[str, float]:
@@ -267,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audioscore`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     say = (lambda _: None) if getattr(args, "quiet", False) else print
+    # Python's default SIGTERM action ends the process without unwinding: tools would survive.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return COMMANDS[args.command](args, say)
     except AudioscoreError as error:
@@ -275,7 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # bad option values the parser could not see (e.g. --n-mfcc 0)
         print(f"audioscore: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, _Terminated):
+            print("audioscore: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         print("audioscore: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
@@ -283,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"audioscore: internal error: {type(error).__name__}: {error} (rerun with --debug)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if in_main_thread:  # None: a handler set outside Python, which we cannot restore
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,14 @@ from yt_dlp.utils import (
 )
 from yt_dlp.utils.networking import normalize_url
 
-from audioscore.audio import DEFAULT_SAMPLE_RATE, Limits, probe
+from audioscore import tools
+from audioscore.audio import (
+    DEFAULT_SAMPLE_RATE,
+    Limits,
+    media_input_options,
+    probe,
+    raise_if_refused,
+)
 from audioscore.errors import (
     AudioscoreError,
     InputError,
@@ -148,7 +155,6 @@ _TRANSIENT_HTTP_STATUSES = frozenset({408, 429})
 # yt-dlp reports YouTube's bot check as an "expected" error, but it is the server's IP or
 # missing cookies that is refused, not the URL.
 _BOT_CHECK = "not a bot"
-_STDERR_TAIL_BYTES = 4096
 # yt-dlp's words when a downloader falls back to ffmpeg (e.g. HLS it cannot decrypt natively).
 _NEEDS_FFMPEG = re.compile(r"ffmpeg (?:could not be found|is not installed)", re.IGNORECASE)
 
@@ -374,9 +380,9 @@ def fetch_audio(
         source.rename(named)
 
         limits = Limits(policy.max_duration_s, policy.max_bytes, _remaining(deadline, policy))
-        probe(named, limits)
+        container = probe(named, limits).container
         flac = tmp / f"{safe_id}.flac"
-        _convert_to_flac(named, flac, chosen_title, policy, deadline)
+        _convert_to_flac(named, container, flac, chosen_title, policy, deadline)
         named.unlink()
         # The FLAC is bounded by ffmpeg's -t, so only its duration needs checking.
         limits = Limits(policy.max_duration_s, 2**62, _remaining(deadline, policy))
@@ -979,10 +985,11 @@ def _reason(exc: BaseException) -> str:
 
 
 def _convert_to_flac(
-    source: Path, dest: Path, title: str, policy: FetchPolicy, deadline: float
+    source: Path, container: str, dest: Path, title: str, policy: FetchPolicy, deadline: float
 ) -> None:
     """Converts the first audio stream to 44.1 kHz 16-bit FLAC, keeping the channels.
 
+    ``container`` is the demuxer ``probe`` found: ffmpeg reads the file with it and no other.
     ``-t`` caps the output just past the duration limit, so a container that understates its
     duration still yields a bounded file whose probe then fails the limit.
     """
@@ -992,8 +999,7 @@ def _convert_to_flac(
         "-n",
         "-v",
         "error",
-        "-protocol_whitelist",
-        "file",
+        *media_input_options(container),
         "-i",
         f"file:{source.absolute()}",
         "-map",
@@ -1018,22 +1024,16 @@ def _convert_to_flac(
         f"file:{dest.absolute()}",
     ]
     try:
-        done = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=_remaining(deadline, policy),
-            check=False,
-        )
+        status, _, stderr = tools.run(cmd, timeout_s=_remaining(deadline, policy))
     except FileNotFoundError:
         raise ProcessingError("ffmpeg not found on PATH: install ffmpeg") from None
     except subprocess.TimeoutExpired:
         raise _timeout_error(policy) from None
-    if done.returncode != 0:
-        log = done.stderr[-_STDERR_TAIL_BYTES:].decode("utf-8", errors="replace")
+    if status != 0:
+        raise_if_refused(stderr, repr(source.name))
+        log = stderr.decode("utf-8", errors="replace")
         lines = [line.strip() for line in log.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"ffmpeg exit status {done.returncode}"
+        reason = lines[-1] if lines else f"ffmpeg exit status {status}"
         reason = _LOG_ADDRESS.sub(r"[\1] ", reason.replace(f"file:{source.absolute()}", ""))
         raise InputError(f"cannot convert {source.name!r} to FLAC: {reason.strip(': ')}")
 

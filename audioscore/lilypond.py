@@ -13,10 +13,7 @@ sources made by :func:`score_to_lilypond`, or equally trusted ones.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import subprocess
 import tempfile
 import textwrap
@@ -27,6 +24,7 @@ from pathlib import Path
 
 from music21 import clef, duration, expressions, key, meter, note, pitch, stream, tempo
 
+from . import tools
 from .errors import InputError, ProcessingError
 from .files import write_atomic
 
@@ -387,36 +385,22 @@ class RenderedScore:
 
 
 def _run(argv: list[str], cwd: Path, timeout_s: float, package: str) -> tuple[int, str]:
-    """Runs a tool with its output captured; on expiry kills its whole process group.
+    """Runs a tool with its output captured, in a process group that dies with it.
+
+    Its own process group, so that a timeout also kills Ghostscript, lilypond's child.
 
     Returns:
         The exit status and the combined stdout and stderr.
     """
     try:
-        # A session of its own, so that a timeout also kills Ghostscript, lilypond's child.
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        status, output, _ = tools.run(argv, timeout_s=timeout_s, cwd=cwd, merge_stderr=True)
     except FileNotFoundError:
         raise ProcessingError(
             f"{argv[0]} not found on PATH: install the Debian package {package}"
         ) from None
-    with proc:
-        try:
-            output, _ = proc.communicate(timeout=timeout_s)
-        except BaseException as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            if isinstance(exc, subprocess.TimeoutExpired):
-                raise ProcessingError(f"{argv[0]} took longer than {timeout_s:g} s") from None
-            raise
-    return proc.returncode, output.decode("utf-8", errors="replace")
+    except subprocess.TimeoutExpired:
+        raise ProcessingError(f"{argv[0]} took longer than {timeout_s:g} s") from None
+    return status, output.decode("utf-8", errors="replace")
 
 
 def _first_error(log: str) -> str | None:

@@ -131,6 +131,7 @@ def test_probe_describes_the_stream(tmp_path: Path) -> None:
         channels=1,
         codec="flac",
         size_bytes=path.stat().st_size,
+        container="flac",
     )
 
 

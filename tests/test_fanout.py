@@ -7,6 +7,7 @@ instead of sent; tests/test_load.py drives the same path through the gateway.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import corpus
@@ -106,6 +107,22 @@ def test_segments_in_any_order_merge_once_into_the_single_pass_result(
     assert document["audio"]["duration_s"] == pytest.approx(DURATION_S, abs=0.01)
     np.testing.assert_allclose(document["mfcc"]["mean"], single.mfcc.mean, atol=1e-4)
     assert abs(len(document["notes"]) - len(single.pitch.notes)) <= 4
+
+
+def test_a_recording_that_hides_its_duration_is_fanned_out(
+        services: Services, long_audio: Path, tmp_path: Path) -> None:
+    """Matroska written to a pipe states no duration: it is measured, not taken as short."""
+    hidden = tmp_path / "live.mkv"
+    with hidden.open("wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(long_audio), "-c:a", "flac",
+                        "-f", "matroska", "-"], stdout=out, check=True)
+    etag = services.store.upload_file("audio", "live.mkv", hidden, content_type="audio/x-matroska")
+    event = ObjectEvent(event_name="s3:ObjectCreated:Put", bucket="audio", key="live.mkv", etag=etag,
+                        size=hidden.stat().st_size, content_type="audio/x-matroska", user_metadata={})
+    answer = fanout.extract_features_stage(event, services)
+    assert (answer["status"], answer["segments"]) == ("dispatched", 5)
+    record = services.records.get(recording_id_for_object("audio", "live.mkv", etag))
+    assert record["fanout"]["source"]["duration_s"] == pytest.approx(DURATION_S, abs=0.1)
 
 
 def test_a_segment_that_fails_once_is_retried(

@@ -278,3 +278,18 @@ def test_fetch_redirect_to_loopback_is_400_and_stores_nothing(deployed, object_s
     assert "loopback address" in body["error"] and "\n" not in body["error"]
     assert accepted == []
     assert keys(object_store, "audio") == set()
+
+
+def test_a_playlist_upload_is_400_and_not_retried(deployed, object_store, records, tmp_path) -> None:
+    """HLS under an audio name that points at a worker's local file: refused, nothing stored."""
+    secret = tmp_path / "secret.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3", str(secret)],
+                   check=True)
+    evil = tmp_path / "evil.mp3"
+    evil.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n{secret}\n#EXT-X-ENDLIST\n")
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "evil.mp3", evil))
+    assert status == 400 and body["error"].endswith("unsupported container: hls")
+    [record] = records.collection.find()
+    assert record["stages"]["features"]["status"] == "failed"
+    assert record["errors"][-1]["retryable"] is False
+    assert keys(object_store, "features") == set()
