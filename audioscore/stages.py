@@ -10,7 +10,6 @@ raised for the HTTP layer to answer.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from typing import Any
 from .audio import AudioInfo, Limits, probe
 from .config import Settings
 from .errors import AudioscoreError, InputError
-from .events import ObjectEvent
+from .events import ObjectEvent, load_json
 from .export import file_sha256, write_features
 from .features import Features, Source, extract_file, summarise
 from .fetch import FetchPolicy, fetch_audio, validate_url
@@ -183,10 +182,7 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "score"), workdir(settings) as tmp:
         local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES)
-        try:
-            document = json.loads(local.read_text())
-        except ValueError as error:
-            raise InputError(f"{event.key} is not JSON: {error}") from None
+        document = load_json(local.read_bytes(), event.key)
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
         result = transcribe_notes(notes_from_features(document), Path(tmp) / "out", TranscribeOptions(title=title))

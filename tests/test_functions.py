@@ -221,3 +221,31 @@ def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeyp
 def test_fetch_rejects_bad_bodies(deployed) -> None:
     assert call(deployed["fetch"], body=b"not json", token=None)[0] == 400
     assert call(deployed["fetch"], body={"title": "no url"}, token=None)[0] == 400
+
+
+def test_a_body_over_the_limit_is_413_with_json(deployed) -> None:
+    """The framework refuses it while the template reads the body: its status is kept, not made a 500."""
+    status, body = call(deployed["extract"], body=b"x" * ((1 << 20) + 1))
+    assert status == 413 and body == {"error": f"request body over {1 << 20} bytes"}
+
+
+def test_framework_errors_keep_their_status_with_json(deployed) -> None:
+    status, body = call(deployed["extract"], method="PROPFIND", body=b"")
+    assert status == 405 and body["error"]
+
+
+@pytest.mark.parametrize("function", ["extract", "transcribe", "fetch"])
+def test_deeply_nested_json_is_400(deployed, function: str) -> None:
+    status, body = call(deployed[function], body=b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and "nested too deeply" in body["error"], body
+
+
+def test_audio_too_short_to_analyse_is_400_and_not_retryable(deployed, object_store, records, tmp_path) -> None:
+    import soundfile as sf
+
+    short = tmp_path / "click.wav"
+    sf.write(short, [0.1, -0.1, 0.1], 44100)
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "click.wav", short))
+    assert status == 400 and body["error"].startswith("audio is 0.000068 s long"), body
+    [record] = records.collection.find()
+    assert record["stages"]["features"]["status"] == "failed" and record["errors"][-1]["retryable"] is False
