@@ -119,7 +119,8 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
     field = f"fanout.segments.{index}"
     try:
         with workdir(settings) as tmp:
-            path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
+            path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
+                                           etag=event.etag)  # the version the plan was made for
             result = analyse_segment(path, plan, index, limits=Limits.from_env())
             services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
                                         content_type="application/octet-stream",

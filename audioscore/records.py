@@ -4,7 +4,7 @@ Document shape (collection `COLLECTION`)::
 
     {"_id": "<24 hex>",                 # deterministic, see recording_id_for_*
      "source": {"kind": "upload" | "url", "bucket", "key", "etag", "url", "video_id", "title"},
-     "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag",
+     "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag", "result_etag",
                             "started_at", "finished_at", "attempts", "error", "retryable",
                             "redriven_at", "redrives"}},     # the last two: see audioscore.redrive
      "artifacts": {"<stage>": {"<name>": "<object key>"}},
@@ -358,6 +358,9 @@ class RecordStore:
                 f"{prefix}.finished_at": "",
                 f"{prefix}.error": "",
                 f"{prefix}.retryable": "",
+                # Until this run records its own result, the object it is about to replace is no
+                # longer "the" result (see finish_stage).
+                f"{prefix}.result_etag": "",
             },
             "$inc": {f"{prefix}.attempts": 1},
         }
@@ -373,6 +376,7 @@ class RecordStore:
         *,
         artifacts: Mapping[str, str],
         summary: Mapping[str, Any] | None = None,
+        result_etag: str | None = None,
     ) -> None:
         """Mark a stage done and record where its outputs are.
 
@@ -382,6 +386,8 @@ class RecordStore:
             artifacts: artifact name → object key (``"bucket/key"`` or as the caller
                 stores them), kept under ``artifacts.<stage>`` (replaced, not merged).
             summary: kept under ``summary.<stage>`` when given.
+            result_etag: ETag of the output that starts the next stage (features.json), kept
+                as ``stages.<stage>.result_etag``: the next stage acts only on events for it.
 
         Raises:
             ValueError: unknown stage.
@@ -397,6 +403,8 @@ class RecordStore:
         }
         if summary is not None:
             fields[f"summary.{stage}"] = dict(summary)
+        if result_etag is not None:
+            fields[f"stages.{stage}.result_etag"] = result_etag.strip('"')
         update = {
             "$set": fields,
             "$unset": {f"stages.{stage}.error": "", f"stages.{stage}.retryable": ""},
