@@ -20,7 +20,7 @@ from typing import Any
 
 from .audio import AudioInfo, Limits, probe
 from .config import Settings
-from .errors import AudioscoreError, InputError, NotFound
+from .errors import AudioscoreError, InputError, NotFound, TransientError
 from .events import ObjectEvent, load_json
 from .export import file_sha256, write_features
 from .features import Features, Source, extract_file, summarise
@@ -62,12 +62,13 @@ def describe_failure(error: Exception) -> tuple[str, bool]:
 
 @contextmanager
 def stage_failures(services: Services, recording_id: str, stage: str) -> Iterator[None]:
-    """Record a failure of the stage (retryable for 5xx) and re-raise it."""
+    """Record a failure of the stage (retryable for 5xx; an outage, TransientError, spends no attempt) and re-raise it."""
     try:
         yield
     except Exception as error:
         message, retryable = describe_failure(error)
-        services.records.fail_stage(recording_id, stage, message, retryable=retryable)
+        services.records.fail_stage(recording_id, stage, message, retryable=retryable,
+                                    transient=isinstance(error, TransientError))
         raise
 
 

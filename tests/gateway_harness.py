@@ -294,7 +294,7 @@ class SerialisedCollection:
 MINIO_RULES = (Rule("audio", "extract-features"), Rule("features", "transcribe", "features.json"))
 # Re-drive at once in tests: nothing is in flight when a test runs it (after wait_idle).
 REDRIVE_TEST_ENV = {"REDRIVE_FEATURES_DEADLINE_S": "0", "REDRIVE_SCORE_DEADLINE_S": "0",
-                    "REDRIVE_UNRECORDED_AFTER_S": "0"}
+                    "REDRIVE_UNRECORDED_AFTER_S": "0", "REDRIVE_BACKOFF_S": "0"}
 
 
 @dataclass
