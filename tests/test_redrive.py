@@ -12,7 +12,7 @@ from pathlib import Path
 
 import corpus
 import pytest
-from functions_harness import TOKEN, call
+from functions_harness import TOKEN, call, minio_event
 from gateway_harness import Chain, running_chain
 
 from audioscore import functions, redrive, stages
@@ -296,3 +296,39 @@ def test_the_per_run_bound(chain, tmp_path) -> None:
     assert len(redrive.redrive(bounded, token=TOKEN, now=now, invoke=invoke)["redriven"]) == 2
     assert len(redrive.redrive(bounded, token=TOKEN, now=now, invoke=invoke)["redriven"]) == 1
     assert len(set(sent)) == 3
+
+
+def test_repeated_short_outages_of_the_store_and_the_database_lose_nothing(chain, tune) -> None:
+    """Events delivered twice during a store outage, a re-drive whose invocations wait in the queue
+    into a second store outage, another into a database outage, re-drive runs during both: every
+    recording completes, and no outage counts as a failed attempt."""
+    gateway = chain.gateway
+    gateway.drop("extract-features", 2)  # the uploads' own notifications: sent below, during the outage
+    events = [minio_event("audio", key, chain.upload(key, tune), tune.stat().st_size)
+              for key in ("take 1.wav", "take 2.wav")]
+    chain.settle()
+    with chain.outage("store", 3):
+        gateway.repeat("extract-features", len(events))
+        for event in events:
+            assert call(f"{gateway.url}/async-function/extract-features", body=event)[0] == 202
+        chain.settle()
+    assert [d.status for d in gateway.deliveries("extract-features") if not d.dropped] == [503] * 4
+
+    for what in ("store", "records"):
+        gateway.hold("extract-features")  # a backlog: the re-drive's invocations run inside the outage
+        status, report = chain.redrive()
+        assert status == 200 and len(report["redriven"]) == 2 and not report["gave_up"], report
+        with chain.outage(what, 3):
+            assert chain.redrive()[0] == 503  # a run during the outage finds nothing it can do
+            gateway.release("extract-features")
+            chain.settle()
+    assert [d.status for d in gateway.deliveries("extract-features") if not d.dropped] == [503] * 8
+
+    for _ in range(3):  # the outages are over: what is still undone is re-driven
+        status, report = chain.redrive()
+        assert status == 200 and not report["gave_up"], report
+        chain.settle()
+    for record in chain.records.find({}):
+        assert_complete(chain, record["_id"])
+        assert not record["stages"]["features"].get("failures")
+    assert len(chain.records.find({})) == 2
