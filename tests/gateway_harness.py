@@ -5,8 +5,8 @@ request (body and Authorization header) for a thread pool that POSTs it to the
 function's app, as the Community Edition queue worker does: once, no retry.
 ``POST /function/<name>`` is proxied synchronously. Tests can lose requests on
 purpose (`drop`), have the queue deliver them twice (`repeat`), read every
-delivery and its answer (`deliveries`), and wait until nothing is queued or in
-flight (`wait_idle`).
+delivery and its answer (`deliveries`), keep deliveries back as a backlog (`hold`,
+`release`), and wait until nothing is queued or in flight (`wait_idle`).
 
 `notify_puts` plays MinIO's bucket notifications: after each successful PUT
 through `ObjectStore`, an event for the object goes to the gateway's async route
@@ -18,6 +18,8 @@ threads the way MongoDB is: each call applies atomically.
 `running_chain` puts it together: extract-features, transcribe and redrive behind
 their apps and the gateway, MinIO's two notification rules, moto for S3 and one
 mongomock record store shared by all functions (they run in this process).
+`Chain.outage` makes the object store or the records unreachable for a few seconds
+(every minio request fails to connect; every collection call raises AutoReconnect).
 LilyPond is stood in for by `quick_engraving` there: these tests are about
 delivery, an engraving costs seconds of CPU, and test_functions runs the real one.
 """
