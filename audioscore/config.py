@@ -41,8 +41,9 @@ class Settings:
         segment_s, segment_context_s: segment length and the context decoded on each side
             (SEGMENT_S, SEGMENT_CONTEXT_S).
         segment_max_attempts: tries of one segment before the recording fails (SEGMENT_MAX_ATTEMPTS).
-        redrive_*: the re-drive function's rules (REDRIVE_MAX_ATTEMPTS, REDRIVE_FEATURES_DEADLINE_S,
-            REDRIVE_SCORE_DEADLINE_S, REDRIVE_UNRECORDED_AFTER_S, REDRIVE_MAX_PER_RUN, REDRIVE_MAX_LISTED);
+        redrive_*: the re-drive function's rules (REDRIVE_MAX_ATTEMPTS, REDRIVE_MAX_AGE_S, REDRIVE_BACKOFF_S,
+            REDRIVE_FEATURES_DEADLINE_S, REDRIVE_SCORE_DEADLINE_S, REDRIVE_UNRECORDED_AFTER_S,
+            REDRIVE_MAX_PER_RUN, REDRIVE_MAX_LISTED);
             see `audioscore.redrive`. The deadlines default to the functions' exec_timeout in
             stack.yml plus five minutes, so a worker still inside its time limit is never re-driven.
     """
@@ -60,6 +61,8 @@ class Settings:
     segment_context_s: int = 10
     segment_max_attempts: int = 3
     redrive_max_attempts: int = 3
+    redrive_max_age_s: float = 86400.0
+    redrive_backoff_s: float = 300.0
     redrive_features_deadline_s: float = 1200.0  # stack.yml: exec_timeout 900 s + 5 min
     redrive_score_deadline_s: float = 1200.0
     redrive_unrecorded_after_s: float = 900.0
@@ -109,6 +112,8 @@ class Settings:
             segment_context_s=number("SEGMENT_CONTEXT_S", cls.segment_context_s),
             segment_max_attempts=number("SEGMENT_MAX_ATTEMPTS", cls.segment_max_attempts),
             redrive_max_attempts=number("REDRIVE_MAX_ATTEMPTS", cls.redrive_max_attempts),
+            redrive_max_age_s=seconds("REDRIVE_MAX_AGE_S", cls.redrive_max_age_s),
+            redrive_backoff_s=seconds("REDRIVE_BACKOFF_S", cls.redrive_backoff_s),
             redrive_features_deadline_s=seconds("REDRIVE_FEATURES_DEADLINE_S", cls.redrive_features_deadline_s),
             redrive_score_deadline_s=seconds("REDRIVE_SCORE_DEADLINE_S", cls.redrive_score_deadline_s),
             redrive_unrecorded_after_s=seconds("REDRIVE_UNRECORDED_AFTER_S", cls.redrive_unrecorded_after_s),

@@ -1,6 +1,7 @@
 """One exception hierarchy for the project, mapped once to HTTP status codes and CLI exit codes."""
 
-__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "ProcessingError", "TransientError"]
+__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "NotFound", "ProcessingError", "StaleInput",
+           "TransientError"]
 
 
 class AudioscoreError(Exception):
@@ -26,6 +27,23 @@ class LimitExceeded(InputError):
     """The input is larger or longer than a configured limit."""
 
     http_status = 413
+
+
+class NotFound(InputError):
+    """The input names something that does not exist (e.g. a recording no function created)."""
+
+    http_status = 404
+
+
+class StaleInput(InputError):
+    """The object an event names was replaced or removed after the event: nothing to do for it.
+
+    Stages answer such events 200 ``{"status": "stale"}`` (a late delivery is normal with
+    at-least-once delivery; the new object has its own event); the status here applies only
+    where the discovery comes too late for that (the object changed while it was read).
+    """
+
+    http_status = 409
 
 
 class ProcessingError(AudioscoreError):

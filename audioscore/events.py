@@ -30,6 +30,7 @@ __all__ = [
     "CREATED_PREFIX",
     "MAX_KEY_BYTES",
     "ObjectEvent",
+    "load_json",
     "object_created",
     "parse_event",
     "validate_key",
@@ -120,10 +121,7 @@ def parse_event(
         text = body
     if not text.strip():
         return []
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"event body is not JSON: {exc.msg} at char {exc.pos}") from None
+    doc = load_json(text, "event body")
 
     records = _records(doc)
     wanted_suffixes = tuple(s.lower() for s in suffixes)
@@ -133,6 +131,23 @@ def parse_event(
         if event is not None:
             events.append(event)
     return events
+
+
+def load_json(text: str | bytes, what: str) -> Any:
+    """``json.loads`` whose every failure is the input's fault.
+
+    Raises:
+        InputError: not JSON, or nested too deeply for the parser (it recurses per level,
+            so a body of ``[[[[...`` exhausts the stack rather than being malformed).
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} is not JSON: {exc.msg} at char {exc.pos}") from None
+    except ValueError as exc:  # bytes that are not UTF-8 (or another JSON text encoding)
+        raise InputError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply") from None
 
 
 def object_created(bucket: str, key: str, *, etag: str, size: int, content_type: str = "",

@@ -24,8 +24,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pymongo import ReturnDocument
+
 from .audio import AudioInfo, Limits
-from .errors import InputError
+from .errors import InputError, TransientError
 from .events import ObjectEvent, validate_key
 from .export import file_sha256
 from .features import Source
@@ -119,7 +121,8 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
     field = f"fanout.segments.{index}"
     try:
         with workdir(settings) as tmp:
-            path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
+            path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
+                                           etag=event.etag)  # the version the plan was made for
             result = analyse_segment(path, plan, index, limits=Limits.from_env())
             services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
                                         content_type="application/octet-stream",
@@ -149,14 +152,22 @@ def _claim(services: Services, recording_id: str, field: str) -> bool:
 
 
 def _segment_failed(services: Services, recording_id: str, index: int, error: Exception) -> None:
+    """Mark the segment failed; fail the recording when it cannot succeed or failed too often.
+
+    An outage (TransientError) is not counted: the re-drive bounds those by age.
+    """
     message, retryable = describe_failure(error)
+    counted = retryable and not isinstance(error, TransientError)
     field = f"fanout.segments.{index}"
     document = services.records.collection.find_one_and_update(
         {"_id": recording_id},
-        {"$set": {f"{field}.status": "failed", f"{field}.error": message, f"{field}.retryable": retryable}},
-        projection={field: 1})
-    attempts = int(((document or {}).get("fanout", {}).get("segments", {}).get(str(index)) or {}).get("attempts", 1))
-    if not retryable or attempts >= services.settings.segment_max_attempts:
+        {"$set": {f"{field}.status": "failed", f"{field}.error": message, f"{field}.retryable": retryable},
+         "$inc": {f"{field}.failures": 1 if counted else 0}},
+        projection={field: 1}, return_document=ReturnDocument.AFTER)
+    segment = (document or {}).get("fanout", {}).get("segments", {}).get(str(index)) or {}
+    failures = int(segment.get("failures") or 0)
+    if not retryable or failures >= services.settings.segment_max_attempts:
+        attempts = int(segment.get("attempts") or 1)
         services.records.fail_stage(recording_id, "features",
                                     f"segment {index} failed after {attempts} attempt(s): {message}", retryable=False)
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .audio import CHUNK_SAMPLES, DEFAULT_SAMPLE_RATE, Audio, AudioInfo, AudioStream, Limits
+from .errors import InputError
 from .mfcc import N_MFCC, Mfcc, MfccStream
 from .overview import Spectrogram, SpectrogramSampler
 from .pitch import PLUGIN_KEY, PitchResult, PitchTracker
@@ -71,7 +72,15 @@ class _Extractor:
         self.spectrogram.feed(samples)
 
     def finish(self, source: AudioInfo) -> Features:
+        """Raises:
+            InputError: less audio than one MFCC hop (the shortest input every analysis can describe).
+        """
         audio = DecodedAudio(source, self.sample_rate, self.pitch.samples_in)
+        # Checked here, on what was decoded (a stated duration can be missing or wrong): too little
+        # audio is the input's fault, not a failure of the analyses that would trip over it.
+        if audio.n_samples < self.mfcc.hop:
+            raise InputError(f"audio is {audio.duration_s:.6f} s long ({audio.n_samples} samples at "
+                             f"{self.sample_rate} Hz); at least {self.mfcc.hop / self.sample_rate:.6f} s needed")
         return Features(audio, self.pitch.finish(), self.mfcc.finish(), self.spectrogram.finish())
 
     def close(self) -> None:

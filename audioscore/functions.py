@@ -4,14 +4,13 @@ parsing, status lookups. Handlers are one line each on top of this."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any
 
 from .config import Settings, read_secret
 from .errors import InputError, ProcessingError
-from .events import ObjectEvent, parse_event
+from .events import ObjectEvent, load_json, parse_event
 from .fanout import SEGMENT_FIELD, extract_features_stage, segment_stage
 from .fetch import FetchPolicy
 from .http import Response, authorised, json_response, respond
@@ -112,10 +111,7 @@ class FetchFunction(_Function):
         token = read_secret(FETCH_TOKEN_SECRET)
         if token and not authorised(event.headers, token):  # optional: set the secret to require a token
             return json_response(401, {"error": "missing or wrong bearer token"})
-        try:
-            request = json.loads(event.body or b"{}")
-        except ValueError:
-            raise InputError('the body must be JSON: {"url": "..."}') from None
+        request = load_json(event.body or b"{}", 'the body (JSON: {"url": "..."})')
         if not isinstance(request, dict):
             raise InputError('the body must be a JSON object: {"url": "..."}')
         result = fetch_stage(request, self.services(), FetchPolicy.from_env(os.environ))
@@ -124,8 +120,8 @@ class FetchFunction(_Function):
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body)
-    except ValueError:
+        value = load_json(body, "body")
+    except InputError:
         return None  # parse_event says what is wrong with it
     return value if isinstance(value, dict) else None
 

@@ -4,9 +4,9 @@ Document shape (collection `COLLECTION`)::
 
     {"_id": "<24 hex>",                 # deterministic, see recording_id_for_*
      "source": {"kind": "upload" | "url", "bucket", "key", "etag", "url", "video_id", "title"},
-     "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag",
-                            "started_at", "finished_at", "attempts", "error", "retryable",
-                            "redriven_at", "redrives"}},     # the last two: see audioscore.redrive
+     "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag", "result_etag",
+                            "started_at", "finished_at", "attempts", "failures", "error", "retryable",
+                            "redriven_at", "redrives", "redrive_after"}},     # the last three: see audioscore.redrive
      "artifacts": {"<stage>": {"<name>": "<object key>"}},
      "summary": {"<stage>": {...}},
      "errors": [{"stage", "message", "retryable", "at"}],   # newest last, at most MAX_ERRORS
@@ -182,8 +182,12 @@ def _check_path(path: str) -> None:
         raise ValueError(f"not a work path such as 'stages.score': {path!r}")
 
 
-def _failure(path: str, error: str, *, retryable: bool, now: dt.datetime) -> dict[str, Any]:
-    """The update marking the work under ``path`` failed, with the error appended to the document's list."""
+def _failure(path: str, error: str, *, retryable: bool, now: dt.datetime, counts: bool = False) -> dict[str, Any]:
+    """The update marking the work under ``path`` failed, with the error appended to the document's list.
+
+    ``counts``: the failure spends one of the work's attempts (``failures`` + 1): a retryable failure
+    that is not an outage of a dependency (see `RecordStore.fail_stage`).
+    """
     message = error if len(error) <= MAX_MESSAGE_CHARS else error[:MAX_MESSAGE_CHARS] + "…"
     entry = {"stage": path.removeprefix("stages."), "message": message, "retryable": bool(retryable), "at": now}
     return {
@@ -195,6 +199,7 @@ def _failure(path: str, error: str, *, retryable: bool, now: dt.datetime) -> dic
             "updated_at": now,
         },
         "$push": {"errors": {"$each": [entry], "$slice": -MAX_ERRORS}},
+        "$inc": {f"{path}.failures": 1 if counts and retryable else 0},
     }
 
 
@@ -358,6 +363,9 @@ class RecordStore:
                 f"{prefix}.finished_at": "",
                 f"{prefix}.error": "",
                 f"{prefix}.retryable": "",
+                # Until this run records its own result, the object it is about to replace is no
+                # longer "the" result (see finish_stage).
+                f"{prefix}.result_etag": "",
             },
             "$inc": {f"{prefix}.attempts": 1},
         }
@@ -373,6 +381,7 @@ class RecordStore:
         *,
         artifacts: Mapping[str, str],
         summary: Mapping[str, Any] | None = None,
+        result_etag: str | None = None,
     ) -> None:
         """Mark a stage done and record where its outputs are.
 
@@ -382,6 +391,8 @@ class RecordStore:
             artifacts: artifact name → object key (``"bucket/key"`` or as the caller
                 stores them), kept under ``artifacts.<stage>`` (replaced, not merged).
             summary: kept under ``summary.<stage>`` when given.
+            result_etag: ETag of the output that starts the next stage (features.json), kept
+                as ``stages.<stage>.result_etag``: the next stage acts only on events for it.
 
         Raises:
             ValueError: unknown stage.
@@ -397,6 +408,8 @@ class RecordStore:
         }
         if summary is not None:
             fields[f"summary.{stage}"] = dict(summary)
+        if result_etag is not None:
+            fields[f"stages.{stage}.result_etag"] = result_etag.strip('"')
         update = {
             "$set": fields,
             "$unset": {f"stages.{stage}.error": "", f"stages.{stage}.retryable": ""},
@@ -405,14 +418,20 @@ class RecordStore:
         with _db("finish_stage"):
             self.collection.update_one({"_id": recording_id}, update, upsert=True)
 
-    def fail_stage(self, recording_id: str, stage: str, error: str, *, retryable: bool) -> None:
+    def fail_stage(self, recording_id: str, stage: str, error: str, *, retryable: bool,
+                   transient: bool = False) -> None:
         """Mark a stage failed and append the error to the document's error list.
+
+        A retryable failure that is not ``transient`` adds one to the stage's ``failures``, the
+        count the re-drive bounds; an outage of a dependency (TransientError) does not, however
+        many deliveries it fails: the re-drive bounds those by the recording's age instead.
 
         Args:
             recording_id: the recording.
             stage: one of `STAGES`.
             error: what went wrong, one line preferred (truncated to MAX_MESSAGE_CHARS).
             retryable: whether a later delivery may succeed (TransientError) or not (InputError).
+            transient: the failure was an outage of a dependency (TransientError).
 
         Raises:
             ValueError: unknown stage.
@@ -420,7 +439,7 @@ class RecordStore:
         """
         _check_stage(stage)
         now = self._now()
-        update = _failure(f"stages.{stage}", error, retryable=retryable, now=now)
+        update = _failure(f"stages.{stage}", error, retryable=retryable, now=now, counts=not transient)
         update["$setOnInsert"] = {"created_at": now}
         with _db("fail_stage"):
             self.collection.update_one({"_id": recording_id}, update, upsert=True)
@@ -443,7 +462,8 @@ class RecordStore:
                                              sort=[("updated_at", 1)], limit=limit))
 
     def claim_redrive(
-        self, recording_id: str, path: str, seen: Mapping[str, Any], *, error: str | None = None
+        self, recording_id: str, path: str, seen: Mapping[str, Any], *, error: str | None = None,
+        backoff_s: float = 0.0,
     ) -> bool:
         """Mark the work under ``path`` re-driven now (``redriven_at``, ``redrives`` + 1), if unchanged.
 
@@ -456,7 +476,9 @@ class RecordStore:
                 that a delivery has just begun.
             error: when given, the work is also marked failed (retryable) with this
                 message: a stage left "running" by a lost worker, which `begin_stage`
-                then takes again.
+                then takes again. That counts as a failure (``failures`` + 1): the input
+                may be what kills the worker.
+            backoff_s: not to be re-driven again before this many seconds (``redrive_after``).
 
         Returns:
             Whether this caller claimed it.
@@ -467,9 +489,10 @@ class RecordStore:
         """
         _check_path(path)
         now = self._now()
-        update: dict[str, Any] = _failure(path, error, retryable=True, now=now) if error else {"$set": {}}
-        update["$set"] |= {f"{path}.redriven_at": now, "updated_at": now}
-        update["$inc"] = {f"{path}.redrives": 1}
+        update: dict[str, Any] = _failure(path, error, retryable=True, now=now, counts=True) if error else {"$set": {}}
+        update["$set"] |= {f"{path}.redriven_at": now, "updated_at": now,
+                           f"{path}.redrive_after": now + dt.timedelta(seconds=backoff_s)}
+        update.setdefault("$inc", {})[f"{path}.redrives"] = 1
         with _db("claim_redrive"):
             return self.collection.update_one(_unchanged(recording_id, path, seen), update).modified_count == 1
 
@@ -483,8 +506,13 @@ class RecordStore:
         _check_path(path)
         redrives = seen.get("redrives") or 0
         claimed = {"_id": recording_id, f"{path}.redrives": redrives + 1}
-        restore = ({"$set": {f"{path}.redriven_at": seen["redriven_at"]}} if seen.get("redriven_at")
-                   else {"$unset": {f"{path}.redriven_at": ""}})
+        restore: dict[str, Any] = {"$set": {}, "$unset": {}}
+        for name in ("redriven_at", "redrive_after"):
+            if seen.get(name):
+                restore["$set"][f"{path}.{name}"] = seen[name]
+            else:
+                restore["$unset"][f"{path}.{name}"] = ""
+        restore = {k: v for k, v in restore.items() if v}  # MongoDB refuses an empty operator
         with _db("release_redrive"):
             self.collection.update_one(claimed, restore | {"$inc": {f"{path}.redrives": -1}})
 

@@ -14,10 +14,17 @@ that would have triggered it:
   than a grace period (their notification was lost). The scan lists at most
   ``redrive_max_listed`` keys per run and resumes where it stopped.
 
-Work is retried at most once per deadline, and at most ``redrive_max_attempts``
-times in all: tries are the larger of the stage's ``attempts`` (deliveries that
-began it) and ``redrives`` (invocations sent from here, which may be lost too).
-Then it is marked failed, not retryable, with "gave up after N attempts: <why>".
+Work is retried at most once per deadline, with exponential back-off between
+re-drives (``redrive_backoff_s``, doubled per re-drive up to `MAX_BACKOFF_DOUBLINGS`
+times). Two bounds end it, marking it failed, not retryable:
+
+- ``redrive_max_attempts`` *failures*: retryable failures that are not outages
+  (a ProcessingError, an unexpected error, a worker lost mid-way; the record's
+  ``failures``): "gave up after N failed attempts: <why>";
+- ``redrive_max_age_s`` since the recording was first seen (its record's
+  ``created_at``), for everything else: outages of the store or the database
+  (TransientError, however many deliveries they failed, duplicates included) and
+  invocations lost on the way: "gave up after N s: <why>".
 Claims are conditional updates on the record (`RecordStore.claim_redrive`), so of
 two overlapping runs only one invokes. A run invokes at most
 ``redrive_max_per_run`` functions, not to flood the small in-memory queue.
@@ -49,6 +56,7 @@ from .storage import ObjectStore, encode_metadata_value
 __all__ = [
     "EXTRACT_FUNCTION",
     "FINDERS",
+    "MAX_BACKOFF_DOUBLINGS",
     "TRANSCRIBE_FUNCTION",
     "Finder",
     "Scan",
@@ -56,11 +64,14 @@ __all__ = [
     "StageFinder",
     "Stuck",
     "UnrecordedFinder",
+    "backoff_s",
     "notification_for",
     "redrive",
 ]
 
 EXTRACT_FUNCTION = "extract-features"
+# The back-off stops growing after this many doublings (300 s doubled 6 times: 5.3 h).
+MAX_BACKOFF_DOUBLINGS = 6
 TRANSCRIBE_FUNCTION = "transcribe"
 log = logging.getLogger("audioscore.redrive")
 
@@ -87,6 +98,7 @@ class Stuck:
         why: what went wrong, for the report and the give-up reason.
         event: builds the body for the function; raises InputError when its input is gone.
         source: source fields of a record to create first (work found in a bucket, not in the records).
+        first_seen: when the recording was first seen (its record's creation; None: just now).
     """
 
     recording_id: str
@@ -96,10 +108,17 @@ class Stuck:
     why: str
     event: Callable[[], dict[str, Any]]
     source: Mapping[str, str] | None = None
+    first_seen: dt.datetime | None = None
 
     @property
     def tries(self) -> int:
+        """Deliveries that began the work or re-drives sent, whichever is more (what the report numbers)."""
         return max(self.seen.get("attempts") or 0, self.seen.get("redrives") or 0)
+
+    @property
+    def failures(self) -> int:
+        """Failed tries that count against ``redrive_max_attempts`` (not outages, not lost invocations)."""
+        return int(self.seen.get("failures") or 0)
 
 
 class Finder(Protocol):
@@ -161,14 +180,15 @@ class StageFinder:
         at = f"stages.{self.stage}"
         query = {**self.requires, "$and": [
             {"$or": [{f"{at}.redriven_at": None}, {f"{at}.redriven_at": {"$lte": cutoff}}]},
+            {"$or": [{f"{at}.redrive_after": None}, {f"{at}.redrive_after": {"$lte": scan.now}}]},
             {"$or": [{f"{at}.status": "running", f"{at}.started_at": {"$lte": cutoff}},
                      {f"{at}.status": "failed", f"{at}.retryable": True},
                      {f"{at}.status": None, self.due_since: {"$lte": cutoff}}]},
         ]}
-        for record in scan.services.records.find(query, fields=("source", "stages"), limit=scan.limit):
+        for record in scan.services.records.find(query, fields=("source", "stages", "created_at"), limit=scan.limit):
             seen = (record.get("stages") or {}).get(self.stage) or {}
             yield Stuck(record["_id"], at, self.function, seen, _why(seen, deadline),
-                        partial(self.event, record, scan.services))
+                        partial(self.event, record, scan.services), first_seen=_aware(record.get("created_at")))
 
 
 def _audio_event(record: Mapping[str, Any], services: Services) -> dict[str, Any]:
@@ -240,7 +260,8 @@ class SegmentFinder:
         deadline = services.settings.redrive_features_deadline_s
         cutoff = scan.now - dt.timedelta(seconds=deadline)
         query = {"stages.features.status": "running", "fanout": {"$exists": True}}
-        for record in services.records.find(query, fields=("source", "fanout"), limit=scan.limit):
+        for record in services.records.find(query, fields=("source", "fanout", "created_at"), limit=scan.limit):
+            first_seen = _aware(record.get("created_at"))
             fan, source = record["fanout"], record.get("source") or {}
             message = partial(segment_message, source.get("bucket", ""), source.get("key", ""), fan["etag"])
             segments = fan.get("segments") or {}
@@ -250,22 +271,23 @@ class SegmentFinder:
                         services.records.fail_stage(record["_id"], "features", f"segment {index}: {seen.get('error')}",
                                                     retryable=False)
                     break
-                if _recent(seen.get("redriven_at"), cutoff):
+                if _recent(seen.get("redriven_at"), cutoff) or _recent(seen.get("redrive_after"), scan.now):
                     continue
                 status = seen.get("status")
                 if ((status == "running" and _older(seen.get("started_at"), cutoff)) or status == "failed"
                         or (status == "pending" and _older(fan.get("dispatched_at"), cutoff))):
                     yield Stuck(record["_id"], f"fanout.segments.{index}", EXTRACT_FUNCTION, seen,
-                                _why(seen, deadline), partial(message, int(index)))
+                                _why(seen, deadline), partial(message, int(index)), first_seen=first_seen)
             merge = fan.get("merge") or {}
             last_done = max((_aware(s.get("finished_at")) or scan.now for s in segments.values()), default=scan.now)
             if (segments and all(s.get("status") == "done" for s in segments.values())
                     and not _recent(merge.get("redriven_at"), cutoff)
+                    and not _recent(merge.get("redrive_after"), scan.now)
                     and ((merge.get("status") == "running" and _older(merge.get("started_at"), cutoff))
                          or merge.get("status") == "failed"
                          or (merge.get("status") == "pending" and last_done <= cutoff))):
                 yield Stuck(record["_id"], "fanout.merge", EXTRACT_FUNCTION, merge, _why(merge, deadline),
-                            partial(message, len(segments) - 1))
+                            partial(message, len(segments) - 1), first_seen=first_seen)
 
 
 FINDERS: tuple[Finder, ...] = (
@@ -309,7 +331,7 @@ def redrive(services: Services, *, token: str, dry_run: bool = False, now: dt.da
         for item in finder.find(scan):
             if len(report["redriven"]) >= settings.redrive_max_per_run:
                 return report
-            outcome = _act(item, services, dry_run, partial(invoke, token=token))
+            outcome = _act(item, services, scan.now, dry_run, partial(invoke, token=token))
             if outcome:
                 kind, entry = outcome
                 report[kind].append(entry)
@@ -319,20 +341,21 @@ def redrive(services: Services, *, token: str, dry_run: bool = False, now: dt.da
     return report
 
 
-def _act(item: Stuck, services: Services, dry_run: bool,
+def _act(item: Stuck, services: Services, now: dt.datetime, dry_run: bool,
          invoke: Callable[..., None]) -> tuple[str, dict[str, Any]] | None:
     """Give up on or re-drive one item; None when another run or a delivery got there first."""
     records, settings = services.records, services.settings
     entry = {"recording_id": item.recording_id, "work": item.path, "function": item.function}
     if item.source and not dry_run:
         records.upsert_source(item.recording_id, item.source)
-    body, reason = None, f"gave up after {item.tries} attempts: {item.why}"
-    if item.tries < settings.redrive_max_attempts:
+    body, reason = None, _exhausted(item, settings, now)
+    if reason is None:
         try:
             body = item.event()
         except InputError as error:
             reason = f"gave up: {error}"
     if body is None:
+        reason = reason or "gave up"
         if dry_run or records.give_up(item.recording_id, item.path, item.seen, reason):
             return "gave_up", entry | {"reason": reason}
         return None
@@ -340,7 +363,8 @@ def _act(item: Stuck, services: Services, dry_run: bool,
     if dry_run:
         return "redriven", entry
     lost_worker = item.why if item.seen.get("status") == "running" else None
-    if not records.claim_redrive(item.recording_id, item.path, item.seen, error=lost_worker):
+    if not records.claim_redrive(item.recording_id, item.path, item.seen, error=lost_worker,
+                                 backoff_s=backoff_s(settings, (item.seen.get("redrives") or 0) + 1)):
         return None
     try:
         invoke(settings.gateway_url, item.function, body)
@@ -348,3 +372,18 @@ def _act(item: Stuck, services: Services, dry_run: bool,
         records.release_redrive(item.recording_id, item.path, item.seen)
         return "errors", entry | {"error": str(error)}
     return "redriven", entry
+
+
+def _exhausted(item: Stuck, settings: Settings, now: dt.datetime) -> str | None:
+    """Why the work is not to be tried again (a give-up reason), or None."""
+    if item.failures >= settings.redrive_max_attempts:
+        return f"gave up after {item.failures} failed attempts: {item.why}"
+    age_s = (now - item.first_seen).total_seconds() if item.first_seen else 0.0
+    if age_s > settings.redrive_max_age_s:
+        return f"gave up after {age_s:.0f} s (REDRIVE_MAX_AGE_S {settings.redrive_max_age_s:g}): {item.why}"
+    return None
+
+
+def backoff_s(settings: Settings, redrives: int) -> float:
+    """How long after its ``redrives``-th re-drive (1, 2, ...) work waits before the next one, in seconds."""
+    return settings.redrive_backoff_s * 2 ** min(max(redrives - 1, 0), MAX_BACKOFF_DOUBLINGS)

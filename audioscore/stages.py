@@ -20,17 +20,17 @@ from typing import Any
 
 from .audio import AudioInfo, Limits, probe
 from .config import Settings
-from .errors import AudioscoreError, InputError
+from .errors import AudioscoreError, InputError, NotFound, TransientError
 from .events import ObjectEvent
 from .export import file_sha256, write_features
 from .feature_notes import read_features
 from .features import Features, Source, extract_file, summarise
 from .fetch import FetchPolicy, fetch_audio, validate_url
 from .records import RecordStore, recording_id_for_object, youtube_video_id
-from .storage import ObjectStore, decode_metadata_value
+from .storage import ObjectInfo, ObjectStore, stale_reason
 from .transcribe import TranscribeOptions, notes_from_features, transcribe_notes
 
-__all__ = ["AUDIO_SUFFIXES", "LongRecording", "Services", "describe_failure", "extract_stage", "fetch_stage", "stage_failures",
+__all__ = ["AUDIO_SUFFIXES", "LongRecording", "Services", "current_object", "describe_failure", "extract_stage", "fetch_stage", "stage_failures",
            "status_view", "store_features", "transcribe_stage", "workdir"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mkv", ".mov")
@@ -63,12 +63,13 @@ def describe_failure(error: Exception) -> tuple[str, bool]:
 
 @contextmanager
 def stage_failures(services: Services, recording_id: str, stage: str) -> Iterator[None]:
-    """Record a failure of the stage (retryable for 5xx) and re-raise it."""
+    """Record a failure of the stage (retryable for 5xx; an outage, TransientError, spends no attempt) and re-raise it."""
     try:
         yield
     except Exception as error:
         message, retryable = describe_failure(error)
-        services.records.fail_stage(recording_id, stage, message, retryable=retryable)
+        services.records.fail_stage(recording_id, stage, message, retryable=retryable,
+                                    transient=isinstance(error, TransientError))
         raise
 
 
@@ -123,6 +124,19 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
 LongRecording = Callable[[ObjectEvent, str, Path, AudioInfo, Services], dict[str, Any]]
 
 
+def current_object(event: ObjectEvent, store: ObjectStore) -> tuple[ObjectInfo | None, str | None]:
+    """The event's object as it is now, and why the event is stale (None when it is not).
+
+    Raises:
+        InputError: the event has no ETag (which version it is about cannot be told).
+        TransientError: the store failed.
+    """
+    if not event.etag:
+        raise InputError(f"the event for {event.bucket}/{event.key} has no eTag")
+    info = store.stat(event.bucket, event.key)
+    return info, stale_reason(info, event.bucket, event.key, event.etag)
+
+
 def extract_stage(event: ObjectEvent, services: Services, *,
                   long_recording: LongRecording | None = None) -> dict[str, Any]:
     """Features of an uploaded audio object, stored under ``<recording id>/`` in the features bucket.
@@ -132,8 +146,12 @@ def extract_stage(event: ObjectEvent, services: Services, *,
     """
     settings, store, records = services.settings, services.store, services.records
     recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
-    # Metadata arrives as sent: header names with or without x-amz-meta-, values percent-encoded.
-    metadata = {k.lower().removeprefix("x-amz-meta-"): decode_metadata_value(v) for k, v in event.user_metadata.items()}
+    # Before anything is recorded: the object must still be the one the event is about.
+    info, stale = current_object(event, store)
+    if info is None or stale:
+        return {"status": "stale", "recording_id": recording_id, "reason": stale}
+    # Metadata as stored, not as the event says: an event is only a hint of what to look at.
+    metadata = info.metadata
     records.upsert_source(recording_id, {
         "kind": "url" if metadata.get("source-url") else "upload", "bucket": event.bucket, "key": event.key,
         "etag": event.etag, "url": metadata.get("source-url"), "video_id": metadata.get("video-id"),
@@ -141,12 +159,13 @@ def extract_stage(event: ObjectEvent, services: Services, *,
     if not records.begin_stage(recording_id, "features", etag=event.etag):
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
-        path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes)
+        path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
+                              etag=event.etag)
         limits = Limits.from_env()
-        info = probe(path, limits)
-        if long_recording is not None and info.duration_s > settings.fanout_min_s:
-            return long_recording(event, recording_id, path, info, services)
-        features = extract_file(path, limits=limits, info=info)
+        probed = probe(path, limits)
+        if long_recording is not None and probed.duration_s > settings.fanout_min_s:
+            return long_recording(event, recording_id, path, probed, services)
+        features = extract_file(path, limits=limits, info=probed)
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
         artifacts = store_features(features, source, recording_id, Path(tmp), services)
     return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
@@ -159,17 +178,19 @@ def store_features(features: Features, source: Source, recording_id: str, tmp: P
     settings = services.settings
     files = write_features(features, source, tmp / "out")
     prefix = f"{recording_id}/"
-    artifacts = {}
+    artifacts, etag = {}, ""
     for name in (*FEATURE_FILES, FEATURES_NAME):
         local = files.features_json.parent / name
-        services.store.upload_file(settings.features_bucket, prefix + name, local,
-                                   content_type=CONTENT_TYPES[local.suffix], metadata={"recording-id": recording_id})
+        etag = services.store.upload_file(settings.features_bucket, prefix + name, local,
+                                          content_type=CONTENT_TYPES[local.suffix],
+                                          metadata={"recording-id": recording_id})
         artifacts[name.replace(".", "_")] = f"{settings.features_bucket}/{prefix}{name}"
     summary = summarise(features)
     summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
     summary["duration_s"] = round(features.audio.duration_s, 3)
     summary.update(summary_extra or {})
-    services.records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary)
+    # features.json's ETag (uploaded last): transcribe acts only on events for this version.
+    services.records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary, result_etag=etag)
     return artifacts
 
 
@@ -179,10 +200,13 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
     recording_id, _, name = event.key.partition("/")
     if name != FEATURES_NAME or not RECORDING_ID.match(recording_id):
         raise InputError(f"not a features object of a recording: {event.key!r}")
+    stale = _stale_features(event, recording_id, services)
+    if stale:
+        return {"status": "stale", "recording_id": recording_id, "reason": stale}
     if not records.begin_stage(recording_id, "score", etag=event.etag):
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "score"), workdir(settings) as tmp:
-        local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES)
+        local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES, etag=event.etag)
         document = read_features(local)  # a hostile upload is a 400 that names the field, never a 500
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
@@ -199,6 +223,22 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         summary["notes"] = len(score["notes"])
         records.finish_stage(recording_id, "score", artifacts=artifacts, summary=summary)
     return {"status": "done", "recording_id": recording_id, "score": artifacts["score_pdf"]}
+
+
+def _stale_features(event: ObjectEvent, recording_id: str, services: Services) -> str | None:
+    """Why a features event must not be acted on (None when it may), checked before anything is recorded.
+
+    Raises:
+        NotFound: no such recording (a features object no extract-features run wrote, or a forged key).
+    """
+    record = services.records.get(recording_id)
+    if record is None:
+        raise NotFound(f"no recording {recording_id} (for {event.bucket}/{event.key})")
+    # Recorded when features finished; absent while a run is between its upload and its record.
+    recorded = ((record.get("stages") or {}).get("features") or {}).get("result_etag")
+    if recorded and recorded != event.etag:
+        return f"the recording's features are ETag {recorded}, not the event's {event.etag or 'none'}"
+    return current_object(event, services.store)[1]
 
 
 def status_view(recording_id: str, services: Services) -> dict[str, Any] | None:

@@ -38,7 +38,13 @@ import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from audioscore.errors import InputError, LimitExceeded, ProcessingError, TransientError
+from audioscore.errors import (
+    InputError,
+    LimitExceeded,
+    ProcessingError,
+    StaleInput,
+    TransientError,
+)
 
 __all__ = [
     "ACCESS_KEY_SECRET",
@@ -64,6 +70,7 @@ __all__ = [
     "openfaas_secret_reader",
     "safe_bucket",
     "safe_key",
+    "stale_reason",
 ]
 
 ENV_ENDPOINT = "MINIO_ENDPOINT"
@@ -99,6 +106,8 @@ _META_KEY_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 # hidden (leading "."), a path, or need quoting in a tool's command line or log.
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchObject"})
+# A conditional request (If-Match) failed: the object is no longer the version asked for.
+_CHANGED_CODES = frozenset({"PreconditionFailed"})
 _BUCKET_EXISTS_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 
 
@@ -401,6 +410,15 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
+def stale_reason(info: ObjectInfo | None, bucket: str, key: str, etag: str) -> str | None:
+    """Why the object as stat'ed is not the version ``etag`` (an event's), or None when it is."""
+    if info is None:
+        return f"{bucket}/{key} no longer exists"
+    if info.etag.strip('"') != etag.strip('"'):
+        return f"{bucket}/{key} was replaced after the event (ETag {info.etag}, the event's {etag or 'none'})"
+    return None
+
+
 def _one_line(text: object, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
@@ -465,6 +483,8 @@ class ObjectStore:
             if exc.code in _MISSING_CODES:
                 what = "object" if key is not None else "bucket"
                 raise InputError(f"no such {what} {where}") from None
+            if exc.code in _CHANGED_CODES:
+                raise StaleInput(f"object {where} changed while it was read") from None
             raise TransientError(
                 f"object store {action} {where} failed: {exc.code}: {_one_line(exc.message)}"
             ) from exc
@@ -556,7 +576,7 @@ class ObjectStore:
         """
         return self.stat(bucket, key) is not None
 
-    def download(self, bucket: str, key: str, dest_dir: Path, *, max_bytes: int) -> Path:
+    def download(self, bucket: str, key: str, dest_dir: Path, *, max_bytes: int, etag: str | None = None) -> Path:
         """Download an object into a directory under a sanitised name.
 
         The size is checked before any byte is fetched and again while streaming; the GET
@@ -569,17 +589,24 @@ class ObjectStore:
             key: the key.
             dest_dir: the directory to write into (created if missing).
             max_bytes: the largest object accepted.
+            etag: the version wanted (an event's ETag): any other one is refused.
 
         Returns:
             The path of the file, ``dest_dir / local_file_name(key)`` (replaced if present).
 
         Raises:
             InputError: the bucket name or key is unsafe, or the object does not exist.
+            StaleInput: the object is not (or no longer) the version ``etag``, or is gone while
+                ``etag`` was asked for, or changed during the download.
             LimitExceeded: the object is larger than ``max_bytes``.
-            TransientError: the store failed, could not be reached, or the object changed
-                while it was being downloaded.
+            TransientError: the store failed, could not be reached, or (no ``etag`` given) the
+                object changed while it was being downloaded.
         """
         info = self.stat(bucket, key)
+        if etag is not None:
+            stale = stale_reason(info, bucket, key, etag)
+            if stale:
+                raise StaleInput(stale)
         if info is None:
             raise InputError(f"no such object {bucket}/{key}")
         if info.size > max_bytes:
@@ -598,7 +625,13 @@ class ObjectStore:
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                written = self._stream(bucket, key, info, out, max_bytes)
+                try:
+                    written = self._stream(bucket, key, info, out, max_bytes)
+                except StaleInput as error:
+                    if etag is not None:  # that version, or nothing
+                        raise
+                    # Any version will do: another try reads the new one.
+                    raise TransientError(f"{error} (PreconditionFailed)") from None
             if written != info.size:
                 raise TransientError(
                     f"object {bucket}/{key} was {written} bytes, expected {info.size}"

@@ -5,8 +5,8 @@ request (body and Authorization header) for a thread pool that POSTs it to the
 function's app, as the Community Edition queue worker does: once, no retry.
 ``POST /function/<name>`` is proxied synchronously. Tests can lose requests on
 purpose (`drop`), have the queue deliver them twice (`repeat`), read every
-delivery and its answer (`deliveries`), and wait until nothing is queued or in
-flight (`wait_idle`).
+delivery and its answer (`deliveries`), keep deliveries back as a backlog (`hold`,
+`release`), and wait until nothing is queued or in flight (`wait_idle`).
 
 `notify_puts` plays MinIO's bucket notifications: after each successful PUT
 through `ObjectStore`, an event for the object goes to the gateway's async route
@@ -18,6 +18,8 @@ threads the way MongoDB is: each call applies atomically.
 `running_chain` puts it together: extract-features, transcribe and redrive behind
 their apps and the gateway, MinIO's two notification rules, moto for S3 and one
 mongomock record store shared by all functions (they run in this process).
+`Chain.outage` makes the object store or the records unreachable for a few seconds
+(every minio request fails to connect; every collection call raises AutoReconnect).
 LilyPond is stood in for by `quick_engraving` there: these tests are about
 delivery, an engraving costs seconds of CPU, and test_functions runs the real one.
 """
@@ -28,6 +30,7 @@ import http.server
 import inspect
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import mongomock
+import urllib3
 from functions_harness import (
     SECRETS,
     TOKEN,
@@ -48,6 +52,7 @@ from functions_harness import (
     serve_function,
     write_secrets,
 )
+from pymongo.errors import AutoReconnect
 
 from audioscore import functions
 from audioscore import transcribe as transcribe_module
@@ -95,6 +100,7 @@ class Gateway:
         self._pending = 0
         self._drops: dict[str, int] = {}
         self._repeats: dict[str, int] = {}
+        self._held: dict[str, list[Delivery]] = {}
         self._log: list[Delivery] = []
         gateway = self
 
@@ -136,6 +142,18 @@ class Gateway:
         """Deliver each of the next ``count`` async requests for ``function`` twice, concurrently."""
         with self._lock:
             self._repeats[function] = self._repeats.get(function, 0) + count
+
+    def hold(self, function: str) -> None:
+        """Queue requests for ``function`` without delivering them until `release` (a backlog)."""
+        with self._lock:
+            self._held.setdefault(function, [])
+
+    def release(self, function: str) -> None:
+        """Deliver what `hold` kept back, and deliver at once from now on."""
+        with self._lock:
+            held = self._held.pop(function, [])
+        for delivery in held:
+            self._pool.submit(self._deliver, delivery)
 
     def deliveries(self, function: str | None = None) -> list[Delivery]:
         """What the queue took so far, in order of acceptance (repeats right after their first)."""
@@ -183,6 +201,9 @@ class Gateway:
                 copies.append(replace(delivery, repeat=True))
             self._log.extend(copies)
             self._pending += len(copies)
+            if function in self._held:
+                self._held[function].extend(copies)
+                return
         for copy in copies:
             self._pool.submit(self._deliver, copy)
 
@@ -273,9 +294,11 @@ class SerialisedCollection:
     read inside the lock and returned as lists.
     """
 
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, down: threading.Event | None = None) -> None:
+        """``down``: while set, every call fails as when MongoDB cannot be reached."""
         self._collection = collection
         self._lock = threading.RLock()
+        self._down = down or threading.Event()
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._collection, name)
@@ -283,6 +306,8 @@ class SerialisedCollection:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if self._down.is_set():
+                raise AutoReconnect("connection refused (outage played by the test)")
             with self._lock:
                 result = attribute(*args, **kwargs)
                 return list(result) if name in ("find", "aggregate") else result
@@ -294,7 +319,7 @@ class SerialisedCollection:
 MINIO_RULES = (Rule("audio", "extract-features"), Rule("features", "transcribe", "features.json"))
 # Re-drive at once in tests: nothing is in flight when a test runs it (after wait_idle).
 REDRIVE_TEST_ENV = {"REDRIVE_FEATURES_DEADLINE_S": "0", "REDRIVE_SCORE_DEADLINE_S": "0",
-                    "REDRIVE_UNRECORDED_AFTER_S": "0"}
+                    "REDRIVE_UNRECORDED_AFTER_S": "0", "REDRIVE_BACKOFF_S": "0"}
 
 
 @dataclass
@@ -306,6 +331,19 @@ class Chain:
     records: RecordStore
     store: ObjectStore
     work_dir: Path
+    down: dict[str, threading.Event]  # "store" and "records": set while that one is out (see outage)
+
+    @contextmanager
+    def outage(self, what: str, seconds: float) -> Iterator[None]:
+        """``what`` ("store" or "records") is unreachable from now until ``seconds`` have passed,
+        and for at least as long as the block runs."""
+        ends = time.monotonic() + seconds
+        self.down[what].set()
+        try:
+            yield
+            time.sleep(max(0.0, ends - time.monotonic()))
+        finally:
+            self.down[what].clear()
 
     def upload(self, key: str, path: Path) -> str:
         """Put an audio file into the audio bucket (MinIO's rule notifies extract-features); its ETag."""
@@ -327,12 +365,26 @@ def quick_engraving(source: str, out_dir: Path, *, basename: str = "score", time
     return RenderedScore(*paths, log="")
 
 
+def _switchable_store(monkeypatch: Any, down: threading.Event) -> None:
+    """While ``down`` is set, every request of the minio client fails to connect (MinIO restarting)."""
+    urlopen = urllib3.PoolManager.urlopen
+
+    def switchable(self: urllib3.PoolManager, *args: Any, **kwargs: Any) -> Any:
+        if down.is_set():
+            raise urllib3.exceptions.NewConnectionError(None, "connection refused (outage played by the test)")
+        return urlopen(self, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", switchable)
+
+
 @contextmanager
 def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path: Path, *,
                   env: Mapping[str, str] | None = None, rules: Sequence[Rule] = MINIO_RULES) -> Iterator[Chain]:
     """The chain on loopback (see the module doc); ``env`` adds to or overrides the functions' environment."""
-    records = RecordStore(SerialisedCollection(mongomock.MongoClient()["audioscore"]["recordings"]))
+    down = {"store": threading.Event(), "records": threading.Event()}
+    records = RecordStore(SerialisedCollection(mongomock.MongoClient()["audioscore"]["recordings"], down["records"]))
     records.ensure_indexes()
+    _switchable_store(monkeypatch, down["store"])
     monkeypatch.setattr(functions, "connect_records", lambda url, database: records)
     secrets = tmp_path / "secrets"
     write_secrets(secrets, SECRETS)
@@ -349,4 +401,4 @@ def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path
         with Gateway(urls) as gateway:
             monkeypatch.setenv("GATEWAY_URL", gateway.url)
             notify_puts(monkeypatch, gateway, rules)
-            yield Chain(gateway, urls, records, store, work_dir)
+            yield Chain(gateway, urls, records, store, work_dir, down)

@@ -19,7 +19,7 @@ from gateway_harness import running_chain
 
 from audioscore import fanout
 from audioscore.config import Settings
-from audioscore.errors import TransientError
+from audioscore.errors import ProcessingError, TransientError
 from audioscore.events import ObjectEvent
 from audioscore.features import extract_file
 from audioscore.records import RecordStore, recording_id_for_object
@@ -155,17 +155,25 @@ def test_a_segment_that_keeps_failing_fails_the_recording_with_the_reason(
     fanout.extract_features_stage(uploaded, services)
     bodies = segment_bodies(services)
 
-    def broken(path, plan, index, **kwargs):
-        raise TransientError("decoder crashed")
+    def outage(path, plan, index, **kwargs):
+        raise TransientError("store unreachable")
 
-    monkeypatch.setattr(fanout, "analyse_segment", broken)
-    for _ in range(2):
+    def broken(path, plan, index, **kwargs):
+        raise ProcessingError("decoder crashed")
+
+    recording_id = recording_id_for_object("audio", "concert.flac", uploaded.etag)
+    monkeypatch.setattr(fanout, "analyse_segment", outage)
+    for _ in range(3):  # outages spend no attempt (the re-drive bounds them by age)
         with pytest.raises(TransientError):
             fanout.segment_stage(bodies[3], services)
-    recording_id = recording_id_for_object("audio", "concert.flac", uploaded.etag)
+    assert services.records.get(recording_id)["stages"]["features"]["status"] == "running"
+    monkeypatch.setattr(fanout, "analyse_segment", broken)
+    for _ in range(2):
+        with pytest.raises(ProcessingError):
+            fanout.segment_stage(bodies[3], services)
     stage = services.records.get(recording_id)["stages"]["features"]
     assert stage["status"] == "failed"
-    assert stage["error"] == "segment 3 failed after 2 attempt(s): decoder crashed"
+    assert stage["error"] == "segment 3 failed after 5 attempt(s): decoder crashed"
 
 
 def test_a_redelivered_dispatch_requeues_only_unfinished_segments(

@@ -115,6 +115,7 @@ def test_upload_to_score_and_replays(deployed, object_store, records, melody_wav
     assert record["source"]["key"] == "my song (1).wav" and record["source"]["title"] == "my song (1)"
     assert [record["stages"][s]["status"] for s in ("features", "score")] == ["done", "done"]
     assert record["summary"]["score"]["key"] == "D major" and record["summary"]["features"]["note_count"] == 20
+    assert record["stages"]["features"]["result_etag"] == info.etag  # what transcribe accepts events for
     assert records.collection.count_documents({}) == 1
 
     status, view = call(deployed["fetch"], method="GET", query={"id": recording_id}, token=None)
@@ -293,3 +294,81 @@ def test_a_playlist_upload_is_400_and_not_retried(deployed, object_store, record
     assert record["stages"]["features"]["status"] == "failed"
     assert record["errors"][-1]["retryable"] is False
     assert keys(object_store, "features") == set()
+
+
+def test_a_body_over_the_limit_is_413_with_json(deployed) -> None:
+    """The framework refuses it while the template reads the body: its status is kept, not made a 500."""
+    status, body = call(deployed["extract"], body=b"x" * ((1 << 20) + 1))
+    assert status == 413 and body == {"error": f"request body over {1 << 20} bytes"}
+
+
+def test_framework_errors_keep_their_status_with_json(deployed) -> None:
+    status, body = call(deployed["extract"], method="PROPFIND", body=b"")
+    assert status == 405 and body["error"]
+
+
+@pytest.mark.parametrize("function", ["extract", "transcribe", "fetch"])
+def test_deeply_nested_json_is_400(deployed, function: str) -> None:
+    status, body = call(deployed[function], body=b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and "nested too deeply" in body["error"], body
+
+
+def test_audio_too_short_to_analyse_is_400_and_not_retryable(deployed, object_store, records, tmp_path) -> None:
+    import soundfile as sf
+
+    short = tmp_path / "click.wav"
+    sf.write(short, [0.1, -0.1, 0.1], 44100)
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "click.wav", short))
+    assert status == 400 and body["error"].startswith("audio is 0.000068 s long"), body
+    [record] = records.collection.find()
+    assert record["stages"]["features"]["status"] == "failed" and record["errors"][-1]["retryable"] is False
+
+
+def test_an_event_for_an_overwritten_or_missing_object_is_stale_and_records_nothing(
+        deployed, object_store, records, tmp_path) -> None:
+    """The old event must not process the new object under the old object's recording id."""
+    first, second = tmp_path / "first.wav", tmp_path / "second.wav"
+    first.write_bytes(b"RIFF first")
+    second.write_bytes(b"RIFF second, the new object")
+    old_event = upload(object_store, "audio", "take.wav", first)
+    upload(object_store, "audio", "take.wav", second)  # overwritten before the first event arrives
+    status, body = call(deployed["extract"], body=old_event)
+    assert status == 200 and body["results"][0]["status"] == "stale", body
+    assert "replaced after the event" in body["results"][0]["reason"]
+    forged = minio_event("audio", "never-uploaded.wav", "0" * 32, 10)
+    status, body = call(deployed["extract"], body=forged)
+    assert status == 200 and body["results"][0]["status"] == "stale", body
+    assert records.collection.count_documents({}) == 0 and keys(object_store, "features") == set()
+    # Without an ETag, which version an event is about cannot be told.
+    assert call(deployed["extract"], body=minio_event("audio", "take.wav", "", 10))[0] == 400
+
+
+def test_a_transcribe_event_for_an_unknown_recording_creates_nothing(deployed, object_store, records,
+                                                                     tmp_path) -> None:
+    forged = tmp_path / "features.json"
+    forged.write_text('{"notes": []}')
+    key = "0123456789abcdef01234567/features.json"
+    etag = object_store.upload_file("features", key, forged, content_type="application/json")
+    status, body = call(deployed["transcribe"], body=minio_event("features", key, etag, forged.stat().st_size))
+    assert status == 404 and "no recording 0123456789abcdef01234567" in body["error"], body
+    assert records.collection.count_documents({}) == 0 and keys(object_store, "scores") == set()
+
+
+def test_a_transcribe_event_that_is_not_the_recorded_features_is_stale(deployed, object_store, records,
+                                                                      tmp_path) -> None:
+    recording_id = "0123456789abcdef01234567"
+    key = f"{recording_id}/features.json"
+    features = tmp_path / "features.json"
+    features.write_text('{"notes": [], "version": 1}')
+    recorded = object_store.upload_file("features", key, features, content_type="application/json")
+    records.upsert_source(recording_id, {"kind": "upload", "bucket": "audio", "key": "x.wav", "etag": "e"})
+    assert records.begin_stage(recording_id, "features", etag="e")
+    records.finish_stage(recording_id, "features", artifacts={}, result_etag=recorded)
+    before = records.get(recording_id)
+
+    features.write_text('{"notes": [], "version": 2, "forged": true}')
+    other = object_store.upload_file("features", key, features, content_type="application/json")
+    for etag in (other, recorded):  # not the recorded features; the recorded ones, but replaced since
+        status, body = call(deployed["transcribe"], body=minio_event("features", key, etag, 10))
+        assert status == 200 and body["results"][0]["status"] == "stale", body
+    assert records.get(recording_id) == before and keys(object_store, "scores") == set()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import corpus
 import pytest
-from functions_harness import TOKEN, call
+from functions_harness import TOKEN, call, minio_event
 from gateway_harness import Chain, running_chain
 
-from audioscore import functions, redrive
+from audioscore import functions, redrive, stages
 from audioscore.config import Settings
+from audioscore.errors import ProcessingError
 from audioscore.invoke import invoke_async
 from audioscore.stages import Services
 from audioscore.storage import ObjectStore, StoreConfig
@@ -98,11 +99,12 @@ def test_a_lost_transcribe_event_is_redriven(chain, tune) -> None:
     assert [d.status for d in chain.gateway.deliveries("transcribe")] == [None, 200]  # the lost one, the re-drive
 
 
-def test_a_stage_that_keeps_failing_is_given_up_after_the_attempt_bound(chain, tune, s3_server, monkeypatch) -> None:
-    # transcribe's own store points where nothing listens: each of its attempts fails, retryably.
-    broken = ObjectStore.connect(StoreConfig(endpoint="127.0.0.1:9", access_key="x", secret_key="x",
-                                             region="us-east-1", connect_timeout_s=0.5))
-    monkeypatch.setattr(functions.transcribe, "_services", Services(broken, chain.records, Settings.from_env()))
+def test_a_stage_that_keeps_failing_is_given_up_after_the_attempt_bound(chain, tune, monkeypatch) -> None:
+    """A real processing failure (500) spends an attempt each time: given up after the bound."""
+    def crash(*args, **kwargs):
+        raise ProcessingError("engraver crashed")
+
+    monkeypatch.setattr(stages, "transcribe_notes", crash)
     chain.upload("song.wav", tune)
     chain.settle()
     recording_id = only_recording(chain)
@@ -112,24 +114,64 @@ def test_a_stage_that_keeps_failing_is_given_up_after_the_attempt_bound(chain, t
         assert [i["attempt"] for i in report["redriven"]] == [attempt], report
         chain.settle()
     [gave_up] = chain.redrive()[1]["gave_up"]
-    assert gave_up["reason"].startswith("gave up after 3 attempts: object store at 127.0.0.1:9 unreachable")
+    assert gave_up["reason"] == "gave up after 3 failed attempts: engraver crashed"
     score = chain.records.get(recording_id)["stages"]["score"]
     assert score["status"] == "failed" and score["retryable"] is False and score["error"] == gave_up["reason"]
-    assert score["attempts"] == 3 and score["redrives"] == 2
+    assert score["attempts"] == 3 and score["redrives"] == 2 and score["failures"] == 3
     assert chain.redrive()[1]["gave_up"] == []  # given up for good
-    assert [d.status for d in chain.gateway.deliveries("transcribe")] == [503, 503, 503]
+    assert [d.status for d in chain.gateway.deliveries("transcribe")] == [500, 500, 500]
 
 
-def test_invocations_lost_every_time_are_given_up(chain, tmp_path) -> None:
-    """Each re-drive is lost too: the bound counts re-drives as well as attempts that began."""
-    lost_uploads(chain, tmp_path)
-    chain.gateway.drop("extract-features", 3)
-    for attempt in (1, 2, 3):
+def test_an_outage_spends_no_attempts_and_is_bounded_by_age(chain, tune, monkeypatch) -> None:
+    """The store stays down for transcribe: its 503s are retried past the attempt bound, until the age bound."""
+    broken = ObjectStore.connect(StoreConfig(endpoint="127.0.0.1:9", access_key="x", secret_key="x",
+                                             region="us-east-1", connect_timeout_s=0.5))
+    monkeypatch.setattr(functions.transcribe, "_services", Services(broken, chain.records, Settings.from_env()))
+    chain.upload("song.wav", tune)
+    chain.settle()
+    recording_id = only_recording(chain)
+    for attempt in (1, 2, 3, 4):  # each delivery failed before it could begin the stage (attempts 0)
         assert [i["attempt"] for i in chain.redrive()[1]["redriven"]] == [attempt]
         chain.settle()
-    [gave_up] = chain.redrive()[1]["gave_up"]
-    assert gave_up["reason"] == "gave up after 3 attempts: never started (its event was lost)"
+    assert all(d.status == 503 for d in chain.gateway.deliveries("transcribe"))
+    services = functions.redrive.services()
+    created = chain.records.get(recording_id)["created_at"].replace(tzinfo=dt.UTC)  # mongomock's are naive
+    later = created + dt.timedelta(seconds=services.settings.redrive_max_age_s + 1)
+    [gave_up] = redrive.redrive(services, token=TOKEN, now=later)["gave_up"]
+    assert gave_up["reason"].startswith("gave up after 86401 s (REDRIVE_MAX_AGE_S 86400): ")
+    assert chain.records.get(recording_id)["stages"]["score"]["retryable"] is False
+
+
+def test_invocations_lost_every_time_are_given_up_at_the_age_bound(chain, tmp_path) -> None:
+    """Each re-drive is lost too: not counted as failures (the queue lost them), so bounded by age."""
+    lost_uploads(chain, tmp_path)
+    chain.gateway.drop("extract-features", 4)
+    for attempt in (1, 2, 3, 4):
+        assert [i["attempt"] for i in chain.redrive()[1]["redriven"]] == [attempt]
+        chain.settle()
+    [record] = chain.records.find({})
+    services = functions.redrive.services()
+    later = record["created_at"].replace(tzinfo=dt.UTC) + dt.timedelta(seconds=services.settings.redrive_max_age_s + 1)
+    [gave_up] = redrive.redrive(services, token=TOKEN, now=later)["gave_up"]
+    assert gave_up["reason"].endswith("s (REDRIVE_MAX_AGE_S 86400): never started (its event was lost)")
     assert all(d.dropped for d in chain.gateway.deliveries("extract-features"))
+
+
+def test_redrives_back_off_exponentially(chain, tmp_path) -> None:
+    lost_uploads(chain, tmp_path)
+    chain.gateway.drop("extract-features", 3)
+    services = functions.redrive.services()
+    paced = replace(services, settings=replace(services.settings, redrive_backoff_s=1000))
+    start = dt.datetime.now(dt.UTC)
+
+    def run(after_s: float) -> int:
+        report = redrive.redrive(paced, token=TOKEN, now=start + dt.timedelta(seconds=after_s))
+        chain.settle()
+        return len(report["redriven"])
+
+    # The wait runs from each claim (the records' clock, here a few seconds after ``start``):
+    # 1000 s after the first re-drive, 2000 s after the second.
+    assert [run(t) for t in (0, 990, 1100, 1990, 2200)] == [1, 0, 1, 0, 1]
 
 
 def test_bad_input_is_not_redriven(chain, tmp_path) -> None:
@@ -254,3 +296,39 @@ def test_the_per_run_bound(chain, tmp_path) -> None:
     assert len(redrive.redrive(bounded, token=TOKEN, now=now, invoke=invoke)["redriven"]) == 2
     assert len(redrive.redrive(bounded, token=TOKEN, now=now, invoke=invoke)["redriven"]) == 1
     assert len(set(sent)) == 3
+
+
+def test_repeated_short_outages_of_the_store_and_the_database_lose_nothing(chain, tune) -> None:
+    """Events delivered twice during a store outage, a re-drive whose invocations wait in the queue
+    into a second store outage, another into a database outage, re-drive runs during both: every
+    recording completes, and no outage counts as a failed attempt."""
+    gateway = chain.gateway
+    gateway.drop("extract-features", 2)  # the uploads' own notifications: sent below, during the outage
+    events = [minio_event("audio", key, chain.upload(key, tune), tune.stat().st_size)
+              for key in ("take 1.wav", "take 2.wav")]
+    chain.settle()
+    with chain.outage("store", 3):
+        gateway.repeat("extract-features", len(events))
+        for event in events:
+            assert call(f"{gateway.url}/async-function/extract-features", body=event)[0] == 202
+        chain.settle()
+    assert 503 in [d.status for d in gateway.deliveries("extract-features")]
+
+    for what in ("store", "records"):
+        gateway.hold("extract-features")  # a backlog: the re-drive's invocations run inside the outage
+        status, report = chain.redrive()
+        assert status == 200 and len(report["redriven"]) == 2 and not report["gave_up"], report
+        with chain.outage(what, 3):
+            assert chain.redrive()[0] == 503  # a run during the outage finds nothing it can do
+            gateway.release("extract-features")
+            chain.settle()
+    assert len([d for d in gateway.deliveries("extract-features") if not d.dropped]) == 8
+
+    for _ in range(3):  # the outages are over: what is still undone is re-driven
+        status, report = chain.redrive()
+        assert status == 200 and not report["gave_up"], report
+        chain.settle()
+    for record in chain.records.find({}):
+        assert_complete(chain, record["_id"])
+        assert not record["stages"]["features"].get("failures")
+    assert len(chain.records.find({})) == 2

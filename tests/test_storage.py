@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("minio")
 
-from audioscore.errors import InputError, LimitExceeded, ProcessingError, TransientError
+from audioscore.errors import InputError, LimitExceeded, ProcessingError, StaleInput, TransientError
 from audioscore.storage import (
     ObjectStore,
     StoreConfig,
@@ -274,3 +274,23 @@ def test_download_is_the_object_that_was_measured(
     with pytest.raises(LimitExceeded, match="grew past"):
         object_store.download("audio", "a.wav", tmp_path, max_bytes=50)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_download_of_one_version(object_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an event's ETag, any other version (or none) is refused as stale, not retried."""
+    first = object_store.upload_bytes("audio", "a.wav", b"first", content_type="audio/wav")
+    second = object_store.upload_bytes("audio", "a.wav", b"second", content_type="audio/wav")
+    with pytest.raises(StaleInput, match="replaced after the event"):
+        object_store.download("audio", "a.wav", tmp_path, max_bytes=1000, etag=first)
+    assert object_store.download("audio", "a.wav", tmp_path, max_bytes=1000, etag=second).read_bytes() == b"second"
+    with pytest.raises(StaleInput, match="no longer exists"):
+        object_store.download("audio", "gone.wav", tmp_path, max_bytes=1000, etag=first)
+
+    # Replaced between the check and the GET: the conditional GET fails, and that is final too.
+    seen = object_store.stat("audio", "a.wav")
+    assert seen is not None
+    object_store.upload_bytes("audio", "a.wav", b"third", content_type="audio/wav")
+    monkeypatch.setattr(object_store, "stat", lambda bucket, key: seen)
+    with pytest.raises(StaleInput, match="changed while it was read"):
+        object_store.download("audio", "a.wav", tmp_path / "x", max_bytes=1000, etag=second)
+    assert list((tmp_path / "x").iterdir()) == []

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 HOST = os.environ.get("FUNCTION_HOST", "127.0.0.1")  # only the watchdog talks to us
 PORT = int(os.environ.get("FUNCTION_PORT", "5000"))
@@ -91,6 +92,23 @@ class LoadingHandler:
         return self._module.handle(event, context)
 
 
+def _json_error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": message}), status=status, headers={"Content-Type": "application/json"})
+
+
+def _http_error(error: HTTPException) -> Response:
+    """A framework's HTTP error (413, 405, 400, ...) with its own status and a one-line JSON body."""
+    status = error.code or 500
+    if status == 413:
+        message = f"request body over {MAX_BODY_BYTES} bytes"
+    else:
+        message = (error.description or error.name).strip()
+    response = _json_error(status, message)
+    if status == 405 and error.get_headers():  # keep the Allow header: which methods are allowed
+        response.headers.update({k: v for k, v in error.get_headers() if k.lower() == "allow"})
+    return response
+
+
 def create_app(handler: Any) -> Flask:
     """A Flask app that calls ``handler.handle`` for every path and method.
 
@@ -110,16 +128,14 @@ def create_app(handler: Any) -> Flask:
     def call(path: str) -> Response:
         try:
             return _response(handler.handle(Event(), Context()))
+        except HTTPException as error:  # raised by the framework (e.g. reading an oversized body): keep its status
+            return _http_error(error)
         except Exception:  # the handler's own error mapping missed it: log, answer one line
             logging.getLogger("function").exception("handler failed")
-            return Response(json.dumps({"error": "internal error"}), status=500,
-                            headers={"Content-Type": "application/json"})
+            return _json_error(500, "internal error")
 
-    @app.errorhandler(413)
-    def too_large(_: Exception) -> Response:
-        return Response(json.dumps({"error": f"request body over {MAX_BODY_BYTES} bytes"}), status=413,
-                        headers={"Content-Type": "application/json"})
-
+    # Raised before the view runs (an unknown method, a malformed request): JSON too, not werkzeug's HTML page.
+    app.register_error_handler(HTTPException, _http_error)
     return app
 
 
