@@ -157,10 +157,17 @@ def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
       "notes[0].onset must be a number of seconds")],
     ids=["deep", "far-note"],
 )
-def test_a_hostile_features_upload_is_400(deployed, object_store, tmp_path, content: bytes, message: str) -> None:
-    hostile = tmp_path / "features.json"
+def test_a_hostile_features_upload_is_400(deployed, object_store, records, tmp_path, content: bytes,
+                                         message: str) -> None:
+    """The recorded features.json itself is hostile (its recording and version are known): 400 naming the problem."""
+    recording_id, hostile = "1" * 24, tmp_path / "features.json"
     hostile.write_bytes(content)
-    status, body = call(deployed["transcribe"], body=upload(object_store, "features", "1" * 24 + "/features.json", hostile))
+    etag = object_store.upload_file("features", f"{recording_id}/features.json", hostile, content_type="application/json")
+    records.upsert_source(recording_id, {"kind": "upload", "bucket": "audio", "key": "x.wav", "etag": "e"})
+    assert records.begin_stage(recording_id, "features", etag="e")
+    records.finish_stage(recording_id, "features", artifacts={}, result_etag=etag)
+    status, body = call(deployed["transcribe"],
+                        body=minio_event("features", f"{recording_id}/features.json", etag, len(content)))
     assert status == 400 and message in body["error"]
 
 
