@@ -264,7 +264,9 @@ def test_cli_signal_kills_the_decoder_group(
     cli = subprocess.Popen(
         [sys.executable, "-c", "import sys; from audioscore.cli import main; sys.exit(main())",
          "extract", str(wav), "-o", str(tmp_path / "out")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # As from a terminal: a shell's background job (CI under nohup, `&`) ignores SIGINT, and so would its child.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for(pids)
         cli.send_signal(signum)
