@@ -36,15 +36,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
 import corpus
 import mir_eval
 import soundfile as sf
 
-from audioscore.evaluation import f0_from_notes, note_scores, notes_from_midi, pitch_scores
-from audioscore.pitch import track_pitch
+from audioscore.analysis.evaluation import f0_from_notes, note_scores, notes_from_midi, pitch_scores
+from audioscore.analysis.pitch import track_pitch
 
 INSTRUMENT = corpus.INSTRUMENT_NAMES
 SYNTH_F0_HZ = (55.0, 82.4, 110.0, 220.0, 440.0, 880.0, 1760.0)

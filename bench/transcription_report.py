@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
 import corpus
@@ -63,7 +63,7 @@ import numpy as np
 import score_corpus
 import soundfile as sf
 
-from audioscore.evaluation import note_scores
+from audioscore.analysis.evaluation import note_scores
 
 INSTRUMENT = corpus.INSTRUMENT_NAMES
 PROGRAM = {name: program for program, name in INSTRUMENT.items()}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from audioscore.storage import ObjectStore, StoreConfig
+    from audioscore.infra.storage import ObjectStore, StoreConfig
 
 __all__ = [
     "S3_ACCESS_KEY",
