@@ -26,13 +26,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pymongo
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from audioscore.download.urls import is_youtube_video_id, youtube_video_id
 from audioscore.errors import ProcessingError, TransientError
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
     "recording_id_for_object",
     "recording_id_for_url",
     "redact_url",
-    "youtube_video_id",
 ]
 
 COLLECTION = "recordings"
@@ -72,8 +71,6 @@ _ID_HEX = 24
 _ID_RE = re.compile(r"^[0-9a-f]{24}$")
 # Where a piece of work keeps its status in a document, e.g. "stages.score".
 _PATH_RE = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
-_VIDEO_ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
-_YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com", "youtu.be")
 _CREDENTIALS_RE = re.compile(r"(?<=://)[^/@\s]*@")
 
 
@@ -91,24 +88,6 @@ def recording_id_for_object(bucket: str, key: str, etag: str) -> str:
     return _hash_id(f"{bucket}/{key}@{etag}")
 
 
-def youtube_video_id(url: str) -> str | None:
-    """The video id in a YouTube URL (watch, youtu.be, shorts, embed, live), or None."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if not any(host == h or host.endswith("." + h) for h in _YOUTUBE_HOSTS):
-        return None
-    segments = [s for s in parts.path.split("/") if s]
-    if host.endswith("youtu.be"):
-        candidate = segments[0] if segments else ""
-    elif segments[:1] == ["watch"]:
-        candidate = (parse_qs(parts.query).get("v") or [""])[0]
-    elif len(segments) >= 2 and segments[0] in ("shorts", "embed", "live", "v"):
-        candidate = segments[1]
-    else:
-        return None
-    return candidate if _VIDEO_ID_RE.match(candidate) else None
-
-
 def recording_id_for_url(video_id_or_url: str) -> str:
     """Recording id of a fetched video: every URL form of one YouTube video gives the same id.
 
@@ -120,7 +99,7 @@ def recording_id_for_url(video_id_or_url: str) -> str:
         24 lowercase hex characters.
     """
     text = video_id_or_url.strip()
-    video_id = text if _VIDEO_ID_RE.match(text) else youtube_video_id(text)
+    video_id = text if is_youtube_video_id(text) else youtube_video_id(text)
     return _hash_id(f"youtube:{video_id}" if video_id else f"url:{text}")
 
 

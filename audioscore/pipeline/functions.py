@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from audioscore.download.ytdlp import FetchPolicy
+from audioscore.download.urls import FetchPolicy
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.config import Settings, read_secret
 from audioscore.infra.events import ObjectEvent, load_json, parse_event

@@ -21,11 +21,12 @@ from typing import Any
 from audioscore.analysis.audio import AudioInfo, Limits, probe
 from audioscore.analysis.export import file_sha256, write_features
 from audioscore.analysis.features import Features, Source, extract_file, summarise
-from audioscore.download.ytdlp import FetchPolicy, fetch_audio, validate_url
+from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
+from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import AudioscoreError, InputError, NotFound, TransientError
 from audioscore.infra.config import Settings
 from audioscore.infra.events import ObjectEvent
-from audioscore.infra.records import RecordStore, recording_id_for_object, youtube_video_id
+from audioscore.infra.records import RecordStore, recording_id_for_object
 from audioscore.infra.storage import ObjectInfo, ObjectStore, stale_reason
 from audioscore.notation.feature_notes import read_features
 from audioscore.notation.transcription import (

@@ -25,7 +25,8 @@ import pytest
 from audioscore.analysis.audio import AudioInfo, AudioStream, Limits, load_audio, probe
 from audioscore.cli import main
 from audioscore.download import ytdlp as fetch
-from audioscore.download.ytdlp import FetchPolicy, fetch_audio
+from audioscore.download.urls import FetchPolicy
+from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import InputError, LimitExceeded
 
 ROOT = Path(__file__).resolve().parents[2]

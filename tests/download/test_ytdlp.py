@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from audioscore.download.ytdlp import (
+from audioscore.download.urls import (
     DEFAULT_ALLOWED_HOSTS,
     MAX_URL_LENGTH,
-    FetchedAudio,
     FetchPolicy,
-    fetch_audio,
     validate_url,
 )
+from audioscore.download.ytdlp import FetchedAudio, fetch_audio
 from audioscore.errors import InputError, LimitExceeded, TransientError
 
 TONE_S = 3.0

@@ -23,7 +23,8 @@ import pytest
 from yt_dlp.utils import DownloadError
 
 from audioscore.download import ytdlp as fetch
-from audioscore.download.ytdlp import FetchPolicy, fetch_audio
+from audioscore.download.urls import FetchPolicy
+from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import AudioscoreError, InputError
 
 PUBLIC_V4 = "142.250.185.78"

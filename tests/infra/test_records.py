@@ -19,6 +19,7 @@ import pymongo
 import pytest
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
+from audioscore.download.urls import youtube_video_id
 from audioscore.errors import ProcessingError, TransientError
 from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import (
@@ -30,7 +31,6 @@ from audioscore.infra.records import (
     recording_id_for_object,
     recording_id_for_url,
     redact_url,
-    youtube_video_id,
 )
 
 MONGO_URL = os.environ.get("MONGO_URL", "")
