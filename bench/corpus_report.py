@@ -1,8 +1,8 @@
 """Pitch and note accuracy of ``track_pitch`` over the development corpus.
 
 Renders every :data:`corpus.CORPUS` entry with fluidsynth (cached) plus a set of
-synthetic tones whose f0 is known exactly, runs :func:`audioscore.pitch.track_pitch`
-on each, scores it with :mod:`audioscore.evaluation` (mir_eval) and prints
+synthetic tones whose f0 is known exactly, runs :func:`audioscore.analysis.pitch.track_pitch`
+on each, scores it with :mod:`audioscore.analysis.evaluation` (mir_eval) and prints
 
 * one row per file: raw pitch accuracy (RPA), raw chroma accuracy (RCA), voicing
   recall (VR), voicing false alarm (VFA), octave error rate (OER), note

@@ -1,4 +1,4 @@
-"""OpenFaaS function redrive (run by the cron-connector): an adapter; the work is in audioscore.redrive."""
+"""OpenFaaS function redrive (run by the cron-connector): an adapter; the work is in audioscore.pipeline.recovery."""
 
 from audioscore.pipeline.functions import redrive
 

@@ -24,7 +24,7 @@ try:
     import mir_eval
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "audioscore.evaluation needs mir_eval, an optional dependency: pip install audioscore[test]"
+        "audioscore.analysis.evaluation needs mir_eval, an optional dependency: pip install audioscore[test]"
     ) from exc
 
 __all__ = [

@@ -44,7 +44,7 @@ class Settings:
         redrive_*: the re-drive function's rules (REDRIVE_MAX_ATTEMPTS, REDRIVE_MAX_AGE_S, REDRIVE_BACKOFF_S,
             REDRIVE_FEATURES_DEADLINE_S, REDRIVE_SCORE_DEADLINE_S, REDRIVE_UNRECORDED_AFTER_S,
             REDRIVE_MAX_PER_RUN, REDRIVE_MAX_LISTED);
-            see `audioscore.redrive`. The deadlines default to the functions' exec_timeout in
+            see `audioscore.pipeline.recovery`. The deadlines default to the functions' exec_timeout in
             stack.yml plus five minutes, so a worker still inside its time limit is never re-driven.
     """
 

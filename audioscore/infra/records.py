@@ -6,7 +6,7 @@ Document shape (collection `COLLECTION`)::
      "source": {"kind": "upload" | "url", "bucket", "key", "etag", "url", "video_id", "title"},
      "stages": {"<stage>": {"status": "running" | "done" | "failed", "etag", "result_etag",
                             "started_at", "finished_at", "attempts", "failures", "error", "retryable",
-                            "redriven_at", "redrives", "redrive_after"}},     # the last three: see audioscore.redrive
+                            "redriven_at", "redrives", "redrive_after"}},     # the last three: see audioscore.pipeline.recovery
      "artifacts": {"<stage>": {"<name>": "<object key>"}},
      "summary": {"<stage>": {...}},
      "errors": [{"stage", "message", "retryable", "at"}],   # newest last, at most MAX_ERRORS
@@ -104,7 +104,7 @@ def recording_id_for_url(video_id_or_url: str) -> str:
 
 
 def recording_id_for_event(event: Any) -> str:
-    """Recording id for an object event (`audioscore.events.ObjectEvent`).
+    """Recording id for an object event (`audioscore.infra.events.ObjectEvent`).
 
     The id in the object's ``recording-id`` user metadata if it carries a valid one
     (MinIO reports it as ``X-Amz-Meta-Recording-Id``), else the id of the object itself.

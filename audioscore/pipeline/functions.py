@@ -127,7 +127,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 
 
 class RedriveFunction(_Function):
-    """``POST``: one re-drive run (`audioscore.redrive`), as the cron-connector calls it every few minutes.
+    """``POST``: one re-drive run (`audioscore.pipeline.recovery`), as the cron-connector calls it every few minutes.
 
     The cron-connector (Community Edition) posts an empty body with no headers of
     its own, so a call without an Authorization header is accepted: it can only

@@ -244,7 +244,7 @@ def _recent(value: Any, cutoff: dt.datetime) -> bool:
 
 
 class SegmentFinder:
-    """Fanned-out recordings (`audioscore.fanout`) whose segment or merge is stuck.
+    """Fanned-out recordings (`audioscore.pipeline.fanout`) whose segment or merge is stuck.
 
     A segment is stuck when "running" past the features deadline, "failed" with a
     retryable error, or still "pending" that long after the dispatch (its message

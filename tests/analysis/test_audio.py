@@ -1,4 +1,4 @@
-"""Tests for audioscore.audio: inputs are generated with ffmpeg's lavfi sources at test time."""
+"""Tests for audioscore.analysis.audio: inputs are generated with ffmpeg's lavfi sources at test time."""
 
 import dataclasses
 import subprocess

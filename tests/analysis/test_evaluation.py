@@ -1,4 +1,4 @@
-"""Tests of audioscore.evaluation on hand-made data whose scores are known, and a fluidsynth
+"""Tests of audioscore.analysis.evaluation on hand-made data whose scores are known, and a fluidsynth
 rendering smoke test of the development corpus."""
 
 from __future__ import annotations

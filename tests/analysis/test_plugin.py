@@ -1,7 +1,7 @@
 """The audioscore_pyin Vamp plugin through the Python Vamp host.
 
 Metadata through the ``vamp``/``vampyhost`` modules directly; behaviour through
-:func:`audioscore.pitch.track_pitch` (except the ``outputunvoiced`` modes, which the
+:func:`audioscore.analysis.pitch.track_pitch` (except the ``outputunvoiced`` modes, which the
 wrapper hides). All audio is generated here or by ``corpus`` (synthetic tones only).
 """
 
@@ -14,7 +14,7 @@ import vampyhost
 
 import vamp
 
-# Importing audioscore.pitch puts our plugin directory on VAMP_PATH; the host reads it
+# Importing audioscore.analysis.pitch puts our plugin directory on VAMP_PATH; the host reads it
 # when it scans (list_plugins, load_plugin), so importing vamp first is fine.
 from audioscore.analysis.pitch import PLUGIN_DIR, PLUGIN_KEY, track_pitch
 

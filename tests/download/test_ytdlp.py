@@ -1,4 +1,4 @@
-"""Tests for audioscore.fetch: URL validation offline, downloads from a local HTTP server only.
+"""Tests for audioscore.download (urls, ytdlp): URL validation offline, downloads from a local HTTP server only.
 
 Name resolution is stubbed for every test: loopback names resolve for real, anything else
 fails (or gets an address the test chooses), so no test can reach the internet.

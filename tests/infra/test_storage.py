@@ -1,4 +1,4 @@
-"""Tests of ``audioscore.storage`` against a real S3 HTTP server (moto) through ``minio``."""
+"""Tests of ``audioscore.infra.storage`` against a real S3 HTTP server (moto) through ``minio``."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 No MongoDB server can be installed here, yet a function inside its container
 needs one it can reach with pymongo. This speaks just enough of the protocol for
 that: the legacy OP_QUERY handshake and OP_MSG, and the commands pymongo issues
-for what `audioscore.records` does and the tests clean up (hello, ping,
+for what `audioscore.infra.records` does and the tests clean up (hello, ping,
 find, update, findAndModify, aggregate, createIndexes, listIndexes,
 dropDatabase), with update operators only. Every other command or form
 answers with an error document, never silence. Commands run one at a time, so
