@@ -19,22 +19,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
-from .audio import DEFAULT_SAMPLE_RATE, Limits
-from .errors import AudioscoreError, InputError
-from .export import file_sha256, write_features
-from .feature_notes import read_features
-from .features import Source, extract_file
-from .mfcc import N_MFCC
-from .pitch import PLUGIN_KEY, check_plugin
-from .tonality import key_respelling, parse_key
-from .transcribe import (
+from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.export import file_sha256, write_features
+from audioscore.analysis.features import Source, extract_file
+from audioscore.analysis.mfcc import N_MFCC
+from audioscore.analysis.pitch import PLUGIN_KEY, check_plugin
+from audioscore.notation.feature_notes import read_features
+from audioscore.notation.tonality import key_respelling, parse_key
+from audioscore.notation.transcription import (
     TranscribeOptions,
     Transcription,
     notes_from_features,
     transcribe_file,
     transcribe_notes,
 )
+
+from . import __version__
+from .errors import AudioscoreError, InputError
 
 __all__ = ["main"]
 

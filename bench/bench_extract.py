@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import corpus
 import librosa
 
-from audioscore.audio import load_audio
-from audioscore.mfcc import compute_mfcc
-from audioscore.pitch import track_pitch
+from audioscore.analysis.audio import load_audio
+from audioscore.analysis.mfcc import compute_mfcc
+from audioscore.analysis.pitch import track_pitch
 
 RATES = (22050, 44100)
 AUDIO_S = 60.0
@@ -64,8 +64,8 @@ def cpu_seconds(function, repeats: int = REPEATS) -> float:
 # Run in a fresh interpreter that imports only what extraction needs.
 CHILD = """
 import json, sys, time
-from audioscore.audio import Audio, load_audio
-from audioscore.features import extract
+from audioscore.analysis.audio import Audio, load_audio
+from audioscore.analysis.features import extract
 
 def peak_mb():
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.

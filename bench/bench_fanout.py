@@ -15,9 +15,9 @@ from pathlib import Path
 
 from bench_long import synthesise
 
-from audioscore.config import Settings
-from audioscore.features import extract_file
-from audioscore.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
+from audioscore.analysis.features import extract_file
+from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
+from audioscore.infra.config import Settings
 
 
 def run_segment(path: Path, plan: SegmentPlan, index: int, out: Path) -> Path:

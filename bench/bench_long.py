@@ -58,8 +58,8 @@ def synthesise(path: Path, minutes: int) -> Path:
 # A fresh interpreter per length: peak RSS (VmHWM) is per process.
 CHILD = """
 import json, sys, tempfile, time
-from audioscore.export import write_features
-from audioscore.features import Source, extract_file
+from audioscore.analysis.export import write_features
+from audioscore.analysis.features import Source, extract_file
 
 def peak_mb():
     for line in open("/proc/self/status"):

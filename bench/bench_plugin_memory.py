@@ -32,7 +32,7 @@ def child(minutes: float, rate: int, parameters: dict[str, float]) -> dict[str, 
     import numpy as np
     import vampyhost
 
-    from audioscore.pitch import CHUNK_SAMPLES, PLUGIN_KEY
+    from audioscore.analysis.pitch import CHUNK_SAMPLES, PLUGIN_KEY
 
     def melody(total: int, seed: int = 0):
         """Yields float32 pieces (one note or rest each) adding up to ``total`` samples."""

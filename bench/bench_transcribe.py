@@ -16,11 +16,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import corpus
 
-from audioscore.transcribe import transcribe_file
+from audioscore.notation.transcription import transcribe_file
 
 DURATION_S = 180.0
 TARGET_S = 10.0

@@ -1,8 +1,8 @@
 """Pitch and note accuracy of ``track_pitch`` over the development corpus.
 
 Renders every :data:`corpus.CORPUS` entry with fluidsynth (cached) plus a set of
-synthetic tones whose f0 is known exactly, runs :func:`audioscore.pitch.track_pitch`
-on each, scores it with :mod:`audioscore.evaluation` (mir_eval) and prints
+synthetic tones whose f0 is known exactly, runs :func:`audioscore.analysis.pitch.track_pitch`
+on each, scores it with :mod:`audioscore.analysis.evaluation` (mir_eval) and prints
 
 * one row per file: raw pitch accuracy (RPA), raw chroma accuracy (RCA), voicing
   recall (VR), voicing false alarm (VFA), octave error rate (OER), note
@@ -36,15 +36,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
 import corpus
 import mir_eval
 import soundfile as sf
 
-from audioscore.evaluation import f0_from_notes, note_scores, notes_from_midi, pitch_scores
-from audioscore.pitch import track_pitch
+from audioscore.analysis.evaluation import f0_from_notes, note_scores, notes_from_midi, pitch_scores
+from audioscore.analysis.pitch import track_pitch
 
 INSTRUMENT = corpus.INSTRUMENT_NAMES
 SYNTH_F0_HZ = (55.0, 82.4, 110.0, 220.0, 440.0, 880.0, 1760.0)

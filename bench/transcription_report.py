@@ -1,4 +1,4 @@
-"""Notation accuracy of ``audioscore.transcribe.transcribe_file`` over the score corpus.
+"""Notation accuracy of ``audioscore.notation.transcription.transcribe_file`` over the score corpus.
 
 For every ``(melody, program)`` of :data:`score_corpus.SCORED_CORPUS` (original melodies
 with known key, meter, tempo and measures, see ``tests/score_corpus.py``) this renders the
@@ -11,7 +11,7 @@ compares the result's ``.score`` dict (``key``, ``tempo_bpm``, ``time_signature`
   spelling), tempo expected/found, their ratio and a flag (``ok`` within 4 %, ``double``,
   ``half``, ``x3/2``, ``x2/3``, ``x3``, ``x1/3``, ``x4``, ``x1/4``, else ``off``), meter
   expected/found, measures expected/found (``8+p``: 8 full measures and a pickup), note
-  precision/recall/F1 (``audioscore.evaluation.note_scores``: onset within 50 ms, pitch
+  precision/recall/F1 (``audioscore.analysis.evaluation.note_scores``: onset within 50 ms, pitch
   within 50 cents, offsets ignored), and the transcription's wall time; ``pos`` is the
   fraction of matched notes the score puts at the right offset from the barline (needs a
   ``beat`` per note, the offset in quarters as in score.json, and the right meter);
@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
 import corpus
@@ -63,7 +63,7 @@ import numpy as np
 import score_corpus
 import soundfile as sf
 
-from audioscore.evaluation import note_scores
+from audioscore.analysis.evaluation import note_scores
 
 INSTRUMENT = corpus.INSTRUMENT_NAMES
 PROGRAM = {name: program for program, name in INSTRUMENT.items()}
@@ -513,14 +513,14 @@ def print_corpus(pairs: list[tuple[score_corpus.ScoredMelody, int]]) -> None:
 
 
 def load_transcribe_file() -> Callable[..., Any]:
-    """``audioscore.transcribe.transcribe_file``, or exit with a clear message."""
+    """``audioscore.notation.transcription.transcribe_file``, or exit with a clear message."""
     try:
-        transcribe = importlib.import_module("audioscore.transcribe")
+        transcribe = importlib.import_module("audioscore.notation.transcription")
     except ModuleNotFoundError as exc:
-        if exc.name == "audioscore.transcribe":
+        if exc.name == "audioscore.notation.transcription":
             sys.exit(
-                "transcription_report: audioscore/transcribe.py does not exist yet; this "
-                "report needs audioscore.transcribe.transcribe_file(wav_path, out_dir) "
+                "transcription_report: audioscore/notation/transcription.py does not exist yet; this "
+                "report needs audioscore.notation.transcription.transcribe_file(wav_path, out_dir) "
                 "returning an object with .score (dict: key, tempo_bpm, time_signature, "
                 "measures, notes) and .timings (dict: stage -> seconds). "
                 "Use --list to see the corpus meanwhile."
@@ -528,7 +528,7 @@ def load_transcribe_file() -> Callable[..., Any]:
         raise
     function = getattr(transcribe, "transcribe_file", None)
     if not callable(function):
-        sys.exit("transcription_report: audioscore.transcribe has no transcribe_file()")
+        sys.exit("transcription_report: audioscore.notation.transcription has no transcribe_file()")
     return function
 
 

@@ -1,6 +1,6 @@
-"""OpenFaaS function extract-features: an adapter; the work is in audioscore.functions and audioscore.stages."""
+"""OpenFaaS function extract-features: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
 
-from audioscore.functions import extract_features
+from audioscore.pipeline.functions import extract_features
 
 
 def handle(event, context):

@@ -1,6 +1,6 @@
-"""OpenFaaS function fetch-youtube: an adapter; the work is in audioscore.functions and audioscore.stages."""
+"""OpenFaaS function fetch-youtube: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
 
-from audioscore.functions import fetch_youtube
+from audioscore.pipeline.functions import fetch_youtube
 
 
 def handle(event, context):

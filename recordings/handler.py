@@ -1,6 +1,6 @@
 """OpenFaaS function recordings: status lookups (GET ?id=), answered while the pipeline works; an adapter."""
 
-from audioscore.functions import recordings
+from audioscore.pipeline.functions import recordings
 
 
 def handle(event, context):

@@ -1,6 +1,6 @@
-"""OpenFaaS function redrive (run by the cron-connector): an adapter; the work is in audioscore.redrive."""
+"""OpenFaaS function redrive (run by the cron-connector): an adapter; the work is in audioscore.pipeline.recovery."""
 
-from audioscore.functions import redrive
+from audioscore.pipeline.functions import redrive
 
 
 def handle(event, context):

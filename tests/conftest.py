@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from audioscore.storage import ObjectStore, StoreConfig
+    from audioscore.infra.storage import ObjectStore, StoreConfig
 
 __all__ = [
     "S3_ACCESS_KEY",
@@ -56,7 +56,7 @@ def store_config(s3_server: str) -> StoreConfig:
     Returns:
         The configuration (credentials ``testing``/``testing``, region ``us-east-1``).
     """
-    storage = pytest.importorskip("audioscore.storage")
+    storage = pytest.importorskip("audioscore.infra.storage")
     return storage.StoreConfig(
         endpoint=s3_server,
         access_key=S3_ACCESS_KEY,
@@ -74,7 +74,7 @@ def object_store(s3_server: str, store_config: StoreConfig) -> ObjectStore:
     Returns:
         The store.
     """
-    storage = pytest.importorskip("audioscore.storage")
+    storage = pytest.importorskip("audioscore.infra.storage")
     # moto keeps all state in process-wide backends; its reset endpoint empties them, which
     # is much faster than a server per test.
     request = urllib.request.Request(f"http://{s3_server}/moto-api/reset", method="POST")

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from audioscore.cli import main
-from audioscore.score import MAX_REST_BARS
+from audioscore.notation.score import MAX_REST_BARS
 
 SR = 44100
 
@@ -232,7 +232,7 @@ def test_bad_notation_flags_are_one_line_and_exit_2(
 
 
 def test_unusual_key_spellings_are_accepted_or_respelled() -> None:
-    from audioscore.tonality import parse_key
+    from audioscore.notation.tonality import parse_key
 
     spelled = {text: f"{k.tonic.name} {k.mode}" for text in ("Fb minor", "E# major", "Cb major", "Gb minor", "A# minor",
                                                              "B#", "e♭ major", "F♯ minor")

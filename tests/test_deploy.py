@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from audioscore.config import Settings
+from audioscore.infra.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.30.0"

@@ -18,7 +18,7 @@ from mongo_wire import OP_QUERY, OP_REPLY, MongoWire
 from pymongo.errors import OperationFailure
 from test_records import RID, UPLOAD, Behaviour
 
-from audioscore.records import connect
+from audioscore.infra.records import connect
 
 
 @pytest.fixture(scope="module")

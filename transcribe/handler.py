@@ -1,6 +1,6 @@
-"""OpenFaaS function transcribe: an adapter; the work is in audioscore.functions and audioscore.stages."""
+"""OpenFaaS function transcribe: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
 
-from audioscore.functions import transcribe
+from audioscore.pipeline.functions import transcribe
 
 
 def handle(event, context):

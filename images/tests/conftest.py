@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "images")]
+sys.path[:0] = [str(ROOT / "tests" / d) for d in ("support", "pipeline")] + [str(ROOT / "images")]
 
 import builder
 import test_functions
@@ -22,8 +22,8 @@ from function_containers import Running, run_function
 from functions_harness import TOKEN, load_module, write_secrets
 from mongo_wire import MongoWire
 
-from audioscore.config import Settings
-from audioscore.records import COLLECTION, RecordStore
+from audioscore.infra.config import Settings
+from audioscore.infra.records import COLLECTION, RecordStore
 
 # The in-process suite's fixtures, shared rather than copied: its S3 server and
 # stores, the rendered melody and the local media server.

@@ -1,0 +1,241 @@
+"""Feature extraction: pitch track and notes (pYIN via Vamp) and MFCCs, and
+the ``features.json`` document (schema ``audioscore.features/1``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audioscore.analysis.audio import (
+    CHUNK_SAMPLES,
+    DEFAULT_SAMPLE_RATE,
+    Audio,
+    AudioInfo,
+    AudioStream,
+    Limits,
+)
+from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
+from audioscore.analysis.overview import Spectrogram, SpectrogramSampler
+from audioscore.analysis.pitch import PLUGIN_KEY, PitchResult, PitchTracker
+from audioscore.errors import InputError
+
+__all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "summarise", "to_document"]
+
+SCHEMA = "audioscore.features/1"
+# The f0 range is robust to stray frames: these percentiles of voiced f0.
+F0_RANGE_PERCENTILES = (2.0, 98.0)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the audio came from: a bucket object, or a local file (bucket and etag None)."""
+
+    key: str
+    sha256: str
+    bucket: str | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """What was analysed: the source's description and how much audio it decoded to."""
+
+    source: AudioInfo
+    sample_rate: int
+    n_samples: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Features:
+    """Everything extracted from one recording."""
+
+    audio: DecodedAudio
+    pitch: PitchResult
+    mfcc: Mfcc
+    spectrogram: Spectrogram
+
+
+class _Extractor:
+    """Hands each piece of audio to every analysis in turn: pitch, MFCCs and the picture's spectrogram."""
+
+    def __init__(self, sample_rate: int, plugin_key: str, plugin_parameters: dict[str, float] | None,
+                 n_mfcc: int) -> None:
+        self.sample_rate = sample_rate
+        self.pitch = PitchTracker(sample_rate, plugin_key=plugin_key, parameters=plugin_parameters)
+        self.mfcc = MfccStream(sample_rate, n_mfcc=n_mfcc)
+        self.spectrogram = SpectrogramSampler(sample_rate)
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.pitch.feed(samples)
+        self.mfcc.feed(samples)
+        self.spectrogram.feed(samples)
+
+    def finish(self, source: AudioInfo) -> Features:
+        """Raises:
+            InputError: less audio than one MFCC hop (the shortest input every analysis can describe).
+        """
+        audio = DecodedAudio(source, self.sample_rate, self.pitch.samples_in)
+        # Checked here, on what was decoded (a stated duration can be missing or wrong): too little
+        # audio is the input's fault, not a failure of the analyses that would trip over it.
+        if audio.n_samples < self.mfcc.hop:
+            raise InputError(f"audio is {audio.duration_s:.6f} s long ({audio.n_samples} samples at "
+                             f"{self.sample_rate} Hz); at least {self.mfcc.hop / self.sample_rate:.6f} s needed")
+        return Features(audio, self.pitch.finish(), self.mfcc.finish(), self.spectrogram.finish())
+
+    def close(self) -> None:
+        self.pitch.close()
+        self.mfcc.close()
+
+
+def extract(
+    audio: Audio,
+    *,
+    plugin_key: str = PLUGIN_KEY,
+    plugin_parameters: dict[str, float] | None = None,
+    n_mfcc: int = N_MFCC,
+    progress: Callable[[str, float], None] | None = None,
+) -> Features:
+    """Extract the pitch track, notes and MFCCs of audio decoded into memory.
+
+    Args:
+        audio: decoded mono audio.
+        plugin_key: Vamp plugin with pYIN's outputs.
+        plugin_parameters: plugin parameters by identifier.
+        n_mfcc: number of MFCCs.
+        progress: called with ("features", fraction done).
+
+    Returns:
+        The features.
+    """
+    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    try:
+        samples = audio.samples
+        for start in range(0, len(samples), CHUNK_SAMPLES):
+            extractor.feed(samples[start : start + CHUNK_SAMPLES])
+            if progress:
+                progress("features", min(1.0, (start + CHUNK_SAMPLES) / len(samples)))
+        return extractor.finish(audio.source)
+    finally:
+        extractor.close()
+
+
+def extract_file(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    limits: Limits | None = None,
+    info: AudioInfo | None = None,
+    plugin_key: str = PLUGIN_KEY,
+    plugin_parameters: dict[str, float] | None = None,
+    n_mfcc: int = N_MFCC,
+    progress: Callable[[str, float], None] | None = None,
+) -> Features:
+    """Decode a file and extract its features as the audio streams in: memory does not grow
+    with the recording's length beyond a few bytes per analysis frame.
+
+    Args:
+        path: the media file.
+        sample_rate: analysis rate, in Hz.
+        limits: size, duration and time bounds; ``Limits()`` when None.
+        info: the file's ``audio.probe`` result, when the caller has probed it already.
+        plugin_key, plugin_parameters, n_mfcc: as for ``extract``.
+        progress: called with ("features", fraction done, from the probed duration).
+
+    Raises:
+        As ``audio.AudioStream``; ProcessingError: the plugin is missing.
+    """
+    stream = AudioStream(path, sample_rate=sample_rate, limits=limits, info=info)
+    expected = stream.info.duration_s * sample_rate
+    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    try:
+        for chunk in stream.chunks():
+            extractor.feed(chunk)
+            if progress and expected > 0:  # NaN (no stated duration) compares false
+                progress("features", min(1.0, stream.samples_read / expected))
+        return extractor.finish(stream.info)
+    finally:
+        extractor.close()
+
+
+def summarise(features: Features) -> dict[str, Any]:
+    """Summary statistics: voiced ratio, median f0 and f0 range (Hz), note count."""
+    f0 = features.pitch.f0_hz
+    voiced = f0[f0 > 0]
+    summary: dict[str, Any] = {
+        "voiced_ratio": round(float(voiced.size / f0.size), 4) if f0.size else 0.0,
+        "median_f0_hz": None,
+        "f0_range_hz": None,
+        "note_count": len(features.pitch.notes),
+    }
+    if voiced.size:
+        low, high = np.percentile(voiced, F0_RANGE_PERCENTILES)
+        summary["median_f0_hz"] = round(float(np.median(voiced)), 2)
+        summary["f0_range_hz"] = [round(float(low), 2), round(float(high), 2)]
+    return summary
+
+
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    return np.round(np.asarray(values, np.float64), digits).tolist()
+
+
+@dataclass(frozen=True)
+class RoundedSeries:
+    """A per-frame series to be written as a JSON list of values rounded to ``digits``.
+
+    Kept as the array itself: series can be millions long, and export rounds and
+    writes them a block at a time rather than copying them whole.
+    """
+
+    values: np.ndarray
+    digits: int
+
+    def rounded(self, start: int, stop: int) -> list[float]:
+        return np.round(np.asarray(self.values[start:stop], np.float64), self.digits).tolist()
+
+
+def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.csv") -> dict[str, Any]:
+    """The ``features.json`` document (see DESIGN.md, "features.json"); the per-frame pitch
+    series are ``RoundedSeries`` (``export.write_json`` writes them as JSON lists)."""
+    pitch, mfcc, info = features.pitch, features.mfcc, features.audio.source
+    return {
+        "schema": SCHEMA,
+        "source": {"bucket": source.bucket, "key": source.key, "etag": source.etag, "sha256": source.sha256},
+        "audio": {
+            "duration_s": round(features.audio.duration_s, 4),
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "analysis_sample_rate": features.audio.sample_rate,
+        },
+        "pitch": {
+            "plugin": pitch.plugin,
+            "hop_s": round(pitch.hop_s, 7),
+            "times": RoundedSeries(pitch.times, 5),
+            "f0_hz": RoundedSeries(pitch.f0_hz, 3),
+            "voiced_prob": RoundedSeries(pitch.voiced_prob, 4),
+        },
+        "notes": [
+            {
+                "onset": round(n.onset, 4),
+                "offset": round(n.offset, 4),
+                "pitch_hz": round(n.pitch_hz, 3),
+                "midi": round(n.midi, 3),
+            }
+            for n in pitch.notes
+        ],
+        "mfcc": {
+            "n_mfcc": int(mfcc.coefficients.shape[0]),
+            "hop_s": round(mfcc.hop_s, 7),
+            "mean": _rounded(mfcc.mean, 5),
+            "std": _rounded(mfcc.std, 5),
+            "frames": mfcc_frames,
+        },
+        "summary": summarise(features),
+    }

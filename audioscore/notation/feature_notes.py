@@ -1,0 +1,161 @@
+"""``features.json`` as input to notation: read, parse and validate it in one place.
+
+The CLI's ``score`` command and the transcribe function both take a
+``features.json`` that anyone may have written, so everything about it is
+checked here before any notation work starts, and every problem is one
+:class:`~audioscore.errors.InputError` whose message names the field
+(``notes[3].onset must be a finite number ≥ 0, got 'abc'``).
+
+Conventions: times in seconds from the start of the recording, pitch in Hz,
+MIDI note numbers (69 = A4).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from audioscore.analysis.audio import Limits
+from audioscore.errors import InputError, LimitExceeded
+from audioscore.notation.rhythm import PerformedNote
+
+__all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "notes_for_notation", "parse_features",
+           "read_features"]
+
+FEATURES_SCHEMA = "audioscore.features/1"
+# A 4-hour recording's features.json (every pitch frame kept) is about 100 MB.
+MAX_FEATURES_BYTES = 256 * 1024**2
+# Far above what pYIN finds in 4 hours of dense melody (~60,000), far below what
+# would make engraving take hours.
+MAX_NOTES = 100_000
+MIDI_RANGE = (0, 127)
+MAX_PITCH_HZ = 20_000.0  # the top of human hearing; MIDI 127 is 12.5 kHz
+_SHOWN_CHARS = 40  # of an offending value quoted in a message
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def read_features(path: Path, *, max_bytes: int = MAX_FEATURES_BYTES) -> dict[str, Any]:
+    """Read and parse a ``features.json`` file; only regular files, at most ``max_bytes``.
+
+    The size is checked before reading, and the read stops one byte past the limit
+    (a file that grows meanwhile cannot make it read more).
+
+    Raises:
+        InputError: missing, not a regular file (a directory, FIFO or device would
+            block or never end), unreadable, or not a valid document (see ``parse_features``).
+        LimitExceeded: larger than ``max_bytes``.
+    """
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path.name!r} is not a regular file")
+        if info.st_size > max_bytes:
+            raise LimitExceeded(f"{path.name!r} is {info.st_size} bytes, more than the {max_bytes} allowed")
+        # O_NONBLOCK: a FIFO swapped in after the check must not block the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise InputError(f"{path.name!r} is not a regular file")
+            data = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path.name!r}: no such file") from None
+    except OSError as error:
+        raise InputError(f"cannot read {path.name!r}: {error.strerror}") from None
+    return parse_features(data, name=path.name, max_bytes=max_bytes)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_features(data: bytes, *, name: str = "features.json", max_bytes: int = MAX_FEATURES_BYTES) -> dict[str, Any]:
+    """Parse the bytes of a ``features.json``: strict UTF-8 JSON (no NaN or Infinity) whose
+    top level is an object with the right ``schema`` (when it states one) and a ``notes`` list.
+
+    Raises:
+        InputError: not UTF-8, not JSON, nested too deeply, or not a features document.
+        LimitExceeded: more than ``max_bytes``.
+    """
+    if len(data) > max_bytes:
+        raise LimitExceeded(f"{name!r} is more than the {max_bytes} bytes allowed")
+    try:
+        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is harmless
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name!r} is not UTF-8 text (byte {error.start})") from None
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InputError(f"{name!r} is nested too deeply to be a features.json") from None
+    except ValueError as error:  # JSONDecodeError, the NaN refusal, over-long integers
+        raise InputError(f"{name!r} is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{name!r} is not a features.json: the top level is a JSON {type(document).__name__}, "
+                         "not an object")
+    schema = document.get("schema", FEATURES_SCHEMA)
+    if schema != FEATURES_SCHEMA:
+        raise InputError(f"{name!r} has schema {_shown(schema)}, expected {FEATURES_SCHEMA!r}")
+    source = document.get("source", {})
+    if not isinstance(source, dict) or not isinstance(source.get("key", ""), str):
+        raise InputError(f"{name!r}: source must be an object whose key is a string")
+    if not isinstance(document.get("notes"), list):
+        raise InputError(f"{name!r}: notes must be a list, got {_shown(document.get('notes'))}")
+    return document
+
+
+def _number(note: Mapping[str, Any], field: str, where: str, low: float, high: float, rule: str) -> float:
+    """A note's field as a float in [low, high]; bools, strings, null and non-finite values refused."""
+    value = note.get(field)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
+        if low <= number <= high:
+            return number
+    raise InputError(f"{where}.{field} must be {rule}, got {_shown(value)}")
+
+
+def _note(raw: object, index: int, max_duration_s: float) -> PerformedNote:
+    where = f"notes[{index}]"
+    if not isinstance(raw, dict):
+        raise InputError(f"{where} must be an object with onset, offset and midi, got {_shown(raw)}")
+    span = f"a number of seconds in 0..{max_duration_s:g} (AUDIOSCORE_MAX_DURATION_S)"
+    onset = _number(raw, "onset", where, 0.0, max_duration_s, span)
+    offset = _number(raw, "offset", where, 0.0, max_duration_s, span)
+    if offset <= onset:
+        raise InputError(f"{where}.offset must be later than its onset ({onset:g} s), got {offset:g}")
+    low, high = MIDI_RANGE
+    midi = _number(raw, "midi", where, low - 0.5, high + 0.49, f"a MIDI number in {low}..{high}")
+    if "pitch_hz" in raw:  # not used for notation, but a document that has it must be sane
+        _number(raw, "pitch_hz", where, math.ulp(0.0), MAX_PITCH_HZ, f"a frequency in Hz, > 0 and ≤ {MAX_PITCH_HZ:g}")
+    return PerformedNote(onset, offset, round(midi))
+
+
+def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
+    """The performed notes of a parsed ``features.json``, every field checked.
+
+    A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
+    recording (``limits.max_duration_s``, from ``AUDIOSCORE_MAX_DURATION_S``), and a
+    ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
+    (0, 20000] Hz. Notes may come in any order.
+
+    Raises:
+        InputError: the first offending note, named by index and field.
+        LimitExceeded: more than MAX_NOTES notes.
+    """
+    notes = document.get("notes")
+    if not isinstance(notes, list):
+        raise InputError(f"notes must be a list, got {_shown(notes)}")
+    if len(notes) > MAX_NOTES:
+        raise LimitExceeded(f"{len(notes)} notes, more than the {MAX_NOTES} a score may have")
+    max_duration_s = (limits or Limits.from_env()).max_duration_s
+    return [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]

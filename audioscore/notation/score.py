@@ -1,0 +1,254 @@
+"""A music21 score from quantised notes: measures, ties, beams, key, meter,
+tempo and clef; and the ``score.json`` summary.
+
+Conventions: positions and durations in quarter notes from the first bar line;
+MIDI note numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from music21 import clef as m21clef
+from music21 import duration as m21duration
+from music21 import expressions, metadata, meter, stream, tempo
+from music21 import key as m21key
+from music21 import note as m21note
+
+from audioscore.notation.rhythm import QuantisedNote, Rhythm
+from audioscore.notation.tonality import spell
+
+__all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
+           "shorten_silences", "summarise_score"]
+
+SCORE_SCHEMA = "audioscore.score/1"
+MIDDLE_C = 60
+# Clef from the range: a grand staff when the notes reach well into both.
+TREBLE_LOW = 55     # G3: the treble clef reads comfortably down to here (10th percentile)
+BASS_HIGH = 64      # E4: the bass clef up to here (90th percentile)
+GRAND_SPREAD = 19   # semitones between 10th and 90th percentiles that ask for two staves
+# The score grows with the notes, not with the time they span: a silence of more
+# empty bars than this between two notes is shortened to this many (and marked
+# with its real length), and a held note is written for at most MAX_NOTE_BARS bars.
+# 16 bars keeps a song's instrumental break (commonly 8 to 16 bars) as it is.
+MAX_REST_BARS = 16
+MAX_NOTE_BARS = 8
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """What to print besides the notes."""
+
+    title: str = ""
+    composer: str = ""
+
+
+@dataclass(frozen=True)
+class RestCut:
+    """Empty bars left out of the score.
+
+    Attributes:
+        at: where the left-out bars would begin, in quarters of the shortened score
+            (a bar line; every note at or after it comes after the cut).
+        removed: quarters left out (whole bars).
+        bars: length of the whole silence in bars, the ones kept included.
+    """
+
+    at: Fraction
+    removed: Fraction
+    bars: int
+
+
+def shorten_silences(
+    notes: Sequence[QuantisedNote], bar: Fraction
+) -> tuple[list[QuantisedNote], list[RestCut]]:
+    """Notes (in start order) with long silences between them shortened to MAX_REST_BARS
+    empty bars and held notes cut to MAX_NOTE_BARS bars, so a score's size follows its
+    number of notes. Only whole bars are removed: every note keeps its place in its bar.
+
+    Args:
+        notes: quantised notes in start order; positions in quarters.
+        bar: quarters per bar.
+
+    Returns:
+        The notes in the shortened score's positions, and the cuts made, in order.
+    """
+    longest = MAX_NOTE_BARS * bar
+    shortened: list[QuantisedNote] = []
+    cuts: list[RestCut] = []
+    removed = Fraction(0)  # quarters left out so far
+    end: Fraction | None = None  # of the notes so far, before shortening
+    for n in notes:
+        if end is not None and n.start > end:
+            first_empty = math.ceil(end / bar) * bar  # bar lines inside the silence
+            last_empty = math.floor(n.start / bar) * bar
+            empty_bars = int((last_empty - first_empty) / bar)
+            if empty_bars > MAX_REST_BARS:
+                cut = (empty_bars - MAX_REST_BARS) * bar
+                cuts.append(RestCut(first_empty + MAX_REST_BARS * bar - removed, cut, empty_bars))
+                removed += cut
+        duration = min(n.duration, longest)
+        shortened.append(QuantisedNote(n.start - removed, duration, n.midi))
+        end = n.start + duration if end is None else max(end, n.start + duration)
+    return shortened, cuts
+
+
+def _restore(position: Fraction, cut_at: Sequence[Fraction], removed_before: Sequence[Fraction]) -> Fraction:
+    """A position of the shortened score in the performance's quarters (``removed_before[i]``:
+    quarters removed by the first i cuts)."""
+    return position + removed_before[bisect.bisect_right(cut_at, position)]
+
+
+def choose_clef(midis: list[int]) -> str:
+    """'treble', 'bass' or 'grand' from the pitch range."""
+    low, high = np.percentile(midis, [10, 90])
+    if low >= TREBLE_LOW:
+        return "treble"
+    if high <= BASS_HIGH:
+        return "bass"
+    if high - low >= GRAND_SPREAD:
+        return "grand"
+    return "treble" if np.median(midis) >= MIDDLE_C else "bass"
+
+
+def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[Fraction, Fraction]]:
+    """A gap as rests a reader expects: up to the next beat, whole beats (merged
+    into a bar's half or whole where they line up), then what is left."""
+    beat = rhythm.grid.quarters_per_beat
+    bar = rhythm.bar_quarters
+    pieces: list[tuple[Fraction, Fraction]] = []
+    position = start
+    while position < end:
+        next_beat = (position // beat + 1) * beat
+        if position % beat:
+            step = min(next_beat, end) - position
+        elif position % bar == 0 and end - position >= bar:
+            step = bar
+        elif rhythm.beats_per_bar == 4 and position % (2 * beat) == 0 and end - position >= 2 * beat:
+            step = 2 * beat
+        else:
+            step = min(beat, end - position)
+        pieces.append((position, step))
+        position += step
+    return pieces
+
+
+def _part(
+    notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
+    cuts: Sequence[RestCut] = (),
+) -> stream.Part:
+    """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
+    on the first staff, a mark where each shortened silence begins."""
+    part = stream.Part()
+    part.insert(0, clef)
+    part.insert(0, meter.TimeSignature(rhythm.time_signature))
+    part.insert(0, m21key.Key(key.tonic, key.mode))  # a Key, not a bare signature: minor prints as minor
+    if first:
+        referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
+        beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
+        part.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
+        for cut in cuts:
+            kept_from = cut.at - MAX_REST_BARS * rhythm.bar_quarters
+            part.insert(float(kept_from), expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
+
+    def rests(start: Fraction, end: Fraction) -> None:
+        for offset, length in _rest_lengths(start, end, rhythm):
+            part.insert(float(offset), m21note.Rest(quarterLength=length))
+
+    position = Fraction(0)
+    for n in notes:
+        rests(position, n.start)
+        part.insert(float(n.start), m21note.Note(spell(n.midi, key), quarterLength=n.duration))
+        position = n.start + n.duration
+    rests(position, end)
+    part.makeNotation(inPlace=True)
+    # Durations no single note value can show (a quarter tied to a sixteenth) become tied notes.
+    part.splitAtDurations(recurse=True)
+    return part
+
+
+def build_score(
+    notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, spec: ScoreSpec, cuts: Sequence[RestCut] = ()
+) -> stream.Score:
+    """The score: one staff, or a grand staff split at middle C for wide ranges.
+
+    ``notes`` and ``cuts`` come from ``shorten_silences``: the cuts are marked, not made here.
+
+    Raises:
+        ValueError: no notes.
+    """
+    if not notes:
+        raise ValueError("no notes to write a score from")
+    # A first note before the first bar line (a short pickup) moves everything by a bar.
+    if notes[0].start < 0:
+        shift = rhythm.bar_quarters
+        notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
+        cuts = [RestCut(c.at + shift, c.removed, c.bars) for c in cuts]
+    score = stream.Score()
+    score.metadata = metadata.Metadata()
+    score.metadata.title = spec.title
+    score.metadata.composer = spec.composer
+    bar = rhythm.bar_quarters
+    last = max(n.start + n.duration for n in notes)
+    end = -(-last // bar) * bar  # every staff runs to the same final bar line
+    clef = choose_clef([n.midi for n in notes])
+    if clef == "grand":
+        upper = [n for n in notes if n.midi >= MIDDLE_C]
+        lower = [n for n in notes if n.midi < MIDDLE_C]
+        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end, cuts=cuts))
+        score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
+    else:
+        staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
+        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts))
+    return score
+
+
+def summarise_score(
+    score: stream.Score, notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, cuts: Sequence[RestCut] = ()
+) -> dict[str, Any]:
+    """The ``score.json`` document: key, tempo, meter, measures, clef, quantised notes, and the
+    silences shortened (``shortened_rests``). Measures and quarters are the score's; ``onset_s``
+    and ``offset_s`` are times in the recording, cuts undone."""
+    parts = list(score.parts)
+    first_clef = parts[0].recurse().getElementsByClass(m21clef.Clef).first()
+    clef = "grand" if len(parts) == 2 else ("bass" if isinstance(first_clef, m21clef.BassClef) else "treble")
+    shift = rhythm.bar_quarters if notes and notes[0].start < 0 else Fraction(0)
+    bar = rhythm.bar_quarters
+    cut_at = [c.at for c in cuts]
+    removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
+
+    def seconds(position: Fraction) -> float:
+        return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
+
+    return {
+        "schema": SCORE_SCHEMA,
+        "key": f"{key.tonic.name} {key.mode}",
+        "tempo_bpm": round(rhythm.tempo_bpm, 2),
+        "time_signature": rhythm.time_signature,
+        "measures": len(parts[0].getElementsByClass(stream.Measure)),
+        "clef": clef,
+        "notes": [
+            {
+                "measure": int((n.start + shift) // bar) + 1,
+                "beat": float((n.start + shift) % bar),
+                "start_quarters": float(n.start + shift),
+                "duration_quarters": float(n.duration),
+                "midi": n.midi,
+                "name": spell(n.midi, key).nameWithOctave,
+                "onset_s": seconds(n.start),
+                "offset_s": seconds(n.start + n.duration),
+            }
+            for n in notes
+        ],
+        "shortened_rests": [
+            {"measure": int((c.at + shift) // bar) + 1 - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
+            for c in cuts
+        ],
+    }

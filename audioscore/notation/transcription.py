@@ -1,0 +1,210 @@
+"""Notes to a score: rhythm, key, notation, and the score files
+(score.ly, .pdf, .png, .mid, .musicxml, .json).
+
+Works from note events alone (``features.json``'s ``notes``), so the
+transcribe function needs no audio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.export import FeatureFiles, file_sha256, write_features
+from audioscore.analysis.features import Source, extract_file
+from audioscore.errors import InputError, ProcessingError
+from audioscore.infra.files import write_atomic
+from audioscore.notation.feature_notes import notes_for_notation
+from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
+from audioscore.notation.rhythm import PerformedNote, fit_rhythm, quantise
+from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
+from audioscore.notation.tonality import estimate_key, parse_key
+
+__all__ = [
+    "ScoreFiles",
+    "TranscribeOptions",
+    "Transcription",
+    "notes_from_features",
+    "transcribe_file",
+    "transcribe_notes",
+]
+
+MIN_NOTES = 2
+LILYPOND_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Overrides and labels; None means estimate from the notes."""
+
+    tempo_bpm: float | None = None
+    time_signature: str | None = None
+    key: str | None = None
+    title: str = ""
+    composer: str = ""
+    triplets: bool = True
+    lilypond_timeout_s: float = LILYPOND_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class ScoreFiles:
+    """Paths of the score files."""
+
+    ly: Path
+    pdf: Path
+    png: Path
+    midi: Path
+    musicxml: Path
+    json: Path
+
+
+@dataclass
+class Transcription:
+    """A transcription: the score.json document, its files, and seconds per stage."""
+
+    score: dict[str, Any]
+    files: ScoreFiles
+    timings: dict[str, float] = field(default_factory=dict)
+    features: FeatureFiles | None = None
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def notes_from_features(document: dict[str, Any]) -> list[PerformedNote]:
+    """Performed notes from a ``features.json`` document, every field validated
+    (see ``feature_notes.notes_for_notation``).
+
+    Raises:
+        InputError: the document has no usable notes list; the message names the offending note and field.
+    """
+    return notes_for_notation(document)
+
+
+def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
+    """The music21 score and its score.json summary."""
+    notes = sorted(notes, key=lambda n: n.onset)
+    if len(notes) < MIN_NOTES:
+        raise InputError(f"no melody to transcribe: {len(notes)} note(s) found")
+    try:
+        rhythm = fit_rhythm(notes, tempo_bpm=options.tempo_bpm, time_signature=options.time_signature,
+                            triplets=options.triplets)
+        # Long silences shortened: the notation's work follows the notes, not the time they span.
+        quantised, cuts = shorten_silences(quantise(notes, rhythm), rhythm.bar_quarters)
+        key = parse_key(options.key) if options.key else estimate_key(
+            (n.midi, float(n.duration)) for n in quantised)
+        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return score, summarise_score(score, quantised, rhythm, key, cuts)
+
+
+def _write_score(
+    score: Any, summary: dict[str, Any], out: Path, options: TranscribeOptions, timings: dict[str, float],
+    alongside: Callable[[], None] | None = None,
+) -> ScoreFiles:
+    """Write the score files; LilyPond (a separate process, seconds of start-up)
+    runs while this thread writes MIDI, MusicXML and whatever ``alongside`` does."""
+    files = ScoreFiles(out / "score.ly", out / "score.pdf", out / "score.png", out / "score.mid",
+                       out / "score.musicxml", out / "score.json")
+    source = score_to_lilypond(score)
+
+    def engrave() -> None:  # timed on its own thread: overlaps the stages below
+        with _timed(timings, "lilypond"):
+            render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        engraving = pool.submit(engrave)
+        with _timed(timings, "midi_musicxml"):
+            _write_with_music21(score, "midi", files.midi)
+            _write_with_music21(score, "musicxml", files.musicxml)
+        if alongside is not None:
+            alongside()
+        engraving.result()
+    # score.json last: its presence means every other file is there.
+    write_atomic(files.json, json.dumps(summary, indent=1).encode())
+    return files
+
+
+def transcribe_notes(
+    notes: list[PerformedNote], out_dir: str | os.PathLike[str], options: TranscribeOptions = TranscribeOptions(),
+) -> Transcription:
+    """Write the score files for performed notes into ``out_dir``.
+
+    Raises:
+        InputError: too few notes, or an override that is not valid.
+        ProcessingError: LilyPond failed or timed out.
+    """
+    timings: dict[str, float] = {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with _timed(timings, "notation"):
+        score, summary = _notate(notes, options)
+    files = _write_score(score, summary, out, options, timings)
+    return Transcription(summary, files, timings)
+
+
+def _write_with_music21(score: Any, fmt: str, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        score.write(fmt, fp=str(temporary))
+        os.replace(temporary, path)
+    except OSError as error:
+        raise ProcessingError(f"cannot write {path.name}: {error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    os.chmod(path, 0o644)
+
+
+def transcribe_file(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    options: TranscribeOptions = TranscribeOptions(),
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    limits: Limits | None = None,
+    plot: bool = True,
+    progress: Callable[[str, float], None] | None = None,
+) -> Transcription:
+    """Audio file to features and score, all written into ``out_dir``.
+
+    Raises:
+        InputError: unusable audio or no melody in it.
+        ProcessingError: a tool failed.
+    """
+    timings: dict[str, float] = {}
+    source_path = Path(path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with _timed(timings, "features"):  # decoding streams into the analysis: one step
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, progress=progress)
+    source = Source(key=source_path.name, sha256=file_sha256(source_path))
+    if progress:
+        progress("score", 0.0)
+    with _timed(timings, "notation"):
+        # From the notes themselves: serialising the whole document (every pitch frame)
+        # just to read them back is the costliest step for long recordings.
+        notes = [PerformedNote(n.onset, n.offset, round(n.midi)) for n in features.pitch.notes]
+        score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
+    feature_files: list[FeatureFiles] = []
+
+    def write_feature_files() -> None:
+        with _timed(timings, "write_features"):
+            feature_files.append(write_features(features, source, out, plot=plot))
+
+    files = _write_score(score, summary, out, options, timings, alongside=write_feature_files)
+    return Transcription(summary, files, timings, feature_files[0])

@@ -1,0 +1,210 @@
+"""Fan-out of a long recording over parallel invocations of extract-features, and fan-in.
+
+The dispatcher writes a plan into the recording's document and queues one
+segment message per segment through the gateway. Each segment invocation
+claims its segment (a conditional update, so a redelivered message does not
+run twice), stores its result under ``<recording id>/segments/`` in the
+features bucket and marks the segment done. Whoever finds every segment done
+claims the merge with another conditional update: exactly one merge runs,
+even when two segments finish together. The merge writes the usual feature
+files, marks the stage done and deletes the segment objects.
+
+Record fields (``fanout``)::
+
+    {"etag", "sha256", "source": {probe of the audio}, "plan": {SegmentPlan},
+     "dispatched_at", "segments": {"<i>": {"status": "pending"|"running"|"done"|"failed",
+                                           "attempts", "started_at", "error", "retryable"}},
+     "merge": {"status": "pending"|"running"|"done"|"failed", "started_at"}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from audioscore.analysis.audio import AudioInfo, Limits
+from audioscore.analysis.export import file_sha256
+from audioscore.analysis.features import Source
+from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
+from audioscore.errors import InputError, TransientError
+from audioscore.infra.events import ObjectEvent, validate_key
+from audioscore.infra.records import STALE_AFTER_S, recording_id_for_object
+from audioscore.pipeline.stages import (
+    Services,
+    describe_failure,
+    extract_stage,
+    stage_failures,
+    store_features,
+    workdir,
+)
+
+__all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
+
+SEGMENT_FIELD = "segment"  # the key of a segment message's body
+FUNCTION = "extract-features"
+
+
+def extract_features_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
+    """extract-features for one audio object: in one pass, or fanned out when long."""
+    return extract_stage(event, services, long_recording=dispatch_segments)
+
+
+def _now(services: Services) -> dt.datetime:
+    return services.records.now()
+
+
+def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: AudioInfo,
+                      services: Services) -> dict[str, Any]:
+    """Plan the segments (once per input ETag) and queue every segment not done yet."""
+    settings, collection = services.settings, services.records.collection
+    if services.invoke is None:
+        raise RuntimeError("fan-out needs a way to invoke functions")
+    plan = plan_segments(info.duration_s, segment_s=settings.segment_s, context_s=settings.segment_context_s)
+    fanout = {
+        "etag": event.etag, "sha256": file_sha256(path), "source": asdict(info), "plan": plan.to_dict(),
+        "dispatched_at": _now(services),
+        "segments": {str(i): {"status": "pending", "attempts": 0} for i in range(plan.count)},
+        "merge": {"status": "pending"},
+    }
+    # A redelivered dispatch for the same input keeps the segments already done.
+    collection.update_one({"_id": recording_id, "fanout.etag": {"$ne": event.etag}}, {"$set": {"fanout": fanout}})
+    document = collection.find_one({"_id": recording_id}, {"fanout": 1}) or {}
+    segments = document.get("fanout", {}).get("segments", {})
+    queued = [int(i) for i, state in segments.items() if state.get("status") != "done"]
+    for index in sorted(queued):
+        services.invoke(FUNCTION, segment_message(event.bucket, event.key, event.etag, index))
+    if not queued:  # every segment was done before: only the merge is missing
+        return _maybe_merge(recording_id, services)
+    return {"status": "dispatched", "recording_id": recording_id, "segments": plan.count, "queued": len(queued)}
+
+
+def segment_message(bucket: str, key: str, etag: str, index: int) -> dict[str, Any]:
+    """The body that asks extract-features for one segment."""
+    return {SEGMENT_FIELD: {"bucket": bucket, "key": key, "etag": etag, "index": index}}
+
+
+def _segment_message(body: Any, audio_bucket: str) -> tuple[ObjectEvent, int]:
+    if not isinstance(body, dict):
+        raise InputError("a segment message is a JSON object")
+    try:
+        bucket, key, etag, index = (body[k] for k in ("bucket", "key", "etag", "index"))
+    except KeyError as missing:
+        raise InputError(f"segment message without {missing}") from None
+    if not all(isinstance(v, str) and v for v in (bucket, key, etag)) or not isinstance(index, int) or index < 0:
+        raise InputError("segment message: bucket, key and etag must be text, index a non-negative integer")
+    if bucket != audio_bucket:
+        raise InputError(f"segment message for bucket {bucket!r}, not {audio_bucket!r}")
+    event = ObjectEvent(event_name="segment", bucket=bucket, key=validate_key(key), etag=etag, size=0,
+                        content_type="", user_metadata={})
+    return event, index
+
+
+def segment_stage(body: Any, services: Services) -> dict[str, Any]:
+    """Analyse one segment of a fanned-out recording; merge if it was the last one."""
+    records, settings = services.records, services.settings
+    event, index = _segment_message(body, settings.audio_bucket)
+    recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
+    document = records.collection.find_one({"_id": recording_id, "fanout.etag": event.etag}, {"fanout": 1})
+    if document is None:  # a message from a plan since replaced, or never made
+        return {"status": "ignored", "recording_id": recording_id, "reason": "no such fan-out"}
+    plan = SegmentPlan.from_dict(document["fanout"]["plan"])
+    if index >= plan.count:
+        raise InputError(f"segment {index} of a recording in {plan.count} segments")
+    if not _claim(services, recording_id, f"fanout.segments.{index}"):
+        # Redelivered or running elsewhere; a lost merge is picked up here too.
+        return {"status": "duplicate", "recording_id": recording_id, "segment": index,
+                **_maybe_merge(recording_id, services)}
+    field = f"fanout.segments.{index}"
+    try:
+        with workdir(settings) as tmp:
+            path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
+                                           etag=event.etag)  # the version the plan was made for
+            result = analyse_segment(path, plan, index, limits=Limits.from_env())
+            services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
+                                        content_type="application/octet-stream",
+                                        metadata={"recording-id": recording_id})
+    except Exception as error:
+        _segment_failed(services, recording_id, index, error)
+        raise
+    records.collection.update_one({"_id": recording_id, f"{field}.status": "running"},
+                                  {"$set": {f"{field}.status": "done", f"{field}.finished_at": _now(services)}})
+    return {"status": "done", "recording_id": recording_id, "segment": index, **_maybe_merge(recording_id, services)}
+
+
+def _segment_key(recording_id: str, index: int) -> str:
+    return f"{recording_id}/segments/{index:04d}.npz"
+
+
+def _claim(services: Services, recording_id: str, field: str) -> bool:
+    """pending/failed -> running, or take over a running claim gone stale; True if we hold it."""
+    now = _now(services)
+    stale = now - dt.timedelta(seconds=STALE_AFTER_S)
+    result = services.records.collection.update_one(
+        {"_id": recording_id, "$or": [{f"{field}.status": {"$in": ["pending", "failed"]}},
+                                      {f"{field}.status": "running", f"{field}.started_at": {"$lt": stale}}]},
+        {"$set": {f"{field}.status": "running", f"{field}.started_at": now}, "$inc": {f"{field}.attempts": 1},
+         "$unset": {f"{field}.error": ""}})
+    return result.modified_count == 1
+
+
+def _segment_failed(services: Services, recording_id: str, index: int, error: Exception) -> None:
+    """Mark the segment failed; fail the recording when it cannot succeed or failed too often.
+
+    An outage (TransientError) is not counted: the re-drive bounds those by age.
+    """
+    message, retryable = describe_failure(error)
+    counted = retryable and not isinstance(error, TransientError)
+    field = f"fanout.segments.{index}"
+    document = services.records.collection.find_one_and_update(
+        {"_id": recording_id},
+        {"$set": {f"{field}.status": "failed", f"{field}.error": message, f"{field}.retryable": retryable},
+         "$inc": {f"{field}.failures": 1 if counted else 0}},
+        projection={field: 1}, return_document=ReturnDocument.AFTER)
+    segment = (document or {}).get("fanout", {}).get("segments", {}).get(str(index)) or {}
+    failures = int(segment.get("failures") or 0)
+    if not retryable or failures >= services.settings.segment_max_attempts:
+        attempts = int(segment.get("attempts") or 1)
+        services.records.fail_stage(recording_id, "features",
+                                    f"segment {index} failed after {attempts} attempt(s): {message}", retryable=False)
+
+
+def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
+    """Merge if every segment is done and nobody else holds the merge."""
+    document = services.records.collection.find_one({"_id": recording_id}, {"fanout": 1}) or {}
+    fanout = document.get("fanout") or {}
+    if not fanout or any(s.get("status") != "done" for s in fanout["segments"].values()):
+        return {"merged": False}
+    if not _claim(services, recording_id, "fanout.merge"):
+        return {"merged": False}
+    plan = SegmentPlan.from_dict(fanout["plan"])
+    settings, store = services.settings, services.store
+    record = services.records.get(recording_id) or {}
+    source_record = record.get("source") or {}
+    try:
+        with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
+            paths = []
+            for index in range(plan.count):
+                folder = Path(tmp) / f"segment-{index}"
+                paths.append(store.download(settings.features_bucket, _segment_key(recording_id, index), folder,
+                                            max_bytes=settings.max_object_bytes))
+            features = merge_segments(paths, plan, AudioInfo(**fanout["source"]))
+            source = Source(key=source_record.get("key", ""), sha256=fanout["sha256"],
+                            bucket=source_record.get("bucket"), etag=fanout["etag"])
+            artifacts = store_features(features, source, recording_id, Path(tmp), services,
+                                       summary_extra={"segments": plan.count})
+    except Exception:
+        _set_merge(services, recording_id, "failed")  # claimable again by the next attempt
+        raise
+    _set_merge(services, recording_id, "done")
+    for index in range(plan.count):  # intermediate objects go once the merged set is stored
+        store.remove(settings.features_bucket, _segment_key(recording_id, index))
+    return {"merged": True, "features": artifacts["features_json"]}
+
+
+def _set_merge(services: Services, recording_id: str, status: str) -> None:
+    services.records.collection.update_one(
+        {"_id": recording_id}, {"$set": {"fanout.merge.status": status, "fanout.merge.finished_at": _now(services)}})

@@ -1,0 +1,121 @@
+"""Hostile features.json: every problem is one InputError naming the field, found before notation."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from audioscore.analysis.audio import Limits
+from audioscore.errors import InputError, LimitExceeded
+from audioscore.notation.feature_notes import (
+    MAX_NOTES,
+    notes_for_notation,
+    parse_features,
+    read_features,
+)
+from audioscore.notation.rhythm import QuantisedNote
+from audioscore.notation.score import MAX_NOTE_BARS, MAX_REST_BARS, shorten_silences
+
+NOTE = {"onset": 0.5, "offset": 0.9, "pitch_hz": 440.0, "midi": 69.02}
+
+
+def document(*notes: dict) -> dict:
+    return {"schema": "audioscore.features/1", "source": {"key": "x.wav"}, "notes": list(notes)}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("onset", "abc", "notes[1].onset must be a number of seconds in 0..14400"),
+        ("onset", None, "notes[1].onset must be"),
+        ("onset", True, "got True"),
+        ("onset", -1.0, "notes[1].onset"),
+        ("onset", 1e5, "got 100000.0"),
+        ("onset", 1e300, "got 1e+300"),
+        ("onset", 10**400, "notes[1].onset"),
+        ("offset", 0.1, "notes[1].offset must be later than its onset"),
+        ("midi", -5, "notes[1].midi must be a MIDI number in 0..127, got -5"),
+        ("midi", 300, "got 300"),
+        ("midi", 1e9, "notes[1].midi"),
+        ("midi", "60", "got '60'"),
+        ("pitch_hz", 0, "notes[1].pitch_hz must be a frequency"),
+        ("pitch_hz", -440, "notes[1].pitch_hz"),
+        ("pitch_hz", 1e12, "notes[1].pitch_hz"),
+    ],
+)
+def test_each_bad_field_is_named(field: str, value: object, message: str) -> None:
+    bad = {**NOTE, field: value}
+    with pytest.raises(InputError) as raised:
+        notes_for_notation(document(NOTE, bad), limits=Limits(max_duration_s=14400))
+    assert message in str(raised.value)
+
+
+def test_times_beyond_the_duration_limit_follow_the_setting() -> None:
+    late = {**NOTE, "onset": 100.0, "offset": 101.0}
+    assert len(notes_for_notation(document(NOTE, late), limits=Limits(max_duration_s=200))) == 2
+    with pytest.raises(InputError, match=r"0\.\.50 \(AUDIOSCORE_MAX_DURATION_S\)"):
+        notes_for_notation(document(NOTE, late), limits=Limits(max_duration_s=50))
+
+
+def test_too_many_notes_is_a_limit() -> None:
+    notes = [{"onset": i * 0.01, "offset": i * 0.01 + 0.005, "midi": 60} for i in range(MAX_NOTES + 1)]
+    with pytest.raises(LimitExceeded, match="more than the 100000"):
+        notes_for_notation(document(*notes))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"notes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (json.dumps(document(NOTE)).replace("0.5", "NaN").encode(), "NaN is not a JSON number"),
+        (json.dumps(document(NOTE)).replace("0.9", "Infinity").encode(), "Infinity is not a JSON number"),
+        (b'{"notes": "\xff\xfe"}', "not UTF-8"),
+        (b"[1, 2]", "top level is a JSON list"),
+        (json.dumps({**document(NOTE), "schema": "audioscore.features/2"}).encode(), "has schema"),
+        (json.dumps({**document(NOTE), "source": []}).encode(), "source must be an object"),
+        (b'{"notes": "abc"}', "notes must be a list"),
+        (b"", "not JSON"),
+    ],
+    ids=["deep-array", "deep-in-object", "nan", "infinity", "latin1", "array", "schema", "source", "notes-str", "empty"],
+)
+def test_bad_documents_are_input_errors(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_features(data)
+
+
+def test_a_file_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "features.json"
+    with big.open("wb") as f:
+        f.truncate(1 << 30)  # sparse: a read would take seconds and a gigabyte
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded, match="bytes, more than"):
+        read_features(big)
+    assert time.monotonic() - started < 1.0
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")  # opening it for reading would block forever
+    for path in (tmp_path / "fifo", tmp_path, Path("/dev/zero")):
+        with pytest.raises(InputError, match="not a regular file"):
+            read_features(path)
+
+
+def test_long_silences_and_held_notes_are_shortened() -> None:
+    bar = Fraction(4)
+    notes = [QuantisedNote(Fraction(0), Fraction(1), 60),
+             QuantisedNote(Fraction(2), 400 * bar, 62),              # held for 400 bars
+             QuantisedNote(Fraction(40_000), Fraction(1), 64),       # 10,000 bars later
+             QuantisedNote(Fraction(40_001), Fraction(1), 65)]
+    shortened, cuts = shorten_silences(notes, bar)
+    assert shortened[1].duration == MAX_NOTE_BARS * bar
+    assert [c.bars for c in cuts] == [(40_000 - (2 + MAX_NOTE_BARS * 4) - 2) // 4]
+    # Whole bars only: every note keeps its beat; the gap is MAX_REST_BARS empty bars.
+    assert [n.start % bar for n in shortened] == [n.start % bar for n in notes]
+    assert shortened[2].start - (shortened[1].start + shortened[1].duration) <= (MAX_REST_BARS + 1) * bar
+    assert shortened[3].start - shortened[2].start == 1

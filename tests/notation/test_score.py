@@ -1,0 +1,79 @@
+"""Building the music21 score: measures, ties, rests, clefs; MIDI and MusicXML export."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import music21
+import pytest
+
+from audioscore.notation.rhythm import Grid, QuantisedNote, Rhythm
+from audioscore.notation.score import ScoreSpec, build_score, choose_clef, summarise_score
+from audioscore.notation.tonality import parse_key
+
+FOUR_FOUR = Rhythm(beat_s=0.5, grid=Grid(compound=False), beats_per_bar=4, downbeat_s=0.0)
+SIX_EIGHT = Rhythm(beat_s=0.75, grid=Grid(compound=True), beats_per_bar=2, downbeat_s=0.0)
+
+
+def q(start: float, duration: float, midi: int) -> QuantisedNote:
+    return QuantisedNote(Fraction(start), Fraction(duration), midi)
+
+
+def test_notes_over_bar_lines_are_tied_and_gaps_are_rests() -> None:
+    notes = [q(0, 1, 62), q(1, 1, 66), q(3, 2, 69), q(6, 1, 71), q(8, 4, 74)]  # a rest at beat 3 of bar 2
+    score = build_score(notes, FOUR_FOUR, parse_key("D major"), ScoreSpec("t", "c"))
+    measures = list(score.parts[0].getElementsByClass(music21.stream.Measure))
+    assert len(measures) == 3
+    assert all(m.duration.quarterLength == 4 for m in measures)
+    tied = [n for n in score.recurse().notes if n.tie is not None]
+    assert [(n.nameWithOctave, n.tie.type) for n in tied] == [("A4", "start"), ("A4", "stop")]
+    assert score.recurse().getElementsByClass(music21.note.Rest)
+    assert [n.nameWithOctave for n in score.recurse().notes] == ["D4", "F#4", "A4", "A4", "B4", "D5"]
+
+
+def test_six_eight_and_summary() -> None:
+    notes = [q(0, 1.5, 64), q(1.5, 1, 67), q(2.5, 0.5, 69), q(3, 3, 71)]
+    key = parse_key("E minor")
+    score = build_score(notes, SIX_EIGHT, key, ScoreSpec())
+    summary = summarise_score(score, notes, SIX_EIGHT, key)
+    assert summary["time_signature"] == "6/8" and summary["measures"] == 2
+    assert summary["key"] == "E minor" and summary["tempo_bpm"] == pytest.approx(120.0)
+    assert [(n["measure"], n["beat"], n["name"]) for n in summary["notes"]] == [
+        (1, 0.0, "E4"), (1, 1.5, "G4"), (1, 2.5, "A4"), (2, 0.0, "B4")]
+    mark = score.recurse().getElementsByClass(music21.tempo.MetronomeMark).first()
+    assert mark.referent.quarterLength == 1.5 and mark.number == 80  # dotted quarter = 80
+
+
+@pytest.mark.parametrize(
+    ("midis", "clef"),
+    [([67, 72, 76, 79], "treble"), ([40, 45, 48, 52], "bass"), ([40, 43, 47, 72, 76, 79, 81], "grand")],
+)
+def test_clef_from_range(midis: list[int], clef: str) -> None:
+    assert choose_clef(midis) == clef
+
+
+def test_grand_staff_splits_at_middle_c() -> None:
+    notes = [q(i, 1, m) for i, m in enumerate([40, 43, 47, 52, 64, 72, 76, 79])]
+    score = build_score(notes, FOUR_FOUR, parse_key("E minor"), ScoreSpec())
+    upper, lower = score.parts
+    assert all(n.pitch.midi >= 60 for n in upper.recurse().notes)
+    assert all(n.pitch.midi < 60 for n in lower.recurse().notes)
+    assert len(upper.getElementsByClass(music21.stream.Measure)) == len(lower.getElementsByClass(music21.stream.Measure))
+
+
+def test_midi_and_musicxml_round_trip(tmp_path: Path) -> None:
+    notes = [q(0, 1, 60), q(1, 0.5, 62), q(1.5, 0.5, 64), q(2, 2, 65), q(4, 4, 67)]
+    score = build_score(notes, FOUR_FOUR, parse_key("C major"), ScoreSpec("Round trip"))
+    score.write("musicxml", fp=tmp_path / "s.musicxml")
+    score.write("midi", fp=tmp_path / "s.mid")
+    parsed = music21.converter.parse(tmp_path / "s.musicxml")
+    assert [n.pitch.midi for n in parsed.recurse().notes] == [60, 62, 64, 65, 67]
+    assert "<work-title>Round trip</work-title>" in (tmp_path / "s.musicxml").read_text()
+    midi = music21.converter.parse(tmp_path / "s.mid")
+    assert [n.pitch.midi for n in midi.recurse().notes] == [60, 62, 64, 65, 67]
+
+
+def test_no_notes_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no notes"):
+        build_score([], FOUR_FOUR, parse_key("C"), ScoreSpec())

@@ -1,0 +1,119 @@
+"""Round trip: melodies written as MIDI, rendered with fluidsynth, transcribed from the
+audio, compared with what was written. Plus the transcribe/score commands as users run them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import corpus
+import numpy as np
+import pytest
+import score_corpus as sc
+import soundfile as sf
+
+from audioscore.analysis.evaluation import note_scores
+from audioscore.cli import main
+from audioscore.notation.transcription import Transcription, transcribe_file
+
+# Named up front for coverage (sharps and flats, major and minor, 4/4, 3/4, 6/8,
+# pickups, bass clef), not picked by result. The whole corpus: bench/transcription_report.py.
+ROUND_TRIPS = [
+    ("hymn_c_major", corpus.PIANO), ("lullaby_eb_major", corpus.PIANO), ("jig_d_major", corpus.PIANO),
+    ("tune_a_minor", corpus.PIANO), ("waltz_d_minor", corpus.PIANO), ("low_waltz_b_minor", corpus.PIANO),
+    ("hymn_c_major", corpus.FLUTE), ("jig_d_major", corpus.FLUTE), ("lullaby_eb_major", corpus.FLUTE),
+]
+
+
+@pytest.fixture(scope="module")
+def transcriptions(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], Transcription]:
+    """Each round trip once; two at a time (LilyPond is a separate process)."""
+    root = tmp_path_factory.mktemp("round_trips")
+
+    def run(case: tuple[str, int]) -> Transcription:
+        name, program = case
+        wav, _ = sc.render_scored(sc.by_name(name), program, root / "renders")
+        return transcribe_file(wav, root / f"{name}-{program}", plot=False)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(ROUND_TRIPS, pool.map(run, ROUND_TRIPS), strict=True))
+
+
+def note_f1(transcription: Transcription, name: str) -> float:
+    notes = transcription.score["notes"]
+    estimated = [(n["onset_s"], n["offset_s"], 440.0 * 2 ** ((n["midi"] - 69) / 12)) for n in notes]
+    return note_scores(sc.reference_notes(sc.by_name(name)), estimated)["f1"]
+
+
+@pytest.mark.parametrize("program", [corpus.PIANO, corpus.FLUTE], ids=["piano", "flute"])
+def test_note_f1_per_instrument(transcriptions, program: int) -> None:
+    """Onset 50 ms, pitch 50 cents: mean F1 at least 0.85, and no file far off."""
+    f1 = {name: note_f1(result, name) for (name, p), result in transcriptions.items() if p == program}
+    assert np.mean(list(f1.values())) >= 0.85 and min(f1.values()) >= 0.75, f1
+
+
+@pytest.mark.parametrize("case", ROUND_TRIPS, ids=[f"{n}-{p}" for n, p in ROUND_TRIPS])
+def test_tempo_comes_back(transcriptions, case) -> None:
+    """Within 4%, or an exact double or half (reported as such in the bench)."""
+    ratio = transcriptions[case].score["tempo_bpm"] / sc.by_name(case[0]).tempo_bpm
+    assert any(abs(ratio / allowed - 1) < 0.04 for allowed in (1.0, 2.0, 0.5)), ratio
+
+
+def test_keys_and_measure_counts_on_most_files(transcriptions) -> None:
+    keys = measures = 0
+    for (name, _), result in transcriptions.items():
+        melody = sc.by_name(name)
+        keys += result.score["key"].lower() == melody.key.lower()
+        written = melody.measures + (1 if melody.pickup_quarters else 0)
+        measures += abs(result.score["measures"] - written) <= 1
+    assert keys >= 0.8 * len(transcriptions) and measures >= 0.8 * len(transcriptions), (keys, measures)
+
+
+def test_every_file_is_written_and_the_json_last(transcriptions) -> None:
+    result = next(iter(transcriptions.values()))
+    files = result.files
+    for path in (files.ly, files.pdf, files.png, files.midi, files.musicxml, files.json):
+        assert path.stat().st_size > 0, path
+    assert files.pdf.read_bytes()[:5] == b"%PDF-" and files.png.read_bytes()[:4] == b"\x89PNG"
+    assert files.json.stat().st_mtime >= max(p.stat().st_mtime for p in (files.pdf, files.midi, files.musicxml))
+    assert json.loads(files.json.read_text())["schema"] == "audioscore.score/1"
+
+
+def test_bass_clef_for_a_low_melody(transcriptions) -> None:
+    result = transcriptions["low_waltz_b_minor", corpus.PIANO]
+    assert result.score["clef"] == "bass" and '\\clef "bass"' in result.files.ly.read_text()
+
+
+def test_cli_transcribe_keeps_a_hostile_title_as_text(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    title = f'#(system "touch {marker}") \\include "/etc/passwd"'
+    script = Path(sys.executable).with_name("audioscore")
+    result = subprocess.run(
+        [str(script), "transcribe", "examples/melody.ogg", "-o", str(tmp_path / "out"), "--title", title, "--no-plot"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"score:    {tmp_path / 'out' / 'score.pdf'}" in result.stdout
+    text = subprocess.run(["pdftotext", str(tmp_path / "out" / "score.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    # LilyPond may wrap a long title anywhere: compare without whitespace.
+    assert "".join(title.split()) in "".join(text.split()) and not marker.exists()
+
+
+def test_cli_score_from_features_with_overrides(tmp_path: Path, capsys) -> None:
+    assert main(["extract", "examples/melody.ogg", "-o", str(tmp_path / "f"), "--no-plot", "--quiet"]) == 0
+    code = main(["score", str(tmp_path / "f" / "features.json"), "-o", str(tmp_path / "s"),
+                 "--key", "Bb major", "--time-signature", "3/4", "--tempo", "100", "--json"])
+    assert code == 0 and capsys.readouterr().out.strip() == str(tmp_path / "s" / "score.pdf")
+    summary = json.loads((tmp_path / "s" / "score.json").read_text())
+    assert (summary["key"], summary["time_signature"], summary["tempo_bpm"]) == ("B- major", "3/4", 100.0)
+
+
+def test_cli_says_when_there_is_no_melody(tmp_path: Path, capsys) -> None:
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, (0.3 * np.random.default_rng(0).standard_normal(44100 * 2)).astype(np.float32), 44100)
+    assert main(["transcribe", str(noise), "-o", str(tmp_path / "out")]) == 2
+    assert "no melody to transcribe" in capsys.readouterr().err
