@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from audioscore.analysis.audio import AudioInfo, Limits
+from audioscore.analysis.audio import AudioInfo
 from audioscore.analysis.export import file_sha256
 from audioscore.analysis.features import Source
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
@@ -118,7 +118,7 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
         with workdir(settings) as tmp:
             path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                                            etag=event.etag)  # the version the plan was made for
-            result = analyse_segment(path, plan, index, limits=Limits.from_env())
+            result = analyse_segment(path, plan, index, limits=settings.limits())
             services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
                                         content_type="application/octet-stream",
                                         metadata={"recording-id": recording_id})
