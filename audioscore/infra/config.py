@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from audioscore.download.urls import FetchPolicy, normalise_host_rule
 from audioscore.errors import ConfigError
+from audioscore.infra import names
 
 if TYPE_CHECKING:  # heavy (numpy, minio): imported where built
     from audioscore.analysis.audio import Limits
@@ -261,9 +262,9 @@ class Settings:
         fetch: fetch-youtube's URL policy (`fetch_policy`).
     """
 
-    audio_bucket: str = "audio"
-    features_bucket: str = "features"
-    scores_bucket: str = "scores"
+    audio_bucket: str = names.AUDIO_BUCKET
+    features_bucket: str = names.FEATURES_BUCKET
+    scores_bucket: str = names.SCORES_BUCKET
     mongo_database: str = "audioscore"
     max_object_bytes: int = 2 * 1024**3  # = analysis.audio.DEFAULT_MAX_BYTES (a test checks)
     max_duration_s: float = 4 * 3600.0  # = analysis.audio.DEFAULT_MAX_DURATION_S

@@ -30,6 +30,7 @@ from audioscore.analysis.features import Source
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
 from audioscore.errors import ConfigError, InputError, TransientError
 from audioscore.infra.events import ObjectEvent, validate_key
+from audioscore.infra.names import EXTRACT_FEATURES, SEGMENT_FIELD, SEGMENT_MESSAGE_FIELDS
 from audioscore.infra.records import recording_id_for_object
 from audioscore.pipeline.stages import (
     Services,
@@ -42,8 +43,6 @@ from audioscore.pipeline.stages import (
 
 __all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 
-SEGMENT_FIELD = "segment"  # the key of a segment message's body
-FUNCTION = "extract-features"
 
 
 def extract_features_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
@@ -72,7 +71,7 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
     segments = services.records.start_fanout(recording_id, fanout).get("segments", {})
     queued = [int(i) for i, state in segments.items() if state.get("status") != "done"]
     for index in sorted(queued):
-        services.invoke(FUNCTION, segment_message(event.bucket, event.key, event.etag, index))
+        services.invoke(EXTRACT_FEATURES, segment_message(event.bucket, event.key, event.etag, index))
     if not queued:  # every segment was done before: only the merge is missing
         return _maybe_merge(recording_id, services)
     return {"status": "dispatched", "recording_id": recording_id, "segments": plan.count, "queued": len(queued)}
@@ -80,14 +79,14 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
 
 def segment_message(bucket: str, key: str, etag: str, index: int) -> dict[str, Any]:
     """The body that asks extract-features for one segment."""
-    return {SEGMENT_FIELD: {"bucket": bucket, "key": key, "etag": etag, "index": index}}
+    return {SEGMENT_FIELD: dict(zip(SEGMENT_MESSAGE_FIELDS, (bucket, key, etag, index), strict=True))}
 
 
 def _segment_message(body: Any, audio_bucket: str) -> tuple[ObjectEvent, int]:
     if not isinstance(body, dict):
         raise InputError("a segment message is a JSON object")
     try:
-        bucket, key, etag, index = (body[k] for k in ("bucket", "key", "etag", "index"))
+        bucket, key, etag, index = (body[k] for k in SEGMENT_MESSAGE_FIELDS)
     except KeyError as missing:
         raise InputError(f"segment message without {missing}") from None
     if not all(isinstance(v, str) and v for v in (bucket, key, etag)) or not isinstance(index, int) or index < 0:

@@ -45,6 +45,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from audioscore.errors import InputError, TransientError
+from audioscore.infra import names
 from audioscore.infra.config import Settings
 from audioscore.infra.events import object_created
 from audioscore.infra.gateway import invoke_async
@@ -69,10 +70,10 @@ __all__ = [
     "redrive",
 ]
 
-EXTRACT_FUNCTION = "extract-features"
+EXTRACT_FUNCTION = names.EXTRACT_FEATURES
 # The back-off stops growing after this many doublings (300 s doubled 6 times: 5.3 h).
 MAX_BACKOFF_DOUBLINGS = 6
-TRANSCRIBE_FUNCTION = "transcribe"
+TRANSCRIBE_FUNCTION = names.TRANSCRIBE
 log = logging.getLogger("audioscore.redrive")
 
 
