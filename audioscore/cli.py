@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE
 from audioscore.analysis.export import file_sha256, write_features
 from audioscore.analysis.features import Source, extract_file
 from audioscore.analysis.mfcc import N_MFCC
 from audioscore.analysis.pitch import PLUGIN_KEY, check_plugin
+from audioscore.infra.config import audio_limits
 from audioscore.notation.feature_notes import read_features
 from audioscore.notation.tonality import key_respelling, parse_key
 from audioscore.notation.transcription import (
@@ -211,7 +212,7 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     progress = _Progress(not (args.quiet or args.json))
     progress("features", 0.0)
     features = extract_file(
-        args.audio, sample_rate=args.sample_rate, limits=Limits.from_env(), plugin_key=args.plugin,
+        args.audio, sample_rate=args.sample_rate, limits=audio_limits(), plugin_key=args.plugin,
         plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, progress=progress,
     )
     progress("write", 0.0)
@@ -254,7 +255,7 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
     _note_key_respelling(args)
     progress = _Progress(not (args.quiet or args.json))
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
-                             limits=Limits.from_env(), plot=not args.no_plot, progress=progress)
+                             limits=audio_limits(), plot=not args.no_plot, progress=progress)
     progress.done()
     if result.features and not args.json:
         say(f"features: {result.features.features_json}")

@@ -1,6 +1,6 @@
 """One exception hierarchy for the project, mapped once to HTTP status codes and CLI exit codes."""
 
-__all__ = ["AudioscoreError", "InputError", "LimitExceeded", "NotFound", "ProcessingError", "StaleInput",
+__all__ = ["AudioscoreError", "ConfigError", "InputError", "LimitExceeded", "NotFound", "ProcessingError", "StaleInput",
            "TransientError"]
 
 
@@ -51,6 +51,15 @@ class ProcessingError(AudioscoreError):
 
     http_status = 500
     exit_code = 3
+
+
+class ConfigError(ProcessingError):
+    """The deployment is misconfigured: a setting malformed, a secret or a client missing.
+
+    Not the caller's fault and not cured by retrying: 500 and exit code 3, like a missing tool
+    (it is a ProcessingError, so code that handles those handles this too). The message names
+    the variable or secret, never a secret's value.
+    """
 
 
 class TransientError(AudioscoreError):

@@ -165,3 +165,11 @@ def test_redrive_runs_on_the_cron_connectors_schedule_with_valid_settings(stack:
     assert settings.redrive_features_deadline_s > seconds(functions["extract-features"]["environment"]["exec_timeout"])
     assert settings.redrive_score_deadline_s > seconds(functions["transcribe"]["environment"]["exec_timeout"])
     assert settings.redrive_max_attempts >= 2 and settings.redrive_max_per_run >= 1
+
+
+def test_the_stack_deploys_the_functions_the_code_names(stack: dict) -> None:
+    from audioscore.infra import names
+
+    assert set(stack["functions"]) == set(names.FUNCTIONS)
+    assert all(name in (ROOT / "deploy" / "minio.yaml").read_text()
+               for name in (names.EXTRACT_FEATURES, names.TRANSCRIBE))

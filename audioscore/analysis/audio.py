@@ -22,7 +22,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -87,9 +87,6 @@ _LOG_ADDRESS = re.compile(r"^\[(\w+) @ 0x[0-9a-f]+\] ")
 # How avformat refuses a demuxer that is not on -format_whitelist ("[hls @ 0x...] Format not...").
 _REFUSED_FORMAT = re.compile(rb"^\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist", re.MULTILINE)
 
-_Number = TypeVar("_Number", int, float)
-
-
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what an untrusted input may cost.
@@ -106,40 +103,15 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """Builds limits from ``AUDIOSCORE_*`` variables; unset or empty ones keep the default.
-
-        Args:
-            environ: the variables to read; ``os.environ`` when None.
-
-        Returns:
-            The limits.
+        """The limits from ``AUDIOSCORE_*`` variables: `audioscore.infra.config.audio_limits` (which parses them).
 
         Raises:
-            ValueError: a variable is not a positive number (an integer for the byte limit);
+            ConfigError: a variable is not a positive number (an integer for the byte limit);
                 the message names the variable.
         """
-        env = os.environ if environ is None else environ
-        return cls(
-            max_duration_s=_env_number(env, ENV_MAX_DURATION_S, DEFAULT_MAX_DURATION_S),
-            max_bytes=_env_number(env, ENV_MAX_BYTES, DEFAULT_MAX_BYTES),
-            timeout_s=_env_number(env, ENV_TIMEOUT_S, DEFAULT_TIMEOUT_S),
-        )
+        from audioscore.infra.config import audio_limits
 
-
-def _env_number(env: Mapping[str, str], name: str, default: _Number) -> _Number:
-    """The positive number in ``env[name]``, of the default's type; the default if unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    kind = type(default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        noun = "integer" if kind is int else "number"
-        raise ValueError(f"{name} must be a positive {noun}, got {raw!r}")
-    return value
+        return audio_limits(environ)
 
 
 @dataclass(frozen=True)

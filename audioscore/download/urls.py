@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
 import socket
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from audioscore.errors import AudioscoreError, InputError, ProcessingError
 
@@ -40,6 +39,7 @@ __all__ = [
     "MAX_URL_LENGTH",
     "FetchPolicy",
     "is_youtube_video_id",
+    "normalise_host_rule",
     "validate_url",
     "youtube_video_id",
 ]
@@ -74,11 +74,8 @@ _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # WHATWG URL parsing reads a host whose last label is a number as IPv4 ("127.1", "0x7f.1"):
 # such names are refused rather than risk a resolver treating them as addresses.
 _NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)")
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class FetchPolicy:
         """
         if isinstance(self.allowed_hosts, str):
             raise TypeError("allowed_hosts must be a sequence of hosts, not one string")
-        hosts = tuple(dict.fromkeys(_normalise_rule(h) for h in self.allowed_hosts))
+        hosts = tuple(dict.fromkeys(normalise_host_rule(h) for h in self.allowed_hosts))
         object.__setattr__(self, "allowed_hosts", hosts)
         for name in ("max_duration_s", "max_bytes", "timeout_s", "socket_timeout_s"):
             value = getattr(self, name)
@@ -130,50 +127,14 @@ class FetchPolicy:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> FetchPolicy:
-        """Builds a policy from ``FETCH_*`` variables; unset or empty ones keep the default.
-
-        ``FETCH_ALLOWED_HOSTS`` is a comma-separated list, ``FETCH_ALLOW_PRIVATE`` is
-        ``true``/``false`` (or 1/0, yes/no, on/off), ``FETCH_MAX_DURATION_S``,
-        ``FETCH_MAX_BYTES`` and ``FETCH_TIMEOUT_S`` are positive numbers (an integer for the
-        bytes) and ``FETCH_COOKIES_FILE`` is a path.
-
-        Args:
-            environ: the variables to read; ``os.environ`` when None.
-
-        Returns:
-            The policy.
+        """The policy from ``FETCH_*`` variables: `audioscore.infra.config.fetch_policy` (which parses them).
 
         Raises:
-            ValueError: a variable's value is invalid; the message names the variable.
+            ConfigError: a variable's value is invalid; the message names the variable.
         """
-        env = os.environ if environ is None else environ
-        kwargs: dict[str, Any] = {}
-        raw_hosts = env.get(ENV_ALLOWED_HOSTS, "").strip()
-        if raw_hosts:
-            hosts = tuple(h.strip() for h in raw_hosts.split(",") if h.strip())
-            try:
-                kwargs["allowed_hosts"] = tuple(_normalise_rule(h) for h in hosts)
-            except ValueError as exc:
-                raise ValueError(f"{ENV_ALLOWED_HOSTS}: {exc}") from None
-        raw_private = env.get(ENV_ALLOW_PRIVATE, "").strip().lower()
-        if raw_private:
-            if raw_private not in _TRUE | _FALSE:
-                raise ValueError(
-                    f"{ENV_ALLOW_PRIVATE} must be true or false, got {env[ENV_ALLOW_PRIVATE]!r}"
-                )
-            kwargs["allow_private"] = raw_private in _TRUE
-        for name, field, kind in (
-            (ENV_MAX_DURATION_S, "max_duration_s", float),
-            (ENV_MAX_BYTES, "max_bytes", int),
-            (ENV_TIMEOUT_S, "timeout_s", float),
-        ):
-            value = _env_number(env, name, kind)
-            if value is not None:
-                kwargs[field] = value
-        cookies = env.get(ENV_COOKIES_FILE, "").strip()
-        if cookies:
-            kwargs["cookies_file"] = Path(cookies)
-        return cls(**kwargs)
+        from audioscore.infra.config import fetch_policy
+
+        return fetch_policy(environ)
 
 
 @dataclass(frozen=True)
@@ -397,7 +358,7 @@ def _ascii_host(name: str) -> str:
     return name
 
 
-def _normalise_rule(rule: str) -> str:
+def normalise_host_rule(rule: str) -> str:
     """An allow-list entry as lower-case punycode ("*.example.com") or a canonical IP."""
     if not isinstance(rule, str):
         raise TypeError(f"allowed host must be a string, got {rule!r}")
@@ -429,21 +390,6 @@ def _host_allowed(target: _Target, rules: tuple[str, ...]) -> bool:
         elif target.host == rule:
             return True
     return False
-
-
-def _env_number(env: Mapping[str, str], name: str, kind: type[_T]) -> _T | None:
-    """The positive number in ``env[name]`` as ``kind`` (int or float); None if unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    noun = "integer" if kind is int else "number"
-    try:
-        value = kind(raw)  # type: ignore[call-arg]
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value <= 0:  # type: ignore[operator]
-        raise ValueError(f"{name} must be a positive {noun}, got {raw!r}")
-    return value
 
 
 def _printable(text: str) -> str:

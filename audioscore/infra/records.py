@@ -182,6 +182,16 @@ def _failure(path: str, error: str, *, retryable: bool, now: dt.datetime, counts
     }
 
 
+# When a stage is due at all, for the re-drive (`RecordStore.stuck_stage`): a query that must hold,
+# and the field saying since when it is due. A fanned-out recording's features stage runs as long
+# as its segments, which `RecordStore.fanned_out_running` finds instead.
+_STAGE_DUE: dict[str, tuple[dict[str, Any], str]] = {
+    "features": ({**{f"source.{k}": {"$exists": True} for k in ("bucket", "key", "etag")},
+                  "$nor": [{"fanout": {"$exists": True}, "stages.features.status": "running"}]}, "created_at"),
+    "score": ({"stages.features.status": "done"}, "stages.features.finished_at"),
+}
+
+
 def _unchanged(recording_id: str, path: str, seen: Mapping[str, Any]) -> dict[str, Any]:
     """A filter matching the document only while the work under ``path`` is as ``seen``."""
     return {"_id": recording_id, **{f"{path}.{k}": seen.get(k) for k in ("status", "attempts", "redrives")}}
@@ -509,6 +519,167 @@ class RecordStore:
         update = _failure(path, reason, retryable=False, now=self._now())
         with _db("give_up"):
             return self.collection.update_one(_unchanged(recording_id, path, seen), update).modified_count == 1
+
+    # ------------------------------------------------------------------ re-drive: stuck work
+
+    def stuck_stage(self, stage: str, *, cutoff: dt.datetime, now: dt.datetime, limit: int = 0
+                    ) -> list[dict[str, Any]]:
+        """Records whose stage is stuck: due for a re-drive by the rules of `audioscore.pipeline.recovery`.
+
+        Stuck means "running" and started before ``cutoff`` (a lost worker), "failed" with a
+        retryable error, or never started although due since before ``cutoff`` (features: the
+        record was created then, with a source object; score: features finished then). Work
+        re-driven after ``cutoff``, or whose back-off (``redrive_after``) ends after ``now``, is
+        left out, and so is the features stage of a fanned-out recording while it runs (its
+        segments are watched instead, see `fanned_out_running`).
+
+        Args:
+            stage: ``"features"`` or ``"score"``.
+            cutoff: the deadline's start (now minus the stage's deadline).
+            now: the run's time.
+            limit: at most this many (0: all), least recently updated first.
+
+        Returns:
+            The records' ``_id``, ``source``, ``stages`` and ``created_at``.
+
+        Raises:
+            ValueError: a stage that has no re-drive rule.
+            TransientError: the database failed.
+        """
+        if stage not in _STAGE_DUE:
+            raise ValueError(f"no re-drive rule for stage {stage!r}; expected one of {tuple(_STAGE_DUE)}")
+        requires, due_since = _STAGE_DUE[stage]
+        at = f"stages.{stage}"
+        query = {**requires, "$and": [
+            {"$or": [{f"{at}.redriven_at": None}, {f"{at}.redriven_at": {"$lte": cutoff}}]},
+            {"$or": [{f"{at}.redrive_after": None}, {f"{at}.redrive_after": {"$lte": now}}]},
+            {"$or": [{f"{at}.status": "running", f"{at}.started_at": {"$lte": cutoff}},
+                     {f"{at}.status": "failed", f"{at}.retryable": True},
+                     {f"{at}.status": None, due_since: {"$lte": cutoff}}]},
+        ]}
+        return self.find(query, fields=("source", "stages", "created_at"), limit=limit)
+
+    def fanned_out_running(self, *, limit: int = 0) -> list[dict[str, Any]]:
+        """Fanned-out recordings whose features stage is still running (their segments may be stuck).
+
+        Returns:
+            The records' ``_id``, ``source``, ``fanout`` and ``created_at``.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        return self.find({"stages.features.status": "running", "fanout": {"$exists": True}},
+                         fields=("source", "fanout", "created_at"), limit=limit)
+
+    def existing(self, recording_ids: Sequence[str]) -> set[str]:
+        """Which of these recordings have a record.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        return {r["_id"] for r in self.find({"_id": {"$in": list(recording_ids)}}, fields=("_id",))}
+
+    # ------------------------------------------------------------------ fan-out (see audioscore.pipeline.fanout)
+
+    def start_fanout(self, recording_id: str, fanout: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a fan-out plan (``fanout``, with its input's ``etag``) unless one for that ETag is there.
+
+        A redelivered dispatch for the same input keeps the segments already done.
+
+        Returns:
+            The ``fanout`` sub-document now stored (``{}`` if the record is gone).
+
+        Raises:
+            TransientError: the database failed.
+        """
+        with _db("start_fanout"):
+            self.collection.update_one({"_id": recording_id, "fanout.etag": {"$ne": fanout["etag"]}},
+                                       {"$set": {"fanout": dict(fanout)}})
+            document = self.collection.find_one({"_id": recording_id}, {"fanout": 1}) or {}
+        return dict(document.get("fanout") or {})
+
+    def fanout(self, recording_id: str, *, etag: str | None = None) -> dict[str, Any] | None:
+        """The recording's ``fanout`` sub-document (only if made for ``etag``, when given), or None.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        query: dict[str, Any] = {"_id": recording_id}
+        if etag is not None:
+            query["fanout.etag"] = etag
+        with _db("find"):
+            document = self.collection.find_one(query, {"fanout": 1})
+        return None if document is None or "fanout" not in document else dict(document["fanout"])
+
+    def claim_segment(self, recording_id: str, index: int) -> bool:
+        """Claim segment ``index`` of a fan-out for this invocation: True means do it.
+
+        pending or failed becomes running (``attempts`` + 1), and so does a running claim
+        older than `stale_after_s` (its worker is presumed dead).
+
+        Raises:
+            TransientError: the database failed.
+        """
+        return self._claim_fanout_work(recording_id, f"fanout.segments.{int(index)}")
+
+    def claim_merge(self, recording_id: str) -> bool:
+        """Claim the merge of a fan-out (as `claim_segment`): exactly one of concurrent callers wins.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        return self._claim_fanout_work(recording_id, "fanout.merge")
+
+    def _claim_fanout_work(self, recording_id: str, path: str) -> bool:
+        now = self._now()
+        stale = now - dt.timedelta(seconds=self.stale_after_s)
+        with _db("claim"):
+            result = self.collection.update_one(
+                {"_id": recording_id, "$or": [{f"{path}.status": {"$in": ["pending", "failed"]}},
+                                              {f"{path}.status": "running", f"{path}.started_at": {"$lt": stale}}]},
+                {"$set": {f"{path}.status": "running", f"{path}.started_at": now}, "$inc": {f"{path}.attempts": 1},
+                 "$unset": {f"{path}.error": ""}})
+        return result.modified_count == 1
+
+    def finish_segment(self, recording_id: str, index: int) -> None:
+        """Mark a claimed (running) segment done.
+
+        Raises:
+            TransientError: the database failed.
+        """
+        path = f"fanout.segments.{int(index)}"
+        with _db("finish_segment"):
+            self.collection.update_one({"_id": recording_id, f"{path}.status": "running"},
+                                       {"$set": {f"{path}.status": "done", f"{path}.finished_at": self._now()}})
+
+    def fail_segment(self, recording_id: str, index: int, error: str, *, retryable: bool,
+                     counts: bool) -> dict[str, Any]:
+        """Mark a segment failed; ``counts``: the failure spends one of its attempts (``failures`` + 1).
+
+        Returns:
+            The segment's sub-document after the update (``{}`` if the record is gone).
+
+        Raises:
+            TransientError: the database failed.
+        """
+        path = f"fanout.segments.{int(index)}"
+        with _db("fail_segment"):
+            document = self.collection.find_one_and_update(
+                {"_id": recording_id},
+                {"$set": {f"{path}.status": "failed", f"{path}.error": error, f"{path}.retryable": retryable},
+                 "$inc": {f"{path}.failures": 1 if counts else 0}},
+                projection={path: 1}, return_document=ReturnDocument.AFTER)
+        return dict((document or {}).get("fanout", {}).get("segments", {}).get(str(int(index))) or {})
+
+    def end_merge(self, recording_id: str, *, done: bool) -> None:
+        """Mark the claimed merge done, or failed (claimable again by the next attempt).
+
+        Raises:
+            TransientError: the database failed.
+        """
+        with _db("end_merge"):
+            self.collection.update_one({"_id": recording_id}, {"$set": {
+                "fanout.merge.status": "done" if done else "failed", "fanout.merge.finished_at": self._now()}})
 
     def cursor(self, name: str) -> str:
         """Where the scan ``name`` resumes: what `save_cursor` saved, or "".

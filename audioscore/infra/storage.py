@@ -39,9 +39,9 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 
 from audioscore.errors import (
+    ConfigError,
     InputError,
     LimitExceeded,
-    ProcessingError,
     StaleInput,
     TransientError,
 )
@@ -98,8 +98,6 @@ MAX_METADATA_VALUE_CHARS = 512  # a long title is cut rather than failing the up
 MAX_LOCAL_NAME_CHARS = 120
 META_PREFIX = "x-amz-meta-"
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _META_KEY_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Only these survive into a local file name: a name that cannot be an option (leading "-"),
@@ -114,42 +112,18 @@ _BUCKET_EXISTS_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExist
 # --------------------------------------------------------------------------- configuration
 
 
-def openfaas_secret_reader(base_dir: Path = OPENFAAS_SECRETS_DIR) -> Callable[[str], str]:
-    """Return a reader of OpenFaaS secrets, which are mounted as files named after the secret.
+def openfaas_secret_reader(base_dir: Path = OPENFAAS_SECRETS_DIR) -> Callable[[str], str | None]:
+    """Return a reader of the secrets mounted in ``base_dir`` (`audioscore.infra.config.read_secret`).
 
     Args:
         base_dir: the directory the secrets are mounted in.
 
     Returns:
-        A callable taking a secret name and returning its text (surrounding whitespace kept;
-        ``StoreConfig.from_env_and_secrets`` strips it).
+        A callable taking a secret name and returning its text, or None when it is not mounted.
     """
+    from audioscore.infra.config import read_secret
 
-    def read(name: str) -> str:
-        if not name or "/" in name or name in {".", ".."}:
-            raise ValueError(f"bad secret name {name!r}")
-        return (base_dir / name).read_text(encoding="utf-8")
-
-    return read
-
-
-def _parse_bool(name: str, text: str) -> bool:
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ProcessingError(f"{name} must be true or false, got {text!r}")
-
-
-def _parse_seconds(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ProcessingError(f"{name} must be a number of seconds, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise ProcessingError(f"{name} must be positive, got {text!r}")
-    return value
+    return lambda name: read_secret(name, base_dir)
 
 
 @dataclass(frozen=True)
@@ -167,6 +141,7 @@ class StoreConfig:
         public_url: ``http(s)://host[:port]`` that users reach the store at; when set,
             presigned links name it instead of ``endpoint`` (an in-cluster name that a
             user's browser cannot resolve). Only links use it: no request goes there.
+        ca_file: the CA bundle for HTTPS (``SSL_CERT_FILE``); certifi's when None.
     """
 
     endpoint: str
@@ -177,65 +152,36 @@ class StoreConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     public_url: str | None = None
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
         # minio.Minio takes "host:port" only; a URL here is the commonest misconfiguration.
         if not self.endpoint or "://" in self.endpoint or "/" in self.endpoint:
-            raise ProcessingError(f"object store endpoint must be host:port, got {self.endpoint!r}")
+            raise ConfigError(f"object store endpoint must be host:port, got {self.endpoint!r}")
         if self.public_url is not None:
             _split_public_url(self.public_url)
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
-            raise ProcessingError("object store timeouts must be positive")
+            raise ConfigError("object store timeouts must be positive")
 
     @classmethod
     def from_env_and_secrets(
         cls,
         env: Mapping[str, str] | None = None,
-        read_secret: Callable[[str], str] | None = None,
+        read_secret: Callable[[str], str | None] | None = None,
     ) -> StoreConfig:
-        """Build a configuration from environment variables and secrets.
-
-        Reads ``MINIO_ENDPOINT`` (required), ``MINIO_SECURE``, ``MINIO_REGION``,
-        ``MINIO_TIMEOUT_S`` and ``MINIO_PUBLIC_URL`` from ``env`` and the secrets ``minio-access-key`` and
-        ``minio-secret-key`` through ``read_secret``.
+        """The configuration from the environment and secrets: `audioscore.infra.config.store_config`.
 
         Args:
             env: the environment; ``os.environ`` when omitted.
-            read_secret: returns a secret's text by name; the OpenFaaS secrets directory
-                when omitted. Tests pass a dictionary lookup.
-
-        Returns:
-            The configuration.
+            read_secret: returns a secret's text by name; the OpenFaaS secrets when omitted.
 
         Raises:
-            ProcessingError: a setting or secret is missing or malformed (a deployment
+            ConfigError: a setting or secret is missing or malformed (a deployment
                 problem, so the message names the setting but never a secret's value).
         """
-        env = os.environ if env is None else env
-        read_secret = openfaas_secret_reader() if read_secret is None else read_secret
-        endpoint = env.get(ENV_ENDPOINT, "").strip()
-        if not endpoint:
-            raise ProcessingError(f"{ENV_ENDPOINT} is not set")
+        from audioscore.infra.config import store_config
 
-        def secret(name: str) -> str:
-            try:
-                value = read_secret(name).strip()
-            except (OSError, KeyError, ValueError):
-                raise ProcessingError(f"secret {name} is missing or unreadable") from None
-            if not value:
-                raise ProcessingError(f"secret {name} is empty")
-            return value
-
-        timeout = env.get(ENV_TIMEOUT_S, "").strip()
-        return cls(
-            endpoint=endpoint,
-            access_key=secret(ACCESS_KEY_SECRET),
-            secret_key=secret(SECRET_KEY_SECRET),
-            secure=_parse_bool(ENV_SECURE, env.get(ENV_SECURE, "")),
-            region=env.get(ENV_REGION, "").strip() or None,
-            timeout_s=_parse_seconds(ENV_TIMEOUT_S, timeout) if timeout else DEFAULT_TIMEOUT_S,
-            public_url=env.get(ENV_PUBLIC_URL, "").strip() or None,
-        )
+        return store_config(env, read_secret)
 
 
 def _split_public_url(url: str) -> tuple[str, bool]:
@@ -243,7 +189,7 @@ def _split_public_url(url: str) -> tuple[str, bool]:
     parts = urllib.parse.urlsplit(url)
     if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/")
             or parts.query or parts.fragment or parts.username or parts.password):
-        raise ProcessingError(f"{ENV_PUBLIC_URL} must be http(s)://host[:port], got {url!r}")
+        raise ConfigError(f"{ENV_PUBLIC_URL} must be http(s)://host[:port], got {url!r}")
     return parts.netloc, parts.scheme == "https"
 
 
@@ -452,7 +398,7 @@ class ObjectStore:
             retries=False,
             maxsize=10,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            ca_certs=config.ca_file or certifi.where(),
         )
         client = Minio(
             config.endpoint,

@@ -24,15 +24,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pymongo import ReturnDocument
-
-from audioscore.analysis.audio import AudioInfo, Limits
+from audioscore.analysis.audio import AudioInfo
 from audioscore.analysis.export import file_sha256
 from audioscore.analysis.features import Source
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
-from audioscore.errors import InputError, TransientError
+from audioscore.errors import ConfigError, InputError, TransientError
 from audioscore.infra.events import ObjectEvent, validate_key
-from audioscore.infra.records import STALE_AFTER_S, recording_id_for_object
+from audioscore.infra.names import EXTRACT_FEATURES, SEGMENT_FIELD, SEGMENT_MESSAGE_FIELDS
+from audioscore.infra.records import recording_id_for_object
 from audioscore.pipeline.stages import (
     Services,
     describe_failure,
@@ -44,8 +43,6 @@ from audioscore.pipeline.stages import (
 
 __all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 
-SEGMENT_FIELD = "segment"  # the key of a segment message's body
-FUNCTION = "extract-features"
 
 
 def extract_features_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
@@ -60,9 +57,9 @@ def _now(services: Services) -> dt.datetime:
 def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: AudioInfo,
                       services: Services) -> dict[str, Any]:
     """Plan the segments (once per input ETag) and queue every segment not done yet."""
-    settings, collection = services.settings, services.records.collection
-    if services.invoke is None:
-        raise RuntimeError("fan-out needs a way to invoke functions")
+    settings = services.settings
+    if services.invoke is None:  # a deployment without a gateway to invoke through
+        raise ConfigError("fan-out needs a way to invoke functions (GATEWAY_URL and the webhook-token secret)")
     plan = plan_segments(info.duration_s, segment_s=settings.segment_s, context_s=settings.segment_context_s)
     fanout = {
         "etag": event.etag, "sha256": file_sha256(path), "source": asdict(info), "plan": plan.to_dict(),
@@ -71,12 +68,10 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
         "merge": {"status": "pending"},
     }
     # A redelivered dispatch for the same input keeps the segments already done.
-    collection.update_one({"_id": recording_id, "fanout.etag": {"$ne": event.etag}}, {"$set": {"fanout": fanout}})
-    document = collection.find_one({"_id": recording_id}, {"fanout": 1}) or {}
-    segments = document.get("fanout", {}).get("segments", {})
+    segments = services.records.start_fanout(recording_id, fanout).get("segments", {})
     queued = [int(i) for i, state in segments.items() if state.get("status") != "done"]
     for index in sorted(queued):
-        services.invoke(FUNCTION, segment_message(event.bucket, event.key, event.etag, index))
+        services.invoke(EXTRACT_FEATURES, segment_message(event.bucket, event.key, event.etag, index))
     if not queued:  # every segment was done before: only the merge is missing
         return _maybe_merge(recording_id, services)
     return {"status": "dispatched", "recording_id": recording_id, "segments": plan.count, "queued": len(queued)}
@@ -84,14 +79,14 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
 
 def segment_message(bucket: str, key: str, etag: str, index: int) -> dict[str, Any]:
     """The body that asks extract-features for one segment."""
-    return {SEGMENT_FIELD: {"bucket": bucket, "key": key, "etag": etag, "index": index}}
+    return {SEGMENT_FIELD: dict(zip(SEGMENT_MESSAGE_FIELDS, (bucket, key, etag, index), strict=True))}
 
 
 def _segment_message(body: Any, audio_bucket: str) -> tuple[ObjectEvent, int]:
     if not isinstance(body, dict):
         raise InputError("a segment message is a JSON object")
     try:
-        bucket, key, etag, index = (body[k] for k in ("bucket", "key", "etag", "index"))
+        bucket, key, etag, index = (body[k] for k in SEGMENT_MESSAGE_FIELDS)
     except KeyError as missing:
         raise InputError(f"segment message without {missing}") from None
     if not all(isinstance(v, str) and v for v in (bucket, key, etag)) or not isinstance(index, int) or index < 0:
@@ -108,47 +103,33 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
     records, settings = services.records, services.settings
     event, index = _segment_message(body, settings.audio_bucket)
     recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
-    document = records.collection.find_one({"_id": recording_id, "fanout.etag": event.etag}, {"fanout": 1})
-    if document is None:  # a message from a plan since replaced, or never made
+    fan = records.fanout(recording_id, etag=event.etag)
+    if fan is None:  # a message from a plan since replaced, or never made
         return {"status": "ignored", "recording_id": recording_id, "reason": "no such fan-out"}
-    plan = SegmentPlan.from_dict(document["fanout"]["plan"])
+    plan = SegmentPlan.from_dict(fan["plan"])
     if index >= plan.count:
         raise InputError(f"segment {index} of a recording in {plan.count} segments")
-    if not _claim(services, recording_id, f"fanout.segments.{index}"):
+    if not records.claim_segment(recording_id, index):
         # Redelivered or running elsewhere; a lost merge is picked up here too.
         return {"status": "duplicate", "recording_id": recording_id, "segment": index,
                 **_maybe_merge(recording_id, services)}
-    field = f"fanout.segments.{index}"
     try:
         with workdir(settings) as tmp:
             path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                                            etag=event.etag)  # the version the plan was made for
-            result = analyse_segment(path, plan, index, limits=Limits.from_env())
+            result = analyse_segment(path, plan, index, limits=settings.limits())
             services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
                                         content_type="application/octet-stream",
                                         metadata={"recording-id": recording_id})
     except Exception as error:
         _segment_failed(services, recording_id, index, error)
         raise
-    records.collection.update_one({"_id": recording_id, f"{field}.status": "running"},
-                                  {"$set": {f"{field}.status": "done", f"{field}.finished_at": _now(services)}})
+    records.finish_segment(recording_id, index)
     return {"status": "done", "recording_id": recording_id, "segment": index, **_maybe_merge(recording_id, services)}
 
 
 def _segment_key(recording_id: str, index: int) -> str:
     return f"{recording_id}/segments/{index:04d}.npz"
-
-
-def _claim(services: Services, recording_id: str, field: str) -> bool:
-    """pending/failed -> running, or take over a running claim gone stale; True if we hold it."""
-    now = _now(services)
-    stale = now - dt.timedelta(seconds=STALE_AFTER_S)
-    result = services.records.collection.update_one(
-        {"_id": recording_id, "$or": [{f"{field}.status": {"$in": ["pending", "failed"]}},
-                                      {f"{field}.status": "running", f"{field}.started_at": {"$lt": stale}}]},
-        {"$set": {f"{field}.status": "running", f"{field}.started_at": now}, "$inc": {f"{field}.attempts": 1},
-         "$unset": {f"{field}.error": ""}})
-    return result.modified_count == 1
 
 
 def _segment_failed(services: Services, recording_id: str, index: int, error: Exception) -> None:
@@ -158,13 +139,7 @@ def _segment_failed(services: Services, recording_id: str, index: int, error: Ex
     """
     message, retryable = describe_failure(error)
     counted = retryable and not isinstance(error, TransientError)
-    field = f"fanout.segments.{index}"
-    document = services.records.collection.find_one_and_update(
-        {"_id": recording_id},
-        {"$set": {f"{field}.status": "failed", f"{field}.error": message, f"{field}.retryable": retryable},
-         "$inc": {f"{field}.failures": 1 if counted else 0}},
-        projection={field: 1}, return_document=ReturnDocument.AFTER)
-    segment = (document or {}).get("fanout", {}).get("segments", {}).get(str(index)) or {}
+    segment = services.records.fail_segment(recording_id, index, message, retryable=retryable, counts=counted)
     failures = int(segment.get("failures") or 0)
     if not retryable or failures >= services.settings.segment_max_attempts:
         attempts = int(segment.get("attempts") or 1)
@@ -174,11 +149,10 @@ def _segment_failed(services: Services, recording_id: str, index: int, error: Ex
 
 def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
     """Merge if every segment is done and nobody else holds the merge."""
-    document = services.records.collection.find_one({"_id": recording_id}, {"fanout": 1}) or {}
-    fanout = document.get("fanout") or {}
+    fanout = services.records.fanout(recording_id) or {}
     if not fanout or any(s.get("status") != "done" for s in fanout["segments"].values()):
         return {"merged": False}
-    if not _claim(services, recording_id, "fanout.merge"):
+    if not services.records.claim_merge(recording_id):
         return {"merged": False}
     plan = SegmentPlan.from_dict(fanout["plan"])
     settings, store = services.settings, services.store
@@ -197,14 +171,9 @@ def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
             artifacts = store_features(features, source, recording_id, Path(tmp), services,
                                        summary_extra={"segments": plan.count})
     except Exception:
-        _set_merge(services, recording_id, "failed")  # claimable again by the next attempt
+        services.records.end_merge(recording_id, done=False)  # claimable again by the next attempt
         raise
-    _set_merge(services, recording_id, "done")
+    services.records.end_merge(recording_id, done=True)
     for index in range(plan.count):  # intermediate objects go once the merged set is stored
         store.remove(settings.features_bucket, _segment_key(recording_id, index))
     return {"merged": True, "features": artifacts["features_json"]}
-
-
-def _set_merge(services: Services, recording_id: str, status: str) -> None:
-    services.records.collection.update_one(
-        {"_id": recording_id}, {"$set": {"fanout.merge.status": status, "fanout.merge.finished_at": _now(services)}})

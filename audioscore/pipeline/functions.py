@@ -4,18 +4,16 @@ parsing, status lookups. Handlers are one line each on top of this."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from audioscore.download.urls import FetchPolicy
-from audioscore.errors import InputError, ProcessingError
-from audioscore.infra.config import Settings, read_secret
+from audioscore.errors import ConfigError, InputError
+from audioscore.infra.config import Settings, read_secret, settings, store_config
 from audioscore.infra.events import ObjectEvent, load_json, parse_event
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response, authorised, json_response, respond
 from audioscore.infra.records import connect as connect_records
-from audioscore.infra.storage import ObjectStore, StoreConfig
+from audioscore.infra.storage import ObjectStore
 from audioscore.pipeline.fanout import SEGMENT_FIELD, extract_features_stage, segment_stage
 from audioscore.pipeline.recovery import redrive as redrive_run
 from audioscore.pipeline.stages import (
@@ -42,17 +40,17 @@ class _Function:
 
     def services(self) -> Services:
         if self._services is None:
-            settings = Settings.from_env()
-            store = ObjectStore.connect(StoreConfig.from_env_and_secrets(os.environ, read_secret))
+            config = settings()  # read once per process
+            store = ObjectStore.connect(store_config())
             mongo_url = read_secret(MONGO_URL_SECRET)
             if not mongo_url:  # a deployment mistake, not an outage: say which secret
-                raise ProcessingError(f"secret {MONGO_URL_SECRET!r} is not mounted")
-            records = connect_records(mongo_url, settings.mongo_database)
+                raise ConfigError(f"secret {MONGO_URL_SECRET!r} is not mounted")
+            records = connect_records(mongo_url, config.mongo_database)
 
             def invoke(function: str, body: dict[str, Any]) -> None:
-                invoke_async(settings.gateway_url, function, body, token=read_secret(WEBHOOK_TOKEN_SECRET))
+                invoke_async(config.gateway_url, function, body, token=read_secret(WEBHOOK_TOKEN_SECRET))
 
-            self._services = Services(store, records, settings, invoke)
+            self._services = Services(store, records, config, invoke)
         return self._services
 
     def status(self, event: Any) -> Response:
@@ -114,7 +112,8 @@ class FetchFunction(_Function):
         request = load_json(event.body or b"{}", 'the body (JSON: {"url": "..."})')
         if not isinstance(request, dict):
             raise InputError('the body must be a JSON object: {"url": "..."}')
-        result = fetch_stage(request, self.services(), FetchPolicy.from_env(os.environ))
+        services = self.services()
+        result = fetch_stage(request, services, services.settings.fetch)
         return json_response(200 if result["status"] == "exists" else 202, result)
 
 
@@ -145,7 +144,7 @@ class RedriveFunction(_Function):
             return json_response(405, {"error": "POST runs a re-drive"})
         token = read_secret(WEBHOOK_TOKEN_SECRET)
         if not token:  # the functions it invokes need it
-            raise ProcessingError(f"secret {WEBHOOK_TOKEN_SECRET!r} is not mounted")
+            raise ConfigError(f"secret {WEBHOOK_TOKEN_SECRET!r} is not mounted")
         signed = any(name.lower() == "authorization" for name, _ in event.headers.items())
         if signed and not authorised(event.headers, token):
             return json_response(401, {"error": "wrong bearer token"})

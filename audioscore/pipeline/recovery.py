@@ -45,6 +45,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from audioscore.errors import InputError, TransientError
+from audioscore.infra import names
 from audioscore.infra.config import Settings
 from audioscore.infra.events import object_created
 from audioscore.infra.gateway import invoke_async
@@ -69,10 +70,10 @@ __all__ = [
     "redrive",
 ]
 
-EXTRACT_FUNCTION = "extract-features"
+EXTRACT_FUNCTION = names.EXTRACT_FEATURES
 # The back-off stops growing after this many doublings (300 s doubled 6 times: 5.3 h).
 MAX_BACKOFF_DOUBLINGS = 6
-TRANSCRIBE_FUNCTION = "transcribe"
+TRANSCRIBE_FUNCTION = names.TRANSCRIBE
 log = logging.getLogger("audioscore.redrive")
 
 
@@ -158,16 +159,12 @@ class StageFinder:
         stage: the stage; its status is under ``stages.<stage>``.
         function: what does the stage.
         deadline_s: the stage's deadline from the settings.
-        requires: a query that must hold for the stage to be due at all.
-        due_since: the field that says since when it is due.
         event: the notification that starts the stage, from the record.
     """
 
     stage: str
     function: str
     deadline_s: Callable[[Settings], float]
-    requires: Mapping[str, Any]
-    due_since: str
     event: Callable[[Mapping[str, Any], Services], dict[str, Any]]
 
     @property
@@ -178,14 +175,7 @@ class StageFinder:
         deadline = self.deadline_s(scan.services.settings)
         cutoff = scan.now - dt.timedelta(seconds=deadline)
         at = f"stages.{self.stage}"
-        query = {**self.requires, "$and": [
-            {"$or": [{f"{at}.redriven_at": None}, {f"{at}.redriven_at": {"$lte": cutoff}}]},
-            {"$or": [{f"{at}.redrive_after": None}, {f"{at}.redrive_after": {"$lte": scan.now}}]},
-            {"$or": [{f"{at}.status": "running", f"{at}.started_at": {"$lte": cutoff}},
-                     {f"{at}.status": "failed", f"{at}.retryable": True},
-                     {f"{at}.status": None, self.due_since: {"$lte": cutoff}}]},
-        ]}
-        for record in scan.services.records.find(query, fields=("source", "stages", "created_at"), limit=scan.limit):
+        for record in scan.services.records.stuck_stage(self.stage, cutoff=cutoff, now=scan.now, limit=scan.limit):
             seen = (record.get("stages") or {}).get(self.stage) or {}
             yield Stuck(record["_id"], at, self.function, seen, _why(seen, deadline),
                         partial(self.event, record, scan.services), first_seen=_aware(record.get("created_at")))
@@ -213,7 +203,7 @@ class UnrecordedFinder:
         cutoff = scan.now - dt.timedelta(seconds=settings.redrive_unrecorded_after_s)
         candidates = {recording_id_for_object(bucket, o.key, o.etag): o for o in listed
                       if o.key.lower().endswith(AUDIO_SUFFIXES) and o.last_modified and o.last_modified <= cutoff}
-        known = {r["_id"] for r in records.find({"_id": {"$in": list(candidates)}}, fields=("_id",))}
+        known = records.existing(list(candidates))
         for recording_id, info in candidates.items():
             if recording_id not in known:
                 yield Stuck(recording_id, "stages.features", EXTRACT_FUNCTION, {},
@@ -259,8 +249,7 @@ class SegmentFinder:
         services = scan.services
         deadline = services.settings.redrive_features_deadline_s
         cutoff = scan.now - dt.timedelta(seconds=deadline)
-        query = {"stages.features.status": "running", "fanout": {"$exists": True}}
-        for record in services.records.find(query, fields=("source", "fanout", "created_at"), limit=scan.limit):
+        for record in services.records.fanned_out_running(limit=scan.limit):
             first_seen = _aware(record.get("created_at"))
             fan, source = record["fanout"], record.get("source") or {}
             message = partial(segment_message, source.get("bucket", ""), source.get("key", ""), fan["etag"])
@@ -291,13 +280,10 @@ class SegmentFinder:
 
 
 FINDERS: tuple[Finder, ...] = (
-    # A fanned-out recording's features stage runs as long as its segments: SegmentFinder watches those.
-    StageFinder("features", EXTRACT_FUNCTION, lambda s: s.redrive_features_deadline_s,
-                {**{f"source.{k}": {"$exists": True} for k in ("bucket", "key", "etag")},
-                 "$nor": [{"fanout": {"$exists": True}, "stages.features.status": "running"}]},
-                "created_at", _audio_event),
-    StageFinder("score", TRANSCRIBE_FUNCTION, lambda s: s.redrive_score_deadline_s,
-                {"stages.features.status": "done"}, "stages.features.finished_at", _features_event),
+    # When each stage is due is the records' rule (RecordStore.stuck_stage); a fanned-out recording's
+    # features stage runs as long as its segments: SegmentFinder watches those.
+    StageFinder("features", EXTRACT_FUNCTION, lambda s: s.redrive_features_deadline_s, _audio_event),
+    StageFinder("score", TRANSCRIBE_FUNCTION, lambda s: s.redrive_score_deadline_s, _features_event),
     SegmentFinder(),
     UnrecordedFinder(),
 )

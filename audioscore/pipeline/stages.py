@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audioscore.analysis.audio import AudioInfo, Limits, probe
+from audioscore.analysis.audio import AudioInfo, probe
 from audioscore.analysis.export import file_sha256, write_features
 from audioscore.analysis.features import Features, Source, extract_file, summarise
 from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
@@ -166,7 +166,7 @@ def extract_stage(event: ObjectEvent, services: Services, *,
     with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
         path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                               etag=event.etag)
-        limits = Limits.from_env()
+        limits = settings.limits()
         probed = probe(path, limits)
         if long_recording is not None and probed.duration_s > settings.fanout_min_s:
             return long_recording(event, recording_id, path, probed, services)

@@ -302,7 +302,9 @@ def test_limits_from_env() -> None:
     ],
 )
 def test_limits_from_env_rejects_bad_values(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    from audioscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=name):
         Limits.from_env({name: value})
 
 

@@ -233,7 +233,9 @@ def test_policy_from_env() -> None:
     ],
 )
 def test_policy_from_env_names_the_bad_variable(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    from audioscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=name):
         FetchPolicy.from_env({name: value})
 
 

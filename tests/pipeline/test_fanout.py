@@ -190,6 +190,35 @@ def test_a_redelivered_dispatch_requeues_only_unfinished_segments(
     assert [b["index"] for b in segment_bodies(services)] == [3, 4]
 
 
+def test_a_database_error_during_a_segment_claim_is_a_retryable_503(
+        services: Services, uploaded: ObjectEvent, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim goes through the records' error mapping like every other database call."""
+    from pymongo.errors import AutoReconnect
+
+    from audioscore.infra.http import json_response, respond
+
+    fanout.extract_features_stage(uploaded, services)
+    body = segment_bodies(services)[0]
+
+    def unreachable(*args, **kwargs):
+        raise AutoReconnect("connection refused (outage played by the test)")
+
+    monkeypatch.setattr(services.records.collection, "update_one", unreachable)
+    with pytest.raises(TransientError, match="MongoDB .* failed: AutoReconnect"):
+        fanout.segment_stage(body, services)
+    answer = respond(lambda: json_response(200, fanout.segment_stage(body, services)))
+    assert answer["statusCode"] == 503 and json.loads(answer["body"])["kind"] == "TransientError"
+
+
+def test_fan_out_without_a_way_to_invoke_is_a_configuration_error(
+        services: Services, uploaded: ObjectEvent) -> None:
+    from audioscore.errors import ConfigError
+
+    services = Services(services.store, services.records, services.settings, None)
+    with pytest.raises(ConfigError, match="invoke"):
+        fanout.extract_features_stage(uploaded, services)
+
+
 @pytest.mark.parametrize("body", [
     {"bucket": "audio", "key": "../etc/passwd", "etag": "x", "index": 0},
     {"bucket": "scores", "key": "a.flac", "etag": "x", "index": 0},

@@ -27,6 +27,7 @@ from functions_harness import (
     write_secrets,
 )
 
+from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.records import RecordStore, connect, recording_id_for_object
 from audioscore.pipeline import functions
 
@@ -57,6 +58,7 @@ def deployed(object_store, s3_server, records, tmp_path, monkeypatch) -> Iterato
         monkeypatch.setenv(name, value)
     for function in FUNCTIONS:
         monkeypatch.setattr(function, "_services", None)
+        settings_cache.cache_clear()  # the next services() reads the environment again
     with serve_function("fetch-youtube") as fetch, serve_function("extract-features") as extract, \
             serve_function("transcribe") as score:
         yield {"fetch": fetch, "extract": extract, "transcribe": score}
@@ -174,6 +176,7 @@ def test_a_hostile_features_upload_is_400(deployed, object_store, records, tmp_p
 def test_a_missing_secret_is_named(deployed, tmp_path, monkeypatch) -> None:
     (Path(os.environ["AUDIOSCORE_SECRETS_DIR"]) / "mongo-url").unlink()
     monkeypatch.setattr(functions.transcribe, "_services", None)
+    settings_cache.cache_clear()  # the next services() reads the environment again
     status, body = call(deployed["transcribe"], body=minio_event("features", "0" * 24 + "/features.json", "e", 1))
     assert status == 500 and body["error"] == "secret 'mongo-url' is not mounted"
 
@@ -182,6 +185,7 @@ def test_store_outage_is_503_so_the_queue_retries(deployed, monkeypatch, melody_
     event = upload(object_store, "audio", "later.wav", melody_wav)
     monkeypatch.setenv("MINIO_ENDPOINT", "127.0.0.1:9")  # nothing listens there
     monkeypatch.setattr(functions.extract_features, "_services", None)
+    settings_cache.cache_clear()  # the next services() reads the environment again
     status, body = call(deployed["extract"], body=event)
     assert status == 503 and body["kind"] == "TransientError"
 

@@ -8,6 +8,7 @@ import urllib.parse
 from functions_harness import SECRETS, call, function_environment, serve_function, write_secrets
 from test_functions import records  # noqa: F401  (the fixture)
 
+from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.records import recording_id_for_object
 from audioscore.pipeline import functions
 
@@ -20,6 +21,7 @@ def test_status_lookups_with_public_links(object_store, s3_server, records, tmp_
     port = s3_server.rsplit(":", 1)[1]
     monkeypatch.setenv("MINIO_PUBLIC_URL", f"http://localhost:{port}")
     monkeypatch.setattr(functions.recordings, "_services", None)
+    settings_cache.cache_clear()  # the next services() reads the environment again
 
     etag = object_store.upload_bytes("audio", "song.wav", b"RIFF", content_type="audio/wav")
     recording = recording_id_for_object("audio", "song.wav", etag)

@@ -15,8 +15,9 @@ import pytest
 from functions_harness import TOKEN, call, minio_event
 from gateway_harness import Chain, running_chain
 
-from audioscore.errors import ProcessingError
+from audioscore.errors import ConfigError, ProcessingError
 from audioscore.infra.config import Settings
+from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.storage import ObjectStore, StoreConfig
 from audioscore.pipeline import functions, stages
@@ -218,6 +219,7 @@ def test_a_gateway_outage_does_not_use_up_attempts(chain, tmp_path, monkeypatch)
     lost_uploads(chain, tmp_path)
     monkeypatch.setenv("GATEWAY_URL", "http://127.0.0.1:9")
     monkeypatch.setattr(functions.redrive, "_services", None)
+    settings_cache.cache_clear()  # the next services() reads the environment again
     status, report = chain.redrive()
     assert status == 503 and "unreachable" in report["errors"][0]["error"] and report["redriven"] == []
     [record] = chain.records.find({})
@@ -280,7 +282,7 @@ def test_settings_from_the_environment() -> None:
             settings.redrive_max_per_run, settings.redrive_unrecorded_after_s) == (5, 4000.0, 0.0, 2, 900.0)
     for name, value in (("REDRIVE_MAX_ATTEMPTS", "0"), ("REDRIVE_SCORE_DEADLINE_S", "-1"),
                         ("REDRIVE_UNRECORDED_AFTER_S", "soon")):
-        with pytest.raises(ValueError, match=name):
+        with pytest.raises(ConfigError, match=name):
             Settings.from_env({name: value})
 
 

@@ -54,6 +54,7 @@ from functions_harness import (
 )
 from pymongo.errors import AutoReconnect
 
+from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.files import write_atomic
 from audioscore.infra.records import RecordStore
 from audioscore.infra.storage import ObjectStore, encode_metadata_value
@@ -394,6 +395,7 @@ def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path
         monkeypatch.setenv(name, value)
     for function in (functions.extract_features, functions.transcribe, functions.redrive):
         monkeypatch.setattr(function, "_services", None)
+        settings_cache.cache_clear()  # the next services() reads the environment again
     monkeypatch.setattr(transcribe_module, "render_lilypond", quick_engraving)
     with serve_function("extract-features") as extract, serve_function("transcribe") as transcribe, \
             serve_function("redrive") as redrive:
