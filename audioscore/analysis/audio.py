@@ -22,12 +22,13 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from audioscore.errors import InputError, LimitExceeded, ProcessingError
 from audioscore.infra import tools
+
+if TYPE_CHECKING:  # numpy is imported where samples are made: probing and FLAC conversion
+    import numpy as np  # (the fetch-youtube function) need none
 
 __all__ = [
     "ACCEPTED_CONTAINERS",
@@ -461,6 +462,8 @@ class AudioStream:
                 between chunks does not count).
             ProcessingError: ffmpeg is not installed.
         """
+        import numpy as np
+
         too_long = f"{self.name} lasts more than the {self.limits.max_duration_s:g} s limit"
         max_bytes = self._max_decoded_samples() * _BYTES_PER_SAMPLE
         peak = 0.0
@@ -509,6 +512,8 @@ class AudioStream:
 
 def _chunked(pieces: Iterator[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
     """Regroups a byte stream into float32 arrays of ``chunk_bytes`` (the last may be shorter)."""
+    import numpy as np
+
     pending = bytearray()
     for data in pieces:
         pending += data
@@ -543,6 +548,8 @@ def load_audio(
     Raises:
         As ``AudioStream`` and its ``chunks()``.
     """
+    import numpy as np
+
     stream = AudioStream(path, sample_rate=sample_rate, limits=limits, min_peak_dbfs=min_peak_dbfs)
     pieces = list(stream.chunks())
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)

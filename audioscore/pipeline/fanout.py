@@ -33,14 +33,8 @@ from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_seg
 from audioscore.errors import InputError, TransientError
 from audioscore.infra.events import ObjectEvent, validate_key
 from audioscore.infra.records import STALE_AFTER_S, recording_id_for_object
-from audioscore.pipeline.stages import (
-    Services,
-    describe_failure,
-    extract_stage,
-    stage_failures,
-    store_features,
-    workdir,
-)
+from audioscore.pipeline.common import Services, describe_failure, stage_failures, workdir
+from audioscore.pipeline.extract_stage import extract_stage, store_features
 
 __all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 
