@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -510,7 +510,7 @@ class AudioStream:
         return limit
 
 
-def _chunked(pieces: Iterator[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
+def _chunked(pieces: Iterable[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
     """Regroups a byte stream into float32 arrays of ``chunk_bytes`` (the last may be shorter)."""
     import numpy as np
 
@@ -560,8 +560,8 @@ def _duration(stream: Mapping[str, Any], fmt: Mapping[str, Any]) -> float:
     """The stream's stated duration, else the container's, else NaN (seconds)."""
     for source in (stream, fmt):
         try:
-            duration = float(source.get("duration"))
-        except (TypeError, ValueError):
+            duration = float(source["duration"])
+        except (KeyError, TypeError, ValueError):
             continue
         if math.isfinite(duration) and duration >= 0:
             return duration

@@ -441,7 +441,7 @@ def _env_number(env: Mapping[str, str], name: str, kind: type[_T]) -> _T | None:
         value = kind(raw)  # type: ignore[call-arg]
     except ValueError:
         value = None
-    if value is None or not math.isfinite(value) or value <= 0:  # type: ignore[operator]
+    if value is None or not math.isfinite(value) or value <= 0:  # type: ignore[operator,arg-type]
         raise ValueError(f"{name} must be a positive {noun}, got {raw!r}")
     return value
 

@@ -65,6 +65,7 @@ def stage_failures(services: Services, recording_id: str, stage: str) -> Iterato
 
 
 def workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:
+    """A fresh temporary directory under ``settings.work_dir`` for one stage run (a context manager)."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     return tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="audioscore-")
 

@@ -50,8 +50,8 @@ from audioscore.infra.events import object_created
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.records import recording_id_for_object
 from audioscore.infra.storage import ObjectStore, encode_metadata_value
-from audioscore.pipeline.fanout import segment_message
 from audioscore.pipeline.common import AUDIO_SUFFIXES, FEATURES_NAME, Services
+from audioscore.pipeline.fanout import segment_message
 
 __all__ = [
     "EXTRACT_FUNCTION",
@@ -122,6 +122,8 @@ class Stuck:
 
 
 class Finder(Protocol):
+    """One kind of stuck work: its name, and how to find it in a scan."""
+
     name: str
 
     def find(self, scan: Scan) -> Iterator[Stuck]: ...
