@@ -77,6 +77,7 @@ test: setup
 	$(VENV)/bin/pytest -q
 
 bench: setup
+	$(PY) bench/bench_startup.py
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_long.py
 	$(PY) bench/bench_fanout.py
@@ -84,8 +85,10 @@ bench: setup
 	$(PY) bench/corpus_report.py
 	$(PY) bench/transcription_report.py
 
+# The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.
 lint: setup
-	$(VENV)/bin/ruff check audioscore tests bench images template
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The function images, built with podman from a local Debian base (images/builder.py).
 images: $(STAMPS)/venv $(STAMPS)/apt-images

@@ -17,26 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
-
-from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE
-from audioscore.analysis.export import file_sha256, write_features
-from audioscore.analysis.features import Source, extract_file
-from audioscore.analysis.mfcc import N_MFCC
-from audioscore.analysis.pitch import PLUGIN_KEY, check_plugin
-from audioscore.infra.config import audio_limits
-from audioscore.notation.feature_notes import read_features
-from audioscore.notation.tonality import key_respelling, parse_key
-from audioscore.notation.transcription import (
-    TranscribeOptions,
-    Transcription,
-    notes_from_features,
-    transcribe_file,
-    transcribe_notes,
-)
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import AudioscoreError, InputError
+
+if TYPE_CHECKING:
+    from audioscore.notation.transcription import TranscribeOptions, Transcription
 
 __all__ = ["main"]
 
@@ -45,6 +32,12 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_INTERNAL = 1
 TEMPO_RANGE_BPM = (20.0, 400.0)
 MAX_LABEL_CHARS = 1000  # --title / --composer: the score prints at most 200 characters of them
+# The parser's defaults, written here so that --help and argument errors import no numpy, librosa,
+# music21 or plugin (tests/test_cli.py checks them against the modules that own them): each
+# command imports what it needs when it runs.
+DEFAULT_SAMPLE_RATE = 44100  # audioscore.analysis.audio.DEFAULT_SAMPLE_RATE
+N_MFCC = 13  # audioscore.analysis.mfcc.N_MFCC
+PLUGIN_KEY = "audioscore_pyin:pyin"  # audioscore.analysis.pitch.PLUGIN_KEY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,7 +78,9 @@ def _tempo(text: str) -> float:
 
 
 def _key(text: str) -> str:
-    """--key: checked here, so a typo ends the run before any work."""
+    """--key: checked here, so a typo ends the run before any work (music21 is loaded for it)."""
+    from audioscore.notation.tonality import parse_key
+
     try:
         parse_key(text)
     except ValueError as error:
@@ -181,6 +176,8 @@ def _check_output_dir(out: Path) -> None:
 
 def _note_key_respelling(args: argparse.Namespace) -> None:
     """One line on stderr when --key is written as its enharmonic equivalent."""
+    from audioscore.notation.tonality import key_respelling
+
     note = key_respelling(args.key) if args.key else None
     if note and not args.quiet:
         print(f"audioscore: note: {note}", file=sys.stderr)
@@ -206,6 +203,11 @@ class _Progress:
 
 
 def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from audioscore.analysis.export import file_sha256, write_features
+    from audioscore.analysis.features import Source, extract_file
+    from audioscore.analysis.pitch import check_plugin
+    from audioscore.infra.config import audio_limits
+
     _check_input_file(args.audio)
     check_plugin(args.plugin, dict(args.param))
     _check_output_dir(args.out)
@@ -230,6 +232,8 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
 
 
 def _options(args: argparse.Namespace, default_title: str) -> TranscribeOptions:
+    from audioscore.notation.transcription import TranscribeOptions
+
     return TranscribeOptions(
         tempo_bpm=args.tempo, time_signature=args.time_signature, key=args.key,
         title=args.title or default_title, composer=args.composer, triplets=not args.no_triplets,
@@ -250,6 +254,9 @@ def _report_score(result: Transcription, args: argparse.Namespace, say: Callable
 
 
 def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from audioscore.infra.config import audio_limits
+    from audioscore.notation.transcription import transcribe_file
+
     _check_input_file(args.audio)
     _check_output_dir(args.out)
     _note_key_respelling(args)
@@ -264,6 +271,9 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
 
 
 def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from audioscore.notation.feature_notes import read_features
+    from audioscore.notation.transcription import notes_from_features, transcribe_notes
+
     document = read_features(args.features)
     notes = notes_from_features(document)  # every field checked before anything is written
     _check_output_dir(args.out)

@@ -1,4 +1,4 @@
-"""OpenFaaS function extract-features: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
+"""OpenFaaS function extract-features: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.extract_stage."""
 
 from audioscore.pipeline.functions import extract_features
 

@@ -1,4 +1,4 @@
-"""OpenFaaS function fetch-youtube: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
+"""OpenFaaS function fetch-youtube: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.fetch_stage."""
 
 from audioscore.pipeline.functions import fetch_youtube
 

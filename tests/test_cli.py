@@ -161,8 +161,10 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if decoding or notation starts: the mistake must be caught before."""
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("work started before the arguments were checked")
-    for name in ("extract_file", "transcribe_file", "transcribe_notes"):
-        monkeypatch.setattr(f"audioscore.cli.{name}", refuse)
+    # Where the CLI's commands import them from when they run (cli.py imports them lazily).
+    for name in ("audioscore.analysis.features.extract_file", "audioscore.notation.transcription.transcribe_file",
+                 "audioscore.notation.transcription.transcribe_notes"):
+        monkeypatch.setattr(name, refuse)
 
 
 def features_with(tmp_path: Path, notes: list[dict]) -> Path:

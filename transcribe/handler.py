@@ -1,4 +1,4 @@
-"""OpenFaaS function transcribe: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.stages."""
+"""OpenFaaS function transcribe: an adapter; the work is in audioscore.pipeline.functions and audioscore.pipeline.transcribe_stage."""
 
 from audioscore.pipeline.functions import transcribe
 

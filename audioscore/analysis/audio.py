@@ -19,15 +19,16 @@ import os
 import re
 import stat
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from audioscore.errors import InputError, LimitExceeded, ProcessingError
 from audioscore.infra import tools
+
+if TYPE_CHECKING:  # numpy is imported where samples are made: probing and FLAC conversion
+    import numpy as np  # (the fetch-youtube function) need none
 
 __all__ = [
     "ACCEPTED_CONTAINERS",
@@ -433,6 +434,8 @@ class AudioStream:
                 between chunks does not count).
             ProcessingError: ffmpeg is not installed.
         """
+        import numpy as np
+
         too_long = f"{self.name} lasts more than the {self.limits.max_duration_s:g} s limit"
         max_bytes = self._max_decoded_samples() * _BYTES_PER_SAMPLE
         peak = 0.0
@@ -479,8 +482,10 @@ class AudioStream:
         return limit
 
 
-def _chunked(pieces: Iterator[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
+def _chunked(pieces: Iterable[bytes], chunk_bytes: int) -> Iterator[np.ndarray]:
     """Regroups a byte stream into float32 arrays of ``chunk_bytes`` (the last may be shorter)."""
+    import numpy as np
+
     pending = bytearray()
     for data in pieces:
         pending += data
@@ -515,6 +520,8 @@ def load_audio(
     Raises:
         As ``AudioStream`` and its ``chunks()``.
     """
+    import numpy as np
+
     stream = AudioStream(path, sample_rate=sample_rate, limits=limits, min_peak_dbfs=min_peak_dbfs)
     pieces = list(stream.chunks())
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
@@ -525,8 +532,8 @@ def _duration(stream: Mapping[str, Any], fmt: Mapping[str, Any]) -> float:
     """The stream's stated duration, else the container's, else NaN (seconds)."""
     for source in (stream, fmt):
         try:
-            duration = float(source.get("duration"))
-        except (TypeError, ValueError):
+            duration = float(source["duration"])
+        except (KeyError, TypeError, ValueError):
             continue
         if math.isfinite(duration) and duration >= 0:
             return duration

@@ -1,4 +1,4 @@
-"""MFCCs with librosa, framed like librosa's defaults whatever the sample rate.
+"""MFCCs as librosa computes them (in NumPy, `_spectral`), framed like librosa's defaults whatever the sample rate.
 
 librosa's defaults (2048-sample frames, 512-sample hop at 22.05 kHz) are what
 the Cloud Function recipe this replaces used; we keep those durations
@@ -15,14 +15,9 @@ import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO, Self
 
-# librosa attaches its submodules lazily; importing the ones we use here, once, keeps
-# first calls from concurrent request threads off the import locks (they deadlocked there).
-import librosa
-import librosa.core.spectrum
-import librosa.feature
-import librosa.filters
-import librosa.util
 import numpy as np
+
+from audioscore.analysis._spectral import dct_ortho_matrix, mel_basis, power_to_db, stft_magnitude_squared
 
 __all__ = ["N_MFCC", "Mfcc", "MfccStream", "compute_mfcc", "mfcc_frame_sizes", "mfcc_from_log_mel"]
 
@@ -87,7 +82,7 @@ class MfccStream:
             raise ValueError(f"n_mfcc={n_mfcc} must be between 1 and 128")
         self.sample_rate, self.n_mfcc = sample_rate, n_mfcc
         self.n_fft, self.hop = mfcc_frame_sizes(sample_rate)
-        self._basis = librosa.filters.mel(sr=sample_rate, n_fft=self.n_fft)
+        self._basis = mel_basis(sample_rate, self.n_fft, MEL_BANDS)
         # Frames are centred like librosa's: n_fft // 2 zeros in front (and behind, at the end).
         self._pending = np.zeros(self.n_fft // 2 if pad_start else 0, np.float32)
         self._frames = 0
@@ -153,8 +148,7 @@ class MfccStream:
         for first in range(0, ready, FRAMES_PER_BLOCK):
             last = min(ready, first + FRAMES_PER_BLOCK)
             segment = self._pending[first * self.hop : (last - 1) * self.hop + self.n_fft]
-            spectrum = librosa.stft(segment, n_fft=self.n_fft, hop_length=self.hop, center=False)
-            log_mel = librosa.power_to_db(self._basis @ (np.abs(spectrum) ** 2), top_db=None)
+            log_mel = power_to_db(self._basis @ stft_magnitude_squared(segment, self.n_fft, self.hop))
             self._max_db = max(self._max_db, log_mel.max())
             self._spill.write(np.ascontiguousarray(log_mel.T, np.float32).tobytes())
         self._frames += ready
@@ -170,11 +164,12 @@ def mfcc_from_log_mel(
     _, hop = mfcc_frame_sizes(sample_rate)
     coefficients = np.empty((n_mfcc, n_frames), np.float32)
     floor = max_db - TOP_DB
+    dct = dct_ortho_matrix(n_mfcc, bands)  # librosa.feature.mfcc's DCT-II, orthonormal
     spill.seek(0)
     for first in range(0, n_frames, FRAMES_PER_READ):
         count = min(FRAMES_PER_READ, n_frames - first)
         block = np.frombuffer(spill.read(count * bands * 4), np.float32).reshape(count, bands).T
-        coefficients[:, first : first + count] = librosa.feature.mfcc(S=np.maximum(block, floor), n_mfcc=n_mfcc)
+        coefficients[:, first : first + count] = dct @ np.maximum(block, floor)
     times = np.arange(n_frames) * (hop / sample_rate)
     return Mfcc(coefficients, times, hop / sample_rate)
 

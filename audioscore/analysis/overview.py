@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
+
+from audioscore.analysis._spectral import amplitude_to_db
 
 __all__ = ["FREQUENCY_LIMITS_HZ", "MAX_COLUMNS", "Spectrogram", "SpectrogramSampler", "spectrogram_from_magnitudes"]
 
@@ -34,7 +35,7 @@ def spectrogram_from_magnitudes(magnitudes: np.ndarray, hop_s: float) -> Spectro
     """dB relative to the loudest cell, DYNAMIC_RANGE_DB deep."""
     if not magnitudes.size:
         return Spectrogram(magnitudes, hop_s)
-    return Spectrogram(librosa.amplitude_to_db(magnitudes, ref=np.max, top_db=DYNAMIC_RANGE_DB), hop_s)
+    return Spectrogram(amplitude_to_db(magnitudes, DYNAMIC_RANGE_DB), hop_s)
 
 
 class SpectrogramSampler:

@@ -16,6 +16,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -205,7 +206,10 @@ def merge_segments(
         ValueError: the files are not exactly the plan's segments.
     """
     step, _ = plugin_frame_sizes(plugin_key, plan.sample_rate)
-    f0, voiced, notes, columns = [], [], [], []
+    f0: list[np.ndarray] = []
+    voiced: list[np.ndarray] = []
+    notes: list[Any] = []  # rows (onset s, offset s, pitch Hz)
+    columns: list[np.ndarray] = []
     max_db = -math.inf
     total = 0
     n_mel_frames = 0

@@ -382,7 +382,7 @@ class _PinnedHTTPHandler(_urllib.HTTPHandler):
         connection = cls(*args, **kwargs)
         connection._create_connection = self._connect  # type: ignore[attr-defined]
         if self._source_address is not None:
-            connection.source_address = (self._source_address, 0)
+            connection.source_address = (self._source_address, 0)  # type: ignore[attr-defined]
         return connection
 
     def _connect(

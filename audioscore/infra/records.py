@@ -295,12 +295,14 @@ class RecordStore:
         with _db("upsert"):
             for _attempt in range(2):
                 try:
-                    return self.collection.find_one_and_update(
+                    record = self.collection.find_one_and_update(
                         {"_id": recording_id},
                         update,
                         upsert=True,
                         return_document=ReturnDocument.AFTER,
                     )
+                    assert record is not None  # an upsert returns the document it made
+                    return dict(record)
                 except DuplicateKeyError:
                     # Two first deliveries raced on the insert: the retry updates instead.
                     continue

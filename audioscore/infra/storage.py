@@ -316,8 +316,12 @@ def decode_metadata_value(value: str) -> str:
     return urllib.parse.unquote(value, errors="replace")
 
 
-def _encode_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    headers: dict[str, str] = {}
+# minio's annotation for header values; ours are always str.
+_Headers = dict[str, str | list[str] | tuple[str]]
+
+
+def _encode_metadata(metadata: Mapping[str, str] | None) -> _Headers:
+    headers: _Headers = {}
     for key, value in (metadata or {}).items():
         name = key.lower().removeprefix(META_PREFIX)
         # Keys come from code, not from users: a bad one is a bug, hence ValueError.
@@ -591,7 +595,7 @@ class ObjectStore:
     def _stream(
         self, bucket: str, key: str, info: ObjectInfo, out: IO[bytes], max_bytes: int
     ) -> int:
-        headers = {"If-Match": f'"{info.etag}"'} if info.etag else None
+        headers: _Headers | None = {"If-Match": f'"{info.etag}"'} if info.etag else None
         written = 0
         with self._errors("download", bucket, key):
             response = self._client.get_object(bucket, key, request_headers=headers)
@@ -676,7 +680,7 @@ class ObjectStore:
             result = self._client.fput_object(
                 bucket, key, str(path), content_type=content_type, metadata=headers
             )
-        return result.etag
+        return result.etag or ""  # minio always returns one; typed Optional
 
     def upload_bytes(
         self,
@@ -715,7 +719,7 @@ class ObjectStore:
                 content_type=content_type,
                 metadata=headers,
             )
-        return result.etag
+        return result.etag or ""  # minio always returns one; typed Optional
 
     def remove(self, bucket: str, key: str) -> None:
         """Delete an object; deleting one that is not there is no error (S3 semantics).

@@ -47,7 +47,7 @@ MAX_MESSAGE_CHARS = 300
 _BASENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 # Line and paragraph separators end a line like a newline; surrogates cannot be encoded.
 _UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-_ALTERATION_SUFFIXES = {-2: "eses", -1: "es", 0: "", 1: "is", 2: "isis"}
+_ALTERATION_SUFFIXES: dict[float, str] = {-2: "eses", -1: "es", 0: "", 1: "is", 2: "isis"}
 _LENGTHS = {
     "breve": "\\breve",
     "whole": "1",
@@ -59,7 +59,7 @@ _LENGTHS = {
     "64th": "64",
     "128th": "128",
 }
-_CLEFS = {
+_CLEFS: dict[tuple[str | None, int | None], str] = {
     ("G", 2): "treble",
     ("G", 1): "french",
     ("F", 4): "bass",
@@ -335,7 +335,7 @@ def score_to_lilypond(score: stream.Score) -> str:
     if len(parts) not in (1, 2):
         raise ProcessingError(f"cannot notate {len(parts)} parts: expected one or two")
 
-    header = []
+    header: list[str] = []
     metadata = score.metadata
     if metadata is not None:
         # Titles are centred, composers flush right: wrapped lines keep that alignment.

@@ -34,7 +34,7 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
     Raises:
         ValueError: no notes.
     """
-    melody = stream.Stream()
+    melody: stream.Stream = stream.Stream()
     for midi, quarters in notes:
         n = m21note.Note(midi)
         n.quarterLength = max(quarters, 0.25)

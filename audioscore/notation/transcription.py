@@ -15,11 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
-from audioscore.analysis.export import FeatureFiles, file_sha256, write_features
-from audioscore.analysis.features import Source, extract_file
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
 from audioscore.notation.feature_notes import notes_for_notation
@@ -27,6 +25,9 @@ from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
 from audioscore.notation.rhythm import PerformedNote, fit_rhythm, quantise
 from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
 from audioscore.notation.tonality import estimate_key, parse_key
+
+if TYPE_CHECKING:
+    from audioscore.analysis.export import FeatureFiles
 
 __all__ = [
     "ScoreFiles",
@@ -186,6 +187,10 @@ def transcribe_file(
         InputError: unusable audio or no melody in it.
         ProcessingError: a tool failed.
     """
+    # Here, not at the top: scoring a features.json (the transcribe function) needs no plugin host.
+    from audioscore.analysis.export import file_sha256, write_features
+    from audioscore.analysis.features import Source, extract_file
+
     timings: dict[str, float] = {}
     source_path = Path(path)
     out = Path(out_dir)

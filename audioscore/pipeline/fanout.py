@@ -32,14 +32,8 @@ from audioscore.errors import ConfigError, InputError, TransientError
 from audioscore.infra.events import ObjectEvent, validate_key
 from audioscore.infra.names import EXTRACT_FEATURES, SEGMENT_FIELD, SEGMENT_MESSAGE_FIELDS
 from audioscore.infra.records import recording_id_for_object
-from audioscore.pipeline.stages import (
-    Services,
-    describe_failure,
-    extract_stage,
-    stage_failures,
-    store_features,
-    workdir,
-)
+from audioscore.pipeline.common import Services, describe_failure, stage_failures, workdir
+from audioscore.pipeline.extract_stage import extract_stage, store_features
 
 __all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
 

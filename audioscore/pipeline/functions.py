@@ -1,11 +1,16 @@
 """Glue between the OpenFaaS python3-http contract (``handle(event, context)``)
 and the stages: clients made once per process, bearer-token checks, request
-parsing, status lookups. Handlers are one line each on top of this."""
+parsing, status lookups. Handlers are one line each on top of this.
+
+The function objects (``extract_features``, ``transcribe``, ``fetch_youtube``, ``redrive``,
+``recordings``) are made on first access, each importing only its own stage module:
+``from audioscore.pipeline.functions import fetch_youtube`` loads neither the analysis nor
+notation libraries (tests/pipeline/test_cold_imports.py checks each handler)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audioscore.errors import ConfigError, InputError
 from audioscore.infra.config import Settings, read_secret, settings, store_config
@@ -14,15 +19,10 @@ from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response, authorised, json_response, respond
 from audioscore.infra.records import connect as connect_records
 from audioscore.infra.storage import ObjectStore
-from audioscore.pipeline.fanout import SEGMENT_FIELD, extract_features_stage, segment_stage
-from audioscore.pipeline.recovery import redrive as redrive_run
-from audioscore.pipeline.stages import (
-    AUDIO_SUFFIXES,
-    Services,
-    fetch_stage,
-    status_view,
-    transcribe_stage,
-)
+from audioscore.pipeline.common import AUDIO_SUFFIXES, Services, status_view
+
+if TYPE_CHECKING:
+    from audioscore.download.urls import FetchPolicy
 
 __all__ = ["EventFunction", "FetchFunction", "RedriveFunction", "StatusFunction", "extract_features", "fetch_youtube",
            "recordings", "redrive", "transcribe"]
@@ -100,6 +100,10 @@ class FetchFunction(_Function):
     """``POST {"url": ..., "title"?: ...}``: download into the audio bucket; 202 with the
     recording id (200 when that video is stored already)."""
 
+    def __init__(self, stage: Callable[[dict[str, Any], Services, FetchPolicy], dict[str, Any]]) -> None:
+        super().__init__()
+        self.stage = stage
+
     def __call__(self, event: Any, context: Any) -> Response:
         return respond(lambda: self._handle(event))
 
@@ -113,7 +117,7 @@ class FetchFunction(_Function):
         if not isinstance(request, dict):
             raise InputError('the body must be a JSON object: {"url": "..."}')
         services = self.services()
-        result = fetch_stage(request, services, services.settings.fetch)
+        result = self.stage(request, services, services.settings.fetch)
         return json_response(200 if result["status"] == "exists" else 202, result)
 
 
@@ -136,6 +140,10 @@ class RedriveFunction(_Function):
     ``?dry_run=true`` reports without changing anything.
     """
 
+    def __init__(self, run: Callable[..., dict[str, Any]]) -> None:
+        super().__init__()
+        self.run = run
+
     def __call__(self, event: Any, context: Any) -> Response:
         return respond(lambda: self._handle(event))
 
@@ -149,11 +157,10 @@ class RedriveFunction(_Function):
         if signed and not authorised(event.headers, token):
             return json_response(401, {"error": "wrong bearer token"})
         dry_run = (event.query.get("dry_run") or "").strip().lower() in ("1", "true", "yes")
-        report = redrive_run(self.services(), token=token, dry_run=dry_run)
+        report = self.run(self.services(), token=token, dry_run=dry_run)
         if not signed:
             report = {k: len(v) if isinstance(v, list) else v for k, v in report.items()}
         return json_response(503 if report["errors"] else 200, report)
-
 
 
 class StatusFunction(_Function):
@@ -173,9 +180,42 @@ class StatusFunction(_Function):
         return self.status(event)
 
 
-extract_features = EventFunction(extract_features_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES,
-                                 messages={SEGMENT_FIELD: segment_stage})
-transcribe = EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
-fetch_youtube = FetchFunction()
-redrive = RedriveFunction()
-recordings = StatusFunction()
+# Each function's object is made on first access, importing its own stage (PEP 562).
+
+def _extract_features() -> EventFunction:
+    from audioscore.pipeline.fanout import SEGMENT_FIELD, extract_features_stage, segment_stage
+
+    return EventFunction(extract_features_stage, lambda s: s.audio_bucket, AUDIO_SUFFIXES,
+                         messages={SEGMENT_FIELD: segment_stage})
+
+
+def _transcribe() -> EventFunction:
+    from audioscore.pipeline.transcribe_stage import transcribe_stage
+
+    return EventFunction(transcribe_stage, lambda s: s.features_bucket, ("features.json",))
+
+
+def _fetch_youtube() -> FetchFunction:
+    from audioscore.pipeline.fetch_stage import fetch_stage
+
+    return FetchFunction(fetch_stage)
+
+
+def _redrive() -> RedriveFunction:
+    from audioscore.pipeline.recovery import redrive as redrive_run
+
+    return RedriveFunction(redrive_run)
+
+
+_FACTORIES: dict[str, Callable[[], _Function]] = {
+    "extract_features": _extract_features, "transcribe": _transcribe, "fetch_youtube": _fetch_youtube,
+    "redrive": _redrive, "recordings": StatusFunction,
+}
+
+
+def __getattr__(name: str) -> _Function:
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    function = globals()[name] = factory()  # made once: later lookups find the module global
+    return function

@@ -51,8 +51,8 @@ from audioscore.infra.events import object_created
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.records import recording_id_for_object
 from audioscore.infra.storage import ObjectStore, encode_metadata_value
+from audioscore.pipeline.common import AUDIO_SUFFIXES, FEATURES_NAME, Services
 from audioscore.pipeline.fanout import segment_message
-from audioscore.pipeline.stages import AUDIO_SUFFIXES, FEATURES_NAME, Services
 
 __all__ = [
     "EXTRACT_FUNCTION",
@@ -123,7 +123,10 @@ class Stuck:
 
 
 class Finder(Protocol):
-    name: str
+    """One kind of stuck work: its name, and how to find it in a scan."""
+
+    @property
+    def name(self) -> str: ...
 
     def find(self, scan: Scan) -> Iterator[Stuck]: ...
 
@@ -331,7 +334,7 @@ def _act(item: Stuck, services: Services, now: dt.datetime, dry_run: bool,
          invoke: Callable[..., None]) -> tuple[str, dict[str, Any]] | None:
     """Give up on or re-drive one item; None when another run or a delivery got there first."""
     records, settings = services.records, services.settings
-    entry = {"recording_id": item.recording_id, "work": item.path, "function": item.function}
+    entry: dict[str, Any] = {"recording_id": item.recording_id, "work": item.path, "function": item.function}
     if item.source and not dry_run:
         records.upsert_source(item.recording_id, item.source)
     body, reason = None, _exhausted(item, settings, now)

@@ -199,11 +199,11 @@ def test_notes_from_midi_round_trip(tmp_path):
 
 
 def test_corpus_contents():
-    assert 8 <= len(corpus.MELODIES) and len(corpus.CORPUS) >= 2 * len(corpus.MELODIES)
+    assert len(corpus.MELODIES) >= 8 and len(corpus.CORPUS) >= 2 * len(corpus.MELODIES)
     assert len({m.name for m in corpus.MELODIES}) == len(corpus.MELODIES)
     for melody in corpus.MELODIES:
         low, high = melody.pitch_range
-        assert 48 <= low and high <= 84, melody.name
+        assert low >= 48 and high <= 84, melody.name
         assert 8.0 <= melody.duration_s <= 15.5, melody.name
         assert 70 <= melody.tempo_bpm <= 140, melody.name
         onsets = [on for on, _, _ in melody.notes]

@@ -23,7 +23,7 @@ from audioscore.infra.config import Settings
 from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import RecordStore, recording_id_for_object
 from audioscore.pipeline import fanout
-from audioscore.pipeline.stages import Services
+from audioscore.pipeline.common import Services
 
 SR = 44100
 DURATION_S = 60.0

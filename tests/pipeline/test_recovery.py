@@ -20,9 +20,9 @@ from audioscore.infra.config import Settings
 from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.storage import ObjectStore, StoreConfig
-from audioscore.pipeline import functions, stages
+from audioscore.pipeline import functions, transcribe_stage
 from audioscore.pipeline import recovery as redrive
-from audioscore.pipeline.stages import Services
+from audioscore.pipeline.common import Services
 
 FEATURE_FILES = {"features.json", "features.png", "pitch.csv", "notes.csv", "mfcc.csv"}
 SCORE_FILES = {"score.ly", "score.pdf", "score.png", "score.mid", "score.musicxml", "score.json"}
@@ -106,7 +106,7 @@ def test_a_stage_that_keeps_failing_is_given_up_after_the_attempt_bound(chain, t
     def crash(*args, **kwargs):
         raise ProcessingError("engraver crashed")
 
-    monkeypatch.setattr(stages, "transcribe_notes", crash)
+    monkeypatch.setattr(transcribe_stage, "transcribe_notes", crash)
     chain.upload("song.wav", tune)
     chain.settle()
     recording_id = only_recording(chain)

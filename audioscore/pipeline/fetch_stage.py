@@ -1,0 +1,58 @@
+"""The fetch-youtube stage: a URL's audio into the audio bucket, and its record opened."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
+from audioscore.download.ytdlp import fetch_audio
+from audioscore.errors import InputError
+from audioscore.infra.records import recording_id_for_object
+from audioscore.pipeline.common import Services, workdir
+
+__all__ = ["fetch_stage"]
+
+
+def _fetched_key(video_id: str) -> str:
+    """Object key of a fetched video: its id, restricted to characters safe in a key."""
+    return "youtube/" + (re.sub(r"[^A-Za-z0-9_-]+", "_", video_id).strip("_") or "video") + ".flac"
+
+
+def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
+    """Download a URL's audio into the audio bucket and open its record.
+
+    Raises:
+        InputError: no or bad URL, or a URL the policy refuses.
+    """
+    url = request.get("url")
+    title = request.get("title")
+    if not isinstance(url, str) or not url.strip():
+        raise InputError('the request needs a "url" string')
+    if title is not None and not isinstance(title, str):
+        raise InputError('"title" must be a string')
+    settings = services.settings
+    # A video already fetched is not downloaded again (the URL is still checked first).
+    validate_url(url.strip(), policy)
+    video_id = youtube_video_id(url.strip())
+    known = services.store.stat(settings.audio_bucket, _fetched_key(video_id)) if video_id else None
+    if known is not None:
+        recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
+        return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
+                "title": known.metadata.get("title", ""), "status": "exists"}
+    with workdir(settings) as tmp:
+        fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
+        key = _fetched_key(fetched.video_id)
+        metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
+        etag = services.store.upload_file(settings.audio_bucket, key, fetched.path, content_type="audio/flac",
+                                          metadata=metadata)
+    recording_id = recording_id_for_object(settings.audio_bucket, key, etag)
+    services.records.upsert_source(recording_id, {
+        "kind": "url", "url": fetched.source_url, "video_id": fetched.video_id, "title": fetched.title,
+        "bucket": settings.audio_bucket, "key": key, "etag": etag})
+    if services.records.begin_stage(recording_id, "fetched", etag=etag):
+        services.records.finish_stage(recording_id, "fetched", artifacts={"audio": f"{settings.audio_bucket}/{key}"},
+                                      summary={"duration_s": fetched.duration_s})
+    return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": key, "title": fetched.title,
+            "status": "fetched"}

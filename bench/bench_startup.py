@@ -1,0 +1,55 @@
+"""Start-up figures (``make bench``): wall time of ``audioscore --help``, of ``audioscore extract``
+on a 30-s file (and per minute of audio), and of ``python -c "import numpy"`` as the yardstick.
+
+Medians of five fresh processes each. Wall time, not CPU time: start-up is what a person
+waits for. Targets (issue 12): --help within 2.5x the numpy import; extract within 2.5 s per
+minute of audio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+
+import corpus
+
+REPEATS = 5
+AUDIO_S = 30.0
+CLI = [sys.executable, "-m", "audioscore.cli"]
+
+
+def median_wall(command: list[str]) -> float:
+    """Median wall seconds of REPEATS runs of ``command`` (each must succeed)."""
+    times = []
+    for _ in range(REPEATS):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        notes = [57 + (i * 5) % 19 for i in range(int(AUDIO_S / 0.5))]
+        audio = corpus.write_tones(Path(tmp) / "bench_30s.wav", notes, note_s=0.5)
+        numpy_s = median_wall([sys.executable, "-c", "import numpy"])
+        help_s = median_wall([*CLI, "--help"])
+        extract_s = median_wall([*CLI, "extract", str(audio), "-o", f"{tmp}/out", "-q"])
+        no_plot_s = median_wall([*CLI, "extract", str(audio), "-o", f"{tmp}/out", "-q", "--no-plot"])
+    per_minute = 60.0 / AUDIO_S
+    print(f"start-up, wall seconds, median of {REPEATS}")
+    print(f"  python -c 'import numpy'        {numpy_s:6.2f}  (yardstick)")
+    print(f"  audioscore --help               {help_s:6.2f}  ({help_s / numpy_s:.1f}x numpy; target <= 2.5x)")
+    print(f"  audioscore extract (30 s)       {extract_s:6.2f}  ({extract_s * per_minute:.2f} s per audio minute;"
+          " target <= 2.5)")
+    print(f"  audioscore extract --no-plot    {no_plot_s:6.2f}  ({no_plot_s * per_minute:.2f} s per audio minute)")
+
+
+if __name__ == "__main__":
+    main()
