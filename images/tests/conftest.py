@@ -102,7 +102,8 @@ def start(images: dict[str, str], stack: dict[str, dict], s3_server: str, secret
 
     def start_function(function: str):
         spec = stack[function]
-        env = {"MINIO_ENDPOINT": s3_server, "MINIO_REGION": _shared.S3_REGION}
+        # Links name the public endpoint: here the test server itself, which the tests open from outside.
+        env = {"MINIO_ENDPOINT": s3_server, "MINIO_REGION": _shared.S3_REGION, "MINIO_PUBLIC_URL": f"http://{s3_server}"}
         if "FETCH_ALLOWED_HOSTS" in (spec.get("environment") or {}):
             env |= {"FETCH_ALLOWED_HOSTS": "127.0.0.1", "FETCH_ALLOW_PRIVATE": "true"}
         return run_function(function, images[function], spec, env, secrets)
