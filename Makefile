@@ -83,6 +83,7 @@ bench: setup
 	$(PY) bench/bench_transcribe.py
 	$(PY) bench/corpus_report.py
 	$(PY) bench/transcription_report.py
+	$(PY) bench/realistic_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check audioscore tests bench images template
