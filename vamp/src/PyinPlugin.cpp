@@ -35,6 +35,10 @@ constexpr float kJoinToleranceS = 0.04f;
 // count this much audio before the span being decoded: one window alone is a
 // small sample, and the whole file is what decoding at the end would use.
 constexpr float kStatisticsHorizonS = 600.f;
+// Recent loudness for the relative floor: a peak hold that falls this fast. Held
+// notes fade slower than this (a piano's low strings about 3-10 dB/s); releases,
+// reverb tails and breaths fall faster or sit far below the notes around them.
+constexpr float kPeakDecayDbPerS = 6.f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -105,6 +109,9 @@ Vamp::Plugin::ParameterList PyinPlugin::getParameterDescriptors() const {
         parameter("lowampsuppression", "Suppress low amplitude pitch estimates",
                   "Frames whose RMS (full scale 1.0) is below this lose voicing probability in proportion", "",
                   0, 0.1f, 0.001f),
+        parameter("relativefloor", "Relative low amplitude suppression",
+                  "Frames this many dB below the recent peak level lose voicing (in proportion to their "
+                  "power below it): release and reverb tails, breaths (0: off)", "dB", 0, 60, 20),
         parameter("onsetsensitivity", "Onset sensitivity",
                   "How readily spectral-flux onsets start or split notes (0: never)", "", 0, 1, 0.7f),
         parameter("prunethresh", "Duration pruning threshold", "Notes shorter than this are dropped", "s", 0,
@@ -122,6 +129,7 @@ float PyinPlugin::getParameter(std::string identifier) const {
     if (identifier == "threshdistr") return m_thresholdDistribution;
     if (identifier == "outputunvoiced") return m_outputUnvoiced;
     if (identifier == "lowampsuppression") return m_lowAmplitudeRms;
+    if (identifier == "relativefloor") return m_relativeFloorDb;
     if (identifier == "onsetsensitivity") return m_onsetSensitivity;
     if (identifier == "prunethresh") return m_pruneSeconds;
     if (identifier == "decodewindow") return m_decodeWindowSeconds;
@@ -133,6 +141,7 @@ void PyinPlugin::setParameter(std::string identifier, float value) {
     if (identifier == "threshdistr") m_thresholdDistribution = std::clamp(std::round(value), 0.f, 6.f);
     else if (identifier == "outputunvoiced") m_outputUnvoiced = std::clamp(std::round(value), 0.f, 2.f);
     else if (identifier == "lowampsuppression") m_lowAmplitudeRms = std::clamp(value, 0.f, 0.1f);
+    else if (identifier == "relativefloor") m_relativeFloorDb = std::clamp(value, 0.f, 60.f);
     else if (identifier == "onsetsensitivity") m_onsetSensitivity = std::clamp(value, 0.f, 1.f);
     else if (identifier == "prunethresh") m_pruneSeconds = std::clamp(value, 0.f, 0.2f);
     else if (identifier == "decodewindow") m_decodeWindowSeconds = std::clamp(value, 0.f, 3600.f);
@@ -183,6 +192,8 @@ void PyinPlugin::reset() {
     m_contextFrames = m_stepSize ? framesOf(m_decodeContextSeconds) : 0;
     m_statisticsFrames = m_stepSize ? framesOf(kStatisticsHorizonS) : 0;
     m_frames = m_committed = m_spanStart = m_lastNoteEnd = 0;
+    m_peakRms = 0.f;
+    m_peakDecay = m_stepSize ? std::pow(10.f, -kPeakDecayDbPerS * m_stepSize / m_inputSampleRate / 20.f) : 1.f;
     m_lastNoteCutShort = false;
     for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch}) {
         frames->clear();
@@ -220,6 +231,15 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
         const float scale = rms / m_lowAmplitudeRms;
         for (auto &c : m_candidates) c.probability *= scale;
         voiced *= scale;
+    }
+    m_peakRms = std::max(rms, m_peakRms * m_peakDecay);
+    if (m_relativeFloorDb > 0) {
+        const float floor = m_peakRms * std::pow(10.f, -m_relativeFloorDb / 20.f);
+        if (rms < floor) {
+            const float ratio = rms / floor, scale = ratio * ratio;  // power below the floor
+            for (auto &c : m_candidates) c.probability *= scale;
+            voiced *= scale;
+        }
     }
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
