@@ -1,8 +1,8 @@
 """Notes and pitch of ``track_pitch`` on realistic performances (tests/realistic.py).
 
 Renders every :data:`realistic.PERFORMANCES` entry (cached), runs the plugin at its
-defaults through :func:`audioscore.pitch.track_pitch` (plus the note post-processing of
-:mod:`audioscore.note_cleaning` when it exists) and prints per file and per family:
+defaults through :func:`audioscore.pitch.track_pitch` (which includes the note cleaning
+of :mod:`audioscore.note_cleaning`) and prints per file and per family:
 
 * ``F1``: note F1, onset within 50 ms, pitch within 50 cents, offsets ignored (mir_eval);
 * ``F1off``: the same, offsets also within 20 % of the note or 50 ms (mir_eval's default);
@@ -11,7 +11,7 @@ defaults through :func:`audioscore.pitch.track_pitch` (plus the note post-proces
 * ``VFA150``: the same, ignoring the 150 ms after each truth note-off (releases);
 * ``VR``: voicing recall;
 * ``low_c``: median |error| in cents of frames voiced in both whose truth is below MIDI 48;
-* ``tun_c``: estimated tuning offset (cents, when the pipeline reports one) minus the truth;
+* ``tun_c``: estimated tuning offset (cents) minus the truth;
 * ``s/min``: plugin seconds per minute of audio.
 
 Usage::
@@ -45,12 +45,6 @@ from audioscore.pitch import track_pitch
 RELEASE_ALLOWANCE_S = 0.15
 LOW_MIDI = 48
 
-try:  # the note post-processing, once there is one
-    from audioscore import note_cleaning
-except ImportError:  # pragma: no cover - before the module exists
-    note_cleaning = None
-
-
 def evaluate(samples: np.ndarray, sr: int, truth: list[tuple[float, float, float]],
              true_tuning_cents: float = 0.0, parameters: dict[str, float] | None = None) -> dict[str, float]:
     """Track ``samples`` and score them against truth notes ``(onset_s, offset_s, pitch_hz)``."""
@@ -58,11 +52,7 @@ def evaluate(samples: np.ndarray, sr: int, truth: list[tuple[float, float, float
     result = track_pitch(samples, sr, parameters=parameters)
     seconds = time.perf_counter() - start
     notes = [(n.onset, n.offset, n.pitch_hz) for n in result.notes]
-    tuning = float("nan")
-    if note_cleaning is not None:
-        cleaned = note_cleaning.clean(result)
-        notes = [(n.onset, n.offset, n.pitch_hz) for n in cleaned.notes]
-        tuning = cleaned.tuning_cents - true_tuning_cents
+    tuning = getattr(result, "tuning_cents", float("nan")) - true_tuning_cents
     onset_only = note_scores(truth, notes)
     with_offsets = 0.0
     if notes:

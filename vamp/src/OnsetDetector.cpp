@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace audioscore {
 
@@ -99,17 +100,23 @@ void OnsetDetector::discard(int frames, int statisticsFrames) {
 }
 
 bool OnsetDetector::isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const {
-    // Peaks, not single frames: beating between close partials swings the
-    // level periodically but leaves the peaks equal.
+    // The note's earlier level and the new attack are peaks, not single frames:
+    // beating between close partials swings the level periodically but leaves
+    // the peaks equal. The dip between them is the quietest 3-frame mean over
+    // the span before the onset: a re-articulation gap of 20-50 ms (a singer's
+    // repeated note, a re-tongued sax note) is shorter than the span, so a peak
+    // over the span would still hold the previous note's level.
     const int frames = static_cast<int>(m_levelDb.size());
-    if (frame - span <= noteStart || frame >= frames) return false;
+    if (frame - span <= noteStart || frame + 1 >= frames) return false;
     auto peak = [this](int from, int to) {
         return *std::max_element(m_levelDb.begin() + from, m_levelDb.begin() + to);
     };
     const float earlier = peak(noteStart, frame - span);
-    const float before = peak(frame - span, frame);
+    float valley = std::numeric_limits<float>::infinity();
+    for (int f = frame - span + 1; f <= frame; ++f)
+        valley = std::min(valley, (m_levelDb[f - 1] + m_levelDb[f] + m_levelDb[f + 1]) / 3.f);
     const float after = peak(frame, std::min(frames, frame + span));
-    return after - before >= riseDb && before <= earlier - dipDb;
+    return after - valley >= riseDb && valley <= earlier - dipDb;
 }
 
 std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {
