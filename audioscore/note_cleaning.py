@@ -34,6 +34,7 @@ NoteTuple = tuple[float, float, float]
 SCOOP_MAX_S = 0.15
 GLIDE_STABLE_CENTS = 30.0
 GLIDE_MAX_STABLE_SHARE = 0.5
+GLIDE_MIN_S = 0.02
 # ... and it leads at most this far (semitones) from or to the note it belongs to.
 SCOOP_MAX_SEMITONES = 3.0
 # Notes this close (seconds) count as touching.
@@ -93,14 +94,24 @@ def _frames(times: np.ndarray, onset: float, offset: float) -> slice:
     return slice(int(np.searchsorted(times, onset)), int(np.searchsorted(times, offset)))
 
 
-def _glides(times: np.ndarray, f0: np.ndarray, note: NoteTuple) -> bool:
+def _glides(times: np.ndarray, f0: np.ndarray, note: NoteTuple, toward_hz: float) -> bool:
+    """Whether a short note is a slide rather than a played note: most of its frames off
+    its own median pitch, or at least GLIDE_MIN_S of frames between its pitch and the
+    note it leads to or from (a singer holds the scoop's start, then slides; the pitch
+    track crosses between two played notes within a frame or two)."""
     voiced = f0[_frames(times, note[0], note[1])]
     voiced = voiced[voiced > 0]
     if voiced.size < 3:
         return False
     cents = 100.0 * np.asarray(_midi(voiced))
-    stable = np.abs(cents - np.median(cents)) <= GLIDE_STABLE_CENTS
-    return float(stable.mean()) < GLIDE_MAX_STABLE_SHARE
+    median = float(np.median(cents))
+    if float((np.abs(cents - median) <= GLIDE_STABLE_CENTS).mean()) < GLIDE_MAX_STABLE_SHARE:
+        return True
+    target = 100.0 * float(_midi(toward_hz))
+    low, high = sorted((median, target))
+    between = (cents > low + GLIDE_STABLE_CENTS) & (cents < high - GLIDE_STABLE_CENTS)
+    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+    return between.sum() * hop >= GLIDE_MIN_S
 
 
 def _semitones(a: NoteTuple, b: NoteTuple) -> float:
@@ -115,13 +126,13 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
         nxt = notes[i + 1] if i + 1 < len(notes) else None
         short = note[1] - note[0] <= SCOOP_MAX_S
         if (nxt is not None and short and nxt[0] - note[1] <= TOUCH_S and nxt[1] - nxt[0] > note[1] - note[0]
-                and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, note)):
+                and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, note, nxt[2])):
             # A scoop into the next note: one note, the stable part's pitch.
             notes[i + 1] = (note[0], nxt[1], nxt[2])
             i += 1
             continue
         if (out and short and note[0] - out[-1][1] <= TOUCH_S and _semitones(note, out[-1]) <= SCOOP_MAX_SEMITONES
-                and (nxt is None or nxt[0] - note[1] >= FALL_SILENCE_S) and _glides(times, f0, note)
+                and (nxt is None or nxt[0] - note[1] >= FALL_SILENCE_S) and _glides(times, f0, note, out[-1][2])
                 and out[-1][1] - out[-1][0] > note[1] - note[0]):
             # A fall off the end of the previous note.
             out[-1] = (out[-1][0], note[1], out[-1][2])

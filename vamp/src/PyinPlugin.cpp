@@ -39,6 +39,8 @@ constexpr float kStatisticsHorizonS = 600.f;
 // notes fade slower than this (a piano's low strings about 3-10 dB/s); releases,
 // reverb tails and breaths fall faster or sit far below the notes around them.
 constexpr float kPeakDecayDbPerS = 6.f;
+// Frames this far (RMS ratio, -10 dB) below the relative floor are unvoiced outright.
+constexpr float kGateBelowFloor = 0.316f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -235,7 +237,13 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     m_peakRms = std::max(rms, m_peakRms * m_peakDecay);
     if (m_relativeFloorDb > 0) {
         const float floor = m_peakRms * std::pow(10.f, -m_relativeFloorDb / 20.f);
-        if (rms < floor) {
+        if (rms < floor * kGateBelowFloor) {
+            // Far below the floor: unvoiced. A scaled-down candidate still beats the
+            // unvoiced state, whose probability is spread over every pitch bin, so a
+            // clean decaying tail would stay voiced to the absolute floor.
+            m_candidates.clear();
+            voiced = 0.f;
+        } else if (rms < floor) {
             const float ratio = rms / floor, scale = ratio * ratio;  // power below the floor
             for (auto &c : m_candidates) c.probability *= scale;
             voiced *= scale;
