@@ -46,37 +46,37 @@ BACKTRACK_SEMITONES = 0.6
 BACKTRACK_MAX_S = 0.3
 # A note keeps at least this much of itself when the next one's onset moves back.
 MIN_NOTE_S = 0.06
-# Tuning from voiced frames with at least this voicing probability; 0 without enough of them.
-TUNING_MIN_VOICED_PROB = 0.5
-TUNING_MIN_FRAMES = 20
+# Tuning from at least this much (e.g. seconds of notes); 0 below.
+TUNING_MIN_WEIGHT = 1.0
 
 
 def _midi(hz: np.ndarray | float) -> np.ndarray | float:
     return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=float) / 440.0)
 
 
-def estimate_tuning(f0_hz: np.ndarray, voiced_prob: np.ndarray) -> float:
+def estimate_tuning(pitch_hz: np.ndarray, weight: np.ndarray) -> float:
     """The recording's tuning offset from A440, in cents, in [-50, 50).
 
-    The circular mean of each voiced frame's deviation from the nearest equal-tempered
-    pitch (cents mod 100 as an angle), weighted by voicing probability: vibrato and
-    glides spread the angles evenly and cancel; a take sung 40 cents flat gives -40.
+    The circular mean of each pitch's deviation from the nearest equal-tempered pitch
+    (cents mod 100 as an angle), weighted. Given note pitches (each the median of its
+    frames, so vibrato has already averaged out) weighted by duration: a take sung 40
+    cents flat gives -40. Per-frame pitches would not do: a +-50 cent vibrato spreads
+    its frames around the whole circle.
 
     Args:
-        f0_hz: Pitch per frame, Hz, 0 where unvoiced; shape (n,).
-        voiced_prob: Voicing probability per frame, shape (n,).
+        pitch_hz: Pitches, Hz (non-positive ones are ignored); shape (n,).
+        weight: Weight of each, e.g. note durations in seconds; shape (n,).
 
     Returns:
-        Cents (0.0 when fewer than ``TUNING_MIN_FRAMES`` frames are confidently voiced).
+        Cents; 0.0 when the positive pitches weigh less than ``TUNING_MIN_WEIGHT``.
     """
-    f0 = np.asarray(f0_hz, dtype=float)
-    weight = np.asarray(voiced_prob, dtype=float)
-    use = (f0 > 0) & (weight >= TUNING_MIN_VOICED_PROB)
-    if use.sum() < TUNING_MIN_FRAMES:
+    hz = np.asarray(pitch_hz, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    use = (hz > 0) & (w > 0)
+    if w[use].sum() < TUNING_MIN_WEIGHT:
         return 0.0
-    angle = 2 * np.pi * (100.0 * _midi(f0[use]) % 100.0) / 100.0
-    w = weight[use]
-    mean = np.arctan2(np.sum(w * np.sin(angle)), np.sum(w * np.cos(angle)))
+    angle = 2 * np.pi * (100.0 * np.asarray(_midi(hz[use])) % 100.0) / 100.0
+    mean = np.arctan2(np.sum(w[use] * np.sin(angle)), np.sum(w[use] * np.cos(angle)))
     cents = 100.0 * mean / (2 * np.pi)
     return float(((cents + 50.0) % 100.0) - 50.0)
 

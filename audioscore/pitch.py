@@ -269,8 +269,9 @@ class PitchTracker:
             if offset > onset:
                 raw.append((onset, offset, hz))
         times, voiced_prob = np.arange(n_frames) * hop_s, self._frames["voicedprob"].values(n_frames)
-        tuning = estimate_tuning(f0_hz, voiced_prob)
-        notes = [Note(on, off, hz, tuning) for on, off, hz in clean_notes(times, f0_hz, raw)]
+        cleaned = clean_notes(times, f0_hz, raw)
+        tuning = estimate_tuning(np.array([hz for _, _, hz in cleaned]), np.array([off - on for on, off, _ in cleaned]))
+        notes = [Note(on, off, hz, tuning) for on, off, hz in cleaned]
         return PitchResult(times, f0_hz, voiced_prob, hop_s, notes, self.plugin_key, tuning)
 
 

@@ -98,9 +98,9 @@ def test_tuning_of_a_flat_take_is_taken_off_midi() -> None:
 
 
 def test_estimate_tuning_is_circular() -> None:
-    f0 = np.array([440.0 * 2 ** ((m + 0.48) / 12) for m in range(40)] + [440.0 * 2 ** ((m - 0.48) / 12) for m in range(40)])
-    assert abs(estimate_tuning(f0, np.ones_like(f0))) >= 48.0  # +-48 cents average to 50, not 0
-    assert estimate_tuning(np.zeros(100), np.ones(100)) == 0.0
+    hz = np.array([440.0 * 2 ** ((m + 0.48) / 12) for m in range(20)] + [440.0 * 2 ** ((m - 0.48) / 12) for m in range(20)])
+    assert abs(estimate_tuning(hz, np.ones_like(hz))) >= 48.0  # +-48 cents average to 50, not 0
+    assert estimate_tuning(np.array([450.0]), np.array([0.5])) == 0.0  # too little to go on
     assert tuned_midi(440.0 * 2 ** (-0.4 / 12), -40.0) == pytest.approx(69.0)
 
 
