@@ -382,7 +382,7 @@ std::vector<Note> PyinPlugin::spanNotes() {
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
-            return m_onsets->isReattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
+            return m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
 }
