@@ -72,7 +72,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 
     for (int f = 0; f < frames; ++f) {
         const bool voiced = pitchHz[f] > 0;
-        const float v = std::clamp(voicedProbability[f], 1e-4f, 1.f - 1e-4f);
+        const float v = std::clamp(std::pow(voicedProbability[f], m_s.voicingExponent), 1e-4f, 1.f - 1e-4f);
         const float midi = voiced ? midiOf(pitchHz[f]) : 0.f;
         const float logVoiced = std::log(v);
 

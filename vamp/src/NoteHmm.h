@@ -32,6 +32,10 @@ struct NoteHmmSettings {
     float noteEnd = 0.005f;        // stable -> silence per frame
     float legatoChange = 0.002f;   // stable -> another note's attack per frame
     float silenceSelf = 0.99f;
+    // Voicing evidence is the pitch model's voiced probability to this power:
+    // choirs, string sections and reverberant voices hold their pitch at a
+    // voiced probability of 0.1-0.4, which at power 1 loses to silence.
+    float voicingExponent = 0.3f;
 };
 
 class NoteHmm {

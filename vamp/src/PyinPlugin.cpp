@@ -20,6 +20,15 @@ constexpr float kOnsetMaxHz = 6000.f;
 constexpr float kSnapBeforeS = 0.08f;
 constexpr float kSnapAfterS = 0.02f;
 constexpr float kMinOnsetSpacingS = 0.04f;
+// Slow attacks: a note's start moves back up to kAttackReachS to where the
+// amplitude at its harmonics began to rise, if its rise (20 to 80 % of the
+// peak within kAttackPeakWithinS of the start) took at least kSlowRiseS. A
+// note ending within kAdjacentS of the start is the previous one, whose
+// harmonics do not count.
+constexpr float kAttackReachS = 0.35f;
+constexpr float kAttackPeakWithinS = 0.25f;
+constexpr float kSlowRiseS = 0.05f;
+constexpr float kAdjacentS = 0.1f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
@@ -378,13 +387,30 @@ std::vector<Note> PyinPlugin::spanNotes() {
     const size_t strongRank = onsetStrengths.size() * 9 / 10;
     std::nth_element(onsetStrengths.begin(), onsetStrengths.begin() + strongRank, onsetStrengths.end());
     const float strongOnset = onsetStrengths.empty() ? 0.f : kStrongOnsetRatio * onsetStrengths[strongRank];
-    return placeOnsets(
+    std::vector<Note> notes = placeOnsets(
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
             return m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
+    // Slow attacks (strings, choir): the note model starts a note once its
+    // pitch wins, well after its sound began; the rise of the amplitude at its
+    // harmonics shows when that was.
+    const int reach = framesOf(kAttackReachS), after = framesOf(kAttackPeakWithinS), rise = framesOf(kSlowRiseS);
+    const int adjacent = framesOf(kAdjacentS);
+    for (size_t i = 0; i < notes.size(); ++i) {
+        Note &note = notes[i];
+        const Note *previous = i ? &notes[i - 1] : nullptr;
+        const int from = std::max(note.startFrame - reach, previous ? previous->startFrame + minFrames : 0);
+        const float avoid = previous && previous->endFrame >= note.startFrame - adjacent ? previous->frequencyHz : 0.f;
+        const int start = m_onsets->attackStart(from, note.startFrame, std::min(note.endFrame, note.startFrame + after),
+                                                note.frequencyHz, avoid, rise);
+        if (start >= note.startFrame) continue;
+        note.startFrame = start;
+        if (previous && notes[i - 1].endFrame > start) notes[i - 1].endFrame = start;
+    }
+    return notes;
 }
 
 }  // namespace audioscore
