@@ -25,25 +25,12 @@ constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
 constexpr float kMarginFloor = 3.f;
 constexpr float kMarginPerMedian = 2.f;
 constexpr float kMarginOfLoudOnsets = 0.05f;
-// Harmonic amplitudes of slow attacks from this band: below, a half-block window
-// holds too few periods; above, partials are weak and inharmonic.
-constexpr float kHarmonicMinHz = 100.f, kHarmonicMaxHz = 4000.f;
-constexpr int kMaxHarmonics = 12;
-// A slow attack starts where its harmonics' amplitude first stays above this
-// share of its peak (-16 dB). Measured on tests/realistic.py: 0.1-0.2 do best;
-// a line through the 20-80 % rise taken back to zero lands 100+ ms early
-// (the attacks are not linear and reverb fills in under them).
-constexpr float kAttackFloor = 0.15f;
-// A harmonic this close (relative) to one of the previous note's is shared.
-constexpr float kSharedHarmonic = 0.03f;
 // A re-attack starts at the last frame this close (dB) to the dip before it.
 constexpr float kRiseStartDb = 1.f;
 }  // namespace
 
 OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, float maxHz)
     : m_windowSize(windowSize), m_hann(windowSize) {
-    m_binHz = sampleRate / windowSize;
-    m_powerBins = std::min(windowSize / 2, static_cast<int>(kHarmonicMaxHz / m_binHz) + 2);
     m_firstBin = std::max(1, static_cast<int>(std::ceil(minHz * windowSize / sampleRate)));
     m_bins = std::min(windowSize / 2, static_cast<int>(maxHz * windowSize / sampleRate));
     for (int i = 0; i < windowSize; ++i)
@@ -68,7 +55,7 @@ void OnsetDetector::reset() {
     for (auto &spectrum : m_history) std::fill(spectrum.begin(), spectrum.end(), 0.f);
     m_newest = -1;
     m_processed = 0;
-    for (auto *frames : {&m_strength, &m_earlierStrength, &m_levelDb, &m_power}) {
+    for (auto *frames : {&m_strength, &m_earlierStrength, &m_levelDb}) {
         frames->clear();
         frames->shrink_to_fit();
     }
@@ -91,8 +78,6 @@ void OnsetDetector::process(const float *window) {
         current[k] = std::log1p(kCompression * static_cast<float>(std::sqrt(power)));
     }
     m_levelDb.push_back(static_cast<float>(10.0 * std::log10(energy + 1e-12)));
-    for (int k = 0; k < m_powerBins; ++k)
-        m_power.push_back(m_spectrum[k][0] * m_spectrum[k][0] + m_spectrum[k][1] * m_spectrum[k][1]);
     float flux = 0.f;
     if (m_processed >= kLag) {  // earlier frames have no spectrum kLag frames back
         const std::vector<float> &past = m_history[(m_newest + 1) % slots];  // kLag frames back
@@ -114,7 +99,6 @@ void OnsetDetector::discard(int frames, int statisticsFrames) {
     if (excess > 0) m_earlierStrength.erase(m_earlierStrength.begin(), m_earlierStrength.begin() + excess);
     m_strength.erase(m_strength.begin(), m_strength.begin() + frames);
     m_levelDb.erase(m_levelDb.begin(), m_levelDb.begin() + frames);
-    m_power.erase(m_power.begin(), m_power.begin() + static_cast<size_t>(frames) * m_powerBins);
 }
 
 int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const {
@@ -142,46 +126,6 @@ int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseD
     for (int f = frame - span + 1; f <= frame; ++f)
         if (smoothed(f) <= valley + kRiseStartDb) start = f;
     return start;
-}
-
-float OnsetDetector::harmonicAmplitude(int frame, float f0Hz, float avoidHz) const {
-    const float *power = &m_power[static_cast<size_t>(frame) * m_powerBins];
-    double sum = 0;
-    for (int h = 1; h <= kMaxHarmonics; ++h) {
-        const float hz = h * f0Hz;
-        if (hz < kHarmonicMinHz) continue;
-        if (hz >= kHarmonicMaxHz) break;
-        if (avoidHz > 0) {
-            const float ratio = hz / avoidHz, nearest = std::max(1.f, std::round(ratio));
-            if (std::fabs(ratio - nearest) < kSharedHarmonic * nearest) continue;
-        }
-        // The larger of the two bins around the partial: vibrato and detuning move it.
-        const float at = hz / m_binHz;
-        const int k = std::min(m_powerBins - 2, static_cast<int>(at));
-        sum += std::max(power[k], power[k + 1]);
-    }
-    return static_cast<float>(std::sqrt(sum));
-}
-
-int OnsetDetector::attackStart(int from, int noteStart, int to, float f0Hz, float avoidHz, int riseFrames) const {
-    const int frames = static_cast<int>(m_levelDb.size());
-    from = std::max(0, from);
-    to = std::min(frames, to);
-    if (f0Hz <= 0 || noteStart <= from || to - noteStart < 2) return noteStart;
-    std::vector<float> amp(to - from);
-    for (int f = from; f < to; ++f) amp[f - from] = harmonicAmplitude(f, f0Hz, avoidHz);
-    const int top = static_cast<int>(std::max_element(amp.begin() + (noteStart - from), amp.end()) - amp.begin());
-    const float peak = amp[top];
-    if (peak <= 0) return noteStart;
-    // The last frame before the peak under kAttackFloor of it: before, the note
-    // was not sounding (or only its predecessor's leakage into its bins).
-    int low = top;
-    while (low >= 0 && amp[low] >= kAttackFloor * peak) --low;
-    if (low < 0) return noteStart;  // no rise within reach
-    int high = low + 1;
-    while (high < top && amp[high] < 0.8f * peak) ++high;
-    if (high - low < riseFrames) return noteStart;  // a quick attack: the onsets know best
-    return std::clamp(from + low + 1, from, noteStart);
 }
 
 std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {

@@ -42,18 +42,7 @@ public:
     // leaves the dip (at most `frame`), or -1 when it is no re-attack.
     int reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const;
 
-    // Where the note at `noteStart` (frames), pitch f0Hz, began to sound: the
-    // amplitude at its harmonics (those not shared with a previous note's
-    // pitch avoidHz, 0: none), over frames [from, to), rises to its peak after
-    // noteStart; a rise to 80 % of that peak taking at least riseFrames is a
-    // slow attack, which starts where the amplitude last rose through 15 % of
-    // the peak. Returns that frame when it is before noteStart (and not before
-    // `from`), else noteStart.
-    int attackStart(int from, int noteStart, int to, float f0Hz, float avoidHz, int riseFrames) const;
-
 private:
-    float harmonicAmplitude(int frame, float f0Hz, float avoidHz) const;
-
     int m_windowSize, m_firstBin, m_bins;
     std::vector<float> m_hann;
     std::vector<std::vector<float>> m_history;  // ring of the last log spectra
@@ -63,9 +52,6 @@ private:
     std::vector<float> m_strength;
     std::vector<float> m_earlierStrength;  // of frames forgotten, for the percentiles only
     std::vector<float> m_levelDb;  // energy of each frame in the flux band
-    float m_binHz;
-    int m_powerBins;             // power spectrum bins kept per frame, [0, kHarmonicMaxHz)
-    std::vector<float> m_power;  // frames x m_powerBins
     float *m_input;
     fftwf_complex *m_spectrum;
     fftwf_plan m_plan;

@@ -192,6 +192,8 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
                                                static_cast<ThresholdPrior>(static_cast<int>(m_thresholdDistribution)));
     m_pitchHmm = std::make_unique<PitchHmm>(kMinHz, kMaxHz, kBinCents, kMaxJumpBins, kSwitchProbability);
     m_onsets = std::make_unique<OnsetDetector>(m_inputSampleRate, static_cast<int>(blockSize / 2), kOnsetMinHz, kOnsetMaxHz);
+    m_harmonics = std::make_unique<HarmonicSpectrum>(m_inputSampleRate, static_cast<int>(blockSize),
+                                                     static_cast<int>(std::lround(blockSize / 4.0 / stepSize)));
     reset();
     return true;
 }
@@ -199,6 +201,7 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
 void PyinPlugin::reset() {
     if (m_pitchHmm) m_pitchHmm->reset();
     if (m_onsets) m_onsets->reset();
+    if (m_harmonics) m_harmonics->reset();
     m_windowFrames = m_decodeWindowSeconds > 0 && m_stepSize ? framesOf(std::max(m_decodeWindowSeconds, 1.f)) : 0;
     m_contextFrames = m_stepSize ? framesOf(m_decodeContextSeconds) : 0;
     m_statisticsFrames = m_stepSize ? framesOf(kStatisticsHorizonS) : 0;
@@ -261,6 +264,7 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
     m_onsets->process(inputBuffers[0]);  // the block's first half: centred on the frame time
+    m_harmonics->process(inputBuffers[0]);  // the whole block: centred a quarter block later
 
     FeatureSet fs;
     const Vamp::RealTime time = frameTime(frame);
@@ -344,6 +348,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
                           std::find_if(m_earlierOnsets.begin(), m_earlierOnsets.end(),
                                        [horizon](const auto &onset) { return onset.first >= horizon; }));
     m_onsets->discard(drop, m_statisticsFrames);
+    m_harmonics->discard(drop);
     m_spanStart = keepFrom;
     m_pitchHmm->discardBefore(m_committed);
 }
@@ -404,7 +409,7 @@ std::vector<Note> PyinPlugin::spanNotes() {
         const Note *previous = i ? &notes[i - 1] : nullptr;
         const int from = std::max(note.startFrame - reach, previous ? previous->startFrame + minFrames : 0);
         const float avoid = previous && previous->endFrame >= note.startFrame - adjacent ? previous->frequencyHz : 0.f;
-        const int start = m_onsets->attackStart(from, note.startFrame, std::min(note.endFrame, note.startFrame + after),
+        const int start = m_harmonics->attackStart(from, note.startFrame, std::min(note.endFrame, note.startFrame + after),
                                                 note.frequencyHz, avoid, rise);
         if (start >= note.startFrame) continue;
         note.startFrame = start;

@@ -2,6 +2,7 @@
 // published pYIN plugin know them).
 #pragma once
 
+#include "HarmonicSpectrum.h"
 #include "NoteHmm.h"
 #include "OnsetDetector.h"
 #include "PitchHmm.h"
@@ -66,6 +67,7 @@ private:
     std::unique_ptr<ProbabilisticYin> m_yin;
     std::unique_ptr<PitchHmm> m_pitchHmm;
     std::unique_ptr<OnsetDetector> m_onsets;
+    std::unique_ptr<HarmonicSpectrum> m_harmonics;
     NoteHmm m_noteHmm;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
     int m_windowFrames = 0, m_contextFrames = 0, m_statisticsFrames = 0;
