@@ -49,7 +49,12 @@ MIN_NOTE_S = 0.08
 BEND_STEP_S = 0.01  # pitch-bend events every 10 ms
 BEND_RANGE_CENTS = 200.0  # General MIDI default: +-2 semitones over +-8192
 
-FAMILIES = ("voice", "slow_attack", "low", "woodwind", "piano", "synthetic", "phone")
+FAMILIES = ("voice", "slow_attack", "low", "woodwind", "piano", "synthetic", "phone", "low_sustained")
+
+# Stiff-string inharmonicity B of numpy-synthesised tones below MIDI 48 (partial k at
+# k f0 sqrt(1 + B k^2)), by performance name; others get DEFAULT_INHARMONICITY.
+DEFAULT_INHARMONICITY = 2e-4
+INHARMONICITY = {"synth_low_sustained": 5e-4}
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,7 @@ def synth_tones(p: Performance, sr: int = DEFAULT_SR) -> np.ndarray:
         cents = _bend_cents(p, notes, on + t)
         f0 = midi_to_hz(pitch) * 2.0 ** (cents / 1200.0)
         phase = 2 * np.pi * np.cumsum(f0) / sr
-        b = 2e-4 if pitch < 48 else 0.0  # inharmonicity (string stiffness)
+        b = INHARMONICITY.get(p.name, DEFAULT_INHARMONICITY) if pitch < 48 else 0.0  # string stiffness
         tone = np.zeros_like(t)
         for k in range(1, 13):
             fk = k * np.sqrt(1 + b * k * k)
@@ -268,7 +273,8 @@ def _phone(x: np.ndarray, sr: int) -> np.ndarray:
 
 
 def _cache_key(p: Performance, sr: int) -> str:
-    text = repr((dataclasses.astuple(p), sr, SOUNDFONT.name, "v1"))
+    extra = (INHARMONICITY[p.name],) if p.name in INHARMONICITY else ()
+    text = repr((dataclasses.astuple(p), sr, SOUNDFONT.name, "v1") + extra)
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
@@ -301,6 +307,12 @@ def render_performance(p: Performance, out_dir: str | os.PathLike[str], sr: int 
 
 
 _M = {m.name: m for m in corpus.MELODIES}
+# Sustained low notes (class 4 of issue 13): 1.4 s each, 0.25 s apart, A1 (55 Hz) up to B2,
+# then the same from G#1 (51.9 Hz). The plugin's range starts at 50 Hz (a 2048-sample block
+# holds lags up to 1024 samples, 43 Hz), so nothing lower.
+_LOW_PITCHES = (33, 36, 38, 40, 41, 43, 45, 47, 32, 34, 39, 42)
+_M["sustained_low"] = Melody("sustained_low", tuple((0.3 + 1.65 * i, 0.3 + 1.65 * i + 1.4, m)
+                                                    for i, m in enumerate(_LOW_PITCHES)), 60.0, corpus.PIANO)
 _VOICE = dict(scoop_cents=120.0, scoop_s=0.1, vibrato_cents=40.0, jitter_s=0.03, drift=0.08, rubato=0.05)
 
 # fmt: off
@@ -346,5 +358,11 @@ PERFORMANCES: tuple[Performance, ...] = (
     Performance("phone_voice", "phone", _M["repeated_a_minor"], corpus.VOICE, phone=True, noise_db=-40.0, seed=24,
                 **_VOICE),
     Performance("phone_clarinet", "phone", _M["folk_d_major"], CLARINET, transpose=-5, phone=True, seed=25),
+    # Sustained low notes, 52-123 Hz: fluidsynth piano and cello; numpy tones with strongly
+    # stretched partials (B = 5e-4, a short bass string's).
+    Performance("piano_low_sustained", "low_sustained", _M["sustained_low"], corpus.PIANO, jitter_s=0.0, seed=26),
+    Performance("cello_low_sustained", "low_sustained", _M["sustained_low"], CELLO, transpose=12, jitter_s=0.0,
+                seed=27),
+    Performance("synth_low_sustained", "low_sustained", _M["sustained_low"], SYNTH, jitter_s=0.0, seed=28),
 )
 # fmt: on

@@ -44,6 +44,8 @@ public:
 private:
     void differenceFunction(const float *frame);
     float priorMassAtOrBelow(float threshold) const;
+    // A low candidate's frequency from the period of its first partials.
+    float refineLowPitch(const float *frame, float hz);
 
     float m_sampleRate;
     int m_blockSize;
@@ -62,6 +64,8 @@ private:
     std::vector<double> m_squaresPrefix;
     std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
+    std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
+    std::vector<int> m_troughs;  // lags of this frame's troughs, shoulders dropped
 };
 
 }  // namespace audioscore
