@@ -1,7 +1,5 @@
 #include "HarmonicSpectrum.h"
 
-#include "FftwPlanner.h"
-
 #include <algorithm>
 #include <cmath>
 
@@ -22,23 +20,9 @@ constexpr float kAttackFloor = 0.15f;
 constexpr float kAttackTop = 0.8f;
 }  // namespace
 
-HarmonicSpectrum::HarmonicSpectrum(float sampleRate, int windowSize, int lag)
-    : m_windowSize(windowSize), m_lag(lag), m_hann(windowSize) {
+HarmonicSpectrum::HarmonicSpectrum(float sampleRate, int windowSize, int lag) : m_lag(lag) {
     m_binHz = sampleRate / windowSize;
     m_bins = std::min(windowSize / 2, static_cast<int>(kHarmonicMaxHz / m_binHz) + 2);
-    for (int i = 0; i < windowSize; ++i)
-        m_hann[i] = 0.5f - 0.5f * std::cos(2.f * static_cast<float>(M_PI) * i / windowSize);
-    FftwPlanner lock;
-    m_input = fftwf_alloc_real(windowSize);
-    m_spectrum = fftwf_alloc_complex(windowSize / 2 + 1);
-    m_plan = fftwf_plan_dft_r2c_1d(windowSize, m_input, m_spectrum, FFTW_ESTIMATE);
-}
-
-HarmonicSpectrum::~HarmonicSpectrum() {
-    FftwPlanner lock;
-    fftwf_destroy_plan(m_plan);
-    fftwf_free(m_input);
-    fftwf_free(m_spectrum);
 }
 
 void HarmonicSpectrum::reset() {
@@ -46,12 +30,7 @@ void HarmonicSpectrum::reset() {
     m_power.shrink_to_fit();
 }
 
-void HarmonicSpectrum::process(const float *window) {
-    for (int i = 0; i < m_windowSize; ++i) m_input[i] = window[i] * m_hann[i];
-    fftwf_execute(m_plan);
-    for (int k = 0; k < m_bins; ++k)
-        m_power.push_back(m_spectrum[k][0] * m_spectrum[k][0] + m_spectrum[k][1] * m_spectrum[k][1]);
-}
+void HarmonicSpectrum::add(const float *power) { m_power.insert(m_power.end(), power, power + m_bins); }
 
 void HarmonicSpectrum::discard(int frames) {
     frames = std::min(frames, this->frames());

@@ -5,24 +5,22 @@
 // dominates) shows.
 #pragma once
 
-#include <fftw3.h>
-
 #include <vector>
 
 namespace audioscore {
 
 class HarmonicSpectrum {
 public:
-    // Windows of windowSize samples whose centre lies `lag` frames after the
-    // frame they are given with (the plugin's blocks start half a block before
-    // the frame time, so a whole block is centred a quarter block later).
+    // Spectra of Hann windows of windowSize samples whose centre lies `lag`
+    // frames after the frame they are given with (the plugin's blocks start
+    // half a block before the frame time, so a whole block is centred a
+    // quarter block later).
     HarmonicSpectrum(float sampleRate, int windowSize, int lag);
-    ~HarmonicSpectrum();
-    HarmonicSpectrum(const HarmonicSpectrum &) = delete;
-    HarmonicSpectrum &operator=(const HarmonicSpectrum &) = delete;
 
+    int bins() const { return m_bins; }  // power bins per frame, [0, kHarmonicMaxHz)
     void reset();
-    void process(const float *window);
+    // Appends a frame's power spectrum, bins() values (ProbabilisticYin::hannPower).
+    void add(const float *power);
     void discard(int frames);  // forget the oldest frames (indices below count from the oldest kept)
 
     // Where the note at `noteStart` (frames), pitch f0Hz, began to sound: the
@@ -38,13 +36,9 @@ private:
     float harmonicAmplitude(int frame, float f0Hz, float avoidHz) const;
     int frames() const { return static_cast<int>(m_power.size() / m_bins); }
 
-    int m_windowSize, m_lag, m_bins;
+    int m_lag, m_bins;
     float m_binHz;
-    std::vector<float> m_hann;
-    std::vector<float> m_power;  // frames x m_bins, bins [0, kHarmonicMaxHz)
-    float *m_input;
-    fftwf_complex *m_spectrum;
-    fftwf_plan m_plan;
+    std::vector<float> m_power;  // frames x m_bins
 };
 
 }  // namespace audioscore

@@ -67,6 +67,8 @@ void differenceAndNormalise(const double *squaresPrefix, const float *correlatio
     }
 }
 
+// Spectrum bins kept for hannPower (4.1 kHz at 44.1 kHz, 2048).
+constexpr int kKeptBins = 192;
 // A trough is the shoulder of a deeper one at most this factor further in lag.
 constexpr float kShoulderRatio = 1.12f;
 // Candidates below this are refined on a smoothed waveform (refineLowPitch):
@@ -75,6 +77,9 @@ constexpr float kRefineBelowHz = 160.f;
 // Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp).
 constexpr float kRefineCents = 30.f;
 constexpr int kRefineSpanMax = 16;
+constexpr int kRefineStride = 4;
+// Candidates less likely than this are left alone (subharmonics of higher notes, noise).
+constexpr float kRefineMinProbability = 0.05f;
 // The smoothed waveform must repeat to within this share of its energy.
 constexpr float kRefineMaxDifference = 0.2f;
 }  // namespace
@@ -139,6 +144,12 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     std::copy(frame, frame + w, m_kernel);
 
     fftwf_execute(m_forwardFrame);
+    const int kept = std::min(kKeptBins, n / 2) + 1;
+    m_rawSpectrum.resize(2 * kept);
+    for (int k = 0; k < kept; ++k) {
+        m_rawSpectrum[2 * k] = m_spectrum[k][0];
+        m_rawSpectrum[2 * k + 1] = m_spectrum[k][1];
+    }
     fftwf_execute(m_forwardKernel);
     const float scale = 1.f / n;  // FFTW's inverse is unnormalised
     for (int k = 0; k <= n / 2; ++k) {
@@ -152,6 +163,19 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     // Difference and normalisation vectorise; only the two prefix sums are serial.
     differenceAndNormalise(m_squaresPrefix.data(), m_correlation, w, m_difference.data(), m_runningSum.data(),
                            m_cmnd.data());
+}
+
+void ProbabilisticYin::hannPower(int bins, float *out) const {
+    const int kept = static_cast<int>(m_rawSpectrum.size() / 2);
+    for (int k = 0; k < bins; ++k) {
+        if (k + 1 >= kept) { out[k] = 0.f; continue; }
+        // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1].
+        const float prevRe = k ? m_rawSpectrum[2 * (k - 1)] : m_rawSpectrum[2];
+        const float prevIm = k ? m_rawSpectrum[2 * (k - 1) + 1] : -m_rawSpectrum[3];
+        const float re = 0.5f * m_rawSpectrum[2 * k] - 0.25f * (prevRe + m_rawSpectrum[2 * (k + 1)]);
+        const float im = 0.5f * m_rawSpectrum[2 * k + 1] - 0.25f * (prevIm + m_rawSpectrum[2 * (k + 1) + 1]);
+        out[k] = re * re + im * im;
+    }
 }
 
 float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
@@ -185,22 +209,34 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     const int from = length, to = std::min(w, n - static_cast<int>(lag) - kRefineSpan - 1 - length);
     if (to - from < lag / 2) return hz;
     const int centre = static_cast<int>(std::lround(lag));
-    float d[2 * kRefineSpanMax + 1];
+    // The smoothed waveform has nothing above about 3 f0 (> 90 samples a cycle
+    // at 160 Hz): every kRefineStride-th sample is enough for the sums.
     double energy = 0;
-    for (int j = from; j < to; ++j) energy += static_cast<double>(m_smoothed[j]) * m_smoothed[j];
-    for (int k = -kRefineSpan; k <= kRefineSpan; ++k) {
-        double sum = 0;
-        const float *a = m_smoothed.data(), *b = m_smoothed.data() + centre + k;
-        for (int j = from; j < to; ++j) {
-            const float diff = a[j] - b[j];
-            sum += diff * diff;
+    for (int j = from; j < to; j += kRefineStride) energy += static_cast<double>(m_smoothed[j]) * m_smoothed[j];
+    float d[2 * kRefineSpanMax + 1];
+    std::fill(d, d + 2 * kRefineSpan + 1, -1.f);
+    auto difference = [&](int k) {  // at lag centre + k, computed once
+        float &slot = d[k + kRefineSpan];
+        if (slot < 0) {
+            double sum = 0;
+            const float *a = m_smoothed.data(), *b = m_smoothed.data() + centre + k;
+            for (int j = from; j < to; j += kRefineStride) {
+                const float diff = a[j] - b[j];
+                sum += diff * diff;
+            }
+            slot = static_cast<float>(sum);
         }
-        d[k + kRefineSpan] = static_cast<float>(sum);
-    }
-    const int best = static_cast<int>(std::min_element(d, d + 2 * kRefineSpan + 1) - d);
+        return slot;
+    };
+    // Walk downhill from YIN's lag (d is smooth near the period: one minimum in the span).
+    int k = 0;
+    const int step = difference(-1) < difference(0) ? -1 : 1;
+    while (std::abs(k + step) < kRefineSpan && difference(k + step) < difference(k)) k += step;
     // Keep YIN's answer unless the smoothed waveform repeats clearly at a lag inside the span.
-    if (best == 0 || best == 2 * kRefineSpan || energy <= 0 || d[best] > kRefineMaxDifference * 2 * energy)
-        return hz;
+    if (std::abs(k) >= kRefineSpan - 1 || energy <= 0 || difference(k) > kRefineMaxDifference * 2 * energy) return hz;
+    const int best = k + kRefineSpan;
+    difference(k - 1);
+    difference(k + 1);
     const float left = d[best - 1], value = d[best], right = d[best + 1];
     const float curvature = left - 2 * value + right;
     const float shift = curvature > 0 ? 0.5f * (left - right) / curvature : 0.f;
@@ -253,7 +289,8 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
     }
 
     for (auto i = firstCandidate; i < out.size(); ++i)
-        if (out[i].frequencyHz < kRefineBelowHz) out[i].frequencyHz = refineLowPitch(frame, out[i].frequencyHz);
+        if (out[i].frequencyHz < kRefineBelowHz && out[i].probability >= kRefineMinProbability)
+            out[i].frequencyHz = refineLowPitch(frame, out[i].frequencyHz);
 
     // Thresholds below every trough: YIN falls back to the global minimum,
     // which the paper down-weights by p_a.

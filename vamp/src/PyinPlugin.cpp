@@ -264,7 +264,9 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
     m_onsets->process(inputBuffers[0]);  // the block's first half: centred on the frame time
-    m_harmonics->process(inputBuffers[0]);  // the whole block: centred a quarter block later
+    m_harmonicPower.resize(m_harmonics->bins());
+    m_yin->hannPower(m_harmonics->bins(), m_harmonicPower.data());  // the whole block: centred a quarter block later
+    m_harmonics->add(m_harmonicPower.data());
 
     FeatureSet fs;
     const Vamp::RealTime time = frameTime(frame);

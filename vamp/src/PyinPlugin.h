@@ -70,6 +70,7 @@ private:
     std::unique_ptr<HarmonicSpectrum> m_harmonics;
     NoteHmm m_noteHmm;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
+    std::vector<float> m_harmonicPower;        // reused every frame
     int m_windowFrames = 0, m_contextFrames = 0, m_statisticsFrames = 0;
     int m_frames = 0;       // frames analysed
     float m_peakRms = 0.f;  // recent loudness: the peak RMS, decaying at kPeakDecayDbPerS
