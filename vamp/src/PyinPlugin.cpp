@@ -32,7 +32,7 @@ constexpr float kAdjacentS = 0.1f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
-constexpr float kSplitDipDb = 3.f;
+constexpr float kSplitDipDb = 6.f;  // 3 split string sections and reverberant voices on their swells; 8 cost synthetic tones
 constexpr float kSplitSpanS = 0.06f;
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
