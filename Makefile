@@ -84,6 +84,7 @@ bench: setup
 	$(PY) bench/bench_transcribe.py
 	$(PY) bench/corpus_report.py
 	$(PY) bench/transcription_report.py
+	$(PY) bench/realistic_report.py
 
 # The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.
 lint: setup

@@ -166,7 +166,8 @@ def extract_file(
 
 
 def summarise(features: Features) -> dict[str, Any]:
-    """Summary statistics: voiced ratio, median f0 and f0 range (Hz), note count."""
+    """Summary statistics: voiced ratio, median f0 and f0 range (Hz), note count, and the
+    recording's tuning offset from A440 in cents (``tuning_cents``; notes' ``midi`` take it off)."""
     f0 = features.pitch.f0_hz
     voiced = f0[f0 > 0]
     summary: dict[str, Any] = {
@@ -174,6 +175,7 @@ def summarise(features: Features) -> dict[str, Any]:
         "median_f0_hz": None,
         "f0_range_hz": None,
         "note_count": len(features.pitch.notes),
+        "tuning_cents": round(float(features.pitch.tuning_cents), 1),
     }
     if voiced.size:
         low, high = np.percentile(voiced, F0_RANGE_PERCENTILES)

@@ -15,6 +15,7 @@ from typing import Self
 
 import numpy as np
 
+from audioscore.analysis.note_cleaning import clean_notes, estimate_tuning, tuned_midi
 from audioscore.errors import InputError, ProcessingError
 
 __all__ = ["PLUGIN_KEY", "Note", "PitchResult", "PitchTracker", "check_plugin", "ensure_vamp_path", "plugin_frame_sizes",
@@ -49,16 +50,19 @@ import vampyhost
 
 @dataclass(frozen=True)
 class Note:
-    """A note event: onset and offset in seconds, pitch in Hz."""
+    """A note event: onset and offset in seconds, raw pitch in Hz, and the recording's
+    tuning offset from A440 in cents (``PitchResult.tuning_cents``)."""
 
     onset: float
     offset: float
     pitch_hz: float
+    tuning_cents: float = 0.0
 
     @property
     def midi(self) -> float:
-        """Pitch as a fractional MIDI number (69 = A4 = 440 Hz)."""
-        return 69.0 + 12.0 * float(np.log2(self.pitch_hz / 440.0))
+        """Pitch as a fractional MIDI number, the recording's tuning taken off
+        (69 = A4 = 440 Hz in a recording tuned to A440)."""
+        return tuned_midi(self.pitch_hz, self.tuning_cents)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,10 @@ class PitchResult:
         f0_hz: fundamental frequency per frame, 0 where unvoiced, shape (n,).
         voiced_prob: probability that each frame is voiced, shape (n,).
         hop_s: seconds between frames.
-        notes: note events in time order.
+        notes: note events in time order (scoops, falls and slow attacks cleaned: see
+            ``note_cleaning``).
         plugin: the Vamp plugin key used.
+        tuning_cents: the recording's offset from A440 tuning, cents in [-50, 50).
     """
 
     times: np.ndarray
@@ -80,6 +86,7 @@ class PitchResult:
     hop_s: float
     notes: list[Note]
     plugin: str
+    tuning_cents: float = 0.0
 
 
 def _plugins_with_pyin_outputs() -> list[str]:
@@ -255,16 +262,17 @@ class PitchTracker:
         n_frames = self.samples_in // self.step + 1
         f0_hz = np.maximum(self._frames["smoothedpitchtrack"].values(n_frames), 0.0)
         end_s = self.samples_in / self.sample_rate
-        notes = []
+        raw = []
         for start, duration, hz in self._notes:
             onset = max(0.0, start)
             offset = min(end_s, start + duration)
             if offset > onset:
-                notes.append(Note(onset, offset, hz))
-        return PitchResult(
-            np.arange(n_frames) * hop_s, f0_hz, self._frames["voicedprob"].values(n_frames),
-            hop_s, notes, self.plugin_key,
-        )
+                raw.append((onset, offset, hz))
+        times, voiced_prob = np.arange(n_frames) * hop_s, self._frames["voicedprob"].values(n_frames)
+        cleaned = clean_notes(times, f0_hz, raw)
+        tuning = estimate_tuning(np.array([hz for _, _, hz in cleaned]), np.array([off - on for on, off, _ in cleaned]))
+        notes = [Note(on, off, hz, tuning) for on, off, hz in cleaned]
+        return PitchResult(times, f0_hz, voiced_prob, hop_s, notes, self.plugin_key, tuning)
 
 
 class _FrameSeries:

@@ -25,6 +25,7 @@ DEFAULTS = {
     "threshdistr": 2.0,
     "outputunvoiced": 0.0,
     "lowampsuppression": 0.001,
+    "relativefloor": 20.0,
     "onsetsensitivity": 0.7,
     "prunethresh": 0.08,
     "decodewindow": 60.0,

@@ -72,7 +72,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 
     for (int f = 0; f < frames; ++f) {
         const bool voiced = pitchHz[f] > 0;
-        const float v = std::clamp(voicedProbability[f], 1e-4f, 1.f - 1e-4f);
+        const float v = std::clamp(std::pow(voicedProbability[f], m_s.voicingExponent), 1e-4f, 1.f - 1e-4f);
         const float midi = voiced ? midiOf(pitchHz[f]) : 0.f;
         const float logVoiced = std::log(v);
 
@@ -162,7 +162,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
-                              const std::function<bool(int, int)> &isReattack,
+                              const std::function<int(int, int)> &reattackStart,
                               int snapBefore, int snapAfter, int minFrames) {
     // The note model moves between neighbouring tuning steps when a held note
     // drifts; fragments less than half a semitone apart with no onset between
@@ -202,9 +202,11 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
         if (!placed.empty() && placed.back().endFrame > start) placed.back().endFrame = start;
 
         for (int onset : onsets) {
-            if (onset - start < minFrames || note.endFrame - onset < minFrames || !isStrong(onset) || !isReattack(start, onset)) continue;
-            placed.push_back({start, onset, medianPitch(pitchHz, start, onset)});
-            start = onset;
+            if (onset - start < minFrames || note.endFrame - onset < minFrames || !isStrong(onset)) continue;
+            const int split = reattackStart(start, onset);
+            if (split - start < minFrames) continue;
+            placed.push_back({start, split, medianPitch(pitchHz, start, split)});
+            start = split;
         }
         placed.push_back({start, note.endFrame, medianPitch(pitchHz, start, note.endFrame)});
     }

@@ -32,6 +32,10 @@ struct NoteHmmSettings {
     float noteEnd = 0.005f;        // stable -> silence per frame
     float legatoChange = 0.002f;   // stable -> another note's attack per frame
     float silenceSelf = 0.99f;
+    // Voicing evidence is the pitch model's voiced probability to this power:
+    // choirs, string sections and reverberant voices hold their pitch at a
+    // voiced probability of 0.1-0.4, which at power 1 loses to silence.
+    float voicingExponent = 0.3f;
 };
 
 class NoteHmm {
@@ -56,12 +60,12 @@ private:
 // it). First, touching fragments less than half a semitone apart merge unless
 // a strong onset (isStrong(frame)) separates them. An onset within
 // [start - snapBefore, start + snapAfter] frames moves the start there; a
-// strong onset inside a note splits it where isReattack(noteStart, frame)
-// agrees. Notes shorter than minFrames are dropped.
+// strong onset inside a note splits it where reattackStart(noteStart, frame)
+// finds a re-attack (>= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
-                              const std::function<bool(int, int)> &isReattack,
+                              const std::function<int(int, int)> &reattackStart,
                               int snapBefore, int snapAfter, int minFrames);
 
 }  // namespace audioscore

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace audioscore {
 
@@ -24,6 +25,8 @@ constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
 constexpr float kMarginFloor = 3.f;
 constexpr float kMarginPerMedian = 2.f;
 constexpr float kMarginOfLoudOnsets = 0.05f;
+// A re-attack starts at the last frame this close (dB) to the dip before it.
+constexpr float kRiseStartDb = 1.f;
 }  // namespace
 
 OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, float maxHz)
@@ -98,18 +101,31 @@ void OnsetDetector::discard(int frames, int statisticsFrames) {
     m_levelDb.erase(m_levelDb.begin(), m_levelDb.begin() + frames);
 }
 
-bool OnsetDetector::isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const {
-    // Peaks, not single frames: beating between close partials swings the
-    // level periodically but leaves the peaks equal.
+int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const {
+    // The note's earlier level and the new attack are peaks, not single frames:
+    // beating between close partials swings the level periodically but leaves
+    // the peaks equal. The dip between them is the quietest 3-frame mean over
+    // the span before the onset: a re-articulation gap of 20-50 ms (a singer's
+    // repeated note, a re-tongued sax note) is shorter than the span, so a peak
+    // over the span would still hold the previous note's level.
     const int frames = static_cast<int>(m_levelDb.size());
-    if (frame - span <= noteStart || frame >= frames) return false;
+    if (frame - span <= noteStart || frame + 1 >= frames) return -1;
     auto peak = [this](int from, int to) {
         return *std::max_element(m_levelDb.begin() + from, m_levelDb.begin() + to);
     };
+    auto smoothed = [this](int f) { return (m_levelDb[f - 1] + m_levelDb[f] + m_levelDb[f + 1]) / 3.f; };
     const float earlier = peak(noteStart, frame - span);
-    const float before = peak(frame - span, frame);
+    float valley = std::numeric_limits<float>::infinity();
+    for (int f = frame - span + 1; f <= frame; ++f) valley = std::min(valley, smoothed(f));
     const float after = peak(frame, std::min(frames, frame + span));
-    return after - before >= riseDb && before <= earlier - dipDb;
+    if (after - valley < riseDb || valley > earlier - dipDb) return -1;
+    // The new note starts where the level leaves the dip, not at the flux peak:
+    // a compressed or band-limited voice rises for 30-50 ms before its partials
+    // change enough to peak the flux.
+    int start = frame;
+    for (int f = frame - span + 1; f <= frame; ++f)
+        if (smoothed(f) <= valley + kRiseStartDb) start = f;
+    return start;
 }
 
 std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {

@@ -38,8 +38,9 @@ public:
     // exceeds the peak over the `span` frames before by at least `riseDb`, and
     // that recent peak lies at least `dipDb` below the note's earlier peak. A
     // re-struck or re-tongued note passes; vibrato, beating partials and a
-    // slowly swelling attack do not.
-    bool isReattack(int noteStart, int frame, int span, float riseDb, float dipDb) const;
+    // slowly swelling attack do not. Returns the frame where the new attack
+    // leaves the dip (at most `frame`), or -1 when it is no re-attack.
+    int reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const;
 
 private:
     int m_windowSize, m_firstBin, m_bins;

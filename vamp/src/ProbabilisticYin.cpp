@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 namespace audioscore {
@@ -65,6 +67,21 @@ void differenceAndNormalise(const double *squaresPrefix, const float *correlatio
     }
 }
 
+// Spectrum bins kept for hannPower (4.1 kHz at 44.1 kHz, 2048).
+constexpr int kKeptBins = 192;
+// A trough is the shoulder of a deeper one at most this factor further in lag.
+constexpr float kShoulderRatio = 1.12f;
+// Candidates below this are refined on a smoothed waveform (refineLowPitch):
+// stretched partials of low strings pull YIN's period sharp.
+constexpr float kRefineBelowHz = 160.f;
+// Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp).
+constexpr float kRefineCents = 30.f;
+constexpr int kRefineSpanMax = 16;
+constexpr int kRefineStride = 4;
+// Candidates less likely than this are left alone (subharmonics of higher notes, noise).
+constexpr float kRefineMinProbability = 0.05f;
+// The smoothed waveform must repeat to within this share of its energy.
+constexpr float kRefineMaxDifference = 0.2f;
 }  // namespace
 
 ProbabilisticYin::ProbabilisticYin(float sampleRate, int blockSize, float minHz, float maxHz,
@@ -127,6 +144,12 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     std::copy(frame, frame + w, m_kernel);
 
     fftwf_execute(m_forwardFrame);
+    const int kept = std::min(kKeptBins, n / 2) + 1;
+    m_rawSpectrum.resize(2 * kept);
+    for (int k = 0; k < kept; ++k) {
+        m_rawSpectrum[2 * k] = m_spectrum[k][0];
+        m_rawSpectrum[2 * k + 1] = m_spectrum[k][1];
+    }
     fftwf_execute(m_forwardKernel);
     const float scale = 1.f / n;  // FFTW's inverse is unnormalised
     for (int k = 0; k <= n / 2; ++k) {
@@ -142,6 +165,85 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
                            m_cmnd.data());
 }
 
+void ProbabilisticYin::hannPower(int bins, float *out) const {
+    const int kept = static_cast<int>(m_rawSpectrum.size() / 2);
+    for (int k = 0; k < bins; ++k) {
+        if (k + 1 >= kept) { out[k] = 0.f; continue; }
+        // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1].
+        const float prevRe = k ? m_rawSpectrum[2 * (k - 1)] : m_rawSpectrum[2];
+        const float prevIm = k ? m_rawSpectrum[2 * (k - 1) + 1] : -m_rawSpectrum[3];
+        const float re = 0.5f * m_rawSpectrum[2 * k] - 0.25f * (prevRe + m_rawSpectrum[2 * (k + 1)]);
+        const float im = 0.5f * m_rawSpectrum[2 * k + 1] - 0.25f * (prevIm + m_rawSpectrum[2 * (k + 1) + 1]);
+        out[k] = re * re + im * im;
+    }
+}
+
+float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
+    // Low strings' partials are stretched (f_k = k f0 sqrt(1 + B k^2)), and a
+    // low note's window holds many of them: the best period of the whole
+    // waveform is a compromise that reads 10-25 cents sharp of the
+    // fundamental. Smoothed by two moving averages of a third of the period
+    // (nulls at 3 f0, 6 f0, ...; partial 2 at -15 dB, 4 and up under -27 dB),
+    // the waveform's period is that of its first two partials.
+    const int n = m_blockSize, w = m_window;
+    const float lag = m_sampleRate / hz;
+    const int length = std::max(2, static_cast<int>(std::lround(lag / 3.f)));
+    const int kRefineSpan = std::clamp(
+        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
+    if (lag + kRefineSpan + 1 >= n - length) return hz;
+    m_smoothed.resize(n);
+    auto boxcar = [n, length](const float *in, float *out) {
+        double sum = 0;
+        const int half = length / 2;
+        for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
+        for (int i = 0; i < n; ++i) {
+            out[i] = static_cast<float>(sum / length);  // average of in[i - half, i - half + length)
+            const int add = i - half + length, drop = i - half;
+            if (drop >= 0 && add < n) sum += in[add] - in[drop];
+        }
+    };
+    m_scratch.resize(n);
+    boxcar(frame, m_scratch.data());
+    boxcar(m_scratch.data(), m_smoothed.data());
+    // Difference over the window's samples clear of the edges the averages blur.
+    const int from = length, to = std::min(w, n - static_cast<int>(lag) - kRefineSpan - 1 - length);
+    if (to - from < lag / 2) return hz;
+    const int centre = static_cast<int>(std::lround(lag));
+    // The smoothed waveform has nothing above about 3 f0 (> 90 samples a cycle
+    // at 160 Hz): every kRefineStride-th sample is enough for the sums.
+    double energy = 0;
+    for (int j = from; j < to; j += kRefineStride) energy += static_cast<double>(m_smoothed[j]) * m_smoothed[j];
+    float d[2 * kRefineSpanMax + 1];
+    std::fill(d, d + 2 * kRefineSpan + 1, -1.f);
+    auto difference = [&](int k) {  // at lag centre + k, computed once
+        float &slot = d[k + kRefineSpan];
+        if (slot < 0) {
+            double sum = 0;
+            const float *a = m_smoothed.data(), *b = m_smoothed.data() + centre + k;
+            for (int j = from; j < to; j += kRefineStride) {
+                const float diff = a[j] - b[j];
+                sum += diff * diff;
+            }
+            slot = static_cast<float>(sum);
+        }
+        return slot;
+    };
+    // Walk downhill from YIN's lag (d is smooth near the period: one minimum in the span).
+    int k = 0;
+    const int step = difference(-1) < difference(0) ? -1 : 1;
+    while (std::abs(k + step) < kRefineSpan && difference(k + step) < difference(k)) k += step;
+    // Keep YIN's answer unless the smoothed waveform repeats clearly at a lag inside the span.
+    if (std::abs(k) >= kRefineSpan - 1 || energy <= 0 || difference(k) > kRefineMaxDifference * 2 * energy) return hz;
+    const int best = k + kRefineSpan;
+    difference(k - 1);
+    difference(k + 1);
+    const float left = d[best - 1], value = d[best], right = d[best + 1];
+    const float curvature = left - 2 * value + right;
+    const float shift = curvature > 0 ? 0.5f * (left - right) / curvature : 0.f;
+    // Stretched partials only ever read sharp: a longer period or none.
+    return std::min(hz, m_sampleRate / (centre + best - kRefineSpan + shift));
+}
+
 float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> &out) {
     differenceFunction(frame);
     if (m_rms <= std::numeric_limits<float>::min()) return 0.f;
@@ -155,6 +257,7 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
     float globalMinimum = std::numeric_limits<float>::infinity();
     const auto firstCandidate = out.size();
 
+    m_troughs.clear();
     for (int tau = m_minLag; tau <= m_maxLag; ++tau) {
         const float value = m_cmnd[tau];
         if (!(value < m_cmnd[tau - 1] && value <= m_cmnd[tau + 1])) continue;
@@ -162,6 +265,16 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
             globalMinimum = value;
             globalMinimumLag = tau;
         }
+        // A trough followed closely by a deeper one is that one's shoulder, not
+        // a period of its own (a period's rivals are its multiples, far off):
+        // with a low note's window holding barely two periods, a shallow dip
+        // 5 % short of the period takes every threshold above its depth.
+        while (!m_troughs.empty() && tau <= kShoulderRatio * m_troughs.back() && value < m_cmnd[m_troughs.back()])
+            m_troughs.pop_back();
+        m_troughs.push_back(tau);
+    }
+    for (int tau : m_troughs) {
+        const float value = m_cmnd[tau];
         if (value >= lowestSoFar) continue;
         const float mass = priorMassAtOrBelow(std::min(lowestSoFar, 1.f)) - priorMassAtOrBelow(value);
         lowestSoFar = value;
@@ -174,6 +287,10 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
         out.push_back({m_sampleRate / (tau + shift), mass});
         voicedProbability += mass;
     }
+
+    for (auto i = firstCandidate; i < out.size(); ++i)
+        if (out[i].frequencyHz < kRefineBelowHz && out[i].probability >= kRefineMinProbability)
+            out[i].frequencyHz = refineLowPitch(frame, out[i].frequencyHz);
 
     // Thresholds below every trough: YIN falls back to the global minimum,
     // which the paper down-weights by p_a.

@@ -38,12 +38,19 @@ public:
     // returns their total probability, i.e. the probability the frame is voiced.
     float analyse(const float *frame, std::vector<PitchCandidate> &out);
 
+    // Power spectrum of the last analysed frame under a Hann window, bins
+    // [0, bins) of blockSize (from the frame's FFT that the difference function
+    // takes anyway: a Hann window is a 3-tap filter across bins).
+    void hannPower(int bins, float *out) const;
+
     // Root mean square of the last analysed frame.
     float lastRms() const { return m_rms; }
 
 private:
     void differenceFunction(const float *frame);
     float priorMassAtOrBelow(float threshold) const;
+    // A low candidate's frequency from the period of its first partials.
+    float refineLowPitch(const float *frame, float hz);
 
     float m_sampleRate;
     int m_blockSize;
@@ -62,6 +69,9 @@ private:
     std::vector<double> m_squaresPrefix;
     std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
+    std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
+    std::vector<int> m_troughs;
+    std::vector<float> m_rawSpectrum;  // re, im of bins [0, kKeptBins] of the last frame  // lags of this frame's troughs, shoulders dropped
 };
 
 }  // namespace audioscore

@@ -20,10 +20,19 @@ constexpr float kOnsetMaxHz = 6000.f;
 constexpr float kSnapBeforeS = 0.08f;
 constexpr float kSnapAfterS = 0.02f;
 constexpr float kMinOnsetSpacingS = 0.04f;
+// Slow attacks: a note's start moves back up to kAttackReachS to where the
+// amplitude at its harmonics began to rise, if its rise (20 to 80 % of the
+// peak within kAttackPeakWithinS of the start) took at least kSlowRiseS. A
+// note ending within kAdjacentS of the start is the previous one, whose
+// harmonics do not count.
+constexpr float kAttackReachS = 0.35f;
+constexpr float kAttackPeakWithinS = 0.25f;
+constexpr float kSlowRiseS = 0.05f;
+constexpr float kAdjacentS = 0.1f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
-constexpr float kSplitDipDb = 3.f;
+constexpr float kSplitDipDb = 6.f;  // 3 split string sections and reverberant voices on their swells; 8 cost synthetic tones
 constexpr float kSplitSpanS = 0.06f;
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
@@ -35,6 +44,12 @@ constexpr float kJoinToleranceS = 0.04f;
 // count this much audio before the span being decoded: one window alone is a
 // small sample, and the whole file is what decoding at the end would use.
 constexpr float kStatisticsHorizonS = 600.f;
+// Recent loudness for the relative floor: a peak hold that falls this fast. Held
+// notes fade slower than this (a piano's low strings about 3-10 dB/s); releases,
+// reverb tails and breaths fall faster or sit far below the notes around them.
+constexpr float kPeakDecayDbPerS = 6.f;
+// Frames this far (RMS ratio, -10 dB) below the relative floor are unvoiced outright.
+constexpr float kGateBelowFloor = 0.316f;
 
 enum Output { F0Candidates, F0Probs, VoicedProb, SmoothedPitchTrack, Notes };
 
@@ -105,6 +120,9 @@ Vamp::Plugin::ParameterList PyinPlugin::getParameterDescriptors() const {
         parameter("lowampsuppression", "Suppress low amplitude pitch estimates",
                   "Frames whose RMS (full scale 1.0) is below this lose voicing probability in proportion", "",
                   0, 0.1f, 0.001f),
+        parameter("relativefloor", "Relative low amplitude suppression",
+                  "Frames this many dB below the recent peak level lose voicing (in proportion to their "
+                  "power below it): release and reverb tails, breaths (0: off)", "dB", 0, 60, 20),
         parameter("onsetsensitivity", "Onset sensitivity",
                   "How readily spectral-flux onsets start or split notes (0: never)", "", 0, 1, 0.7f),
         parameter("prunethresh", "Duration pruning threshold", "Notes shorter than this are dropped", "s", 0,
@@ -122,6 +140,7 @@ float PyinPlugin::getParameter(std::string identifier) const {
     if (identifier == "threshdistr") return m_thresholdDistribution;
     if (identifier == "outputunvoiced") return m_outputUnvoiced;
     if (identifier == "lowampsuppression") return m_lowAmplitudeRms;
+    if (identifier == "relativefloor") return m_relativeFloorDb;
     if (identifier == "onsetsensitivity") return m_onsetSensitivity;
     if (identifier == "prunethresh") return m_pruneSeconds;
     if (identifier == "decodewindow") return m_decodeWindowSeconds;
@@ -133,6 +152,7 @@ void PyinPlugin::setParameter(std::string identifier, float value) {
     if (identifier == "threshdistr") m_thresholdDistribution = std::clamp(std::round(value), 0.f, 6.f);
     else if (identifier == "outputunvoiced") m_outputUnvoiced = std::clamp(std::round(value), 0.f, 2.f);
     else if (identifier == "lowampsuppression") m_lowAmplitudeRms = std::clamp(value, 0.f, 0.1f);
+    else if (identifier == "relativefloor") m_relativeFloorDb = std::clamp(value, 0.f, 60.f);
     else if (identifier == "onsetsensitivity") m_onsetSensitivity = std::clamp(value, 0.f, 1.f);
     else if (identifier == "prunethresh") m_pruneSeconds = std::clamp(value, 0.f, 0.2f);
     else if (identifier == "decodewindow") m_decodeWindowSeconds = std::clamp(value, 0.f, 3600.f);
@@ -172,6 +192,8 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
                                                static_cast<ThresholdPrior>(static_cast<int>(m_thresholdDistribution)));
     m_pitchHmm = std::make_unique<PitchHmm>(kMinHz, kMaxHz, kBinCents, kMaxJumpBins, kSwitchProbability);
     m_onsets = std::make_unique<OnsetDetector>(m_inputSampleRate, static_cast<int>(blockSize / 2), kOnsetMinHz, kOnsetMaxHz);
+    m_harmonics = std::make_unique<HarmonicSpectrum>(m_inputSampleRate, static_cast<int>(blockSize),
+                                                     static_cast<int>(std::lround(blockSize / 4.0 / stepSize)));
     reset();
     return true;
 }
@@ -179,10 +201,13 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
 void PyinPlugin::reset() {
     if (m_pitchHmm) m_pitchHmm->reset();
     if (m_onsets) m_onsets->reset();
+    if (m_harmonics) m_harmonics->reset();
     m_windowFrames = m_decodeWindowSeconds > 0 && m_stepSize ? framesOf(std::max(m_decodeWindowSeconds, 1.f)) : 0;
     m_contextFrames = m_stepSize ? framesOf(m_decodeContextSeconds) : 0;
     m_statisticsFrames = m_stepSize ? framesOf(kStatisticsHorizonS) : 0;
     m_frames = m_committed = m_spanStart = m_lastNoteEnd = 0;
+    m_peakRms = 0.f;
+    m_peakDecay = m_stepSize ? std::pow(10.f, -kPeakDecayDbPerS * m_stepSize / m_inputSampleRate / 20.f) : 1.f;
     m_lastNoteCutShort = false;
     for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch}) {
         frames->clear();
@@ -221,9 +246,27 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
         for (auto &c : m_candidates) c.probability *= scale;
         voiced *= scale;
     }
+    m_peakRms = std::max(rms, m_peakRms * m_peakDecay);
+    if (m_relativeFloorDb > 0) {
+        const float floor = m_peakRms * std::pow(10.f, -m_relativeFloorDb / 20.f);
+        if (rms < floor * kGateBelowFloor) {
+            // Far below the floor: unvoiced. A scaled-down candidate still beats the
+            // unvoiced state, whose probability is spread over every pitch bin, so a
+            // clean decaying tail would stay voiced to the absolute floor.
+            m_candidates.clear();
+            voiced = 0.f;
+        } else if (rms < floor) {
+            const float ratio = rms / floor, scale = ratio * ratio;  // power below the floor
+            for (auto &c : m_candidates) c.probability *= scale;
+            voiced *= scale;
+        }
+    }
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
     m_onsets->process(inputBuffers[0]);  // the block's first half: centred on the frame time
+    m_harmonicPower.resize(m_harmonics->bins());
+    m_yin->hannPower(m_harmonics->bins(), m_harmonicPower.data());  // the whole block: centred a quarter block later
+    m_harmonics->add(m_harmonicPower.data());
 
     FeatureSet fs;
     const Vamp::RealTime time = frameTime(frame);
@@ -307,6 +350,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
                           std::find_if(m_earlierOnsets.begin(), m_earlierOnsets.end(),
                                        [horizon](const auto &onset) { return onset.first >= horizon; }));
     m_onsets->discard(drop, m_statisticsFrames);
+    m_harmonics->discard(drop);
     m_spanStart = keepFrom;
     m_pitchHmm->discardBefore(m_committed);
 }
@@ -350,13 +394,30 @@ std::vector<Note> PyinPlugin::spanNotes() {
     const size_t strongRank = onsetStrengths.size() * 9 / 10;
     std::nth_element(onsetStrengths.begin(), onsetStrengths.begin() + strongRank, onsetStrengths.end());
     const float strongOnset = onsetStrengths.empty() ? 0.f : kStrongOnsetRatio * onsetStrengths[strongRank];
-    return placeOnsets(
+    std::vector<Note> notes = placeOnsets(
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
-            return m_onsets->isReattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
+            return m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
+    // Slow attacks (strings, choir): the note model starts a note once its
+    // pitch wins, well after its sound began; the rise of the amplitude at its
+    // harmonics shows when that was.
+    const int reach = framesOf(kAttackReachS), after = framesOf(kAttackPeakWithinS), rise = framesOf(kSlowRiseS);
+    const int adjacent = framesOf(kAdjacentS);
+    for (size_t i = 0; i < notes.size(); ++i) {
+        Note &note = notes[i];
+        const Note *previous = i ? &notes[i - 1] : nullptr;
+        const int from = std::max(note.startFrame - reach, previous ? previous->startFrame + minFrames : 0);
+        const float avoid = previous && previous->endFrame >= note.startFrame - adjacent ? previous->frequencyHz : 0.f;
+        const int start = m_harmonics->attackStart(from, note.startFrame, std::min(note.endFrame, note.startFrame + after),
+                                                note.frequencyHz, avoid, rise);
+        if (start >= note.startFrame) continue;
+        note.startFrame = start;
+        if (previous && notes[i - 1].endFrame > start) notes[i - 1].endFrame = start;
+    }
+    return notes;
 }
 
 }  // namespace audioscore

@@ -2,6 +2,7 @@
 // published pYIN plugin know them).
 #pragma once
 
+#include "HarmonicSpectrum.h"
 #include "NoteHmm.h"
 #include "OnsetDetector.h"
 #include "PitchHmm.h"
@@ -24,7 +25,7 @@ public:
     std::string getDescription() const override;
     std::string getMaker() const override { return "audioscore"; }
     std::string getCopyright() const override;
-    int getPluginVersion() const override { return 2; }  // 2: windowed decoding by default
+    int getPluginVersion() const override { return 3; }  // 3: relative low-amplitude floor
 
     InputDomain getInputDomain() const override { return TimeDomain; }
     size_t getPreferredBlockSize() const override;
@@ -56,6 +57,7 @@ private:
     float m_thresholdDistribution = 2;  // Beta, mean 0.15
     float m_outputUnvoiced = 0;         // 0 omit, 1 as 0 Hz, 2 as negative frequencies
     float m_lowAmplitudeRms = 0.001f;   // frames quieter than this (RMS, full scale 1) lose voicing
+    float m_relativeFloorDb = 20.f;     // frames this far below the recent peak RMS lose voicing (0: off)
     float m_onsetSensitivity = 0.7f;
     float m_pruneSeconds = 0.08f;
     float m_decodeWindowSeconds = 60.f;  // 0: decode the whole recording at the end
@@ -65,10 +67,14 @@ private:
     std::unique_ptr<ProbabilisticYin> m_yin;
     std::unique_ptr<PitchHmm> m_pitchHmm;
     std::unique_ptr<OnsetDetector> m_onsets;
+    std::unique_ptr<HarmonicSpectrum> m_harmonics;
     NoteHmm m_noteHmm;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
+    std::vector<float> m_harmonicPower;        // reused every frame
     int m_windowFrames = 0, m_contextFrames = 0, m_statisticsFrames = 0;
     int m_frames = 0;       // frames analysed
+    float m_peakRms = 0.f;  // recent loudness: the peak RMS, decaying at kPeakDecayDbPerS
+    float m_peakDecay = 1.f;  // per frame
     int m_committed = 0;    // frames before this have had their pitch emitted
     int m_spanStart = 0;    // first frame whose decoder inputs are kept
     int m_lastNoteEnd = 0;  // end frame of the last note emitted

@@ -1,0 +1,178 @@
+"""Note post-processing on the pitch track: what a performance does to a note list.
+
+A pYIN note model sees the smoothed pitch track frame by frame; a few things real
+players and singers do need the whole note in view, so they are cleaned here, after
+decoding (the plugin stays a plain pYIN with onsets):
+
+* **Scoops and falls** (Tony-style note models split them off): a short note that
+  glides into the next one (a singer's scoop, a wind player's attack) becomes part of
+  that note, which keeps the stable part's pitch; a short fall off the end of a note
+  into silence becomes part of the note before it.
+* **Slow attacks** (string sections, choir): the note model starts a note only once its
+  voicing is confident; the pitch track is already on the note's pitch earlier, so a
+  note's onset moves back over the frames that sit on its pitch.
+* **Tuning**: :func:`estimate_tuning` gives the recording's offset from A440 (cents),
+  which :func:`tuned_midi` takes off when notes are rounded to MIDI numbers.
+
+Conventions: times in seconds, f0 in Hz (0 = unvoiced), notes as
+``(onset_s, offset_s, pitch_hz)``, pitch distances in cents or semitones (MIDI numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["clean_notes", "estimate_tuning", "tuned_midi"]
+
+NoteTuple = tuple[float, float, float]
+
+# A scoop or fall is at most this long, and glides: fewer than this share of its voiced
+# frames lie within GLIDE_STABLE_CENTS of its median pitch (a short played note, however
+# short, holds its pitch for most of its frames).
+SCOOP_MAX_S = 0.15
+GLIDE_STABLE_CENTS = 30.0
+GLIDE_MAX_STABLE_SHARE = 0.5
+GLIDE_MIN_S = 0.02
+# ... and it leads at most this far (semitones) from or to the note it belongs to.
+SCOOP_MAX_SEMITONES = 3.0
+# Notes this close (seconds) count as touching.
+TOUCH_S = 0.03
+# A fall off a note ends in at least this much silence.
+FALL_SILENCE_S = 0.05
+# Onsets move back over frames within this many semitones of the note, by at most this much.
+BACKTRACK_SEMITONES = 0.6
+BACKTRACK_MAX_S = 0.3
+# A note keeps at least this much of itself when the next one's onset moves back.
+MIN_NOTE_S = 0.06
+# Tuning from at least this much (e.g. seconds of notes); 0 below.
+TUNING_MIN_WEIGHT = 1.0
+
+
+def _midi(hz: np.ndarray | float) -> np.ndarray | float:
+    return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=float) / 440.0)
+
+
+def estimate_tuning(pitch_hz: np.ndarray, weight: np.ndarray) -> float:
+    """The recording's tuning offset from A440, in cents, in [-50, 50).
+
+    The circular mean of each pitch's deviation from the nearest equal-tempered pitch
+    (cents mod 100 as an angle), weighted. Given note pitches (each the median of its
+    frames, so vibrato has already averaged out) weighted by duration: a take sung 40
+    cents flat gives -40. Per-frame pitches would not do: a +-50 cent vibrato spreads
+    its frames around the whole circle.
+
+    Args:
+        pitch_hz: Pitches, Hz (non-positive ones are ignored); shape (n,).
+        weight: Weight of each, e.g. note durations in seconds; shape (n,).
+
+    Returns:
+        Cents; 0.0 when the positive pitches weigh less than ``TUNING_MIN_WEIGHT``.
+    """
+    hz = np.asarray(pitch_hz, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    use = (hz > 0) & (w > 0)
+    if w[use].sum() < TUNING_MIN_WEIGHT:
+        return 0.0
+    angle = 2 * np.pi * (100.0 * np.asarray(_midi(hz[use])) % 100.0) / 100.0
+    mean = np.arctan2(np.sum(w[use] * np.sin(angle)), np.sum(w[use] * np.cos(angle)))
+    cents = 100.0 * mean / (2 * np.pi)
+    return float(((cents + 50.0) % 100.0) - 50.0)
+
+
+def tuned_midi(pitch_hz: float, tuning_cents: float = 0.0) -> float:
+    """Fractional MIDI number of a pitch, the recording's tuning taken off.
+
+    ``69 + 12 log2(hz / 440) - tuning_cents / 100``: a note sung 40 cents flat in a take
+    that is 40 cents flat throughout gives an integer.
+    """
+    return float(_midi(pitch_hz)) - tuning_cents / 100.0
+
+
+def _frames(times: np.ndarray, onset: float, offset: float) -> slice:
+    return slice(int(np.searchsorted(times, onset)), int(np.searchsorted(times, offset)))
+
+
+def _glides(times: np.ndarray, f0: np.ndarray, note: NoteTuple, toward_hz: float) -> bool:
+    """Whether a short note is a slide rather than a played note: most of its frames off
+    its own median pitch, or at least GLIDE_MIN_S of frames between its pitch and the
+    note it leads to or from (a singer holds the scoop's start, then slides; the pitch
+    track crosses between two played notes within a frame or two)."""
+    voiced = f0[_frames(times, note[0], note[1])]
+    voiced = voiced[voiced > 0]
+    if voiced.size < 3:
+        return False
+    cents = 100.0 * np.asarray(_midi(voiced))
+    median = float(np.median(cents))
+    if float((np.abs(cents - median) <= GLIDE_STABLE_CENTS).mean()) < GLIDE_MAX_STABLE_SHARE:
+        return True
+    target = 100.0 * float(_midi(toward_hz))
+    low, high = sorted((median, target))
+    between = (cents > low + GLIDE_STABLE_CENTS) & (cents < high - GLIDE_STABLE_CENTS)
+    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+    return between.sum() * hop >= GLIDE_MIN_S
+
+
+def _semitones(a: NoteTuple, b: NoteTuple) -> float:
+    return abs(float(_midi(a[2]) - _midi(b[2])))
+
+
+def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
+    out: list[NoteTuple] = []
+    i = 0
+    while i < len(notes):
+        note = notes[i]
+        nxt = notes[i + 1] if i + 1 < len(notes) else None
+        short = note[1] - note[0] <= SCOOP_MAX_S
+        if (nxt is not None and short and nxt[0] - note[1] <= TOUCH_S and nxt[1] - nxt[0] > note[1] - note[0]
+                and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, note, nxt[2])):
+            # A scoop into the next note: one note, the stable part's pitch.
+            notes[i + 1] = (note[0], nxt[1], nxt[2])
+            i += 1
+            continue
+        if (out and short and note[0] - out[-1][1] <= TOUCH_S and _semitones(note, out[-1]) <= SCOOP_MAX_SEMITONES
+                and (nxt is None or nxt[0] - note[1] >= FALL_SILENCE_S) and _glides(times, f0, note, out[-1][2])
+                and out[-1][1] - out[-1][0] > note[1] - note[0]):
+            # A fall off the end of the previous note.
+            out[-1] = (out[-1][0], note[1], out[-1][2])
+            i += 1
+            continue
+        out.append(note)
+        i += 1
+    return out
+
+
+def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
+    out: list[NoteTuple] = []
+    for onset, offset, hz in notes:
+        target = float(_midi(hz))
+        # A repeated note's onset stays where it is: the frames before it are the previous note's.
+        same = bool(out) and abs(float(_midi(out[-1][2])) - target) <= BACKTRACK_SEMITONES
+        earliest = max(onset - BACKTRACK_MAX_S, (out[-1][1] if same else out[-1][0] + MIN_NOTE_S) if out else 0.0)
+        k = int(np.searchsorted(times, onset)) - 1
+        new_onset = onset
+        while k >= 0 and times[k] >= earliest and f0[k] > 0 and abs(float(_midi(f0[k])) - target) <= BACKTRACK_SEMITONES:
+            new_onset = float(times[k])
+            k -= 1
+        if out and out[-1][1] > new_onset:
+            out[-1] = (out[-1][0], new_onset, out[-1][2])
+        out.append((new_onset, offset, hz))
+    return out
+
+
+def clean_notes(times: np.ndarray, f0_hz: np.ndarray, notes: Sequence[NoteTuple]) -> list[NoteTuple]:
+    """Merge scoops and falls into their notes, then move onsets back over slow attacks.
+
+    Args:
+        times: Frame times, seconds, increasing; shape (n,).
+        f0_hz: Smoothed pitch per frame, Hz, 0 where unvoiced; shape (n,).
+        notes: Notes ``(onset_s, offset_s, pitch_hz)`` in time order, not overlapping.
+
+    Returns:
+        The cleaned notes, in time order, not overlapping.
+    """
+    t = np.asarray(times, dtype=float)
+    f0 = np.asarray(f0_hz, dtype=float)
+    cleaned = _merge_scoops(t, f0, [tuple(map(float, n)) for n in notes])  # type: ignore[misc]
+    return _backtrack_onsets(t, f0, cleaned)

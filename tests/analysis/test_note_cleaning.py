@@ -1,0 +1,129 @@
+"""Notes from performance-like signals: one small case per failure class of issue 13.
+
+Each case is a second or two of numpy-synthesised audio run through the plugin and the
+note cleaning (``track_pitch``); the real-clip checks use /work/shared/audio-style CC
+recordings (TinySOL: Cb-ord-A2-mf, Fl-ord-C4-mf, IRCAM Studio On Line via mirdata).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audioscore.analysis.note_cleaning import clean_notes, estimate_tuning, tuned_midi
+from audioscore.analysis.pitch import track_pitch
+
+SR = 44100
+REAL_AUDIO = Path(os.environ.get("AUDIOSCORE_REAL_AUDIO", "/work/shared/audio"))
+
+
+def _tone(f0: np.ndarray, attack_s: float = 0.01, release_s: float = 0.01, partials: int = 8) -> np.ndarray:
+    """Harmonic tone following the per-sample f0 track, linear attack and release."""
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    x = sum(np.sin(k * phase) / k for k in range(1, partials + 1))
+    n = f0.size
+    env = np.minimum(1.0, np.arange(n) / (attack_s * SR)) * np.minimum(1.0, (n - np.arange(n)) / (release_s * SR))
+    return 0.3 * x * env
+
+
+def _silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SR))
+
+
+def _midi(hz: float) -> float:
+    return 69 + 12 * np.log2(hz / 440.0)
+
+
+def _notes(x: np.ndarray):
+    return track_pitch(np.asarray(x, np.float32), SR).notes
+
+
+def test_scoop_into_a_note_is_part_of_it() -> None:
+    # Class 1: a scoop held 50 ms two semitones low, a 70 ms slide up, then 0.6 s on A3.
+    scoop = [np.full(int(0.05 * SR), 220.0 * 2 ** (-200 / 1200)),
+             220.0 * 2 ** (np.linspace(-200, 0, int(0.07 * SR)) / 1200), np.full(int(0.6 * SR), 220.0)]
+    x = np.concatenate([_silence(0.3), _tone(np.concatenate(scoop)), _silence(0.3)])
+    notes = _notes(x)
+    assert len(notes) == 1, notes
+    assert abs(_midi(notes[0].pitch_hz) - 57) < 0.3
+    assert abs(notes[0].onset - 0.3) < 0.05
+
+
+def test_repeated_notes_split_at_short_gaps() -> None:
+    # Class 2: three E4s, each 0.25 s, re-articulated with 30 ms gaps.
+    note = _tone(np.full(int(0.25 * SR), 329.63), release_s=0.01)
+    x = np.concatenate([_silence(0.3), note, _silence(0.03), note, _silence(0.03), note, _silence(0.3)])
+    onsets = [n.onset for n in _notes(x)]
+    assert len(onsets) == 3, onsets
+    assert np.allclose(onsets, [0.3, 0.58, 0.86], atol=0.05)
+
+
+def test_release_tail_is_unvoiced_after_150_ms() -> None:
+    # Class 3: a note whose release and reverb-like tail fall 60 dB in half a second.
+    n_tail = int(1.0 * SR)
+    f0 = np.full(int(0.5 * SR) + n_tail, 261.63)
+    x = _tone(f0, release_s=0.005)
+    x[-n_tail:] *= 10 ** (-6 * np.arange(n_tail) / SR)
+    result = track_pitch(np.concatenate([_silence(0.2), x]).astype(np.float32), SR)
+    after = (result.times >= 0.7 + 0.15) & (result.times < 1.7)
+    assert (result.f0_hz[after] > 0).mean() <= 0.2
+
+
+def test_slow_attack_note_starts_with_its_sound() -> None:
+    # Class 5: legato from G4 into a C5 that swells in over 200 ms while the G4 dies away
+    # over 150 ms (a string section's change of note).
+    n = int(0.6 * SR)
+    t = np.arange(n) / SR
+    first = _tone(np.full(n, 392.0))
+    tail = _tone(np.full(n, 392.0)) * np.clip(1 - t / 0.15, 0, 1)
+    second = _tone(np.full(n, 523.25)) * np.minimum(1.0, t / 0.2)
+    x = np.concatenate([_silence(0.3), first, tail + second, _silence(0.3)])
+    notes = _notes(x)
+    c5 = [note for note in notes if abs(_midi(note.pitch_hz) - 72) < 0.5]
+    assert len(c5) == 1, notes
+    assert abs(c5[0].onset - 0.9) < 0.05
+
+
+def test_tuning_of_a_flat_take_is_taken_off_midi() -> None:
+    # Class 6: four notes, the whole take 40 cents flat.
+    pitches = [60, 64, 67, 72]
+    x = np.concatenate([_tone(np.full(int(0.4 * SR), 440.0 * 2 ** ((p - 0.4 - 69) / 12))) for p in pitches])
+    result = track_pitch(np.concatenate([_silence(0.2), x, _silence(0.3)]).astype(np.float32), SR)
+    assert result.tuning_cents == pytest.approx(-40.0, abs=6.0)
+    assert [round(n.midi) for n in result.notes] == pitches
+    assert all(abs(n.midi - round(n.midi)) < 0.1 for n in result.notes)
+
+
+def test_estimate_tuning_is_circular() -> None:
+    hz = np.array([440.0 * 2 ** ((m + 0.48) / 12) for m in range(20)] + [440.0 * 2 ** ((m - 0.48) / 12) for m in range(20)])
+    assert abs(estimate_tuning(hz, np.ones_like(hz))) >= 48.0  # +-48 cents average to 50, not 0
+    assert estimate_tuning(np.array([450.0]), np.array([0.5])) == 0.0  # too little to go on
+    assert tuned_midi(440.0 * 2 ** (-0.4 / 12), -40.0) == pytest.approx(69.0)
+
+
+def test_clean_notes_merges_a_gliding_fragment_but_not_a_steady_short_note() -> None:
+    times = np.arange(0, 1.0, 0.005)
+    f0 = np.where(times < 0.2, 0.0, 220.0)
+    glide = (times >= 0.2) & (times < 0.3)
+    f0[glide] = 220.0 * 2 ** (np.linspace(-200, -20, glide.sum()) / 1200)
+    fragment = [(0.2, 0.3, 207.0), (0.3, 0.9, 220.0)]
+    assert clean_notes(times, f0, fragment) == [(0.2, 0.9, 220.0)]
+    steady = f0.copy()
+    steady[glide] = 196.0
+    assert len(clean_notes(times, steady, [(0.2, 0.3, 196.0), (0.3, 0.9, 220.0)])) == 2
+
+
+@pytest.mark.parametrize(("name", "midi"), [("cb_tinysol_A2.flac", 45), ("fl_tinysol_C4.flac", 60)])
+def test_single_real_note_gives_one_note_at_its_pitch(name: str, midi: int) -> None:
+    sf = pytest.importorskip("soundfile")
+    path = REAL_AUDIO / name
+    if not path.exists():
+        pytest.skip(f"{path} not here")
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    result = track_pitch(x.mean(axis=1), sr)
+    long_notes = [n for n in result.notes if n.offset - n.onset >= 0.15]
+    assert len(long_notes) == 1, result.notes
+    assert abs(100 * (_midi(long_notes[0].pitch_hz) - midi)) <= 20

@@ -1,0 +1,44 @@
+// Power spectra kept per frame below a few kHz, for the amplitude of one
+// note's harmonics over time: where a slowly swelling note (string section,
+// choir, a legato cello) began to sound, which neither the spectral flux (the
+// rise is too slow) nor the pitch track (it changes only once the new note
+// dominates) shows.
+#pragma once
+
+#include <vector>
+
+namespace audioscore {
+
+class HarmonicSpectrum {
+public:
+    // Spectra of Hann windows of windowSize samples whose centre lies `lag`
+    // frames after the frame they are given with (the plugin's blocks start
+    // half a block before the frame time, so a whole block is centred a
+    // quarter block later).
+    HarmonicSpectrum(float sampleRate, int windowSize, int lag);
+
+    int bins() const { return m_bins; }  // power bins per frame, [0, kHarmonicMaxHz)
+    void reset();
+    // Appends a frame's power spectrum, bins() values (ProbabilisticYin::hannPower).
+    void add(const float *power);
+    void discard(int frames);  // forget the oldest frames (indices below count from the oldest kept)
+
+    // Where the note at `noteStart` (frames), pitch f0Hz, began to sound: the
+    // amplitude at its harmonics (those not shared with a previous note's
+    // pitch avoidHz, 0: none), over frames [from, to), rises to its peak after
+    // noteStart; a rise to 80 % of that peak taking at least riseFrames is a
+    // slow attack, which starts where the amplitude last rose through
+    // kAttackFloor of the peak. Returns that frame when it is before noteStart
+    // (and not before `from`), else noteStart.
+    int attackStart(int from, int noteStart, int to, float f0Hz, float avoidHz, int riseFrames) const;
+
+private:
+    float harmonicAmplitude(int frame, float f0Hz, float avoidHz) const;
+    int frames() const { return static_cast<int>(m_power.size() / m_bins); }
+
+    int m_lag, m_bins;
+    float m_binHz;
+    std::vector<float> m_power;  // frames x m_bins
+};
+
+}  // namespace audioscore
