@@ -18,6 +18,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .beats import positions_in_beats, times_of_positions
+
 __all__ = ["Grid", "PerformedNote", "QuantisedNote", "Rhythm", "fit_rhythm", "quantise"]
 
 TATUM_RANGE_S = (0.06, 1.2)   # the finest regular subdivision of the music
@@ -99,6 +101,10 @@ class Rhythm:
     grid: Grid
     beats_per_bar: int
     downbeat_s: float
+    # A tracked tempo curve (``audioscore.beats``): the time of every beat, a downbeat at
+    # index ``downbeat_index``; empty for one constant tempo.
+    beat_times_s: tuple[float, ...] = ()
+    downbeat_index: int = 0
 
     @property
     def tempo_bpm(self) -> float:
@@ -117,9 +123,15 @@ class Rhythm:
 
     def seconds_to_quarters(self, t: float) -> float:
         """Score position (quarters from the first full bar before the music) of a time."""
+        if len(self.beat_times_s) >= 2:
+            beats = float(positions_in_beats([t], np.asarray(self.beat_times_s))[0]) - self.downbeat_index
+            return beats * float(self.grid.quarters_per_beat)
         return (t - self.downbeat_s) / self.beat_s * float(self.grid.quarters_per_beat)
 
     def quarters_to_seconds(self, q: float) -> float:
+        if len(self.beat_times_s) >= 2:
+            beats = q / float(self.grid.quarters_per_beat) + self.downbeat_index
+            return float(times_of_positions([beats], np.asarray(self.beat_times_s))[0])
         return self.downbeat_s + q / float(self.grid.quarters_per_beat) * self.beat_s
 
 

@@ -26,7 +26,7 @@ from .rhythm import QuantisedNote, Rhythm
 from .tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "shorten_silences", "summarise_score"]
+           "shorten_silences", "summarise_score", "tempo_curve"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -210,6 +210,21 @@ def build_score(
     return score
 
 
+def tempo_curve(rhythm: Rhythm, smooth_beats: int = 4) -> list[list[float]]:
+    """``[[time_s, quarter bpm], ...]``: one point per tracked beat (tempo over the next
+    ``smooth_beats`` beats), or one point for a constant tempo."""
+    beats = np.asarray(rhythm.beat_times_s, dtype=float)
+    per_beat = float(rhythm.grid.quarters_per_beat)
+    if len(beats) < 2:
+        return [[round(rhythm.downbeat_s, 3), round(rhythm.tempo_bpm, 2)]]
+    periods = np.diff(beats)
+    if len(periods) >= smooth_beats:
+        periods = np.convolve(np.pad(periods, (0, smooth_beats - 1), mode="edge"),
+                              np.ones(smooth_beats) / smooth_beats, mode="valid")
+    return [[round(float(t), 3), round(60.0 / float(p) * per_beat, 2)] for t, p in zip(beats[:-1], periods,
+                                                                                       strict=True)]
+
+
 def summarise_score(
     score: stream.Score, notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, cuts: Sequence[RestCut] = ()
 ) -> dict[str, Any]:
@@ -247,6 +262,7 @@ def summarise_score(
             }
             for n in notes
         ],
+        "tempo_curve": tempo_curve(rhythm),
         "shortened_rests": [
             {"measure": int((c.at + shift) // bar) + 1 - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
             for c in cuts

@@ -24,9 +24,10 @@ from .feature_notes import notes_for_notation
 from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
-from .rhythm import PerformedNote, fit_rhythm, quantise
+from .quantise import notate_rhythm
+from .rhythm import PerformedNote
 from .score import ScoreSpec, build_score, shorten_silences, summarise_score
-from .tonality import estimate_key, parse_key
+from .tonality import estimate_key, parse_key, tuning_offset
 
 __all__ = [
     "ScoreFiles",
@@ -37,7 +38,8 @@ __all__ = [
     "transcribe_notes",
 ]
 
-MIN_NOTES = 2
+MIN_NOTES = 1
+FEW_NOTES = 3  # below this, tempo and meter cannot be estimated: defaults, said in the summary
 LILYPOND_TIMEOUT_S = 120.0
 
 
@@ -99,18 +101,22 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     """The music21 score and its score.json summary."""
     notes = sorted(notes, key=lambda n: n.onset)
     if len(notes) < MIN_NOTES:
-        raise InputError(f"no melody to transcribe: {len(notes)} note(s) found")
+        raise InputError("no melody to transcribe: no notes found (silence, or no voiced audio)")
     try:
-        rhythm = fit_rhythm(notes, tempo_bpm=options.tempo_bpm, time_signature=options.time_signature,
-                            triplets=options.triplets)
+        rhythm, quantised, _ = notate_rhythm(notes, tempo_bpm=options.tempo_bpm,
+                                             time_signature=options.time_signature, triplets=options.triplets)
         # Long silences shortened: the notation's work follows the notes, not the time they span.
-        quantised, cuts = shorten_silences(quantise(notes, rhythm), rhythm.bar_quarters)
+        quantised, cuts = shorten_silences(quantised, rhythm.bar_quarters)
         key = parse_key(options.key) if options.key else estimate_key(
             (n.midi, float(n.duration)) for n in quantised)
         score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
-    return score, summarise_score(score, quantised, rhythm, key, cuts)
+    summary = summarise_score(score, quantised, rhythm, key, cuts)
+    if len(quantised) < FEW_NOTES:
+        summary["remarks"] = [f"only {len(quantised)} note(s): tempo and meter are defaults "
+                              f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), not estimates"]
+    return score, summary
 
 
 def _write_score(
@@ -198,7 +204,10 @@ def transcribe_file(
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        notes = [PerformedNote(n.onset, n.offset, round(n.midi)) for n in features.pitch.notes]
+        offset = tuning_offset([n.midi for n in features.pitch.notes],
+                               [n.offset - n.onset for n in features.pitch.notes])
+        notes = [PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                 for n in features.pitch.notes]
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 
