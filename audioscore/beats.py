@@ -3,16 +3,16 @@
 Conventions: times in seconds; tempo in beats per minute of the *felt* beat (a quarter
 in simple meter, a dotted quarter in compound meter); positions in beats.
 
-The dynamic programme that places beats is librosa's (Ellis, "Beat tracking by dynamic
-programming", JNMR 2007: ``librosa.beat.beat_track`` with a fixed tempo, run on an onset
-envelope built from the notes). What librosa does not do well for melodies, and what is
-written here by hand, is choosing the *level* of the beat (its tempo octave, 60 vs 120 vs
-180 bpm) and whether it divides in two or in three: its tempo estimate follows the
-autocorrelation peak of the envelope, which for a melody of eighth notes is the eighth.
-On the humanised corpus (``bench/notation_report.py``) its own tempo was within 4 % on
-4/16 pieces; choosing the level by how simply the onsets are notated at each candidate
-tempo (a sixteenth grid, eighth triplets only where needed, few empty beats, a prior
-near 100 bpm) and letting librosa place the beats at that tempo got 13/16.
+Beats are placed by Ellis's dynamic programme ("Beat tracking by dynamic programming",
+JNMR 2007) on an onset envelope built from the notes, at a fixed tempo: what
+``librosa.beat.beat_track(bpm=...)`` does, re-written here in NumPy because librosa's is
+compiled by numba on first use in every process (11-13 s here, more than the whole
+transcription). What librosa does not do well for melodies, and what is written here
+by hand, is choosing the *level* of the beat (its tempo octave) and whether it divides
+in two or three: its tempo estimate on the same envelope was within 4 % on 6/16 pieces
+of the humanised corpus (``bench/notation_report.py``); choosing the level by how simply
+the onsets are notated at each candidate tempo (a sixteenth grid, eighth triplets only
+where needed, little syncopation, few empty beats, a prior near 100 bpm) got 12/16.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["BeatTrack", "track_beats", "positions_in_beats", "times_of_positions
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
-CANDIDATE_BPM = tuple(float(b) for b in np.geomspace(36.0, 260.0, 30))
+CANDIDATE_BPM = tuple(float(b) for b in np.geomspace(36.0, 260.0, 24))
 TIGHTNESS = 400.0              # librosa's tempo-deviation penalty: beats bend, but not to every late onset
 JITTER_S = 0.045               # onset timing spread a listener forgives
 MISFIT_CAP = 3.0               # cost of an onset far from every grid position, in squared-jitter units
@@ -40,7 +40,7 @@ EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat to
 COMPOUND_COST = 0.25           # per onset: 6/8 only when the thirds clearly explain the onsets better
 PREFERRED_QUARTER_BPM = 100.0
 PRIOR_WEIGHT = 1.0             # per squared octave from the preferred tempo
-MAX_NOTES_SCORED = 600         # level choice on at most this many onsets, evenly spread
+LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
 
 
@@ -106,11 +106,45 @@ def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarr
 
 
 def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
-    import librosa
+    """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
 
-    _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=1.0 / FRAME_S, hop_length=1, bpm=bpm,
-                                       tightness=TIGHTNESS, trim=False, units="time")
-    return np.asarray(beats, dtype=float)
+    Each frame's score is its (smoothed) onset strength plus the best score of a previous
+    beat half a period to two periods earlier, less ``TIGHTNESS`` times the squared log
+    ratio of that interval to the period; the beats are the back-links from the best
+    frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
+    librosa's version is compiled by numba on first use in every process (11-13 s here).
+    """
+    period = 60.0 / bpm / FRAME_S
+    width = max(1.0, period / 32.0)
+    kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
+    local = np.convolve(envelope / (envelope.std() or 1.0), kernel, mode="same")
+    n = len(local)
+    lo, hi = max(1, int(round(period / 2))), int(round(2 * period))
+    lags = np.arange(lo, hi + 1)
+    penalty = -TIGHTNESS * np.log(lags / period) ** 2
+    score = local.copy()
+    back = np.full(n, -1)
+    # Before the first onset there is nothing to link to (as in librosa).
+    first = int(np.argmax(local >= 0.01 * local.max()))
+    for t in range(lo, n):
+        start = max(0, t - hi)
+        candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
+        k = int(np.argmax(candidates))
+        score[t] = local[t] + candidates[k]
+        if t >= first:
+            back[t] = t - lo - k
+    # The last beat: the last local maximum of the score above half their median.
+    peaks = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
+    if len(peaks):
+        strong = peaks[score[peaks] >= 0.5 * np.median(score[peaks])]
+        t = int(strong[-1]) if len(strong) else int(np.argmax(score))
+    else:
+        t = int(np.argmax(score))
+    beats = [t]
+    while back[t] >= 0:
+        t = int(back[t])
+        beats.append(t)
+    return np.array(beats[::-1], dtype=float) * FRAME_S
 
 
 def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -> np.ndarray:
@@ -183,8 +217,14 @@ def track_beats(
         raise ValueError("at least two onsets are needed to track beats")
     accents = np.ones(len(onsets)) if weights is None else np.asarray(weights, dtype=float)
     envelope = _envelope(onsets, accents, onsets[-1] + 2.0)
-    scored = onsets[np.linspace(0, len(onsets) - 1, min(len(onsets), MAX_NOTES_SCORED)).astype(int)]
-    best: tuple[float, np.ndarray, bool] | None = None
+    # The level is chosen on a window of a long performance (the DP runs once per
+    # candidate); the beats of the whole come from one more run at the chosen tempo.
+    window = onsets <= onsets[0] + LEVEL_WINDOW_S
+    if window.sum() < 8:
+        window = np.arange(len(onsets)) < 8
+    scored = onsets[window]
+    level_envelope = envelope[: int((scored[-1] + 2.0) / FRAME_S)] if not window.all() else envelope
+    best: tuple[float, np.ndarray, bool, float] | None = None
     for is_compound in ((False, True) if compound is None else (compound,)):
         per_beat = 1.5 if is_compound else 1.0
         if tempo_bpm is not None:
@@ -192,9 +232,11 @@ def track_beats(
         else:
             candidates = [b for b in CANDIDATE_BPM if MIN_BEAT_S <= 60.0 / b <= MAX_BEAT_S]
         for bpm in candidates:
-            beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+            beats = _extend(_beats_at(level_envelope, bpm), scored[0], scored[-1], 60.0 / bpm)
             cost = _cost(scored, beats, is_compound, 60.0 / float(np.median(np.diff(beats))) * per_beat)
             if best is None or cost < best[0]:
-                best = (cost, beats, is_compound)
+                best = (cost, beats, is_compound, bpm)
     assert best is not None
-    return BeatTrack(best[1], best[2])
+    beats = best[1] if window.all() else _extend(_beats_at(envelope, best[3]), onsets[0], onsets[-1],
+                                                 60.0 / best[3])
+    return BeatTrack(beats, best[2])
