@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from music21 import clef as m21clef
 from music21 import duration as m21duration
-from music21 import expressions, metadata, meter, stream, tempo
+from music21 import expressions, instrument, metadata, meter, stream, tempo
 from music21 import key as m21key
 from music21 import note as m21note
 
@@ -147,6 +147,9 @@ def _part(
     """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
     on the first staff, a mark where each shortened silence begins."""
     part = stream.Part()
+    # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
+    part.insert(0, instrument.Instrument(instrumentName="Melody"))
+    part.partName = "Melody"
     part.insert(0, clef)
     part.insert(0, meter.TimeSignature(rhythm.time_signature))
     part.insert(0, m21key.Key(key.tonic, key.mode))  # a Key, not a bare signature: minor prints as minor

@@ -27,7 +27,7 @@ from .lilypond import render_lilypond, score_to_lilypond
 from .quantise import notate_rhythm
 from .rhythm import PerformedNote
 from .score import ScoreSpec, build_score, shorten_silences, summarise_score
-from .tonality import estimate_key, parse_key, tuning_offset
+from .tonality import estimate_key, parse_key, spell, tuning_offset
 
 __all__ = [
     "ScoreFiles",
@@ -107,8 +107,12 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
                                              time_signature=options.time_signature, triplets=options.triplets)
         # Long silences shortened: the notation's work follows the notes, not the time they span.
         quantised, cuts = shorten_silences(quantised, rhythm.bar_quarters)
-        key = parse_key(options.key) if options.key else estimate_key(
-            (n.midi, float(n.duration)) for n in quantised)
+        if options.key:
+            key = parse_key(options.key)
+        elif len({n.midi % 12 for n in quantised}) == 1:  # one pitch: its own major key, not a guess
+            key = parse_key(spell(quantised[0].midi, parse_key("C major")).name.replace("-", "b"))
+        else:
+            key = estimate_key((n.midi, float(n.duration)) for n in quantised)
         score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
