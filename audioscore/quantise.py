@@ -36,6 +36,7 @@ GLIDE_MAX_S = 0.10
 GLIDE_GAP_S = 0.04
 GLIDE_SEMITONES = 2
 BLIP_S = 0.05
+SPLIT_GAP_S = 0.012
 JITTER_S = 0.045                  # onset timing spread forgiven, as in beats.py
 MISFIT_CAP = 3.0
 DUPLE = ((Fraction(0), 0.0), (Fraction(1, 2), 0.4), (Fraction(1, 4), 1.2), (Fraction(3, 4), 1.2))
@@ -71,6 +72,15 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
         onset = carried if carried is not None else note.onset
         carried = None
         result.append(PerformedNote(onset, note.offset, note.midi))
+    # A note split in two at the same pitch with no silence between (a tracker's split, not a
+    # re-attack: articulation leaves a gap) is one note.
+    merged: list[PerformedNote] = []
+    for note in result:
+        if merged and note.midi == merged[-1].midi and note.onset - merged[-1].offset < SPLIT_GAP_S:
+            merged[-1] = PerformedNote(merged[-1].onset, max(note.offset, merged[-1].offset), note.midi)
+        else:
+            merged.append(note)
+    result = merged
     if not result and ordered:
         longest = max(ordered, key=lambda n: n.offset - n.onset)
         result = [longest]
@@ -227,8 +237,6 @@ def notate_rhythm(
     # the first downbeat is the meter's phase taken to the bar containing the first onset.
     first_bar = math.floor((order[0] - meter.downbeat) / meter.beats_per_bar)
     downbeat = meter.downbeat + first_bar * meter.beats_per_bar
-    if order[0] - downbeat >= 1 and False:
-        pass
     performed_ends = positions_in_beats([cleaned[i].offset for i in chosen], beats)
     ends = _ends(order, performed_ends, meter.beats_per_bar, downbeat)
     grid = Grid(compound=track.compound, triplets=triplets)
@@ -240,7 +248,8 @@ def notate_rhythm(
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi)
                  for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
-    rhythm = Rhythm(60.0 / track.tempo_bpm, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
+    beat_s = 60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None else 60.0 / track.tempo_bpm
+    rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
                     tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1])
     return rhythm, quantised, cleaned
 
