@@ -37,9 +37,11 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 1.4
                  (0.25, 2.0), (0.75, 2.0))
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
-COMPOUND_COST = 0.25           # per onset: 6/8 only when the thirds clearly explain the onsets better
-PREFERRED_QUARTER_BPM = 100.0
-PRIOR_WEIGHT = 1.0             # per squared octave from the preferred tempo
+COMPOUND_COST = 0.05           # per onset: 6/8 when the thirds explain the onsets better,
+RARE_COMPOUND_COST = 0.3       # and this when fewer than COMPOUND_SHARE of the beats hold a third
+COMPOUND_SHARE = 0.3
+PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
+PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
 LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
 
@@ -186,8 +188,17 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
     spanned = np.arange(int(whole.min()), int(whole.max()) + 1)
     occupied = np.isin(spanned, np.unique(np.concatenate([whole, nearest])))
     empty = float(np.sum(~occupied)) / len(onsets)
-    prior = PRIOR_WEIGHT * float(np.log2(quarter_bpm / PREFERRED_QUARTER_BPM)) ** 2
-    return float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty + prior + (COMPOUND_COST if compound else 0.0)
+    low, high = PREFERRED_QUARTER_BPM
+    prior = PRIOR_WEIGHT * float(np.log2(min(1.0, quarter_bpm / low) * max(1.0, quarter_bpm / high))) ** 2
+    compound_cost = 0.0
+    if compound:
+        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats), not for
+        # a simple-meter tune with a few triplet beats, which the thirds fit just as well.
+        thirds = np.abs(np.abs(snapped - np.floor(snapped) - 0.5) - 1 / 6) < 1e-6
+        divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
+        compound_cost = COMPOUND_COST if divided >= COMPOUND_SHARE else RARE_COMPOUND_COST
+    return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
+            + prior + compound_cost)
 
 
 def track_beats(

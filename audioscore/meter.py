@@ -24,6 +24,9 @@ COMPOUND_METERS = ((2, "6/8"),)
 # Penalties (in accent-contrast units) of a meter against 4/4: 3/4 needs clear triple
 # accents; 2/4 reads like 4/4 wherever both fit, so it must fit clearly better.
 METER_PENALTY = {"4/4": 0.0, "3/4": 0.15, "2/4": 0.35, "6/8": 0.0}
+# Metrical weight of each beat of the bar (a half-bar in 4/4 is a secondary accent:
+# without it, a tune whose long notes fall on beat 3 gets its bar lines there).
+METRIC_WEIGHTS = {"4/4": (1.0, 0.0, 0.5, 0.0), "3/4": (1.0, 0.0, 0.0), "2/4": (1.0, 0.0), "6/8": (1.0, 0.0)}
 CADENCE_BONUS = 0.4   # the final note on a downbeat
 LONGEST_ACCENT_BEATS = 4.0
 CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
@@ -75,11 +78,12 @@ def choose_meter(
         if time_signature is not None and signature != time_signature:
             continue
         for phase in range(per_bar):
-            downbeats = (np.arange(first, last + 1) - phase) % per_bar == 0
-            if downbeats.all() or not downbeats.any():
+            template = np.asarray(METRIC_WEIGHTS[signature])[(np.arange(first, last + 1) - phase) % per_bar]
+            if template.std() == 0:
                 contrast = 0.0
             else:
-                contrast = (strength[downbeats].mean() - strength[~downbeats].mean()) / scale
+                contrast = float(np.mean((strength - strength.mean()) * (template - template.mean()))
+                                 / (scale * template.std()))
             cadence = CADENCE_BONUS if final_beat is not None and (final_beat - phase) % per_bar == 0 else 0.0
             score = contrast + cadence - (0.0 if time_signature else METER_PENALTY[signature])
             if best is None or score > best[0]:

@@ -42,7 +42,7 @@ MISFIT_CAP = 3.0
 DUPLE = ((Fraction(0), 0.0), (Fraction(1, 2), 0.4), (Fraction(1, 4), 1.2), (Fraction(3, 4), 1.2))
 TRIPLE = ((Fraction(0), 0.0), (Fraction(1, 3), 0.4), (Fraction(2, 3), 0.4))
 SIXTHS = ((Fraction(1, 6), 1.4), (Fraction(1, 2), 1.4), (Fraction(5, 6), 1.4))
-TRIPLET_BEAT_COST = 2.5           # a triplet beat in simple meter must save this much misfit
+TRIPLET_BEAT_COST = 1.5           # a triplet beat in simple meter must save this much misfit
 COLLISION_COST = 2.0              # two onsets on one grid position: one of them is lost
 LEGATO_GAP_BEATS = 0.5            # a shorter silence before the next note is articulation
 END_BIAS_BEATS = 0.15             # ends lean later: articulation shortens notes
@@ -146,6 +146,13 @@ def _ends(starts: list[Fraction], performed_ends: np.ndarray, bar: int, downbeat
         following = starts[i + 1] if i + 1 < len(starts) else None
         end_pos = float(performed_ends[i]) + END_BIAS_BEATS
         if following is None:
+            # The final note ends at its bar line when it reaches nearly that far: the
+            # closing ritardando and the release tail carry its sound past the bar line
+            # (by up to a bar), which is no reason to write it longer.
+            bar_line = downbeat + (math.floor(Fraction(start - downbeat) / bar) + 1) * bar
+            if bar_line - LAST_NOTE_FILL_BEATS <= end_pos <= bar_line + bar:
+                ends.append(Fraction(bar_line))
+                continue
             end = Fraction(max(math.ceil(end_pos - 0.35), math.floor(start) + 1))
             bar_end = downbeat + math.ceil(Fraction(end - downbeat) / bar) * bar
             if bar_end - end <= LAST_NOTE_FILL_BEATS and end - start >= 1:
