@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "track_beats", "positions_in_beats", "times_of_positions"]
+__all__ = ["BeatTrack", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -121,7 +121,7 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
     kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
     local = np.convolve(envelope / (envelope.std() or 1.0), kernel, mode="same")
     n = len(local)
-    lo, hi = max(1, int(round(period / 2))), int(round(2 * period))
+    lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
     penalty = -TIGHTNESS * np.log(lags / period) ** 2
     score = local.copy()

@@ -20,8 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .audio import Limits
 from .errors import InputError, LimitExceeded
+from .quantise import join_tracker_splits
 from .rhythm import PerformedNote
 from .tonality import tuning_offset
 
@@ -166,4 +169,25 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     # otherwise the offset is estimated from the notes themselves.
     offset = 0.0 if tuned else tuning_offset([m for _, _, m in parsed], [off - on for on, off, _ in parsed])
     low, high = MIDI_RANGE
-    return [PerformedNote(on, off, min(high, max(low, round(m - offset)))) for on, off, m in parsed]
+    notes_ = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset)))) for on, off, m in parsed),
+                    key=lambda n: n.onset)
+    frames = _voicing(document)
+    return join_tracker_splits(notes_, *frames) if frames else notes_
+
+
+def _voicing(document: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pitch analysis's frame times and voicing probabilities, when the document has
+    them (a features.json written by this project does; a hand-made notes list need not)."""
+    pitch = document.get("pitch")
+    if not isinstance(pitch, Mapping):
+        return None
+    times, voiced = pitch.get("times"), pitch.get("voiced_prob")
+    if not (isinstance(times, list) and isinstance(voiced, list) and len(times) == len(voiced) and times):
+        return None
+    try:
+        frames = np.asarray(times, dtype=float), np.asarray(voiced, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if frames[0].ndim != 1 or not (np.isfinite(frames[0]).all() and np.isfinite(frames[1]).all()):
+        return None
+    return frames

@@ -28,7 +28,7 @@ from .beats import BeatTrack, positions_in_beats, track_beats
 from .meter import choose_meter
 from .rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
-__all__ = ["clean_notes", "notate_rhythm", "snap_onsets"]
+__all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "snap_onsets"]
 
 # Artefacts: a note this short (s) right before a neighbour within GLIDE_SEMITONES is
 # the neighbour's attack (a scoop); one this short anywhere is dropped.
@@ -36,7 +36,12 @@ GLIDE_MAX_S = 0.10
 GLIDE_GAP_S = 0.04
 GLIDE_SEMITONES = 2
 BLIP_S = 0.05
-SPLIT_GAP_S = 0.012
+# A tracker split: the same pitch continuing across less than this silence while the
+# voicing stays above SPLIT_VOICED within SPLIT_WINDOW_S of the boundary. A re-articulated
+# note leaves a longer gap or a dip in voicing (the attack's noise and the release).
+SPLIT_GAP_S = 0.030
+SPLIT_VOICED = 0.9
+SPLIT_WINDOW_S = 0.05
 JITTER_S = 0.045                  # onset timing spread forgiven, as in beats.py
 MISFIT_CAP = 3.0
 DUPLE = ((Fraction(0), 0.0), (Fraction(1, 2), 0.4), (Fraction(1, 4), 1.2), (Fraction(3, 4), 1.2))
@@ -72,15 +77,6 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
         onset = carried if carried is not None else note.onset
         carried = None
         result.append(PerformedNote(onset, note.offset, note.midi))
-    # A note split in two at the same pitch with no silence between (a tracker's split, not a
-    # re-attack: articulation leaves a gap) is one note.
-    merged: list[PerformedNote] = []
-    for note in result:
-        if merged and note.midi == merged[-1].midi and note.onset - merged[-1].offset < SPLIT_GAP_S:
-            merged[-1] = PerformedNote(merged[-1].onset, max(note.offset, merged[-1].offset), note.midi)
-        else:
-            merged.append(note)
-    result = merged
     if not result and ordered:
         longest = max(ordered, key=lambda n: n.offset - n.onset)
         result = [longest]
@@ -89,6 +85,38 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
             result[i] = PerformedNote(result[i].onset, max(result[i + 1].onset, result[i].onset + 1e-3),
                                       result[i].midi)
     return result
+
+
+def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Sequence[float],
+                        voiced_prob: np.ndarray | Sequence[float]) -> list[PerformedNote]:
+    """Notes with a pitch tracker's splits of one sustained note joined back into it.
+
+    Two notes in a row at the same pitch are one when the silence between them is
+    shorter than SPLIT_GAP_S and the frame-wise voicing probability (pYIN's, from the
+    same analysis) stays at least SPLIT_VOICED within SPLIT_WINDOW_S of the boundary: a
+    repeated note, even legato, is re-attacked, and its attack dips the voicing (0.01-0.33
+    on the corpus's repeated notes, 0.99-1.0 across every split). Without frame data the
+    notes are left as they are: a repeated note is not guessed away.
+
+    Args:
+        notes: performed notes in time order.
+        times_s: frame times, shape (n,), increasing.
+        voiced_prob: voicing probability per frame, shape (n,).
+    """
+    times = np.asarray(times_s, dtype=float)
+    voiced = np.asarray(voiced_prob, dtype=float)
+    if len(times) == 0 or len(times) != len(voiced):
+        return list(notes)
+    joined: list[PerformedNote] = []
+    for note in notes:
+        previous = joined[-1] if joined else None
+        if previous is not None and note.midi == previous.midi and note.onset - previous.offset < SPLIT_GAP_S:
+            around = (times >= previous.offset - SPLIT_WINDOW_S) & (times <= note.onset + SPLIT_WINDOW_S)
+            if around.any() and float(voiced[around].min()) >= SPLIT_VOICED:
+                joined[-1] = PerformedNote(previous.onset, max(note.offset, previous.offset), note.midi)
+                continue
+        joined.append(note)
+    return joined
 
 
 def _grid_cost(fractions: np.ndarray, periods: np.ndarray, grid: Sequence[tuple[Fraction, float]]

@@ -24,7 +24,7 @@ from .feature_notes import notes_for_notation
 from .features import Source, extract_file
 from .files import write_atomic
 from .lilypond import render_lilypond, score_to_lilypond
-from .quantise import notate_rhythm
+from .quantise import join_tracker_splits, notate_rhythm
 from .rhythm import PerformedNote
 from .score import ScoreSpec, build_score, shorten_silences, summarise_score
 from .tonality import estimate_key, parse_key, spell, tuning_offset
@@ -118,8 +118,9 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
         raise InputError(str(error)) from None
     summary = summarise_score(score, quantised, rhythm, key, cuts)
     if len(quantised) < FEW_NOTES:
-        summary["remarks"] = [f"only {len(quantised)} note(s): tempo and meter are defaults "
-                              f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), not estimates"]
+        summary["remarks"] = [(f"only {len(quantised)} note(s): tempo and meter are defaults "
+                               f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
+                               "not estimates")]
     return score, summary
 
 
@@ -210,8 +211,9 @@ def transcribe_file(
         # just to read them back is the costliest step for long recordings.
         offset = tuning_offset([n.midi for n in features.pitch.notes],
                                [n.offset - n.onset for n in features.pitch.notes])
-        notes = [PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
-                 for n in features.pitch.notes]
+        notes = join_tracker_splits(sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                                            for n in features.pitch.notes), key=lambda n: n.onset),
+                                    features.pitch.times, features.pitch.voiced_prob)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 

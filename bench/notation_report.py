@@ -55,14 +55,17 @@ RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0)
 
 
 def features_document(performance: humanised.Performance, cache: Path) -> dict[str, Any]:
-    """The performance's notes as a features.json would carry them (cached)."""
+    """The performance's notes and pitch frames (times, voicing) as a features.json would
+    carry them (cached)."""
     wav = humanised.render_performance(performance, cache)
-    path = wav.with_suffix(".notes.json")
+    path = wav.with_suffix(".notes-voicing.json")
     if not path.exists():
         features = extract_file(wav)
         notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi}
                  for n in features.pitch.notes]
-        path.write_text(json.dumps({"notes": notes}))
+        pitch = {"times": [round(float(t), 5) for t in features.pitch.times],
+                 "voiced_prob": [round(float(v), 4) for v in features.pitch.voiced_prob]}
+        path.write_text(json.dumps({"notes": notes, "pitch": pitch}))
     return json.loads(path.read_text())
 
 

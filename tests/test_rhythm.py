@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import score_corpus as sc
 
-from audioscore.quantise import notate_rhythm
+from audioscore.quantise import join_tracker_splits, notate_rhythm
 from audioscore.rhythm import PerformedNote, QuantisedNote, Rhythm
 
 # One melody per meter and pickup case, named up front (not picked by result).
@@ -108,3 +108,15 @@ def test_colliding_and_too_short_notes() -> None:
 def test_bad_requests_are_value_errors(notes, kwargs, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         notate_rhythm(notes, **kwargs)
+
+
+def test_tracker_splits_are_joined_and_repeated_notes_kept() -> None:
+    """A split inside a sustained tone (voicing stays ~1) is one note; a re-attack at the same
+    pitch (voicing dips, as on the corpus's repeated notes) stays two, and so does any
+    split when there are no frames to tell."""
+    notes = [PerformedNote(0.0, 0.5, 69), PerformedNote(0.5, 0.9, 69), PerformedNote(0.91, 1.4, 69)]
+    times = np.arange(0.0, 1.5, 0.01)
+    voiced = np.where(np.abs(times - 0.905) < 0.02, 0.2, 1.0)  # an attack at 0.91 s
+    joined = join_tracker_splits(notes, times, voiced)
+    assert joined == [PerformedNote(0.0, 0.9, 69), PerformedNote(0.91, 1.4, 69)]
+    assert join_tracker_splits(notes, [], []) == notes
