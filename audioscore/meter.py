@@ -27,7 +27,8 @@ METER_PENALTY = {"4/4": 0.0, "3/4": 0.15, "2/4": 0.35, "6/8": 0.0}
 # Metrical weight of each beat of the bar (a half-bar in 4/4 is a secondary accent:
 # without it, a tune whose long notes fall on beat 3 gets its bar lines there).
 METRIC_WEIGHTS = {"4/4": (1.0, 0.0, 0.5, 0.0), "3/4": (1.0, 0.0, 0.0), "2/4": (1.0, 0.0), "6/8": (1.0, 0.0)}
-CADENCE_BONUS = 0.4   # the final note on a downbeat
+CADENCE_BONUS = 0.4
+PERIODICITY_WEIGHT = 2.0  # per unit of autocorrelation of the accents at the bar's lag   # the final note on a downbeat
 LONGEST_ACCENT_BEATS = 4.0
 CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
 
@@ -48,6 +49,24 @@ def _accents(positions: np.ndarray, lengths: np.ndarray, pitches: np.ndarray) ->
         peak = ((inner > pitches[:-2]) & (inner > pitches[2:])) | ((inner < pitches[:-2]) & (inner < pitches[2:]))
         accent[1:-1] += CONTOUR_ACCENT * peak
     return accent
+
+
+def _periodicity(positions: np.ndarray, accent: np.ndarray) -> dict[bool, float]:
+    """How well the accent pattern repeats every bar, for duple (False: a 4- or 8-beat lag)
+    and triple (True: 3 or 6 beats) bars: the autocorrelation of accents on a half-beat
+    grid. Independent of the downbeat's phase and robust to a beat the tracker lost in one
+    place, where the contrast of downbeats is not: melodies repeat their rhythm by the bar."""
+    index = np.round((positions - positions.min()) * 2).astype(int)
+    series = np.zeros(int(index.max()) + 1)
+    np.add.at(series, index, accent)
+    series -= series.mean()
+    energy = float(np.dot(series, series)) or 1.0
+
+    def at(beats: int) -> float:
+        lag = 2 * beats
+        return float(np.dot(series[:-lag], series[lag:])) / energy if lag < len(series) else 0.0
+
+    return {False: max(at(4), at(8)), True: max(at(3), at(6))}
 
 
 def choose_meter(
@@ -73,6 +92,7 @@ def choose_meter(
     scale = float(strength.std()) or 1.0
     final_beat = beat_index[-1] if on_beat[-1] else None
     meters = COMPOUND_METERS if compound else SIMPLE_METERS
+    periodicity = _periodicity(pos, accent)
     best: tuple[float, Meter] | None = None
     for per_bar, signature in meters:
         if time_signature is not None and signature != time_signature:
@@ -85,7 +105,8 @@ def choose_meter(
                 contrast = float(np.mean((strength - strength.mean()) * (template - template.mean()))
                                  / (scale * template.std()))
             cadence = CADENCE_BONUS if final_beat is not None and (final_beat - phase) % per_bar == 0 else 0.0
-            score = contrast + cadence - (0.0 if time_signature else METER_PENALTY[signature])
+            score = (contrast + cadence + PERIODICITY_WEIGHT * periodicity[per_bar % 3 == 0]
+                     - (0.0 if time_signature else METER_PENALTY[signature]))
             if best is None or score > best[0]:
                 best = (score, Meter(per_bar, signature, phase))
     if best is None:

@@ -189,9 +189,12 @@ def build_score(
     """
     if not notes:
         raise ValueError("no notes to write a score from")
-    # A first note before the first bar line (a short pickup) moves everything by a bar.
+    # A first note before the first bar line (a pickup) moves everything by a bar; the
+    # pickup bar is then written incomplete (see _as_pickup).
+    padding = Fraction(0)
     if notes[0].start < 0:
         shift = rhythm.bar_quarters
+        padding = shift - (-notes[0].start)
         notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
         cuts = [RestCut(c.at + shift, c.removed, c.bars) for c in cuts]
     score = stream.Score()
@@ -210,7 +213,40 @@ def build_score(
     else:
         staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
         score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts))
+    if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
+        for part in score.parts:
+            _as_pickup(part, padding)
     return score
+
+
+def _can_be_pickup(part: stream.Part, padding: Fraction) -> bool:
+    """The first measure's notes and rests start at or after ``padding`` or end by it."""
+    measures = part.getElementsByClass(stream.Measure)
+    return bool(measures) and all(
+        Fraction(e.offset) >= padding or (isinstance(e, m21note.Rest) and Fraction(e.offset + e.quarterLength) <= padding)
+        for e in measures.first().notesAndRests)
+
+
+def _as_pickup(part: stream.Part, padding: Fraction) -> None:
+    """The first measure as an incomplete bar (an anacrusis, measure 0): the rests filling
+    its first ``padding`` quarters removed, the rest moved to the front, and music21's
+    ``paddingLeft`` set, an implicit measure in MusicXML, and LilyPond's
+    ``\\partial``. The following measures move up and are numbered from 1."""
+    measures = list(part.getElementsByClass(stream.Measure))
+    first = measures[0]
+    for element in list(first.notesAndRests):
+        if Fraction(element.offset) < padding:
+            first.remove(element)
+    for element in list(first.notesAndRests):
+        first.coreSetElementOffset(element, float(Fraction(element.offset) - padding))
+    first.coreElementsChanged()
+    first.paddingLeft = float(padding)
+    first.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML implicit="yes": not counted as a bar
+    for number, measure in enumerate(measures):
+        measure.number = number
+        if number:
+            part.coreSetElementOffset(measure, float(Fraction(measure.offset) - padding))
+    part.coreElementsChanged()
 
 
 def tempo_curve(rhythm: Rhythm, smooth_beats: int = 4) -> list[list[float]]:
@@ -254,7 +290,7 @@ def summarise_score(
         "clef": clef,
         "notes": [
             {
-                "measure": int((n.start + shift) // bar) + 1,
+                "measure": int((n.start + shift) // bar) + (0 if shift else 1),  # a pickup bar is 0
                 "beat": float((n.start + shift) % bar),
                 "start_quarters": float(n.start + shift),
                 "duration_quarters": float(n.duration),
@@ -267,7 +303,7 @@ def summarise_score(
         ],
         "tempo_curve": tempo_curve(rhythm),
         "shortened_rests": [
-            {"measure": int((c.at + shift) // bar) + 1 - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
+            {"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
             for c in cuts
         ],
     }

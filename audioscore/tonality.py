@@ -27,6 +27,11 @@ KEY_FORMS = "a letter A-G, then #, ♯, b, ♭ or nothing, then major or minor (
 # A key signature has at most seven sharps or flats; B# major would need twelve.
 MAX_KEY_ACCIDENTALS = 7
 _STEPS = "CDEFGAB"
+# Major against relative minor: when the profile prefers one by less than MODE_MARGIN
+# (correlation), the tonic decides: the final note weighs FINAL_WEIGHT, the first FIRST_WEIGHT.
+MODE_MARGIN = 0.1
+FINAL_WEIGHT = 2.0
+FIRST_WEIGHT = 1.0
 
 
 def tuning_offset(midis: Iterable[float], weights: Iterable[float] | None = None) -> float:
@@ -61,7 +66,22 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
         melody.append(n)
     if not melody.notes:
         raise ValueError("no notes to estimate a key from")
-    return melody.analyze(KEY_METHOD)
+    best = melody.analyze(KEY_METHOD)
+    # A major key and its relative minor share a profile's notes; when they fit about equally,
+    # the mode follows the tonic: the note the melody ends on (its cadence) and starts on.
+    relative = best.relative
+    rival = next((k for k in best.alternateInterpretations if k.tonic.pitchClass == relative.tonic.pitchClass
+                  and k.mode == relative.mode), None)
+    if rival is not None and best.correlationCoefficient - rival.correlationCoefficient < MODE_MARGIN:
+        pitches = [n.pitch.pitchClass for n in melody.notes]
+
+        def tonic_weight(k: m21key.Key) -> float:
+            tonic = k.tonic.pitchClass
+            return FINAL_WEIGHT * (pitches[-1] == tonic) + FIRST_WEIGHT * (pitches[0] == tonic)
+
+        if tonic_weight(rival) > tonic_weight(best):
+            return rival
+    return best
 
 
 def _key_as_written(text: str) -> m21key.Key:
