@@ -43,6 +43,8 @@ COMPOUND_SHARE = 0.3
 PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
 PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
 LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
+REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
+REFINE_MIN_CHANGE = 0.015      # a re-measured tempo this different re-places the beats
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
 
 
@@ -248,6 +250,31 @@ def track_beats(
             if best is None or cost < best[0]:
                 best = (cost, beats, is_compound, bpm)
     assert best is not None
-    beats = best[1] if window.all() else _extend(_beats_at(envelope, best[3]), onsets[0], onsets[-1],
-                                                 60.0 / best[3])
+    bpm = best[3]
+    if tempo_bpm is None:
+        # The candidates are ~9 % apart and the programme keeps close to the candidate's
+        # period: the tempo is re-measured from the onsets on the chosen beats.
+        refined = _measured_bpm(onsets, best[1])
+        if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
+            bpm = refined
+            beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+            return BeatTrack(beats, best[2])
+    beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
     return BeatTrack(beats, best[2])
+
+
+def _measured_bpm(onsets: np.ndarray, beats: np.ndarray) -> float | None:
+    """Beats per minute from onset pairs 1-4 beats apart that both sit near a beat on
+    ``beats``: the median of their seconds per beat (None when fewer than 4 pairs)."""
+    positions = positions_in_beats(onsets, beats)
+    on_beat = np.abs(positions - np.round(positions)) < REFINE_ON_BEAT
+    t, p = onsets[on_beat], np.round(positions[on_beat])
+    periods = []
+    for step in range(1, 5):
+        if len(p) > step:
+            span = p[step:] - p[:-step]
+            ok = (span >= 1) & (span <= 4)
+            periods.extend(((t[step:] - t[:-step])[ok] / span[ok]).tolist())
+    if len(periods) < 4:
+        return None
+    return 60.0 / float(np.median(periods))
