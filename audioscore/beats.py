@@ -33,7 +33,7 @@ MISFIT_CAP = 3.0               # cost of an onset far from every grid position, 
 # Notational cost of an onset at each position inside a beat (fractions of a beat):
 # the simplicity prior. Eighth triplets in simple meter cost more than sixteenths.
 SIMPLE_GRID = ((0.0, 0.0), (0.5, 0.4), (0.25, 1.2), (0.75, 1.2), (1 / 3, 1.6), (2 / 3, 1.6))
-COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 1.4), (5 / 6, 1.4),
+COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8), (5 / 6, 1.4),
                  (0.25, 2.0), (0.75, 2.0))
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
