@@ -12,7 +12,8 @@ by hand, is choosing the *level* of the beat (its tempo octave) and whether it d
 in two or three: its tempo estimate on the same envelope was within 4 % on 6/16 pieces
 of the humanised corpus (``bench/notation_report.py``); choosing the level by how simply
 the onsets are notated at each candidate tempo (a sixteenth grid, eighth triplets only
-where needed, little syncopation, few empty beats, a prior near 100 bpm) got 12/16.
+where needed, little syncopation, few empty beats, quarter = 60-160 preferred) and then
+re-measuring the tempo from the onsets on those beats got 12/16.
 """
 
 from __future__ import annotations
