@@ -20,9 +20,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from audioscore.analysis.audio import Limits
 from audioscore.errors import InputError, LimitExceeded
+from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.tonality import tuning_offset
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "notes_for_notation", "parse_features",
            "read_features"]
@@ -124,7 +128,7 @@ def _number(note: Mapping[str, Any], field: str, where: str, low: float, high: f
     raise InputError(f"{where}.{field} must be {rule}, got {_shown(value)}")
 
 
-def _note(raw: object, index: int, max_duration_s: float) -> PerformedNote:
+def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float]:
     where = f"notes[{index}]"
     if not isinstance(raw, dict):
         raise InputError(f"{where} must be an object with onset, offset and midi, got {_shown(raw)}")
@@ -137,7 +141,7 @@ def _note(raw: object, index: int, max_duration_s: float) -> PerformedNote:
     midi = _number(raw, "midi", where, low - 0.5, high + 0.49, f"a MIDI number in {low}..{high}")
     if "pitch_hz" in raw:  # not used for notation, but a document that has it must be sane
         _number(raw, "pitch_hz", where, math.ulp(0.0), MAX_PITCH_HZ, f"a frequency in Hz, > 0 and ≤ {MAX_PITCH_HZ:g}")
-    return PerformedNote(onset, offset, round(midi))
+    return onset, offset, midi
 
 
 def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
@@ -158,4 +162,32 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     if len(notes) > MAX_NOTES:
         raise LimitExceeded(f"{len(notes)} notes, more than the {MAX_NOTES} a score may have")
     max_duration_s = (limits or Limits.from_env()).max_duration_s
-    return [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
+    parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
+    summary = document.get("summary")
+    tuned = isinstance(summary, Mapping) and isinstance(summary.get("tuning_cents"), (int, float))
+    # Notes' midi is already tuned when the features say how (summary.tuning_cents);
+    # otherwise the offset is estimated from the notes themselves.
+    offset = 0.0 if tuned else tuning_offset([m for _, _, m in parsed], [off - on for on, off, _ in parsed])
+    low, high = MIDI_RANGE
+    notes_ = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset)))) for on, off, m in parsed),
+                    key=lambda n: n.onset)
+    frames = _voicing(document)
+    return join_tracker_splits(notes_, *frames) if frames else notes_
+
+
+def _voicing(document: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pitch analysis's frame times and voicing probabilities, when the document has
+    them (a features.json written by this project does; a hand-made notes list need not)."""
+    pitch = document.get("pitch")
+    if not isinstance(pitch, Mapping):
+        return None
+    times, voiced = pitch.get("times"), pitch.get("voiced_prob")
+    if not (isinstance(times, list) and isinstance(voiced, list) and len(times) == len(voiced) and times):
+        return None
+    try:
+        frames = np.asarray(times, dtype=float), np.asarray(voiced, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if frames[0].ndim != 1 or not (np.isfinite(frames[0]).all() and np.isfinite(frames[1]).all()):
+        return None
+    return frames

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from music21 import clef as m21clef
 from music21 import duration as m21duration
-from music21 import expressions, metadata, meter, stream, tempo
+from music21 import expressions, instrument, metadata, meter, stream, tempo
 from music21 import key as m21key
 from music21 import note as m21note
 
@@ -26,7 +26,7 @@ from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "shorten_silences", "summarise_score"]
+           "shorten_silences", "summarise_score", "tempo_curve"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -147,6 +147,9 @@ def _part(
     """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
     on the first staff, a mark where each shortened silence begins."""
     part = stream.Part()
+    # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
+    part.insert(0, instrument.Instrument(instrumentName="Melody"))
+    part.partName = "Melody"
     part.insert(0, clef)
     part.insert(0, meter.TimeSignature(rhythm.time_signature))
     part.insert(0, m21key.Key(key.tonic, key.mode))  # a Key, not a bare signature: minor prints as minor
@@ -186,9 +189,12 @@ def build_score(
     """
     if not notes:
         raise ValueError("no notes to write a score from")
-    # A first note before the first bar line (a short pickup) moves everything by a bar.
+    # A first note before the first bar line (a pickup) moves everything by a bar; the
+    # pickup bar is then written incomplete (see _as_pickup).
+    padding = Fraction(0)
     if notes[0].start < 0:
         shift = rhythm.bar_quarters
+        padding = shift - (-notes[0].start)
         notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
         cuts = [RestCut(c.at + shift, c.removed, c.bars) for c in cuts]
     score = stream.Score()
@@ -207,7 +213,55 @@ def build_score(
     else:
         staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
         score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts))
+    if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
+        for part in score.parts:
+            _as_pickup(part, padding)
     return score
+
+
+def _can_be_pickup(part: stream.Part, padding: Fraction) -> bool:
+    """The first measure's notes and rests start at or after ``padding`` or end by it."""
+    first = part.getElementsByClass(stream.Measure).first()
+    return first is not None and all(
+        Fraction(e.offset) >= padding or (isinstance(e, m21note.Rest) and Fraction(e.offset + e.quarterLength) <= padding)
+        for e in first.notesAndRests)
+
+
+def _as_pickup(part: stream.Part, padding: Fraction) -> None:
+    r"""The first measure as an incomplete bar (an anacrusis, measure 0): the rests filling
+    its first ``padding`` quarters removed, the rest moved to the front, and music21's
+    ``paddingLeft`` set, an implicit measure in MusicXML, and LilyPond's
+    ``\partial``. The following measures move up and are numbered from 1."""
+    measures = list(part.getElementsByClass(stream.Measure))
+    first = measures[0]
+    for element in list(first.notesAndRests):
+        if Fraction(element.offset) < padding:
+            first.remove(element)
+    for element in list(first.notesAndRests):
+        first.coreSetElementOffset(element, float(Fraction(element.offset) - padding))
+    first.coreElementsChanged()
+    first.paddingLeft = float(padding)
+    first.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML implicit="yes": not counted as a bar
+    for number, measure in enumerate(measures):
+        measure.number = number
+        if number:
+            part.coreSetElementOffset(measure, float(Fraction(measure.offset) - padding))
+    part.coreElementsChanged()
+
+
+def tempo_curve(rhythm: Rhythm, smooth_beats: int = 4) -> list[list[float]]:
+    """``[[time_s, quarter bpm], ...]``: one point per tracked beat (tempo over the next
+    ``smooth_beats`` beats), or one point for a constant tempo."""
+    beats = np.asarray(rhythm.beat_times_s, dtype=float)
+    per_beat = float(rhythm.grid.quarters_per_beat)
+    if len(beats) < 2:
+        return [[round(rhythm.downbeat_s, 3), round(rhythm.tempo_bpm, 2)]]
+    periods = np.diff(beats)
+    if len(periods) >= smooth_beats:
+        periods = np.convolve(np.pad(periods, (0, smooth_beats - 1), mode="edge"),
+                              np.ones(smooth_beats) / smooth_beats, mode="valid")
+    return [[round(float(t), 3), round(60.0 / float(p) * per_beat, 2)] for t, p in zip(beats[:-1], periods,
+                                                                                       strict=True)]
 
 
 def summarise_score(
@@ -236,7 +290,7 @@ def summarise_score(
         "clef": clef,
         "notes": [
             {
-                "measure": int((n.start + shift) // bar) + 1,
+                "measure": int((n.start + shift) // bar) + (0 if shift else 1),  # a pickup bar is 0
                 "beat": float((n.start + shift) % bar),
                 "start_quarters": float(n.start + shift),
                 "duration_quarters": float(n.duration),
@@ -247,8 +301,9 @@ def summarise_score(
             }
             for n in notes
         ],
+        "tempo_curve": tempo_curve(rhythm),
         "shortened_rests": [
-            {"measure": int((c.at + shift) // bar) + 1 - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
+            {"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
             for c in cuts
         ],
     }

@@ -10,12 +10,13 @@ import functools
 import re
 from collections.abc import Iterable
 
+import numpy as np
 from music21 import key as m21key
 from music21 import note as m21note
 from music21 import pitch as m21pitch
 from music21 import stream
 
-__all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell"]
+__all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell", "tuning_offset"]
 
 # Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
 # where Krumhansl-Schmuckler took a major key for its relative minor.
@@ -26,6 +27,30 @@ KEY_FORMS = "a letter A-G, then #, ♯, b, ♭ or nothing, then major or minor (
 # A key signature has at most seven sharps or flats; B# major would need twelve.
 MAX_KEY_ACCIDENTALS = 7
 _STEPS = "CDEFGAB"
+# Major against relative minor: when the profile prefers one by less than MODE_MARGIN
+# (correlation), the tonic decides: the final note weighs FINAL_WEIGHT, the first FIRST_WEIGHT.
+MODE_MARGIN = 0.1
+FINAL_WEIGHT = 2.0
+FIRST_WEIGHT = 1.0
+
+
+def tuning_offset(midis: Iterable[float], weights: Iterable[float] | None = None) -> float:
+    """The performance's offset from equal temperament at A440, in semitones (-0.5..0.5).
+
+    The weighted circular mean of the notes' fractional MIDI numbers: a singer 40 cents
+    flat throughout has every note near x.6, which rounding alone would put a semitone
+    low half the time. Subtract the offset before rounding to MIDI note numbers.
+
+    Args:
+        midis: unrounded MIDI numbers (69.0 = 440 Hz).
+        weights: e.g. note durations in seconds; equal when None.
+    """
+    values = np.asarray(list(midis), dtype=float)
+    if not len(values):
+        return 0.0
+    w = np.ones(len(values)) if weights is None else np.asarray(list(weights), dtype=float)
+    angle = 2.0 * np.pi * (values - np.round(values))
+    return float(np.arctan2(np.sum(w * np.sin(angle)), np.sum(w * np.cos(angle))) / (2.0 * np.pi))
 
 
 def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
@@ -41,7 +66,22 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
         melody.append(n)
     if not melody.notes:
         raise ValueError("no notes to estimate a key from")
-    return melody.analyze(KEY_METHOD)
+    best = melody.analyze(KEY_METHOD)
+    # A major key and its relative minor share a profile's notes; when they fit about equally,
+    # the mode follows the tonic: the note the melody ends on (its cadence) and starts on.
+    relative = best.relative
+    rival = next((k for k in best.alternateInterpretations if k.tonic.pitchClass == relative.tonic.pitchClass
+                  and k.mode == relative.mode), None)
+    if rival is not None and best.correlationCoefficient - rival.correlationCoefficient < MODE_MARGIN:
+        pitches = [n.pitch.pitchClass for n in melody.notes if isinstance(n, m21note.Note)]
+
+        def tonic_weight(k: m21key.Key) -> float:
+            tonic = k.tonic.pitchClass
+            return FINAL_WEIGHT * (pitches[-1] == tonic) + FIRST_WEIGHT * (pitches[0] == tonic)
+
+        if tonic_weight(rival) > tonic_weight(best):
+            return rival
+    return best
 
 
 def _key_as_written(text: str) -> m21key.Key:

@@ -22,9 +22,10 @@ from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
 from audioscore.notation.feature_notes import notes_for_notation
 from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
-from audioscore.notation.rhythm import PerformedNote, fit_rhythm, quantise
+from audioscore.notation.quantise import join_tracker_splits, notate_rhythm
+from audioscore.notation.rhythm import PerformedNote
 from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
-from audioscore.notation.tonality import estimate_key, parse_key
+from audioscore.notation.tonality import estimate_key, parse_key, spell, tuning_offset
 
 if TYPE_CHECKING:
     from audioscore.analysis.export import FeatureFiles
@@ -38,7 +39,8 @@ __all__ = [
     "transcribe_notes",
 ]
 
-MIN_NOTES = 2
+MIN_NOTES = 1
+FEW_NOTES = 3  # below this, tempo and meter cannot be estimated: defaults, said in the summary
 LILYPOND_TIMEOUT_S = 120.0
 
 
@@ -100,18 +102,27 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     """The music21 score and its score.json summary."""
     notes = sorted(notes, key=lambda n: n.onset)
     if len(notes) < MIN_NOTES:
-        raise InputError(f"no melody to transcribe: {len(notes)} note(s) found")
+        raise InputError("no melody to transcribe: no notes found (silence, or no voiced audio)")
     try:
-        rhythm = fit_rhythm(notes, tempo_bpm=options.tempo_bpm, time_signature=options.time_signature,
-                            triplets=options.triplets)
+        rhythm, quantised, _ = notate_rhythm(notes, tempo_bpm=options.tempo_bpm,
+                                             time_signature=options.time_signature, triplets=options.triplets)
         # Long silences shortened: the notation's work follows the notes, not the time they span.
-        quantised, cuts = shorten_silences(quantise(notes, rhythm), rhythm.bar_quarters)
-        key = parse_key(options.key) if options.key else estimate_key(
-            (n.midi, float(n.duration)) for n in quantised)
+        quantised, cuts = shorten_silences(quantised, rhythm.bar_quarters)
+        if options.key:
+            key = parse_key(options.key)
+        elif len({n.midi % 12 for n in quantised}) == 1:  # one pitch: its own major key, not a guess
+            key = parse_key(spell(quantised[0].midi, parse_key("C major")).name.replace("-", "b"))
+        else:
+            key = estimate_key((n.midi, float(n.duration)) for n in quantised)
         score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
-    return score, summarise_score(score, quantised, rhythm, key, cuts)
+    summary = summarise_score(score, quantised, rhythm, key, cuts)
+    if len(quantised) < FEW_NOTES:
+        summary["remarks"] = [(f"only {len(quantised)} note(s): tempo and meter are defaults "
+                               f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
+                               "not estimates")]
+    return score, summary
 
 
 def _write_score(
@@ -203,7 +214,11 @@ def transcribe_file(
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        notes = [PerformedNote(n.onset, n.offset, round(n.midi)) for n in features.pitch.notes]
+        offset = tuning_offset([n.midi for n in features.pitch.notes],
+                               [n.offset - n.onset for n in features.pitch.notes])
+        notes = join_tracker_splits(sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                                            for n in features.pitch.notes), key=lambda n: n.onset),
+                                    features.pitch.times, features.pitch.voiced_prob)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 

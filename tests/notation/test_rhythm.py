@@ -1,5 +1,5 @@
-"""Tempo, meter and quantisation from performed notes (the corpus's exact MIDI timing,
-and with timing jitter), against the written music."""
+"""Tempo, meter and quantisation from performed notes (``audioscore.notation.quantise.notate_rhythm``;
+the corpus's exact MIDI timing, and with timing jitter), against the written music."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import score_corpus as sc
 
-from audioscore.notation.rhythm import PerformedNote, fit_rhythm, quantise
+from audioscore.notation.quantise import join_tracker_splits, notate_rhythm
+from audioscore.notation.rhythm import PerformedNote, QuantisedNote, Rhythm
 
 # One melody per meter and pickup case, named up front (not picked by result).
 CASES = ["hymn_c_major", "lullaby_eb_major", "jig_d_major", "tune_a_minor", "waltz_d_minor", "jig_e_minor"]
@@ -28,15 +29,19 @@ def written(melody: sc.ScoredMelody) -> list[tuple[Fraction, Fraction, int]]:
     ]
 
 
+def _bar_lines_right(melody: sc.ScoredMelody, rhythm: Rhythm, notes: list[QuantisedNote]) -> bool:
+    """The first note sits where the composer put it relative to the bar lines."""
+    first = Fraction(written(melody)[0][0])
+    return (notes[0].start - first) % rhythm.bar_quarters == 0
+
+
 def rhythm_is_right(melody: sc.ScoredMelody, notes: list[PerformedNote]) -> bool:
     """Tempo within 2%, the written meter, and bar lines where the composer put them."""
-    rhythm = fit_rhythm(notes)
-    bar_s = float(rhythm.bar_quarters) * 60.0 / rhythm.tempo_bpm
-    bars_apart = (melody.first_downbeat_s - rhythm.downbeat_s) / bar_s
+    rhythm, quantised, _ = notate_rhythm(notes)
     return (
         abs(rhythm.tempo_bpm / melody.tempo_bpm - 1.0) < 0.02
         and rhythm.time_signature == melody.time_signature
-        and abs(bars_apart - round(bars_apart)) < 0.05
+        and _bar_lines_right(melody, rhythm, quantised)
     )
 
 
@@ -58,20 +63,17 @@ def test_timing_jitter_rarely_changes_the_reading(name: str) -> None:
 def test_quantised_notes_are_the_written_ones(name: str) -> None:
     """Articulated notes (sounding 90% of their value) come back as written, rests included."""
     melody = sc.by_name(name)
-    notes = performed(melody)
-    rhythm = fit_rhythm(notes)
-    quarter_s = 60.0 / rhythm.tempo_bpm
-    shift = Fraction(round((melody.first_downbeat_s - rhythm.downbeat_s) / quarter_s * 4), 4)
-    got = [(n.start - shift, n.duration, n.midi) for n in quantise(notes, rhythm)]
+    _, quantised, _ = notate_rhythm(performed(melody))
+    shift = quantised[0].start - written(melody)[0][0]
+    got = [(n.start - shift, n.duration, n.midi) for n in quantised]
     assert got == written(melody)
 
 
 def test_overrides_are_obeyed() -> None:
-    notes = performed(sc.by_name("hymn_c_major"))
-    rhythm = fit_rhythm(notes, tempo_bpm=56.0, time_signature="2/4")
+    rhythm, _, _ = notate_rhythm(performed(sc.by_name("hymn_c_major")), tempo_bpm=56.0, time_signature="2/4")
     assert rhythm.tempo_bpm == pytest.approx(56.0) and rhythm.time_signature == "2/4"
     assert rhythm.beats_per_bar == 2
-    compound = fit_rhythm(performed(sc.by_name("jig_d_major")), time_signature="6/8")
+    compound, _, _ = notate_rhythm(performed(sc.by_name("jig_d_major")), time_signature="6/8")
     assert compound.time_signature == "6/8" and compound.grid.compound
 
 
@@ -79,17 +81,17 @@ def test_eighth_triplets_and_their_switch() -> None:
     beat = 0.5  # 120 bpm
     onsets = [0, 1, 2, 3, 4, 4 + 1 / 3, 4 + 2 / 3, 5, 6, 7, 8, 8 + 1 / 3, 8 + 2 / 3, 9, 10, 12]
     notes = [PerformedNote(o * beat, o * beat + 0.3, 60 + i % 5) for i, o in enumerate(onsets)]
-    rhythm = fit_rhythm(notes)
+    rhythm, quantised, _ = notate_rhythm(notes)
     assert rhythm.tempo_bpm == pytest.approx(120.0, rel=0.02) and rhythm.time_signature == "4/4"
-    assert Fraction(1, 3) in {n.duration for n in quantise(notes, rhythm)}
-    plain = fit_rhythm(notes, triplets=False)
-    assert all(n.duration.denominator in (1, 2, 4) for n in quantise(notes, plain))
+    assert Fraction(1, 3) in {n.duration for n in quantised}
+    _, plain, _ = notate_rhythm(notes, triplets=False)
+    assert all(n.duration.denominator in (1, 2, 4) for n in plain)
 
 
 def test_colliding_and_too_short_notes() -> None:
     notes = [PerformedNote(0.0, 0.5, 60), PerformedNote(0.5, 1.0, 62), PerformedNote(0.51, 0.53, 70),
              PerformedNote(1.0, 1.5, 64), PerformedNote(1.5, 2.0, 65), PerformedNote(2.0, 3.0, 67)]
-    quantised = quantise(notes, fit_rhythm(notes))
+    _, quantised, _ = notate_rhythm(notes)
     starts = [n.start for n in quantised]
     assert len(starts) == len(set(starts)) == 5, "the 20 ms blip on the second note's start is dropped"
     assert 70 not in {n.midi for n in quantised}
@@ -98,11 +100,23 @@ def test_colliding_and_too_short_notes() -> None:
 @pytest.mark.parametrize(
     ("notes", "kwargs", "message"),
     [
-        ([PerformedNote(0, 1, 60)], {}, "at least two notes"),
+        ([], {}, "no notes"),
         ([PerformedNote(0, 1, 60), PerformedNote(1, 2, 62)], {"time_signature": "5/4"}, "5/4"),
         ([PerformedNote(0, 1, 60), PerformedNote(1, 2, 62)], {"tempo_bpm": 1000.0}, "1000"),
     ],
 )
 def test_bad_requests_are_value_errors(notes, kwargs, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        fit_rhythm(notes, **kwargs)
+        notate_rhythm(notes, **kwargs)
+
+
+def test_tracker_splits_are_joined_and_repeated_notes_kept() -> None:
+    """A split inside a sustained tone (voicing stays ~1) is one note; a re-attack at the same
+    pitch (voicing dips, as on the corpus's repeated notes) stays two, and so does any
+    split when there are no frames to tell."""
+    notes = [PerformedNote(0.0, 0.5, 69), PerformedNote(0.5, 0.9, 69), PerformedNote(0.91, 1.4, 69)]
+    times = np.arange(0.0, 1.5, 0.01)
+    voiced = np.where(np.abs(times - 0.905) < 0.02, 0.2, 1.0)  # an attack at 0.91 s
+    joined = join_tracker_splits(notes, times, voiced)
+    assert joined == [PerformedNote(0.0, 0.9, 69), PerformedNote(0.91, 1.4, 69)]
+    assert join_tracker_splits(notes, [], []) == notes

@@ -44,3 +44,9 @@ def test_parse_key(text: str, expected: str) -> None:
 def test_parse_key_rejects_nonsense(text: str) -> None:
     with pytest.raises(ValueError, match="is not a key"):
         parse_key(text)
+
+
+def test_mode_follows_the_tonic_when_the_profile_hesitates() -> None:
+    """The same white notes: starting and ending on A is A minor, on C is C major."""
+    assert str(estimate_key([(69, 1), (72, 1), (76, 1), (74, 1), (72, 1), (71, 1), (69, 2)])) == "a minor"
+    assert str(estimate_key([(60, 1), (64, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 2)])) == "C major"

@@ -1,0 +1,281 @@
+"""Beats that follow a performance: a tempo curve from note onsets.
+
+Conventions: times in seconds; tempo in beats per minute of the *felt* beat (a quarter
+in simple meter, a dotted quarter in compound meter); positions in beats.
+
+Beats are placed by Ellis's dynamic programme ("Beat tracking by dynamic programming",
+JNMR 2007) on an onset envelope built from the notes, at a fixed tempo: what
+``librosa.beat.beat_track(bpm=...)`` does, re-written here in NumPy because librosa's is
+compiled by numba on first use in every process (11-13 s here, more than the whole
+transcription). What librosa does not do well for melodies, and what is written here
+by hand, is choosing the *level* of the beat (its tempo octave) and whether it divides
+in two or three: its tempo estimate on the same envelope was within 4 % on 6/16 pieces
+of the humanised corpus (``bench/notation_report.py``); choosing the level by how simply
+the onsets are notated at each candidate tempo (a sixteenth grid, eighth triplets only
+where needed, little syncopation, few empty beats, quarter = 60-160 preferred) and then
+re-measuring the tempo from the onsets on those beats got 12/16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BeatTrack", "positions_in_beats", "times_of_positions", "track_beats"]
+
+FRAME_S = 0.01                 # onset envelope resolution
+ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
+CANDIDATE_BPM = tuple(float(b) for b in np.geomspace(36.0, 260.0, 24))
+TIGHTNESS = 400.0              # librosa's tempo-deviation penalty: beats bend, but not to every late onset
+JITTER_S = 0.045               # onset timing spread a listener forgives
+MISFIT_CAP = 3.0               # cost of an onset far from every grid position, in squared-jitter units
+# Notational cost of an onset at each position inside a beat (fractions of a beat):
+# the simplicity prior. Eighth triplets in simple meter cost more than sixteenths.
+SIMPLE_GRID = ((0.0, 0.0), (0.5, 0.4), (0.25, 1.2), (0.75, 1.2), (1 / 3, 1.6), (2 / 3, 1.6))
+COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8), (5 / 6, 1.4),
+                 (0.25, 2.0), (0.75, 2.0))
+SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
+EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
+COMPOUND_COST = 0.05           # per onset: 6/8 when the thirds explain the onsets better,
+RARE_COMPOUND_COST = 0.3       # and this when fewer than COMPOUND_SHARE of the beats hold a third
+COMPOUND_SHARE = 0.3
+PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
+PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
+LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
+REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
+REFINE_MIN_CHANGE = 0.015      # a re-measured tempo this different re-places the beats
+MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
+
+
+@dataclass(frozen=True)
+class BeatTrack:
+    """Tracked beats.
+
+    Attributes:
+        beats_s: times of the beats, shape (n,), increasing; they span every note.
+        compound: each beat divides in three (6/8) rather than two.
+    """
+
+    beats_s: np.ndarray
+    compound: bool
+
+    @property
+    def quarters_per_beat(self) -> float:
+        return 1.5 if self.compound else 1.0
+
+    @property
+    def tempo_bpm(self) -> float:
+        """Main tempo: felt beats per minute from the median beat period."""
+        return 60.0 / float(np.median(np.diff(self.beats_s)))
+
+    def tempo_curve(self, smooth_beats: int = 4) -> list[tuple[float, float]]:
+        """``[(time_s, beat bpm), ...]``, one point per beat, periods smoothed over ``smooth_beats``."""
+        periods = np.diff(self.beats_s)
+        if len(periods) >= smooth_beats:
+            kernel = np.ones(smooth_beats) / smooth_beats
+            periods = np.convolve(np.pad(periods, (smooth_beats // 2, smooth_beats - 1 - smooth_beats // 2),
+                                         mode="edge"), kernel, mode="valid")
+        return [(float(t), 60.0 / float(p)) for t, p in zip(self.beats_s[:-1], periods, strict=True)]
+
+
+def positions_in_beats(times_s: np.ndarray | Sequence[float], beats_s: np.ndarray) -> np.ndarray:
+    """Position of each time in beats (beat k at ``beats_s[k]``), linear between beats and
+    extrapolated at the first and last period outside them."""
+    times = np.asarray(times_s, dtype=float)
+    index = np.arange(len(beats_s), dtype=float)
+    inside = np.interp(times, beats_s, index)
+    first, last = beats_s[1] - beats_s[0], beats_s[-1] - beats_s[-2]
+    inside = np.where(times < beats_s[0], (times - beats_s[0]) / first, inside)
+    return np.where(times > beats_s[-1], index[-1] + (times - beats_s[-1]) / last, inside)
+
+
+def times_of_positions(positions: np.ndarray | Sequence[float], beats_s: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`positions_in_beats`."""
+    pos = np.asarray(positions, dtype=float)
+    index = np.arange(len(beats_s), dtype=float)
+    inside = np.interp(pos, index, beats_s)
+    first, last = beats_s[1] - beats_s[0], beats_s[-1] - beats_s[-2]
+    inside = np.where(pos < 0, beats_s[0] + pos * first, inside)
+    return np.where(pos > index[-1], beats_s[-1] + (pos - index[-1]) * last, inside)
+
+
+def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarray:
+    frames = int(end_s / FRAME_S) + 1
+    envelope = np.zeros(frames)
+    np.add.at(envelope, np.clip(np.round(onsets / FRAME_S).astype(int), 0, frames - 1), weights)
+    width = ENVELOPE_SMOOTH_S / FRAME_S
+    kernel = np.exp(-0.5 * (np.arange(-3 * width, 3 * width + 1) / width) ** 2)
+    return np.convolve(envelope, kernel, mode="same")
+
+
+def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
+    """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
+
+    Each frame's score is its (smoothed) onset strength plus the best score of a previous
+    beat half a period to two periods earlier, less ``TIGHTNESS`` times the squared log
+    ratio of that interval to the period; the beats are the back-links from the best
+    frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
+    librosa's version is compiled by numba on first use in every process (11-13 s here).
+    """
+    period = 60.0 / bpm / FRAME_S
+    width = max(1.0, period / 32.0)
+    kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
+    local = np.convolve(envelope / (envelope.std() or 1.0), kernel, mode="same")
+    n = len(local)
+    lo, hi = max(1, round(period / 2)), round(2 * period)
+    lags = np.arange(lo, hi + 1)
+    penalty = -TIGHTNESS * np.log(lags / period) ** 2
+    score = local.copy()
+    back = np.full(n, -1)
+    # Before the first onset there is nothing to link to (as in librosa).
+    first = int(np.argmax(local >= 0.01 * local.max()))
+    for t in range(lo, n):
+        start = max(0, t - hi)
+        candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
+        k = int(np.argmax(candidates))
+        score[t] = local[t] + candidates[k]
+        if t >= first:
+            back[t] = t - lo - k
+    # The last beat: the last local maximum of the score above half their median.
+    peaks = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
+    if len(peaks):
+        strong = peaks[score[peaks] >= 0.5 * np.median(score[peaks])]
+        t = int(strong[-1]) if len(strong) else int(np.argmax(score))
+    else:
+        t = int(np.argmax(score))
+    beats = [t]
+    while back[t] >= 0:
+        t = int(back[t])
+        beats.append(t)
+    return np.array(beats[::-1], dtype=float) * FRAME_S
+
+
+def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -> np.ndarray:
+    """Beats continued at their edge periods (or ``period_s``) to one beat before
+    ``first_s`` and one after ``last_s``."""
+    if len(beats) < 2:
+        start = beats[0] if len(beats) else first_s
+        beats = np.array([start, start + period_s])
+    head_period = beats[1] - beats[0]
+    tail_period = beats[-1] - beats[-2]
+    n_head = max(0, int(np.ceil((beats[0] - first_s) / head_period)) + 1)
+    n_tail = max(0, int(np.ceil((last_s - beats[-1]) / tail_period)) + 1)
+    head = beats[0] - head_period * np.arange(n_head, 0, -1)
+    tail = beats[-1] + tail_period * np.arange(1, n_tail + 1)
+    return np.concatenate([head, beats, tail])
+
+
+def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float) -> float:
+    """Notational cost per onset of the onsets on this beat sequence (lower is simpler)."""
+    grid = COMPOUND_GRID if compound else SIMPLE_GRID
+    positions = positions_in_beats(onsets, beats)
+    whole = np.floor(positions)
+    fraction = positions - whole
+    period = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    costs = []
+    for where, extra in (*grid, (1.0, 0.0)):
+        seconds = (fraction - where) * period
+        costs.append(np.minimum(0.5 * (seconds / JITTER_S) ** 2, MISFIT_CAP) + extra)
+    per_onset = np.min(costs, axis=0)
+    # Syncopation: an onset off the beat held across the next beat (an eighth-quarter-eighth
+    # figure read in the wrong meter or at the wrong tempo octave).
+    where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
+    snapped = whole + where_all[np.argmin(costs, axis=0)]
+    off_beat = np.abs(snapped - np.round(snapped)) > 1e-6
+    crosses = np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1] + 1e-6)
+    syncopated = float(np.sum(off_beat[:-1] & crosses & (np.abs(snapped[1:] - np.round(snapped[1:])) > 1e-6)
+                              | off_beat[:-1] & (np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1]) + 0.5)))
+    nearest = np.round(positions)
+    spanned = np.arange(int(whole.min()), int(whole.max()) + 1)
+    occupied = np.isin(spanned, np.unique(np.concatenate([whole, nearest])))
+    empty = float(np.sum(~occupied)) / len(onsets)
+    low, high = PREFERRED_QUARTER_BPM
+    prior = PRIOR_WEIGHT * float(np.log2(min(1.0, quarter_bpm / low) * max(1.0, quarter_bpm / high))) ** 2
+    compound_cost = 0.0
+    if compound:
+        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats), not for
+        # a simple-meter tune with a few triplet beats, which the thirds fit just as well.
+        thirds = np.abs(np.abs(snapped - np.floor(snapped) - 0.5) - 1 / 6) < 1e-6
+        divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
+        compound_cost = COMPOUND_COST if divided >= COMPOUND_SHARE else RARE_COMPOUND_COST
+    return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
+            + prior + compound_cost)
+
+
+def track_beats(
+    onsets_s: Sequence[float] | np.ndarray, *, weights: Sequence[float] | np.ndarray | None = None, tempo_bpm: float | None = None,
+    compound: bool | None = None,
+) -> BeatTrack:
+    """Beats of a performance from its note onsets.
+
+    For every candidate beat tempo (and for two and three divisions of the beat) librosa's
+    dynamic programme places beats on an onset envelope built from the notes; the candidate
+    whose beats notate the onsets most simply wins (see the module docstring).
+
+    Args:
+        onsets_s: note onsets in seconds, shape (n,), n ≥ 2.
+        weights: accent of each onset (e.g. from the note's length); 1 when None.
+        tempo_bpm: quarter-note tempo to impose: only the beats' placement is tracked.
+        compound: impose dotted-quarter beats (True) or quarter beats (False).
+
+    Returns:
+        The beats, spanning every onset with a beat to spare on each side.
+
+    Raises:
+        ValueError: fewer than two onsets.
+    """
+    onsets = np.sort(np.asarray(onsets_s, dtype=float))
+    if len(onsets) < 2:
+        raise ValueError("at least two onsets are needed to track beats")
+    accents = np.ones(len(onsets)) if weights is None else np.asarray(weights, dtype=float)
+    envelope = _envelope(onsets, accents, onsets[-1] + 2.0)
+    # The level is chosen on a window of a long performance (the DP runs once per
+    # candidate); the beats of the whole come from one more run at the chosen tempo.
+    window = onsets <= onsets[0] + LEVEL_WINDOW_S
+    if window.sum() < 8:
+        window = np.arange(len(onsets)) < 8
+    scored = onsets[window]
+    level_envelope = envelope[: int((scored[-1] + 2.0) / FRAME_S)] if not window.all() else envelope
+    best: tuple[float, np.ndarray, bool, float] | None = None
+    for is_compound in ((False, True) if compound is None else (compound,)):
+        per_beat = 1.5 if is_compound else 1.0
+        if tempo_bpm is not None:
+            candidates: Sequence[float] = (tempo_bpm / per_beat,)
+        else:
+            candidates = [b for b in CANDIDATE_BPM if MIN_BEAT_S <= 60.0 / b <= MAX_BEAT_S]
+        for bpm in candidates:
+            beats = _extend(_beats_at(level_envelope, bpm), scored[0], scored[-1], 60.0 / bpm)
+            cost = _cost(scored, beats, is_compound, 60.0 / float(np.median(np.diff(beats))) * per_beat)
+            if best is None or cost < best[0]:
+                best = (cost, beats, is_compound, bpm)
+    assert best is not None
+    bpm = best[3]
+    if tempo_bpm is None:
+        # The candidates are ~9 % apart and the programme keeps close to the candidate's
+        # period: the tempo is re-measured from the onsets on the chosen beats.
+        refined = _measured_bpm(onsets, best[1])
+        if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
+            bpm = refined
+            beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+            return BeatTrack(beats, best[2])
+    beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+    return BeatTrack(beats, best[2])
+
+
+def _measured_bpm(onsets: np.ndarray, beats: np.ndarray) -> float | None:
+    """Beats per minute from onset pairs 1-4 beats apart that both sit near a beat on
+    ``beats``: the median of their seconds per beat (None when fewer than 4 pairs)."""
+    positions = positions_in_beats(onsets, beats)
+    on_beat = np.abs(positions - np.round(positions)) < REFINE_ON_BEAT
+    t, p = onsets[on_beat], np.round(positions[on_beat])
+    periods = []
+    for step in range(1, 5):
+        if len(p) > step:
+            span = p[step:] - p[:-step]
+            ok = (span >= 1) & (span <= 4)
+            periods.extend(((t[step:] - t[:-step])[ok] / span[ok]).tolist())
+    if len(periods) < 4:
+        return None
+    return 60.0 / float(np.median(periods))

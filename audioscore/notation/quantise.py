@@ -1,0 +1,299 @@
+"""Performed notes to notated rhythm on a moving beat, with a strong simplicity prior.
+
+Conventions: times in seconds; positions and lengths in beats while quantising, in
+quarter notes (``fractions.Fraction``) in the result; MIDI note numbers.
+
+The steps, each a small function:
+
+1. :func:`clean_notes`: onset and glide artefacts (a scoop's few frames at the wrong pitch, a
+   blip between two notes) merged into their neighbours;
+2. beats from the onsets (:func:`audioscore.notation.beats.track_beats`: a tempo curve);
+3. each beat's onsets snapped to the simplest grid that explains them within the timing
+   a listener forgives: halves, then sixteenths, eighth triplets only over a whole beat and
+   only when they clearly fit better; never anything finer than a sixteenth;
+4. the meter and downbeat (:func:`audioscore.notation.meter.choose_meter`);
+5. note ends: held to the next onset unless a real silence follows, ends and rests on
+   beat boundaries where the performance allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from audioscore.notation.beats import BeatTrack, positions_in_beats, track_beats
+from audioscore.notation.meter import choose_meter
+from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
+
+__all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "snap_onsets"]
+
+# Artefacts: a note this short (s) right before a neighbour within GLIDE_SEMITONES is
+# the neighbour's attack (a scoop); one this short anywhere is dropped.
+GLIDE_MAX_S = 0.10
+GLIDE_GAP_S = 0.04
+GLIDE_SEMITONES = 2
+BLIP_S = 0.05
+# A tracker split: the same pitch continuing across less than this silence while the
+# voicing stays above SPLIT_VOICED within SPLIT_WINDOW_S of the boundary. A re-articulated
+# note leaves a longer gap or a dip in voicing (the attack's noise and the release).
+SPLIT_GAP_S = 0.030
+SPLIT_VOICED = 0.9
+SPLIT_WINDOW_S = 0.05
+JITTER_S = 0.045                  # onset timing spread forgiven, as in beats.py
+MISFIT_CAP = 3.0
+DUPLE = ((Fraction(0), 0.0), (Fraction(1, 2), 0.4), (Fraction(1, 4), 1.2), (Fraction(3, 4), 1.2))
+TRIPLE = ((Fraction(0), 0.0), (Fraction(1, 3), 0.4), (Fraction(2, 3), 0.4))
+SIXTHS = ((Fraction(1, 6), 1.4), (Fraction(1, 2), 1.4), (Fraction(5, 6), 1.4))
+TRIPLET_BEAT_COST = 1.5           # a triplet beat in simple meter must save this much misfit
+COLLISION_COST = 2.0              # two onsets on one grid position: one of them is lost
+LEGATO_GAP_BEATS = 0.5            # a shorter silence before the next note is articulation
+END_BIAS_BEATS = 0.15             # ends lean later: articulation shortens notes
+LAST_NOTE_FILL_BEATS = 1.0        # a final note this close to the bar line is held to it
+DEFAULT_TEMPO_BPM = 100.0
+
+
+def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
+    """Notes in time order with glide and onset artefacts merged into their neighbours.
+
+    A note shorter than GLIDE_MAX_S that runs (within GLIDE_GAP_S) into a note within
+    GLIDE_SEMITONES is that note's attack: the following note starts at its onset. A note
+    shorter than BLIP_S elsewhere is dropped. Overlapping notes are cut at the next onset.
+    """
+    ordered = sorted(notes, key=lambda n: n.onset)
+    result: list[PerformedNote] = []
+    carried: float | None = None  # onset of an attack merged into the next note
+    for i, note in enumerate(ordered):
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        length = note.offset - note.onset
+        if (following is not None and length < GLIDE_MAX_S and following.onset - note.offset < GLIDE_GAP_S
+                and abs(following.midi - note.midi) <= GLIDE_SEMITONES):
+            carried = note.onset if carried is None else carried
+            continue
+        if length < BLIP_S and carried is None and len(ordered) > 1:
+            continue
+        onset = carried if carried is not None else note.onset
+        carried = None
+        result.append(PerformedNote(onset, note.offset, note.midi))
+    if not result and ordered:
+        longest = max(ordered, key=lambda n: n.offset - n.onset)
+        result = [longest]
+    for i in range(len(result) - 1):
+        if result[i].offset > result[i + 1].onset:
+            result[i] = PerformedNote(result[i].onset, max(result[i + 1].onset, result[i].onset + 1e-3),
+                                      result[i].midi)
+    return result
+
+
+def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Sequence[float],
+                        voiced_prob: np.ndarray | Sequence[float]) -> list[PerformedNote]:
+    """Notes with a pitch tracker's splits of one sustained note joined back into it.
+
+    Two notes in a row at the same pitch are one when the silence between them is
+    shorter than SPLIT_GAP_S and the frame-wise voicing probability (pYIN's, from the
+    same analysis) stays at least SPLIT_VOICED within SPLIT_WINDOW_S of the boundary: a
+    repeated note, even legato, is re-attacked, and its attack dips the voicing (0.01-0.33
+    on the corpus's repeated notes, 0.99-1.0 across every split). Without frame data the
+    notes are left as they are: a repeated note is not guessed away.
+
+    Args:
+        notes: performed notes in time order.
+        times_s: frame times, shape (n,), increasing.
+        voiced_prob: voicing probability per frame, shape (n,).
+    """
+    times = np.asarray(times_s, dtype=float)
+    voiced = np.asarray(voiced_prob, dtype=float)
+    if len(times) == 0 or len(times) != len(voiced):
+        return list(notes)
+    joined: list[PerformedNote] = []
+    for note in notes:
+        previous = joined[-1] if joined else None
+        if previous is not None and note.midi == previous.midi and note.onset - previous.offset < SPLIT_GAP_S:
+            around = (times >= previous.offset - SPLIT_WINDOW_S) & (times <= note.onset + SPLIT_WINDOW_S)
+            if around.any() and float(voiced[around].min()) >= SPLIT_VOICED:
+                joined[-1] = PerformedNote(previous.onset, max(note.offset, previous.offset), note.midi)
+                continue
+        joined.append(note)
+    return joined
+
+
+def _grid_cost(fractions: np.ndarray, periods: np.ndarray, grid: Sequence[tuple[Fraction, float]]
+               ) -> tuple[float, list[Fraction]]:
+    """Cost and chosen position of each onset (fractions of its beat) on a grid."""
+    options = [*grid, (Fraction(1), 0.0)]
+    total, chosen = 0.0, []
+    for f, period in zip(fractions, periods, strict=True):
+        costs = [min(0.5 * ((f - float(g)) * period / JITTER_S) ** 2, MISFIT_CAP) + extra for g, extra in options]
+        k = int(np.argmin(costs))
+        total += costs[k]
+        chosen.append(options[k][0])
+    collisions = len(chosen) - len(set(chosen))
+    return total + COLLISION_COST * collisions, chosen
+
+
+def snap_onsets(positions: np.ndarray, periods: np.ndarray, *, compound: bool, triplets: bool = True
+                ) -> list[Fraction]:
+    """Onset positions (beats) snapped beat by beat to the simplest grid that explains them.
+
+    Args:
+        positions: onsets in beats, increasing.
+        periods: seconds per beat at each onset.
+        compound: beats divide in three (sixteenths as sixths of the beat, at a cost).
+        triplets: eighth triplets allowed in simple meter (over a whole beat).
+    """
+    # An onset a little before a beat belongs to that beat.
+    owner = np.floor(positions + 0.12).astype(int)
+    snapped: list[Fraction] = [Fraction(0)] * len(positions)
+    for beat in np.unique(owner):
+        members = np.flatnonzero(owner == beat)
+        fractions = positions[members] - beat
+        options: list[tuple[float, tuple[tuple[Fraction, float], ...]]]
+        if compound:
+            options = [(0.0, TRIPLE + SIXTHS)]
+        else:
+            options = [(0.0, DUPLE)]
+            if triplets and len(members) >= 2:
+                options.append((TRIPLET_BEAT_COST, TRIPLE))
+        best: tuple[float, list[Fraction]] | None = None
+        for extra, grid in options:
+            cost, chosen = _grid_cost(fractions, periods[members], grid)
+            if best is None or cost + extra < best[0]:
+                best = (cost + extra, chosen)
+        assert best is not None
+        for index, where in zip(members, best[1], strict=True):
+            snapped[index] = int(beat) + where
+    return snapped
+
+
+def _ends(starts: list[Fraction], performed_ends: np.ndarray, bar: int, downbeat: int) -> list[Fraction]:
+    """Note ends in beats: to the next onset across articulation gaps; otherwise at the
+    performed end snapped to half beats, on the beat where that is close."""
+    ends: list[Fraction] = []
+    for i, start in enumerate(starts):
+        following = starts[i + 1] if i + 1 < len(starts) else None
+        end_pos = float(performed_ends[i]) + END_BIAS_BEATS
+        if following is None:
+            # The final note ends at its bar line when it reaches nearly that far: the
+            # closing ritardando and the release tail carry its sound past the bar line
+            # (by up to a bar), which is no reason to write it longer.
+            bar_line = downbeat + (math.floor(Fraction(start - downbeat) / bar) + 1) * bar
+            if bar_line - LAST_NOTE_FILL_BEATS <= end_pos <= bar_line + bar:
+                ends.append(Fraction(bar_line))
+                continue
+            end = Fraction(max(math.ceil(end_pos - 0.35), math.floor(start) + 1))
+            bar_end = downbeat + math.ceil(Fraction(end - downbeat) / bar) * bar
+            if bar_end - end <= LAST_NOTE_FILL_BEATS and end - start >= 1:
+                end = Fraction(bar_end)
+            ends.append(max(end, start + Fraction(1, 4)))
+            continue
+        if float(following) - end_pos < LEGATO_GAP_BEATS:
+            ends.append(following)
+            continue
+        beat_end = Fraction(round(end_pos))
+        end = beat_end if abs(end_pos - float(beat_end)) <= 0.3 else Fraction(round(end_pos * 2), 2)
+        end = min(max(end, start + Fraction(1, 4)), following)
+        if following - end < Fraction(1, 2) and following - end != 0 and end % 1:
+            end = following  # no sliver of rest off the beat
+        ends.append(end)
+    return ends
+
+
+def _single(notes: Sequence[PerformedNote], tempo_bpm: float | None, time_signature: str | None,
+            triplets: bool) -> tuple[Rhythm, list[QuantisedNote]]:
+    """One note (or a drone): a bar grid at the given or default tempo, the note from the first downbeat."""
+    bpm = tempo_bpm or DEFAULT_TEMPO_BPM
+    signature = time_signature or "4/4"
+    compound = signature == "6/8"
+    grid = Grid(compound=compound, triplets=triplets)
+    beat_s = 60.0 / bpm * float(grid.quarters_per_beat)
+    per_bar = {"2/4": 2, "3/4": 3, "6/8": 2}.get(signature, 4)
+    rhythm = Rhythm(beat_s, grid, per_bar, notes[0].onset)
+    result: list[QuantisedNote] = []
+    for note in notes:
+        start = Fraction(max(0, round(rhythm.seconds_to_quarters(note.onset) / float(grid.quarters_per_beat))))
+        beats = max(1, round((note.offset - note.onset) / beat_s))
+        if result and start * grid.quarters_per_beat < result[-1].start + result[-1].duration:
+            start = (result[-1].start + result[-1].duration) / grid.quarters_per_beat
+        result.append(QuantisedNote(start * grid.quarters_per_beat, beats * grid.quarters_per_beat, note.midi))
+    return rhythm, result
+
+
+def notate_rhythm(
+    notes: Sequence[PerformedNote], *, tempo_bpm: float | None = None, time_signature: str | None = None,
+    triplets: bool = True,
+) -> tuple[Rhythm, list[QuantisedNote], list[PerformedNote]]:
+    """Beats, meter and notated rhythm of performed notes.
+
+    Args:
+        notes: performed notes (any order; artefacts are merged here).
+        tempo_bpm: quarter-note tempo to impose (the beats still follow the performance's phase).
+        time_signature: "4/4", "3/4", "2/4" or "6/8" to impose.
+        triplets: allow eighth triplets in simple meter.
+
+    Returns:
+        The rhythm (with its tempo curve), the quantised notes (quarters from the first
+        full bar; a pickup is negative) and the cleaned performed notes they come from.
+
+    Raises:
+        ValueError: no notes, or an unsupported override.
+    """
+    if time_signature is not None and time_signature not in {"4/4", "3/4", "2/4", "6/8"}:
+        raise ValueError(f"time signature {time_signature!r} is not one of 2/4, 3/4, 4/4, 6/8")
+    if tempo_bpm is not None and not 20.0 <= tempo_bpm <= 400.0:
+        raise ValueError(f"tempo {tempo_bpm} bpm is outside 20..400")
+    cleaned = clean_notes(notes)
+    if not cleaned:
+        raise ValueError("no notes to notate")
+    onsets = np.array([n.onset for n in cleaned])
+    if len(cleaned) < 3 or onsets[-1] - onsets[0] < 0.3:
+        rhythm, quantised = _single(cleaned, tempo_bpm, time_signature, triplets)
+        return rhythm, quantised, cleaned
+    following = np.append(onsets[1:], [cleaned[-1].offset])
+    weights = 1.0 + np.sqrt(np.clip(following - onsets, 0.0, 2.0))
+    compound = None if time_signature is None else time_signature == "6/8"
+    track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
+    beats = track.beats_s
+    positions = positions_in_beats(onsets, beats)
+    periods = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    snapped = snap_onsets(positions, periods, compound=track.compound, triplets=triplets)
+    # Onsets that snapped onto an earlier one's place: the longer note keeps it.
+    kept: dict[Fraction, int] = {}
+    for i, where in enumerate(snapped):
+        if where not in kept or cleaned[i].offset - cleaned[i].onset > cleaned[kept[where]].offset - cleaned[kept[where]].onset:
+            kept[where] = i
+    order = sorted(kept)
+    chosen = [kept[w] for w in order]
+    lengths = [float(order[k + 1] - order[k]) for k in range(len(order) - 1)]
+    lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
+    meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
+                         compound=track.compound, time_signature=time_signature)
+    # The downbeat at or before the first note's bar; beats before index 0 do not exist, so
+    # the first downbeat is the meter's phase taken to the bar containing the first onset.
+    first_bar = math.floor((order[0] - meter.downbeat) / meter.beats_per_bar)
+    downbeat = meter.downbeat + first_bar * meter.beats_per_bar
+    performed_ends = positions_in_beats([cleaned[i].offset for i in chosen], beats)
+    ends = _ends(order, performed_ends, meter.beats_per_bar, downbeat)
+    grid = Grid(compound=track.compound, triplets=triplets)
+    per_beat = grid.quarters_per_beat
+    # Positions from the first full bar: a note before it (a pickup) is negative.
+    full_bar = downbeat if order[0] == downbeat else downbeat + meter.beats_per_bar
+    if order[0] != downbeat and order[0] - downbeat < meter.beats_per_bar / 2:
+        full_bar = downbeat  # a late first note in its bar, not a pickup: rests before it
+    quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi)
+                 for start, end, i in zip(order, ends, chosen, strict=True)]
+    beat_times = _with_index(beats, full_bar)
+    beat_s = 60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None else 60.0 / track.tempo_bpm
+    rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
+                    tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1])
+    return rhythm, quantised, cleaned
+
+
+def _with_index(beats: np.ndarray, needed: int) -> tuple[np.ndarray, int]:
+    """Beats extended backwards so that index ``needed`` exists; (beats, index shift)."""
+    if needed >= 0:
+        return beats, 0
+    period = beats[1] - beats[0]
+    head = beats[0] - period * np.arange(-needed, 0, -1)
+    return np.concatenate([head, beats]), needed

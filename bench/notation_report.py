@@ -1,0 +1,208 @@
+"""Notation accuracy on humanised performances (``tests/humanised.py``), ``make bench``.
+
+Every performance (a melody of known notation played with tempo drift, rubato, onset
+jitter, articulation, scoops and a tuning offset) is rendered with fluidsynth and its
+notes extracted with the project's pYIN plugin (both cached under ``--out``); then the
+notation stage alone (``audioscore.notation.transcription``: notes -> score, no engraving) runs on
+the notes, as the transcribe function does on a ``features.json``. Per piece and in total:
+
+* ``acc raw``: share of written notes whose notated (measure, position in the bar) and
+  duration equal the truth (measure numbers up to a constant offset);
+* ``acc al``: the same after aligning tempo octave errors (positions and durations scaled
+  by the nearest of x2, /2, x3/2, x2/3 to the found/true tempo ratio) and meter errors
+  (positions compared from the start of the piece, not by bar);
+* ``tupl``: share of notated notes in tuplets, in pieces whose truth has none;
+* ``<16th``: share of notated notes shorter than a sixteenth or placed on a grid finer
+  than one (32nds), in pieces whose truth has none;
+* ``ties/n``: ties per notated note (truth in brackets);
+* tempo within 4 % (exact doubles and halves counted separately), meter right, key right
+  (same tonic and mode), measures within one.
+
+Notes are matched to the truth by a monotonic alignment on time (the score's ``onset_s``
+within 0.35 s) preferring equal pitch classes: no pitch accuracy is measured here.
+
+Usage::
+
+    .venv/bin/python bench/notation_report.py [--out DIR] [--piece NAME ...] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+import humanised
+from music21 import note as m21note
+from transcription_report import key_relation, normalise_meter, tempo_flag
+
+from audioscore.analysis.features import extract_file
+from audioscore.notation import transcription as transcribe
+
+MATCH_S = 0.35
+RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0)
+
+
+def features_document(performance: humanised.Performance, cache: Path) -> dict[str, Any]:
+    """The performance's notes and pitch frames (times, voicing) as a features.json would
+    carry them (cached)."""
+    wav = humanised.render_performance(performance, cache)
+    path = wav.with_suffix(".notes-voicing.json")
+    if not path.exists():
+        features = extract_file(wav)
+        notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi}
+                 for n in features.pitch.notes]
+        pitch = {"times": [round(float(t), 5) for t in features.pitch.times],
+                 "voiced_prob": [round(float(v), 4) for v in features.pitch.voiced_prob]}
+        path.write_text(json.dumps({"notes": notes, "pitch": pitch}))
+    return json.loads(path.read_text())
+
+
+def _q(x: float) -> Fraction:
+    return Fraction(x).limit_denominator(48)
+
+
+def align(truth: list[humanised.TruthNote], found: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Monotonic matching of truth to found notes by onset time (pitch class breaks ties)."""
+    n, m = len(truth), len(found)
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            best = max(score[i - 1][j], score[i][j - 1])
+            dt = abs(truth[i - 1].onset_s - found[j - 1]["onset_s"])
+            if dt < MATCH_S:
+                same = (truth[i - 1].midi - found[j - 1]["midi"]) % 12 == 0
+                best = max(best, score[i - 1][j - 1] + 1.0 + 0.5 * same - dt)
+            score[i][j] = best
+    pairs, i, j = [], n, m
+    while i and j:
+        if score[i][j] == score[i - 1][j]:
+            i -= 1
+        elif score[i][j] == score[i][j - 1]:
+            j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    return pairs[::-1]
+
+
+def accuracy(perf: humanised.Performance, summary: dict[str, Any], pairs: list[tuple[int, int]],
+             ratio: float, aligned: bool) -> float:
+    truth, found = perf.truth, summary["notes"]
+    bar = _q(perf.melody.measure_quarters)
+    if not aligned:
+        offsets = Counter(found[j]["measure"] - int(truth[i].start // bar) for i, j in pairs)
+        shift = offsets.most_common(1)[0][0] if offsets else 0
+        hits = sum(found[j]["measure"] - shift == int(truth[i].start // bar)
+                   and _q(found[j]["beat"]) == truth[i].start % bar
+                   and _q(found[j]["duration_quarters"]) == truth[i].duration for i, j in pairs)
+        return hits / len(truth)
+    scale = _q(ratio)
+    offsets = Counter(truth[i].start - _q(found[j]["start_quarters"]) / scale for i, j in pairs)
+    shift = offsets.most_common(1)[0][0] if offsets else Fraction(0)
+    hits = sum(_q(found[j]["start_quarters"]) / scale + shift == truth[i].start
+               and _q(found[j]["duration_quarters"]) / scale == truth[i].duration for i, j in pairs)
+    return hits / len(truth)
+
+
+def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    m = perf.melody
+    found = summary["notes"]
+    pairs = align(list(perf.truth), found)
+    tempo_ratio, flag = tempo_flag(m.tempo_bpm, summary["tempo_bpm"])
+    ratio = min(RATIOS, key=lambda r: abs(__import__("math").log(tempo_ratio / r)))
+    fractions = [(_q(n["start_quarters"]), _q(n["duration_quarters"])) for n in found]
+    tuplets = sum(s.denominator % 3 == 0 or d.denominator % 3 == 0 for s, d in fractions)
+    finer = sum(d < Fraction(1, 4) or s.denominator % 8 == 0 or d.denominator % 8 == 0 for s, d in fractions)
+    ties = sum(1 for n in score.recurse().notes if isinstance(n, m21note.Note) and n.tie is not None
+               and n.tie.type == "start")
+    truth_ties = len(m.tied_events)
+    return {
+        "piece": perf.name, "notes": len(perf.truth), "found": len(found), "matched": len(pairs),
+        "acc_raw": accuracy(perf, summary, pairs, 1.0, aligned=False),
+        "acc_aligned": accuracy(perf, summary, pairs, ratio, aligned=True),
+        "tuplet_share": None if perf.has_tuplets else tuplets / max(1, len(found)),
+        "finer_share": finer / max(1, len(found)),
+        "ties_per_note": ties / max(1, len(found)), "truth_ties_per_note": truth_ties / len(perf.truth),
+        "tempo": {"expected": m.tempo_bpm, "found": summary["tempo_bpm"], "flag": flag},
+        "meter": {"expected": m.time_signature, "found": normalise_meter(summary["time_signature"])},
+        "key": {"expected": m.key, "found": summary["key"], "relation": key_relation(m.key, summary["key"])},
+        "measures": {"expected": m.measures, "found": summary["measures"]},
+    }
+
+
+def _share(rows: list[dict[str, Any]], test: Any) -> str:
+    hits = sum(bool(test(r)) for r in rows)
+    return f"{hits}/{len(rows)} = {hits / len(rows):.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "audioscore-humanised")
+    parser.add_argument("--piece", action="append", default=[])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    pieces = [p for p in humanised.HUMANISED if not args.piece or p.name in args.piece]
+    rows = []
+    seconds = 0.0
+    print(f"{'piece':<24} {'n':>3} {'acc raw':>7} {'acc al':>6} {'tupl':>5} {'<16th':>5} {'ties/n':>11} "
+          f"{'tempo exp/found':>16} {'flag':>6} {'meter':>9} {'key':>22} {'meas':>6}")
+    for perf in pieces:
+        document = features_document(perf, args.out)
+        notes = transcribe.notes_from_features(document)
+        start = time.perf_counter()
+        try:
+            score, summary = transcribe._notate(notes, transcribe.TranscribeOptions())
+        except Exception as error:  # noqa: BLE001 - a bench reports and goes on
+            print(f"{perf.name:<24} error: {error}")
+            continue
+        seconds += time.perf_counter() - start
+        row = evaluate(perf, score, summary)
+        rows.append(row)
+        tupl = "-" if row["tuplet_share"] is None else f"{row['tuplet_share']:.2f}"
+        print(f"{perf.name:<24} {row['notes']:>3} {row['acc_raw']:>7.2f} {row['acc_aligned']:>6.2f} {tupl:>5} "
+              f"{row['finer_share']:>5.2f} {row['ties_per_note']:>5.2f} [{row['truth_ties_per_note']:.2f}] "
+              f"{row['tempo']['expected']:>7.0f}/{row['tempo']['found']:<8.1f} {row['tempo']['flag']:>6} "
+              f"{row['meter']['found'] or '-':>4}/{row['meter']['expected']:<4} "
+              f"{row['key']['found']:>10}/{row['key']['relation']:<11} "
+              f"{row['measures']['found']:>2}/{row['measures']['expected']:<3}")
+    if not rows:
+        return 1
+    no_tuplets = [r for r in rows if r["tuplet_share"] is not None]
+    found_notes = sum(r["found"] for r in no_tuplets)
+    print(f"\nhumanised, {len(rows)} pieces, {sum(r['notes'] for r in rows)} notes; notation "
+          f"{seconds:.2f} s in all")
+    print(f"  notation accuracy raw      {sum(r['acc_raw'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f}"
+          f" (note-weighted; mean per piece {sum(r['acc_raw'] for r in rows) / len(rows):.3f})")
+    print(f"  notation accuracy aligned  {sum(r['acc_aligned'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f}"
+          f" (mean per piece {sum(r['acc_aligned'] for r in rows) / len(rows):.3f})")
+    print(f"  spurious tuplet share      {sum(r['tuplet_share'] * r['found'] for r in no_tuplets) / max(1, found_notes):.3f}")
+    print(f"  spurious <16th share       {sum(r['finer_share'] * r['found'] for r in rows) / sum(r['found'] for r in rows):.3f}")
+    print(f"  ties per note              {sum(r['ties_per_note'] * r['found'] for r in rows) / sum(r['found'] for r in rows):.3f}"
+          f" (truth {sum(r['truth_ties_per_note'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f})")
+    print(f"  tempo within 4%            {_share(rows, lambda r: r['tempo']['flag'] == 'ok')}"
+          f"  (double {sum(r['tempo']['flag'] == 'double' for r in rows)}, "
+          f"half {sum(r['tempo']['flag'] == 'half' for r in rows)}, "
+          f"other {sum(r['tempo']['flag'] not in ('ok', 'double', 'half') for r in rows)})")
+    print(f"  meter right                {_share(rows, lambda r: r['meter']['found'] == r['meter']['expected'])}")
+    print(f"  key right                  {_share(rows, lambda r: r['key']['relation'] in ('ok', 'enharmonic'))}")
+    print(f"  measures within one        "
+          f"{_share(rows, lambda r: abs(r['measures']['found'] - r['measures']['expected']) <= 1)}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Scores from performed notes: always a score for a melody however short, and every
+score opens in MuseScore and compiles in LilyPond without warnings.
+
+Notes come straight from the corpora (no audio): the exact score corpus, and humanised
+performances (tempo drift, rubato, jitter; ``tests/humanised.py``) as played.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import humanised
+import pytest
+import score_corpus as sc
+
+from audioscore.errors import InputError
+from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
+from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.transcription import TranscribeOptions, _notate
+
+MUSESCORE = next((shutil.which(name) for name in ("mscore3", "musescore3", "mscore") if shutil.which(name)), None)
+
+
+def _exact(name: str) -> list[PerformedNote]:
+    return [PerformedNote(on, off, midi) for on, off, midi in sc.by_name(name).melody().notes]
+
+
+def _performed(name: str) -> list[PerformedNote]:
+    performance = next(p for p in humanised.HUMANISED if p.name == name)
+    return [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
+
+
+CASES = {
+    "exact-jig_d_major": lambda: _exact("jig_d_major"),
+    "exact-arpeggios_e_major": lambda: _exact("arpeggios_e_major"),
+    "humanised-waltz_d_minor": lambda: _performed("waltz_d_minor"),
+    "humanised-triplets_g_major": lambda: _performed("triplets_g_major"),
+    "humanised-siciliano_f_sharp_minor": lambda: _performed("siciliano_f_sharp_minor"),
+    "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
+    "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
+    "drone": lambda: [PerformedNote(0.0, 12.0, 50)],
+}
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str, dict]]:
+    """Each case's MusicXML path, LilyPond log and score.json summary."""
+    root = tmp_path_factory.mktemp("notation_checks")
+    result = {}
+    for name, notes in CASES.items():
+        score, summary = _notate(notes(), TranscribeOptions(title=name))
+        out = root / name
+        out.mkdir()
+        rendered = render_lilypond(score_to_lilypond(score), out, basename="score")
+        xml = out / "score.musicxml"
+        score.write("musicxml", fp=str(xml))
+        result[name] = (xml, rendered.log, summary)
+    return result
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_lilypond_compiles_without_warnings(scores, name: str) -> None:
+    _, log, _ = scores[name]
+    assert "warning" not in log.lower(), log
+
+
+@pytest.mark.skipif(MUSESCORE is None, reason="musescore3 is not installed (make setup installs it: "
+                    "apt-get install --no-install-recommends musescore3)")
+def test_every_score_opens_in_musescore(scores, tmp_path: Path) -> None:
+    """One headless MuseScore run converts every score's MusicXML to PDF; any error fails."""
+    jobs = [{"in": str(xml), "out": str(tmp_path / f"{name}.pdf")} for name, (xml, _, _) in scores.items()]
+    job_file = tmp_path / "jobs.json"
+    job_file.write_text(json.dumps(jobs))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    run = subprocess.run([MUSESCORE, "-j", str(job_file)], check=False, capture_output=True, text=True, timeout=300, env=env,
+                         stdin=subprocess.DEVNULL)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "error" not in output.lower(), output
+    for job in jobs:
+        assert Path(job["out"]).stat().st_size > 1000, (job, output)
+
+
+@pytest.mark.parametrize("name", ["one-note", "two-notes", "drone"])
+def test_a_short_melody_is_a_short_score_with_a_remark(scores, name: str) -> None:
+    _, _, summary = scores[name]
+    assert summary["notes"] and summary["measures"] <= 5, summary  # the drone: 12 s at quarter = 100
+    assert "defaults" in summary["remarks"][0]
+    assert summary["notes"][0]["midi"] == CASES[name]()[0].midi
+    if name != "two-notes":  # one pitch: its own major key, not a guess
+        assert summary["key"] == {"one-note": "A major", "drone": "D major"}[name]
+
+
+def test_no_notes_is_still_an_error() -> None:
+    with pytest.raises(InputError, match="no notes"):
+        _notate([], TranscribeOptions())
+
+
+def test_score_json_carries_a_tempo_curve(scores) -> None:
+    _, _, summary = scores["humanised-waltz_d_minor"]
+    curve = summary["tempo_curve"]
+    assert len(curve) > 10 and all(t2 > t1 for (t1, _), (t2, _) in itertools.pairwise(curve))
+    assert all(0.8 < bpm / summary["tempo_bpm"] < 1.25 for _, bpm in curve)

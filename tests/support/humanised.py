@@ -1,0 +1,252 @@
+"""Humanised performances of notated melodies: the development corpus for notation.
+
+Each :class:`Performance` is a melody of known notation (key, meter, tempo, pickup and
+every note's written position and duration, from :mod:`score_corpus` plus a few tunes
+with real eighth-note triplets written here) played the way people play:
+
+* tempo drift: a smooth random walk of the beat rate, within ±10 % of the written tempo;
+* rubato: the last two beats of every four-bar phrase (and of the piece) slow down by
+  15-30 %;
+* onset jitter: each onset moves by a uniform amount in ±J, J drawn per piece in 20-40 ms;
+* articulation: each phrase legato (0.97 of the note's slot), normal (0.85) or staccato
+  (0.5 for notes up to a quarter, 0.8 for longer ones);
+* dynamics: downbeats louder, random ±8 velocity;
+* tuning: the whole performance 20-50 cents sharp or flat (a constant pitch bend);
+* scoops: about a third of the notes start 60-120 cents low and glide up in 40-90 ms.
+
+Rendered with fluidsynth and FluidR3 GM (cached, like :func:`corpus.render`). The truth is
+the notated score: :attr:`Performance.truth` gives each sounding note's written start
+(quarters from the first full bar's downbeat; a pickup is negative) and duration, and
+its performed onset and offset in seconds. Everything is seeded: a piece always sounds
+the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import corpus
+import numpy as np
+import score_corpus as sc
+from corpus import FLUTE, PIANO, VIOLIN, VOICE
+
+__all__ = ["HUMANISED", "TRIPLET_MELODIES", "Performance", "TruthNote", "perform", "render_performance"]
+
+DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
+RUBATO = (0.15, 0.30)        # slowing over a phrase's last two beats
+JITTER_S = (0.020, 0.040)    # per-piece bound of the uniform onset jitter
+TUNING_CENTS = (20.0, 50.0)  # magnitude of the constant tuning offset
+SCOOP_SHARE = 0.33
+SCOOP_CENTS = (60.0, 120.0)
+SCOOP_S = (0.040, 0.090)
+BEND_RANGE_SEMITONES = 2.0   # General MIDI default pitch-bend range
+PHRASE_BARS = 4
+ARTICULATIONS = {"legato": (0.97, 0.97), "normal": (0.85, 0.85), "staccato": (0.5, 0.8)}
+
+
+def _triplet(name: str, key: str, meter: str, bpm: float, programs: tuple[int, ...], text: str,
+             pickup: float = 0.0) -> sc.ScoredMelody:
+    """A melody whose tokens may last ``t`` (an eighth-note triplet, 1/3 quarter)."""
+    events: list[tuple[int | None, float]] = []
+    for token in text.replace("|", " ").split():
+        name_, _, length = token.partition(":")
+        quarters = 1.0 / 3.0 if length == "t" else float(length)
+        pitch = None if name_ == "r" else corpus.parse_beats(f"{name_}:1")[0][0]
+        events.append((pitch, quarters))
+    total = sum(Fraction(q).limit_denominator(12) for _, q in events)
+    bar = Fraction(sc.MEASURE_QUARTERS[meter])
+    measures = int((total - Fraction(pickup)) / bar)
+    assert measures * bar + Fraction(pickup) == total, (name, total)
+    return sc.ScoredMelody(name=name, key=key, time_signature=meter, tempo_bpm=bpm, measures=measures,
+                           events=tuple(events), programs=programs, pickup_quarters=pickup)
+
+
+# Written for this corpus: eighth triplets over whole beats only, as people write them.
+# fmt: off
+TRIPLET_MELODIES = (
+    _triplet("triplets_g_major", "G major", "4/4", 96, (FLUTE,),
+             "G4:1 B4:1 D5:1 B4:1 | C5:t D5:t C5:t B4:1 A4:2 | B4:1 D5:1 G5:1.5 F#5:.5 |"
+             " E5:t F#5:t E5:t D5:1 B4:2 | C5:1 E5:1 D5:t C5:t B4:t A4:1 | G4:4"),
+    _triplet("triplets_c_minor", "C minor", "2/4", 84, (VIOLIN,),
+             "G4:.5 | C5:1 Eb5:t D5:t C5:t | B4:1 G4:1 | Ab4:t Bb4:t C5:t D5:.5 Eb5:.5 |"
+             " D5:2 | Eb5:1 D5:t C5:t B4:t | C5:1.5 G4:.5 | Ab4:t G4:t F4:t Eb4:.5 D4:.5 | C4:2",
+             pickup=0.5),
+)
+# fmt: on
+
+# One program per melody (the corpus's first that is not piano where there is one: the
+# pitch tracker sees sustained tones, as from singers and players of winds and strings).
+_PROGRAM_PREFERENCE = (VOICE, FLUTE, VIOLIN, PIANO)
+
+
+def _program(melody: sc.ScoredMelody) -> int:
+    return next(p for p in _PROGRAM_PREFERENCE if p in melody.programs)
+
+
+@dataclass(frozen=True)
+class TruthNote:
+    """A written note and how it was played."""
+
+    start: Fraction      # quarters from the first full bar's downbeat
+    duration: Fraction   # written, quarters (a tied note is one note)
+    midi: int
+    onset_s: float
+    offset_s: float
+
+
+@dataclass(frozen=True)
+class Performance:
+    """A humanised performance of a melody."""
+
+    melody: sc.ScoredMelody
+    program: int
+    seed: int
+    truth: tuple[TruthNote, ...]
+    tuning_cents: float
+    jitter_s: float
+    # (time_s, pitch bend in semitones) events, and (onset, offset, midi, velocity) notes.
+    bends: tuple[tuple[float, float], ...]
+    played: tuple[tuple[float, float, int, int], ...]
+    beat_times_s: tuple[float, ...]  # every written beat's performed time
+
+    @property
+    def name(self) -> str:
+        return self.melody.name
+
+    @property
+    def has_tuplets(self) -> bool:
+        return any(Fraction(d).limit_denominator(12).denominator % 3 == 0 for _, d in self.melody.events)
+
+    @property
+    def mean_tempo_bpm(self) -> float:
+        """Quarter-note tempo of the performance over its written beats."""
+        beats = np.diff(self.beat_times_s)
+        return 60.0 / float(np.median(beats)) * self.melody.beat_quarters if len(beats) else self.melody.tempo_bpm
+
+
+def _fraction(x: float) -> Fraction:
+    return Fraction(x).limit_denominator(48)
+
+
+def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None) -> Performance:
+    """Play ``melody`` like a person would (see the module docstring); deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    bar = _fraction(melody.measure_quarters)
+    pickup = _fraction(melody.pickup_quarters)
+    total = _fraction(melody.total_quarters)
+    step = Fraction(1, 12)  # fine enough for sixteenths and triplets
+    n_steps = int((total + pickup + 1) / step) + 2
+    positions = -float(pickup) + np.arange(n_steps) * float(step)  # quarters from the first downbeat
+    # Beat-rate walk, smoothed over about a bar, scaled into ±DRIFT.
+    walk = np.cumsum(rng.normal(size=n_steps))
+    kernel = np.hanning(max(3, int(float(bar) / float(step))))
+    walk = np.convolve(walk - walk.mean(), kernel / kernel.sum(), mode="same")
+    walk = DRIFT * walk / max(1e-9, np.abs(walk).max())
+    rate = 1.0 + walk
+    # Rubato: the last two beats of each phrase and of the piece are slower.
+    phrase = PHRASE_BARS * float(bar)
+    ends = [k * phrase for k in range(1, int(float(total) // phrase) + 1)] + [float(total - pickup)]
+    for end in ends:
+        slowing = rng.uniform(*RUBATO)
+        span = 2 * melody.beat_quarters
+        inside = (positions > end - span) & (positions <= end)
+        rate[inside] *= 1.0 - slowing * (positions[inside] - (end - span)) / span
+    quarter_s = 60.0 / melody.tempo_bpm
+    times = np.concatenate([[0.0], np.cumsum(quarter_s / rate[:-1] * float(step))])
+    lead_s = (float(bar) - float(pickup)) * quarter_s
+    times += lead_s
+
+    def at(q: Fraction) -> float:
+        return float(np.interp(float(q), positions, times))
+
+    jitter = rng.uniform(*JITTER_S)
+    tuning = rng.choice([-1.0, 1.0]) * rng.uniform(*TUNING_CENTS)
+    truth: list[TruthNote] = []
+    played: list[tuple[float, float, int, int]] = []
+    bends: list[tuple[float, float]] = [(0.0, tuning / 100.0)]
+    articulation = {}
+    position = -pickup
+    starts = []
+    for pitch, length in melody.events:
+        starts.append((position, _fraction(length), pitch))
+        position += _fraction(length)
+    onsets = [at(s) + (rng.uniform(-jitter, jitter) if i else 0.0) for i, (s, _, _) in enumerate(starts)]
+    for i, (start, length, pitch) in enumerate(starts):
+        if pitch is None:
+            continue
+        phrase_index = int((start + pickup) // (PHRASE_BARS * bar))
+        if phrase_index not in articulation:
+            articulation[phrase_index] = rng.choice(list(ARTICULATIONS))
+        short, long_ = ARTICULATIONS[articulation[phrase_index]]
+        share = short if length <= 1 else long_
+        onset = onsets[i]
+        slot_end = onsets[i + 1] if i + 1 < len(onsets) else at(start + length)
+        offset = onset + share * (slot_end - onset)
+        if i + 1 < len(onsets):
+            offset = min(offset, onsets[i + 1] - 0.01)
+        metric = (start % bar == 0, start % _fraction(melody.beat_quarters) == 0)
+        velocity = int(np.clip(78 + 14 * metric[0] + 6 * metric[1] + rng.integers(-8, 9), 30, 127))
+        truth.append(TruthNote(start, length, int(pitch), onset, offset))
+        played.append((onset, offset, int(pitch), velocity))
+        if rng.random() < SCOOP_SHARE:
+            depth, glide = rng.uniform(*SCOOP_CENTS) / 100.0, rng.uniform(*SCOOP_S)
+            for t in np.arange(0.0, glide, 0.01):
+                bends.append((onset - 0.002 + t, tuning / 100.0 - depth * (1.0 - t / glide)))
+            bends.append((onset + glide, tuning / 100.0))
+    beats = np.arange(float(-pickup), float(total - pickup) + 1e-9, melody.beat_quarters)
+    return Performance(melody, _program(melody) if program is None else program, seed, tuple(truth), float(tuning),
+                       float(jitter), tuple(bends), tuple(played), tuple(at(_fraction(b)) for b in beats))
+
+
+def _write_midi(performance: Performance, path: Path) -> None:
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=performance.melody.tempo_bpm)
+    instrument = pretty_midi.Instrument(program=performance.program, name=performance.name)
+    for onset, offset, pitch, velocity in performance.played:
+        instrument.notes.append(pretty_midi.Note(velocity=velocity, pitch=pitch, start=onset, end=offset))
+    for time_s, semitones in sorted(performance.bends):
+        value = round(8191 * semitones / BEND_RANGE_SEMITONES)
+        instrument.pitch_bends.append(pretty_midi.PitchBend(max(-8192, min(8191, value)), max(0.0, time_s)))
+    midi.instruments.append(instrument)
+    midi.write(str(path))
+
+
+def render_performance(performance: Performance, out_dir: str | os.PathLike[str],
+                       sr: int = corpus.DEFAULT_SR) -> Path:
+    """The performance as a mono WAV (fluidsynth, FluidR3 GM, default reverb), cached by content."""
+    import soundfile as sf
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(repr((performance.played, performance.bends, performance.program, sr)).encode())
+    wav = out / f"{performance.name}-h{performance.seed}-p{performance.program:03d}-{digest.hexdigest()[:10]}.wav"
+    if wav.exists():
+        return wav
+    fluidsynth = shutil.which("fluidsynth")
+    if fluidsynth is None:
+        raise FileNotFoundError("fluidsynth is not installed (apt-get install fluidsynth)")
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        mid = Path(tmp) / "in.mid"
+        _write_midi(performance, mid)
+        stereo = Path(tmp) / "stereo.wav"
+        subprocess.run([fluidsynth, "-ni", "-q", "-g", "0.8", "-r", str(sr), "-F", str(stereo),
+                        str(corpus.SOUNDFONT), str(mid)], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+        audio, _ = sf.read(stereo, dtype="float64", always_2d=True)
+        mono = Path(tmp) / "mono.wav"
+        sf.write(mono, audio.mean(axis=1), sr, subtype="PCM_16")
+        os.replace(mono, wav)
+    return wav
+
+
+# The corpus: every score-corpus melody and the triplet tunes, one performance each.
+HUMANISED: tuple[Performance, ...] = tuple(
+    perform(melody, seed=1000 + i) for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES))
+)
