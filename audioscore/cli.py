@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, summary in (("extract", "pitch track, notes and MFCCs of an audio file"),
                           ("transcribe", "features and a score (PDF, PNG, MIDI, MusicXML) of an audio file")):
         command = commands.add_parser(name, help=summary)
-        command.add_argument("audio", type=Path, help="any file ffmpeg can read (audio or video)")
+        command.add_argument("audio", type=Path, help="an audio or video file in an accepted container (README: Accepted media)")
         command.add_argument("-o", "--out", type=Path, required=True,
                              help="output directory (created if missing; must be writable)")
         command.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
