@@ -271,11 +271,13 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
 
 
 def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from audioscore.infra.config import audio_limits
     from audioscore.notation.feature_notes import read_features
     from audioscore.notation.transcription import notes_from_features, transcribe_notes
 
     document = read_features(args.features)
-    notes = notes_from_features(document)  # every field checked before anything is written
+    # Every field checked before anything is written.
+    notes = notes_from_features(document, limits=audio_limits())
     _check_output_dir(args.out)
     _note_key_respelling(args)
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)

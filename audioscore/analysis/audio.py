@@ -102,17 +102,6 @@ class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout_s: float = DEFAULT_TIMEOUT_S
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """The limits from ``AUDIOSCORE_*`` variables: `audioscore.infra.config.audio_limits` (which parses them).
-
-        Raises:
-            ConfigError: a variable is not a positive number (an integer for the byte limit);
-                the message names the variable.
-        """
-        from audioscore.infra.config import audio_limits
-
-        return audio_limits(environ)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import math
 import re
 import socket
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,16 +124,6 @@ class FetchPolicy:
         if self.cookies_file is not None:
             object.__setattr__(self, "cookies_file", Path(self.cookies_file))
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> FetchPolicy:
-        """The policy from ``FETCH_*`` variables: `audioscore.infra.config.fetch_policy` (which parses them).
-
-        Raises:
-            ConfigError: a variable's value is invalid; the message names the variable.
-        """
-        from audioscore.infra.config import fetch_policy
-
-        return fetch_policy(environ)
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     """The performed notes of a parsed ``features.json``, every field checked.
 
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
-    recording (``limits.max_duration_s``, from ``AUDIOSCORE_MAX_DURATION_S``), and a
+    recording (``limits.max_duration_s``: the caller's configured limits, ``Limits()`` when None), and a
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
     (0, 20000] Hz. Notes may come in any order.
 
@@ -161,7 +161,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
         raise InputError(f"notes must be a list, got {_shown(notes)}")
     if len(notes) > MAX_NOTES:
         raise LimitExceeded(f"{len(notes)} notes, more than the {MAX_NOTES} a score may have")
-    max_duration_s = (limits or Limits.from_env()).max_duration_s
+    max_duration_s = (limits or Limits()).max_duration_s
     parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
     summary = document.get("summary")
     tuned = isinstance(summary, Mapping) and isinstance(summary.get("tuning_cents"), (int, float))

@@ -88,14 +88,14 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def notes_from_features(document: dict[str, Any]) -> list[PerformedNote]:
+def notes_from_features(document: dict[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
     """Performed notes from a ``features.json`` document, every field validated
-    (see ``feature_notes.notes_for_notation``).
+    (see ``feature_notes.notes_for_notation``; ``limits``: the caller's, ``Limits()`` when None).
 
     Raises:
         InputError: the document has no usable notes list; the message names the offending note and field.
     """
-    return notes_for_notation(document)
+    return notes_for_notation(document, limits=limits)
 
 
 def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:

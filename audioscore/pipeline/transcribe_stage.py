@@ -35,7 +35,8 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         document = read_features(local)  # a hostile upload is a 400 that names the field, never a 500
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
-        result = transcribe_notes(notes_from_features(document), Path(tmp) / "out", TranscribeOptions(title=title))
+        notes = notes_from_features(document, limits=settings.limits())
+        result = transcribe_notes(notes, Path(tmp) / "out", TranscribeOptions(title=title))
         prefix = f"{recording_id}/"
         artifacts = {}
         for path, content_type in [(result.files.pdf.parent / n, t) for n, t in SCORE_FILES.items()] + [
