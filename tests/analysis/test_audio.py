@@ -10,6 +10,7 @@ import pytest
 from audioscore.analysis import audio
 from audioscore.analysis.audio import Limits, load_audio, probe
 from audioscore.errors import InputError, LimitExceeded, ProcessingError
+from audioscore.infra.config import audio_limits
 
 FREQ_HZ = 440.0
 DURATION_S = 2.0
@@ -283,13 +284,13 @@ def test_missing_ffmpeg(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_limits_from_env() -> None:
-    assert Limits.from_env({}) == Limits()
+    assert audio_limits({}) == Limits()
     env = {
         "AUDIOSCORE_MAX_DURATION_S": "60",
         "AUDIOSCORE_MAX_BYTES": "1000",
         "AUDIOSCORE_DECODE_TIMEOUT_S": "2.5",
     }
-    assert Limits.from_env(env) == Limits(max_duration_s=60, max_bytes=1000, timeout_s=2.5)
+    assert audio_limits(env) == Limits(max_duration_s=60, max_bytes=1000, timeout_s=2.5)
 
 
 @pytest.mark.parametrize(
@@ -305,7 +306,7 @@ def test_limits_from_env_rejects_bad_values(name: str, value: str) -> None:
     from audioscore.errors import ConfigError
 
     with pytest.raises(ConfigError, match=name):
-        Limits.from_env({name: value})
+        audio_limits({name: value})
 
 
 def test_decoder_failure_reports_ffmpeg_reason(tmp_path: Path, monkeypatch) -> None:

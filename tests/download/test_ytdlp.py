@@ -25,6 +25,7 @@ from audioscore.download.urls import (
 )
 from audioscore.download.ytdlp import FetchedAudio, fetch_audio
 from audioscore.errors import InputError, LimitExceeded, TransientError
+from audioscore.infra.config import fetch_policy
 
 TONE_S = 3.0
 PUBLIC_V4 = "142.250.185.78"
@@ -202,7 +203,7 @@ def test_policy_defaults() -> None:
 
 
 def test_policy_from_env() -> None:
-    policy = FetchPolicy.from_env(
+    policy = fetch_policy(
         {
             "FETCH_ALLOWED_HOSTS": " Example.com , *.Media.Example ,127.0.0.1,",
             "FETCH_ALLOW_PRIVATE": "True",
@@ -214,7 +215,7 @@ def test_policy_from_env() -> None:
     assert policy.allowed_hosts == ("example.com", "*.media.example", "127.0.0.1")
     assert policy.allow_private
     assert (policy.max_duration_s, policy.max_bytes, policy.timeout_s) == (60.5, 1000, 9.0)
-    assert FetchPolicy.from_env({"FETCH_ALLOWED_HOSTS": " ", "FETCH_TIMEOUT_S": ""}) == (
+    assert fetch_policy({"FETCH_ALLOWED_HOSTS": " ", "FETCH_TIMEOUT_S": ""}) == (
         FetchPolicy()
     )
 
@@ -236,7 +237,7 @@ def test_policy_from_env_names_the_bad_variable(name: str, value: str) -> None:
     from audioscore.errors import ConfigError
 
     with pytest.raises(ConfigError, match=name):
-        FetchPolicy.from_env({name: value})
+        fetch_policy({name: value})
 
 
 # --- fetch_audio, against a local server -------------------------------------------------
