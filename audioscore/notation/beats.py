@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -38,9 +38,10 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8
                  (0.25, 2.0), (0.75, 2.0))
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
-COMPOUND_COST = 0.05           # per onset: 6/8 when the thirds explain the onsets better,
-RARE_COMPOUND_COST = 0.3       # and this when fewer than COMPOUND_SHARE of the beats hold a third
-COMPOUND_SHARE = 0.3
+COMPOUND_COST = 0.05           # per onset: 6/8 when the eighths clearly group in threes,
+UNGROUPED_COMPOUND_COST = 0.3  # and this when they do not (straight eighths fit thirds just as well)
+GROUPING_MARGIN = 0.25         # triple over duple accent periodicity of the eighths that makes them group in threes
+COMPOUND_SHARE = 0.3           # and the share of beats that must hold a third (a few triplet beats are not 6/8)
 PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
 PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
 LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
@@ -195,13 +196,36 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
     prior = PRIOR_WEIGHT * float(np.log2(min(1.0, quarter_bpm / low) * max(1.0, quarter_bpm / high))) ** 2
     compound_cost = 0.0
     if compound:
-        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats), not for
-        # a simple-meter tune with a few triplet beats, which the thirds fit just as well.
+        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats; a simple
+        # tune with a few triplet beats fits the thirds just as well) and the eighths group in
+        # threes by their accents: straight eighths fit the thirds of a slower beat as well,
+        # a run of eighths says nothing about grouping, the long notes do.
         thirds = np.abs(np.abs(snapped - np.floor(snapped) - 0.5) - 1 / 6) < 1e-6
         divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
-        compound_cost = COMPOUND_COST if divided >= COMPOUND_SHARE else RARE_COMPOUND_COST
+        grouped = divided >= COMPOUND_SHARE and eighth_grouping(onsets, beats) >= GROUPING_MARGIN
+        compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
     return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
+
+
+def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:
+    """How much more the onsets' accents repeat every three eighths than every two (the
+    eighth: a third of a beat on ``beats``): autocorrelation at lags 3 or 6 less that at 2
+    or 4 of the note lengths on an eighth grid. Above 0 the eighths group in threes (6/8, or
+    swing), below in twos (straight eighths)."""
+    positions = positions_in_beats(onsets, beats)
+    index = np.round(positions * 3).astype(int)
+    index -= index.min()
+    lengths = np.append(np.diff(index), 3)
+    series = np.zeros(int(index.max()) + 1)
+    np.add.at(series, index, np.sqrt(np.clip(lengths, 0, 12)))
+    series -= series.mean()
+    energy = float(np.dot(series, series)) or 1.0
+
+    def at(lag: int) -> float:
+        return float(np.dot(series[:-lag], series[lag:])) / energy if lag < len(series) else 0.0
+
+    return max(at(3), at(6)) - max(at(2), at(4))
 
 
 def track_beats(
