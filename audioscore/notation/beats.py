@@ -48,6 +48,14 @@ LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this man
 REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
 REFINE_MIN_CHANGE = 0.015      # a re-measured tempo this different re-places the beats
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
+# A lasting tempo change: the programme bends its beats only a little from its one period,
+# so the period is re-estimated in windows (the autocorrelation of the onset envelope near
+# the chosen period) and followed where it departs by more than LOCAL_CHANGE for long.
+LOCAL_WINDOW_S = 8.0
+LOCAL_HOP_S = 2.0
+LOCAL_RANGE = 1.5              # local periods within this factor of the chosen one
+LOCAL_WIDTH_OCTAVES = 0.4      # log-Gaussian preference for the chosen period
+LOCAL_CHANGE = 0.12
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarr
     return np.convolve(envelope, kernel, mode="same")
 
 
-def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
+def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None) -> np.ndarray:
     """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
 
     Each frame's score is its (smoothed) onset strength plus the best score of a previous
@@ -119,6 +127,7 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
     ratio of that interval to the period; the beats are the back-links from the best
     frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
     librosa's version is compiled by numba on first use in every process (11-13 s here).
+    ``periods`` (frames, one per frame) replaces the one period where the tempo moves.
     """
     period = 60.0 / bpm / FRAME_S
     width = max(1.0, period / 32.0)
@@ -132,8 +141,13 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
     back = np.full(n, -1)
     # Before the first onset there is nothing to link to (as in librosa).
     first = int(np.argmax(local >= 0.01 * local.max()))
+    if periods is not None:
+        lo, hi = max(1, round(float(periods.min()) / 2)), round(2 * float(periods.max()))
+        lags = np.arange(lo, hi + 1)
     for t in range(lo, n):
         start = max(0, t - hi)
+        if periods is not None:
+            penalty = -TIGHTNESS * np.log(lags / periods[t]) ** 2
         candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
         k = int(np.argmax(candidates))
         score[t] = local[t] + candidates[k]
@@ -151,6 +165,35 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
         t = int(back[t])
         beats.append(t)
     return np.array(beats[::-1], dtype=float) * FRAME_S
+
+
+def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
+    """Beat period (frames) at every frame where the tempo departs from ``bpm`` by more than
+    LOCAL_CHANGE over at least two windows in a row; None where it never does."""
+    period = 60.0 / bpm / FRAME_S
+    window, hop = int(LOCAL_WINDOW_S / FRAME_S), int(LOCAL_HOP_S / FRAME_S)
+    if len(envelope) < window + 2 * hop:
+        return None
+    lags = np.arange(int(period / LOCAL_RANGE), int(period * LOCAL_RANGE) + 1)
+    prior = -0.5 * (np.log2(lags / period) / LOCAL_WIDTH_OCTAVES) ** 2
+    centres, found = [], []
+    for start in range(0, len(envelope) - window + 1, hop):
+        segment = envelope[start:start + window] - envelope[start:start + window].mean()
+        energy = float(np.dot(segment, segment)) or 1.0
+        # A beat's period repeats at twice its lag too; half a beat's does not at its double.
+        acf = np.array([np.dot(segment[:-lag], segment[lag:]) + np.dot(segment[:-2 * lag], segment[2 * lag:])
+                        for lag in lags]) / energy
+        centres.append(start + window / 2)
+        found.append(lags[int(np.argmax(acf + 0.1 * prior))])
+    local = np.array(found, dtype=float)
+    if len(local) >= 3:  # a window's octave slip is not a tempo change
+        local = np.median(np.stack([np.r_[local[0], local[:-1]], local, np.r_[local[1:], local[-1]]]), axis=0)
+    changed = np.abs(np.log(local / period)) > np.log1p(LOCAL_CHANGE)
+    lasting = changed & (np.convolve(changed, np.ones(3), mode="same") >= 2)
+    if not lasting.any():
+        return None
+    local = np.where(lasting, local, period)
+    return np.interp(np.arange(len(envelope)), centres, local)
 
 
 def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -> np.ndarray:
@@ -283,9 +326,19 @@ def track_beats(
         if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
             bpm = refined
             beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-            return BeatTrack(beats, best[2])
+            return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
     beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-    return BeatTrack(beats, best[2])
+    return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets) if tempo_bpm is None else BeatTrack(beats, best[2])
+
+
+def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:
+    """The track re-placed on the local tempo where that moves for long (a slower middle
+    section), else as it is."""
+    periods = _local_periods(envelope, bpm)
+    if periods is None:
+        return track
+    beats = _beats_at(envelope, bpm, periods)
+    return BeatTrack(_extend(beats, onsets[0], onsets[-1], 60.0 / bpm), track.compound)
 
 
 def _measured_bpm(onsets: np.ndarray, beats: np.ndarray) -> float | None:
