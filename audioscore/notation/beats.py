@@ -55,7 +55,8 @@ LOCAL_WINDOW_S = 8.0
 LOCAL_HOP_S = 2.0
 LOCAL_RANGE = 1.5              # local periods within this factor of the chosen one
 LOCAL_WIDTH_OCTAVES = 0.4      # log-Gaussian preference for the chosen period
-LOCAL_CHANGE = 0.12
+LOCAL_CHANGE = 0.15
+LOCAL_MIN_WINDOWS = 3          # a change must hold over this many windows in a row (breaths do not)
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,8 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
 
 
 def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
-    """Beat period (frames) at every frame where the tempo departs from ``bpm`` by more than
-    LOCAL_CHANGE over at least two windows in a row; None where it never does."""
+    """Beat period (frames) at every frame, the local one where the tempo departs from ``bpm``
+    by more than LOCAL_CHANGE over LOCAL_MIN_WINDOWS windows in a row; None when it never does."""
     period = 60.0 / bpm / FRAME_S
     window, hop = int(LOCAL_WINDOW_S / FRAME_S), int(LOCAL_HOP_S / FRAME_S)
     if len(envelope) < window + 2 * hop:
@@ -189,7 +190,14 @@ def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
     if len(local) >= 3:  # a window's octave slip is not a tempo change
         local = np.median(np.stack([np.r_[local[0], local[:-1]], local, np.r_[local[1:], local[-1]]]), axis=0)
     changed = np.abs(np.log(local / period)) > np.log1p(LOCAL_CHANGE)
-    lasting = changed & (np.convolve(changed, np.ones(3), mode="same") >= 2)
+    lasting = np.zeros(len(changed), dtype=bool)
+    run_start = None
+    for i, flag in enumerate([*changed.tolist(), False]):
+        if flag and run_start is None:
+            run_start = i
+        elif not flag and run_start is not None:
+            lasting[run_start:i] = i - run_start >= LOCAL_MIN_WINDOWS
+            run_start = None
     if not lasting.any():
         return None
     local = np.where(lasting, local, period)
