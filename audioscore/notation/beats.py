@@ -189,7 +189,10 @@ def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
     local = np.array(found, dtype=float)
     if len(local) >= 3:  # a window's octave slip is not a tempo change
         local = np.median(np.stack([np.r_[local[0], local[:-1]], local, np.r_[local[1:], local[-1]]]), axis=0)
-    changed = np.abs(np.log(local / period)) > np.log1p(LOCAL_CHANGE)
+    # A local period 3:2 from the chosen one is the other grouping of the same pulse (a
+    # dotted rhythm's quarter against its dotted quarter), not a new tempo.
+    ratio = np.abs(np.log(local / period))
+    changed = (ratio > np.log1p(LOCAL_CHANGE)) & (np.abs(ratio - np.log(1.5)) > np.log(1.04))
     lasting = np.zeros(len(changed), dtype=bool)
     run_start = None
     for i, flag in enumerate([*changed.tolist(), False]):
