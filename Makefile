@@ -8,7 +8,8 @@ PLUGIN := audioscore/plugins/audioscore_pyin.so
 PLUGIN_SOURCES := $(wildcard vamp/src/*.cpp vamp/src/*.h) vamp/Makefile
 
 APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-examples libfftw3-dev \
-	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev musescore3
+	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev musescore3 \
+	chromium chromium-driver
 # Only for the function images (make images, make test-images), as CONTAINERS.md installs them.
 IMAGE_APT_PACKAGES := podman runc debootstrap
 

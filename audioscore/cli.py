@@ -113,14 +113,17 @@ def _add_notation_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="audioscore", description="Audio to features and sheet music.")
+    parser = _Parser(prog="audioscore", description="Audio to features and sheet music. extract and transcribe also "
+                     "write index.html (the results as one page, with a player for a copy of the input) "
+                     "into the output folder and print its path.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for name, summary in (("extract", "pitch track, notes and MFCCs of an audio file"),
                           ("transcribe", "features and a score (PDF, PNG, MIDI, MusicXML) of an audio file")):
-        command = commands.add_parser(name, help=summary)
+        summary += "; also index.html, a page of the results that opens in a browser without a server"
+        command = commands.add_parser(name, help=summary, description=summary)
         command.add_argument("audio", type=Path, help="an audio or video file in an accepted container (README: Accepted media)")
         command.add_argument("-o", "--out", type=Path, required=True,
                              help="output directory (created if missing; must be writable)")
@@ -221,9 +224,11 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     source = Source(key=args.audio.name, sha256=file_sha256(args.audio))
     files = write_features(features, source, args.out, plot=not args.no_plot)
     progress.done()
+    page = _write_page(args)
     if args.json:
         print(files.features_json)
     else:
+        say(f"page:     {page}")
         say(f"features: {files.features_json}")
         if files.features_png:
             say(f"picture:  {files.features_png}")
@@ -264,6 +269,9 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
                              limits=audio_limits(), plot=not args.no_plot, progress=progress)
     progress.done()
+    page = _write_page(args)
+    if not args.json:
+        say(f"page:     {page}")
     if result.features and not args.json:
         say(f"features: {result.features.features_json}")
     _report_score(result, args, say)
@@ -283,6 +291,13 @@ def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)
     _report_score(transcribe_notes(notes, args.out, _options(args, title)), args, say)
     return 0
+
+
+def _write_page(args: argparse.Namespace) -> Path:
+    """index.html in the output folder: the results as one page, with a player for the input."""
+    from audioscore.pages.folder import write_index
+
+    return write_index(args.out, audio=args.audio, title=getattr(args, "title", "") or "")
 
 
 COMMANDS = {"extract": _run_extract, "transcribe": _run_transcribe, "score": _run_score}

@@ -67,6 +67,7 @@ class ScoreFiles:
     midi: Path
     musicxml: Path
     json: Path
+    pages: tuple[Path, ...] = ()  # score-1.png, score-2.png, ...: every page (png is the first)
 
 
 @dataclass
@@ -135,9 +136,9 @@ def _write_score(
                        out / "score.musicxml", out / "score.json")
     source = score_to_lilypond(score)
 
-    def engrave() -> None:  # timed on its own thread: overlaps the stages below
+    def engrave() -> tuple[Path, ...]:  # timed on its own thread: overlaps the stages below
         with _timed(timings, "lilypond"):
-            render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s)
+            return render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s).pages
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         engraving = pool.submit(engrave)
@@ -146,7 +147,7 @@ def _write_score(
             _write_with_music21(score, "musicxml", files.musicxml)
         if alongside is not None:
             alongside()
-        engraving.result()
+        files = replace(files, pages=engraving.result())
     # score.json last: its presence means every other file is there.
     write_atomic(files.json, json.dumps(summary, indent=1).encode())
     return files

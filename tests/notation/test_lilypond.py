@@ -251,9 +251,9 @@ def assert_clean_render(rendered: RenderedScore, title: str, name: str) -> None:
     assert "error" not in rendered.log.lower(), rendered.log
     assert squash(title) in squash(pdf_text(rendered.pdf))
     assert rendered.png.read_bytes().startswith(PNG_SIGNATURE)
-    assert sorted(p.name for p in rendered.ly.parent.iterdir()) == [
-        f"{name}.{ext}" for ext in ("ly", "pdf", "png")
-    ]
+    assert sorted(p.name for p in rendered.ly.parent.iterdir()) == sorted(
+        [f"{name}.{ext}" for ext in ("ly", "pdf", "png")] + [p.name for p in rendered.pages])
+    assert rendered.pages and rendered.pages[0].read_bytes() == rendered.png.read_bytes()
     for path in (rendered.ly, rendered.pdf, rendered.png):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
 

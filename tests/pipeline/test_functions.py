@@ -109,7 +109,7 @@ def test_upload_to_score_and_replays(deployed, object_store, records, melody_wav
     features_event = minio_event("features", f"{recording_id}/features.json", info.etag, info.size)
     status, body = call(deployed["transcribe"], body=features_event)
     assert status == 200, body
-    assert {f"{recording_id}/score.{x}" for x in ("ly", "pdf", "png", "mid", "musicxml", "json")} == keys(
+    assert {f"{recording_id}/score{x}" for x in (".ly", ".pdf", ".png", "-1.png", ".mid", ".musicxml", ".json")} == keys(
         object_store, "scores")
     assert call(deployed["transcribe"], body=features_event)[1]["results"][0]["status"] == "duplicate"
 
