@@ -9,11 +9,9 @@ import http.server
 import io
 import json
 import threading
-import time
 import urllib.parse
 import urllib.request
 import wave
-from pathlib import Path
 
 import pytest
 from browser import alert_text, chromium, console_errors, screenshot
