@@ -189,7 +189,8 @@ class StatusFunction(_Function):
 
         form = "application/x-www-form-urlencoded"
         content_type = next((v for k, v in event.headers.items() if k.lower() == "content-type"), "")
-        if event.method == "POST" and content_type.split(";")[0].strip().lower() == form:
+        # A browser's form only (urllib and others send this content type for any body by default).
+        if html and event.method == "POST" and content_type.split(";")[0].strip().lower() == form:
             return web.form_post(event.body, self.services())
         if event.method != "GET":
             return json_response(405, {"error": "GET ?id=<recording id> looks a recording up"})
