@@ -46,15 +46,17 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     top.set_ylim(low, high)
     top.set_ylabel("Hz")
 
-    if pitch.notes:  # one call for all notes: a call per note costs seconds for long recordings
-        top.hlines([np.log2(n.pitch_hz) for n in pitch.notes], [n.onset for n in pitch.notes],
-                   [n.offset for n in pitch.notes], colors="#39d5ff", linewidth=5, alpha=0.55, label="notes")
+    notes = features.notes
+    if notes:  # one call for all notes: a call per note costs seconds for long recordings
+        top.hlines([np.log2(n.pitch_hz) for n in notes], [n.onset for n in notes],
+                   [n.offset for n in notes], colors="#39d5ff", linewidth=5, alpha=0.55,
+                   label=f"notes ({features.engine_choice.name} engine)")
     every = max(1, pitch.f0_hz.size // MAX_LINE_POINTS)
     f0_hz = pitch.f0_hz[::every]
     f0 = np.where(f0_hz > 0, np.log2(np.maximum(f0_hz, 1e-9)), np.nan)
     top.plot(pitch.times[::every], f0, color="#7CFC00", linewidth=1.2, label="f0 (pYIN)")
     top.legend(loc="upper right", framealpha=0.6)
-    top.set_title(title or f"pitch track and {len(pitch.notes)} notes")
+    top.set_title(title or f"pitch track and {len(notes)} notes")
 
     # Standardised per coefficient: raw c0 is so much larger that it would flatten the rest.
     coefficients = mfcc.coefficients[:, :: max(1, mfcc.coefficients.shape[1] // MAX_IMAGE_COLUMNS)]
