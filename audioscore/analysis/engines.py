@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from audioscore.errors import InputError
 
-__all__ = ["ENGINES", "INSTRUMENTS", "POLYPHONY_THRESHOLD", "EngineChoice", "choose", "check_engine",
-           "check_instrument", "engine_for", "polyphony"]
+__all__ = ["ENGINES", "INSTRUMENTS", "MODE_METADATA", "POLYPHONY_THRESHOLD", "EngineChoice", "Mode", "choose",
+           "check_engine", "check_instrument", "engine_for", "mode_for_object", "parse_mode", "polyphony"]
 
 ENGINES = ("auto", "melody", "poly")
 # Instrument hints and the engine each implies. The notation reads the instrument too
@@ -32,6 +32,9 @@ INSTRUMENTS = {
 # corpora's 1.34 and 2.29, nearer the melodies: a duet should go to the poly engine).
 POLYPHONY_THRESHOLD = 1.6
 _MAX_SHOWN = 40  # characters of a refused value repeated in an error
+# The uploads' user metadata key (``mc cp --attr "mode=piano"``, header ``x-amz-meta-mode``) and
+# fetch-youtube's request field: an engine or an instrument name.
+MODE_METADATA = "mode"
 
 
 class _Timed(Protocol):
@@ -87,6 +90,45 @@ def check_instrument(value: object) -> str:
     if not isinstance(value, str) or value.strip().lower() not in INSTRUMENTS:
         raise InputError(f"instrument must be one of {', '.join(sorted(INSTRUMENTS))}; got {_shown(value)}")
     return value.strip().lower()
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A recording's requested engine and instrument, and where the request came from
+    ("metadata", "key prefix", "default")."""
+
+    engine: str = "auto"
+    instrument: str | None = None
+    source: str = "default"
+
+
+def parse_mode(value: object, *, source: str) -> Mode:
+    """A mode from outside: an engine (auto, melody, poly) or an instrument (piano, guitar, ...).
+
+    Raises:
+        InputError: anything else; the message lists the choices.
+    """
+    if isinstance(value, str) and value.strip().lower() in ENGINES:
+        return Mode(value.strip().lower(), None, source)
+    if isinstance(value, str) and value.strip().lower() in INSTRUMENTS:
+        return Mode("auto", value.strip().lower(), source)
+    raise InputError(f"{MODE_METADATA} must be an engine ({', '.join(ENGINES)}) or an instrument "
+                     f"({', '.join(sorted(INSTRUMENTS))}); got {_shown(value)}")
+
+
+def mode_for_object(key: str, metadata: dict[str, str]) -> Mode:
+    """An uploaded object's mode: its ``mode`` user metadata, else its key's first folder when that
+    names an engine or instrument (``piano/song.mp3``), else auto.
+
+    Raises:
+        InputError: the metadata names neither an engine nor an instrument.
+    """
+    if MODE_METADATA in metadata:
+        return parse_mode(metadata[MODE_METADATA], source="metadata")
+    folder, slash, _ = key.partition("/")
+    if slash and (folder.lower() in ENGINES or folder.lower() in INSTRUMENTS):
+        return parse_mode(folder, source="key prefix")
+    return Mode()
 
 
 def engine_for(requested: str, instrument: str | None) -> str | None:

@@ -134,7 +134,8 @@ class PolyStream:
         # basic-pitch pads half its overlap in front, so the first window's kept frames start at 0 s.
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)
         self._samples = 0  # model-rate samples of real audio
-        self._segment, self._context = segment_frames, context_frames
+        # Open notes are continued from where the last span saw them end: the context must reach back there.
+        self._segment, self._context = segment_frames, max(context_frames, ENERGY_TOLERANCE + 1)
         self._first = 0  # global index of the first frame held in _frames/_onsets
         self._frames = np.zeros((0, N_PITCHES), np.float32)
         self._onsets = np.zeros((0, N_PITCHES), np.float32)
@@ -214,20 +215,26 @@ class PolyStream:
         previously_open, self._open = self._open, []
         for start, end, pitch, amp in found:
             start, end = start + span_start, end + span_start
-            continued = next((n for n in previously_open if n[2] == pitch and start <= n[1] and end > n[0]), None)
-            if continued is not None:  # the same note seen from both sides of the join: one note
-                previously_open.remove(continued)
-                start, amp = int(continued[0]), continued[3]
-                end = max(end, int(continued[1]))
-            elif not core_start <= start < core_end:
+            if not core_start <= start < core_end:
                 continue  # its onset belongs to another segment
-            # A note that runs to the span's end may go on: the next segment decides where it ends.
-            if not last and end >= span_end - ENERGY_TOLERANCE - 1:
-                self._open.append([start, end, pitch, amp])
-            else:
-                self._notes.append((start, end, pitch, amp))
-        # Open notes the new span did not continue end where the old span said.
-        self._notes.extend((int(s), int(e), int(p), a) for s, e, p, a in previously_open)
+            self._keep(start, end, pitch, amp, span_end, last)
+        # A note left open at the last join goes on while its pitch stays on (the rule the decoder
+        # follows), up to a new onset of the same pitch: one note, as a single pass finds it.
+        for start, end, pitch, amp in previously_open:
+            again = min((s + span_start for s, _, p, _ in found if p == pitch and s + span_start >= end - ENERGY_TOLERANCE),
+                        default=span_end)
+            i, k = int(end), 0
+            while i < min(again, span_end - 1) and k < ENERGY_TOLERANCE:
+                k = k + 1 if self._frames[i - self._first, pitch - MIDI_OFFSET] < FRAME_THRESHOLD else 0
+                i += 1
+            self._keep(int(start), max(int(end), i - k), int(pitch), amp, span_end, last or i >= again)
+
+    def _keep(self, start: int, end: int, pitch: int, amp: float, span_end: int, last: bool) -> None:
+        """A note that runs to the span's end may go on: the next segment decides where it ends."""
+        if not last and end >= span_end - ENERGY_TOLERANCE - 1:
+            self._open.append([start, end, pitch, amp])
+        else:
+            self._notes.append((start, end, pitch, amp))
 
 
 def notes_from_activations(
@@ -256,7 +263,10 @@ def notes_from_activations(
         return []
     onsets = _inferred_onsets(onsets, frames)
     peaks = np.zeros(onsets.shape)
-    rising = (onsets[1:-1] > onsets[:-2]) & (onsets[1:-1] > onsets[2:])  # scipy.signal.argrelmax along time
+    # Local maxima in time, as scipy.signal.argrelmax, but a two-frame plateau counts once (its first
+    # frame): inferred onsets are scaled to the onsets' maximum, so the two can tie next to each other
+    # and a strict maximum loses the note (steady synthetic tones did).
+    rising = (onsets[1:-1] > onsets[:-2]) & (onsets[1:-1] >= onsets[2:])
     peaks[1:-1][rising] = onsets[1:-1][rising]
     onset_t, onset_f = np.where(peaks >= onset_threshold)
     remaining = frames.astype(np.float64, copy=True)
