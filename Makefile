@@ -77,6 +77,8 @@ $(PLUGIN): $(PLUGIN_SOURCES) $(STAMPS)/apt
 
 demo: setup
 	$(VENV)/bin/audioscore transcribe examples/melody.ogg -o out/demo --title "Demo melody"
+	@# A polyphonic example: a tune over an Alberti bass (tests/support/poly_corpus.py, examples/piano.mid).
+	$(VENV)/bin/audioscore transcribe examples/piano.ogg -o out/demo-piano --instrument piano --title "Demo piano"
 
 test: setup
 	$(VENV)/bin/pytest -q
@@ -91,6 +93,7 @@ bench: setup
 	$(PY) bench/transcription_report.py
 	$(PY) bench/realistic_report.py
 	$(PY) bench/notation_report.py
+	$(PY) bench/poly_report.py
 
 # The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.
 lint: setup

@@ -220,14 +220,15 @@ class PolyStream:
             self._keep(start, end, pitch, amp, span_end, last)
         # A note left open at the last join goes on while its pitch stays on (the rule the decoder
         # follows), up to a new onset of the same pitch: one note, as a single pass finds it.
-        for start, end, pitch, amp in previously_open:
+        for start_f, end_f, pitch_f, amp in previously_open:
+            start, end, pitch = int(start_f), int(end_f), int(pitch_f)
             again = min((s + span_start for s, _, p, _ in found if p == pitch and s + span_start >= end - ENERGY_TOLERANCE),
                         default=span_end)
-            i, k = int(end), 0
+            i, k = end, 0
             while i < min(again, span_end - 1) and k < ENERGY_TOLERANCE:
                 k = k + 1 if self._frames[i - self._first, pitch - MIDI_OFFSET] < FRAME_THRESHOLD else 0
                 i += 1
-            self._keep(int(start), max(int(end), i - k), int(pitch), amp, span_end, last or i >= again)
+            self._keep(start, max(end, i - k), pitch, amp, span_end, last or i >= again)
 
     def _keep(self, start: int, end: int, pitch: int, amp: float, span_end: int, last: bool) -> None:
         """A note that runs to the span's end may go on: the next segment decides where it ends."""

@@ -66,7 +66,7 @@ def renders(tmp_path_factory):
 
 
 def test_auto_picks_poly_on_chords_and_melody_on_a_sung_line(renders) -> None:
-    from audioscore.analysis.features import extract_file, to_document, Source
+    from audioscore.analysis.features import Source, extract_file, to_document
 
     chords, sung = renders
     poly = extract_file(chords)
