@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import stat
 import sys
@@ -78,11 +79,11 @@ def _tempo(text: str) -> float:
 
 
 def _key(text: str) -> str:
-    """--key: checked here, so a typo ends the run before any work (music21 is loaded for it)."""
-    from audioscore.notation.tonality import parse_key
+    """--key: checked here, so a typo ends the run before any work (and before music21 loads)."""
+    from audioscore.notation.key_names import read_key_name
 
     try:
-        parse_key(text)
+        read_key_name(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -93,6 +94,33 @@ def _label(text: str) -> str:
     if len(text) > MAX_LABEL_CHARS:
         raise argparse.ArgumentTypeError(f"at most {MAX_LABEL_CHARS} characters, got {len(text)}")
     return text
+
+
+def _engine(text: str) -> str:
+    from audioscore.analysis.engines import check_engine  # no numpy: the module imports none
+
+    try:
+        return check_engine(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _instrument(text: str) -> str:
+    from audioscore.analysis.engines import check_instrument
+
+    try:
+        return check_instrument(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_engine_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--engine", type=_engine, default="auto",
+                         help="note engine: melody (pYIN: voice, winds, strings), poly (basic-pitch: piano, "
+                              "guitar, chords) or auto (default: from --instrument, else from the audio)")
+    command.add_argument("--instrument", type=_instrument, default=None,
+                         help="what plays, e.g. piano, guitar, voice, flute, violin: chooses the engine under "
+                              "auto and the staves (piano: grand staff; guitar: treble clef an octave down)")
 
 
 def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
@@ -130,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
                              help="analysis rate in Hz (default %(default)s)")
         command.add_argument("--no-plot", action="store_true", help="skip features.png")
+        _add_engine_flags(command)
         if name == "extract":
             command.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (default %(default)s)")
             command.add_argument("--plugin", default=PLUGIN_KEY,
@@ -218,7 +247,8 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     progress("features", 0.0)
     features = extract_file(
         args.audio, sample_rate=args.sample_rate, limits=audio_limits(), plugin_key=args.plugin,
-        plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, progress=progress,
+        plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, engine=args.engine, instrument=args.instrument,
+        progress=progress,
     )
     progress("write", 0.0)
     source = Source(key=args.audio.name, sha256=file_sha256(args.audio))
@@ -232,7 +262,9 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         say(f"features: {files.features_json}")
         if files.features_png:
             say(f"picture:  {files.features_png}")
-        say(f"{len(features.pitch.notes)} notes, {features.audio.duration_s:.1f} s of audio")
+        engine = features.engine_choice
+        say(f"{len(features.notes)} notes, {features.audio.duration_s:.1f} s of audio; "
+            f"{engine.name} engine ({engine.reason})")
     return 0
 
 
@@ -242,6 +274,7 @@ def _options(args: argparse.Namespace, default_title: str) -> TranscribeOptions:
     return TranscribeOptions(
         tempo_bpm=args.tempo, time_signature=args.time_signature, key=args.key,
         title=args.title or default_title, composer=args.composer, triplets=not args.no_triplets,
+        instrument=getattr(args, "instrument", None),
     )
 
 
@@ -267,7 +300,7 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
     _note_key_respelling(args)
     progress = _Progress(not (args.quiet or args.json))
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
-                             limits=audio_limits(), plot=not args.no_plot, progress=progress)
+                             limits=audio_limits(), plot=not args.no_plot, engine=args.engine, progress=progress)
     progress.done()
     page = _write_page(args)
     if not args.json:
@@ -306,6 +339,9 @@ COMMANDS = {"extract": _run_extract, "transcribe": _run_transcribe, "score": _ru
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audioscore`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    # Before numpy loads: its matrix products here are small, and OpenBLAS's extra threads
+    # only spin, taking a core from ffmpeg and the plugin (0.15-0.3 s of CPU per 30 s of audio).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     say = (lambda _: None) if getattr(args, "quiet", False) else print
     # Python's default SIGTERM action ends the process without unwinding: tools would survive.
     in_main_thread = threading.current_thread() is threading.main_thread()

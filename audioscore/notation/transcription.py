@@ -55,6 +55,9 @@ class TranscribeOptions:
     composer: str = ""
     triplets: bool = True
     lilypond_timeout_s: float = LILYPOND_TIMEOUT_S
+    # "piano" (grand staff), "guitar" (treble_8 staff), another name (a melody's staff),
+    # or None: polyphonic notes get staves from their range, a melody today's staff.
+    instrument: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,11 @@ def transcribe_file(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     limits: Limits | None = None,
     plot: bool = True,
+    engine: str = "auto",
     progress: Callable[[str, float], None] | None = None,
 ) -> Transcription:
-    """Audio file to features and score, all written into ``out_dir``.
+    """Audio file to features and score, all written into ``out_dir``; ``engine`` (auto, melody,
+    poly) and ``options.instrument`` choose the note engine (``analysis.engines``).
 
     Raises:
         InputError: unusable audio or no melody in it.
@@ -208,18 +213,24 @@ def transcribe_file(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "features"):  # decoding streams into the analysis: one step
-        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, progress=progress)
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, engine=engine,
+                                instrument=options.instrument, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        offset = tuning_offset([n.midi for n in features.pitch.notes],
-                               [n.offset - n.onset for n in features.pitch.notes])
-        notes = join_tracker_splits(sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
-                                            for n in features.pitch.notes), key=lambda n: n.onset),
-                                    features.pitch.times, features.pitch.voiced_prob)
+        if features.poly_notes and features.engine_choice.name == "poly":
+            # The model's notes are equal-tempered semitones already, and overlap: no tracker joins.
+            notes = [PerformedNote(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes]
+        else:
+            offset = tuning_offset([n.midi for n in features.pitch.notes],
+                                   [n.offset - n.onset for n in features.pitch.notes])
+            notes = join_tracker_splits(
+                sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                        for n in features.pitch.notes), key=lambda n: n.onset),
+                features.pitch.times, features.pitch.voiced_prob)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 
