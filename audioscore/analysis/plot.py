@@ -137,7 +137,7 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     # Notes as translucent bars, then the f0 line on top, broken where unvoiced.
     overlay = Image.new("RGBA", (upper.width, upper.height), (0, 0, 0, 0))
     bars = ImageDraw.Draw(overlay)
-    for note in pitch.notes:
+    for note in features.notes:
         y = float(y_of(note.pitch_hz)) - upper.top
         x0, x1 = float(x_of(note.onset)) - upper.left, float(x_of(note.offset)) - upper.left
         bars.rectangle((x0, y - 2.5, max(x0 + 1, x1), y + 2.5), fill=NOTE_RGBA)
@@ -186,7 +186,7 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
     draw.text(((lower.left + lower.right) / 2, HEIGHT - 6), "time (s)", fill=INK, font=small, anchor="md")
     _vertical_text(canvas, "Hz", (18, (upper.top + upper.bottom) // 2), small)
     _vertical_text(canvas, "MFCC (z-score)", (18, (lower.top + lower.bottom) // 2), small)
-    draw.text(((upper.left + upper.right) / 2, top // 2), title or f"pitch track and {len(pitch.notes)} notes",
+    draw.text(((upper.left + upper.right) / 2, top // 2), title or f"pitch track and {len(features.notes)} notes ({features.engine_choice.name} engine)",
               fill=INK, font=large, anchor="mm")
 
     # Legend, upper right: the two things drawn over the spectrogram.

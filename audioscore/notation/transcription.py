@@ -55,6 +55,9 @@ class TranscribeOptions:
     composer: str = ""
     triplets: bool = True
     lilypond_timeout_s: float = LILYPOND_TIMEOUT_S
+    # "piano" (grand staff), "guitar" (treble_8 staff), another name (a melody's staff),
+    # or None: polyphonic notes get staves from their range, a melody today's staff.
+    instrument: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class ScoreFiles:
     midi: Path
     musicxml: Path
     json: Path
+    pages: tuple[Path, ...] = ()  # score-1.png, score-2.png, ...: every page (png is the first)
 
 
 @dataclass
@@ -135,9 +139,9 @@ def _write_score(
                        out / "score.musicxml", out / "score.json")
     source = score_to_lilypond(score)
 
-    def engrave() -> None:  # timed on its own thread: overlaps the stages below
+    def engrave() -> tuple[Path, ...]:  # timed on its own thread: overlaps the stages below
         with _timed(timings, "lilypond"):
-            render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s)
+            return render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s).pages
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         engraving = pool.submit(engrave)
@@ -146,7 +150,7 @@ def _write_score(
             _write_with_music21(score, "musicxml", files.musicxml)
         if alongside is not None:
             alongside()
-        engraving.result()
+        files = replace(files, pages=engraving.result())
     # score.json last: its presence means every other file is there.
     write_atomic(files.json, json.dumps(summary, indent=1).encode())
     return files
@@ -190,9 +194,11 @@ def transcribe_file(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     limits: Limits | None = None,
     plot: bool = True,
+    engine: str = "auto",
     progress: Callable[[str, float], None] | None = None,
 ) -> Transcription:
-    """Audio file to features and score, all written into ``out_dir``.
+    """Audio file to features and score, all written into ``out_dir``; ``engine`` (auto, melody,
+    poly) and ``options.instrument`` choose the note engine (``analysis.engines``).
 
     Raises:
         InputError: unusable audio or no melody in it.
@@ -207,18 +213,24 @@ def transcribe_file(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "features"):  # decoding streams into the analysis: one step
-        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, progress=progress)
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, engine=engine,
+                                instrument=options.instrument, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        offset = tuning_offset([n.midi for n in features.pitch.notes],
-                               [n.offset - n.onset for n in features.pitch.notes])
-        notes = join_tracker_splits(sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
-                                            for n in features.pitch.notes), key=lambda n: n.onset),
-                                    features.pitch.times, features.pitch.voiced_prob)
+        if features.poly_notes and features.engine_choice.name == "poly":
+            # The model's notes are equal-tempered semitones already, and overlap: no tracker joins.
+            notes = [PerformedNote(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes]
+        else:
+            offset = tuning_offset([n.midi for n in features.pitch.notes],
+                                   [n.offset - n.onset for n in features.pitch.notes])
+            notes = join_tracker_splits(
+                sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                        for n in features.pitch.notes), key=lambda n: n.onset),
+                features.pitch.times, features.pitch.voiced_prob)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 

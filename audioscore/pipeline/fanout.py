@@ -20,11 +20,12 @@ Record fields (``fanout``)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from audioscore.analysis.audio import AudioInfo
+from audioscore.analysis.engines import EngineChoice
 from audioscore.analysis.export import file_sha256
 from audioscore.analysis.features import Source
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
@@ -140,6 +141,9 @@ def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
                 paths.append(store.download(settings.features_bucket, _segment_key(recording_id, index), folder,
                                             max_bytes=settings.max_object_bytes))
             features = merge_segments(paths, plan, AudioInfo(**fanout["source"]))
+            # Segments run the pYIN plugin only (README: Note engines): said so in the record.
+            features = replace(features, engine=EngineChoice(
+                "melody", "auto", None, features.pitch.plugin, "recording in segments: melody engine only"))
             source = Source(key=source_record.get("key", ""), sha256=fanout["sha256"],
                             bucket=source_record.get("bucket"), etag=fanout["etag"])
             artifacts = store_features(features, source, recording_id, Path(tmp), services,
