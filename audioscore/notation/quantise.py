@@ -61,7 +61,7 @@ DEFAULT_TEMPO_BPM = 100.0
 # onset sits near 2/3 of the beat, not 1/2. Written as straight eighths under a "Swing" mark.
 SWING_RANGE = (0.58, 0.76)        # where a swung eighth falls (1/2: straight; 2/3: triplet swing)
 SWING_SHARE = 0.7                 # of the pairs' second onsets
-SWING_MIN_PAIRS = 4
+SWING_MIN_PAIRS = 6
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
 
 
@@ -267,6 +267,11 @@ def notate_rhythm(
     beats = track.beats_s
     swing = None if track.compound else swing_ratio(positions_in_beats(onsets, beats))
     order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
+    if swing is not None and meter.time_signature != "4/4":
+        # Swing is decided only in bars of 2+2 beats: elsewhere long-short pairs are dotted
+        # figures or a compound meter's, written as they are.
+        swing = None
+        order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
     # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
     for _ in range(MAX_REPAIRS):
         changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
