@@ -29,7 +29,11 @@ COMPOUND_METERS = ((2, "6/8"),)
 # Penalties (in accent-contrast units) of a meter against 4/4: 3/4 needs clear triple
 # accents (on the 28 humanised and 14 exact pieces, true 3/4 scored >= 0.5 over 4/4, runs
 # of straight eighths in 4/4 up to 0.3); 2/4 reads like 4/4 wherever both fit, so it must
-# fit clearly better.
+# fit clearly better. A melody alone rarely says 2/4: its bars pair up into 4/4 bars (a
+# march's oom-pah is in the accompaniment), and 2/4 at 60 with sixteenths is the page of
+# 4/4 at 120 with eighths in other units (both readings' commonest values are eighths or
+# quarters, both beats within 60-140 bpm): a convention the onsets cannot decide, so the
+# 4/4 reading is written.
 METER_PENALTY = {"4/4": 0.0, "3/4": 0.45, "2/4": 0.35, "6/8": 0.0}
 # Metrical weight of each beat of the bar (a half-bar in 4/4 is a secondary accent:
 # without it, a tune whose long notes fall on beat 3 gets its bar lines there).
