@@ -110,6 +110,9 @@ def _session() -> Any:
             raise ProcessingError("the polyphonic engine needs onnxruntime: pip install onnxruntime") from None
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # no warnings on stderr
+        # Idle pool threads sleep instead of spinning: the same wall time, a fifth less CPU
+        # (0.99 s instead of 1.22 s for 30 s of audio), which the plugin and ffmpeg can use.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         _SESSION = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return _SESSION
 
