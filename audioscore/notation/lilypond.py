@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from music21 import clef, duration, expressions, key, meter, note, pitch, stream, tempo
+from music21 import chord, clef, duration, expressions, key, meter, note, pitch, stream, tempo
 
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra import tools
@@ -158,9 +158,12 @@ def _partial(quarter_length: Fraction) -> str:
 def _general_note(n: note.GeneralNote) -> list[str]:
     if isinstance(n, note.Rest):
         return [f"r{length}" for length in _lengths(n.duration)]
-    if not isinstance(n, note.Note):
-        raise ProcessingError(f"cannot notate a {type(n).__name__}: only single notes and rests")
-    name = _absolute_pitch(n.pitch)
+    if isinstance(n, chord.Chord):
+        name = "<" + " ".join(_absolute_pitch(p) for p in sorted(n.pitches, key=lambda p: p.ps)) + ">"
+    elif isinstance(n, note.Note):
+        name = _absolute_pitch(n.pitch)
+    else:
+        raise ProcessingError(f"cannot notate a {type(n).__name__}: only notes, chords and rests")
     lengths = _lengths(n.duration)
     tied = n.tie is not None and n.tie.type in ("start", "continue")
     tokens = [f"{name}{length}~" for length in lengths[:-1]]
@@ -233,10 +236,6 @@ class _PartWriter:
         return lines
 
     def _measure(self, measure: stream.Measure, *, first: bool, last: bool) -> list[str]:
-        if measure.hasVoices():
-            raise ProcessingError(
-                f"measure {measure.number} has voices: only one line is supported"
-            )
         # music21 marks a pickup by left padding; a first measure that is merely
         # short (the melody pauses) is filled with rests like any other.
         pickup = first and measure.paddingLeft > 0
@@ -285,6 +284,72 @@ class _PartWriter:
             tokens.append("}")
         # Only a pickup and the last measure may be short.
         if not pickup and not last and position < self.bar:
+            tokens += _rests(self.bar - position)
+        return tokens
+
+    def two_voice_staff(self, part: stream.Part) -> list[str]:
+        r"""A staff with two-voice passages as two Voice contexts that run through the whole
+        staff (ties cross bar lines within a voice; a ``<< \\ >>`` per measure would break them):
+        the upper one ``\oneVoice`` where the staff has one voice, the lower one spacer rests there."""
+        measures = list(part.getElementsByClass(stream.Measure))
+        upper: list[str] = []
+        lower: list[str] = []
+        two = False
+        for index, measure in enumerate(measures):
+            first, last = index == 0, index == len(measures) - 1
+            bar_check = "" if last else " |"
+            if measure.hasVoices():
+                voices = list(measure.voices)
+                if len(voices) != 2:
+                    raise ProcessingError(f"measure {measure.number} has {len(voices)} voices: at most two are supported")
+                tokens = [a for e in measure if not isinstance(e, (note.GeneralNote, stream.Voice))
+                          if (a := self._attribute(e)) is not None]
+                pickup = first and measure.paddingLeft > 0
+                if pickup and (length := max(_content_length(v) for v in voices)) < self.bar:
+                    tokens.append(_partial(length))
+                upper.append(" ".join([*tokens, "\\voiceOne", *self._line(voices[0], measure.number, fill=not pickup)])
+                             + bar_check)
+                lower.append(" ".join(["\\voiceTwo", *self._line(voices[1], measure.number, fill=not pickup)])
+                             + bar_check)
+                two = True
+                continue
+            tokens = self._measure(measure, first=first, last=last)
+            upper.append(" ".join((["\\oneVoice"] if two else []) + tokens) + bar_check)
+            length = _content_length(measure) if first and measure.paddingLeft > 0 else self.bar
+            lower.append(" ".join(f"s{r[1:]}" for r in _rests(length)) + bar_check)
+            two = False
+        upper.append('\\bar "|."')
+        return ["\\new Staff <<", *_block("\\new Voice {", upper, "}"), *_block("\\new Voice {", lower, "}"), ">>"]
+
+    def _line(self, voice: stream.Voice, number: int | None, *, fill: bool) -> list[str]:
+        """One voice's notes, chords, rests and tuplets (rests filling the bar when ``fill``)."""
+        tokens: list[str] = []
+        position = Fraction(0)
+        tuplet: tuple[int, int] | None = None
+        tuplet_length = Fraction(0)
+        for element in voice.notesAndRests:
+            offset = Fraction(element.offset)
+            if offset < position:
+                raise ProcessingError(f"measure {number} has overlapping notes within a voice")
+            ratio = _tuplet_ratio(element)
+            if tuplet is not None and (ratio != tuplet or offset > position):
+                tokens.append("}")
+                tuplet = None
+            if offset > position:
+                tokens += _rests(offset - position)
+            if ratio is not None and tuplet is None:
+                tokens.append(f"\\tuplet {ratio[0]}/{ratio[1]} {{")
+                tuplet, tuplet_length = ratio, Fraction(0)
+            tokens += _general_note(element)
+            position = offset + Fraction(element.quarterLength)
+            if tuplet is not None:
+                tuplet_length += Fraction(element.quarterLength)
+                if tuplet_length.denominator & (tuplet_length.denominator - 1) == 0:
+                    tokens.append("}")
+                    tuplet = None
+        if tuplet is not None:
+            tokens.append("}")
+        if fill and position < self.bar:
             tokens += _rests(self.bar - position)
         return tokens
 
@@ -349,8 +414,11 @@ def score_to_lilypond(score: stream.Score) -> str:
     staves = []
     for index, part in enumerate(parts):
         # One tempo mark per score: the second staff of a grand staff would repeat it.
-        lines = _PartWriter(with_tempo=index == 0).staff(part)
-        staves += _block("\\new Staff {", lines, "}")
+        writer = _PartWriter(with_tempo=index == 0)
+        if any(m.hasVoices() for m in part.getElementsByClass(stream.Measure)):
+            staves += writer.two_voice_staff(part)
+        else:
+            staves += _block("\\new Staff {", writer.staff(part), "}")
     music = _block("\\new PianoStaff <<", staves, ">>") if len(parts) == 2 else staves
 
     paper = [

@@ -19,11 +19,12 @@ __all__ = ["Grid", "PerformedNote", "QuantisedNote", "Rhythm"]
 
 @dataclass(frozen=True)
 class PerformedNote:
-    """A note as played: onset and offset in seconds, MIDI pitch (rounded)."""
+    """A note as played: onset and offset in seconds, MIDI pitch (rounded), MIDI velocity (1..127)."""
 
     onset: float
     offset: float
     midi: int
+    velocity: int = 80
 
 
 @dataclass(frozen=True)
