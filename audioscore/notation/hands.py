@@ -7,7 +7,7 @@ A fixed split at middle C puts a tenor line's notes in the treble staff one mome
 bass staff the next, and gives one hand chords no hand can span. Here the split point is a
 hidden state chosen per onset by dynamic programming (Viterbi): each onset's notes below the
 split go to the left hand. Costs: a hand spanning more than HAND_SPAN semitones (impossible)
-or more than COMFORT_SPAN (awkward), more than five notes in a hand, a hand far outside its
+or more than COMFORT_SPAN (awkward), a wide hand rather than two narrow ones, more than five notes in a hand, a hand far outside its
 usual register, a line (a note and its nearest neighbour at the previous onset) changing
 hands, and the split moving. Written by hand: no installable library separates piano hands
 from notes.
@@ -29,10 +29,11 @@ HAND_SPAN = 14                   # semitones one hand can hold at once (a ninth;
 COMFORT_SPAN = 12
 IMPOSSIBLE = 20.0
 SPAN_COST = 0.4                  # per semitone beyond COMFORT_SPAN
+STRETCH_COST = 0.005             # per squared semitone of span: two small hand shapes beat one wide one
 CROWD_COST = 5.0                 # per note beyond five in one hand
 RIGHT_LOW, LEFT_HIGH = 53, 67    # F3 and G4: below / above these, a hand is out of its register
 REGISTER_COST = 0.12             # per semitone out of the register
-LINE_REACH = 7                   # semitones: a note this close to one at the previous onset continues its line
+LINE_REACH = 12                  # semitones: a note this close to one at the previous onset continues its line
 LINE_COST = 1.5                  # a line changing hands (scaled down with the interval)
 MOVE_COST = 0.04                 # per semitone the split moves between onsets
 CENTRE, CENTRE_COST = 60, 0.01   # a faint pull of the split toward middle C
@@ -47,7 +48,7 @@ def _hand_cost(pitches: np.ndarray, right: np.ndarray) -> np.ndarray:
     count = right.sum(axis=1)
     span = np.where(count > 0, high - low, 0)
     return (IMPOSSIBLE * (span > HAND_SPAN) + SPAN_COST * np.maximum(0, span - COMFORT_SPAN)
-            + CROWD_COST * np.maximum(0, count - 5))
+            + STRETCH_COST * span**2 + CROWD_COST * np.maximum(0, count - 5))
 
 
 def _onset_costs(pitches: np.ndarray, sounding: np.ndarray) -> np.ndarray:
@@ -90,9 +91,7 @@ def split_hands(notes: Sequence[PolyNote]) -> list[PolyNote]:
     previous = np.array([], dtype=int)
     for index, start in enumerate(starts):
         pitches = np.array([n.midi for n in by_start[start]])
-        sounding = np.array([n.midi for s in starts[max(0, index - 8):index] for n in by_start[s]
-                             if n.end > start and n.midi not in pitches], dtype=int)
-        local = _onset_costs(pitches, sounding)
+        local = _onset_costs(pitches, np.array([], dtype=int))
         if index == 0:
             total = local
         else:

@@ -24,6 +24,7 @@ performed notes, and no installable library turns performed piano notes into voi
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from fractions import Fraction
 import numpy as np
 
 from audioscore.notation.beats import positions_in_beats
+from audioscore.notation.meter import choose_meter
 from audioscore.notation.quantise import notate_rhythm, snap_onsets
 from audioscore.notation.rhythm import PerformedNote, Rhythm
 
@@ -208,6 +210,31 @@ def _half_time(rhythm: Rhythm, times: Sequence[float], accents: np.ndarray) -> b
     return means[1] >= HALF_TIME_CONTRAST * means[0]
 
 
+def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapped: Sequence[Fraction]) -> Rhythm:
+    """The rhythm with meter and downbeat chosen from the whole texture's accents: how long
+    each onset's notes sound (pedal and let-ring change with the bar) and the bass line's
+    contour, where the one-note-per-onset rhythm only saw an even stream of onsets."""
+    beats = np.asarray(rhythm.beat_times_s)
+    index = [float(w) + rhythm.downbeat_index for w in snapped]
+    order = sorted(set(index))
+    lengths = {}
+    for where, group in zip(index, groups, strict=True):
+        ends = positions_in_beats([n.offset for n in group], beats)
+        lengths[where] = max(lengths.get(where, 0.0), float(np.max(ends)) - where)
+    basses = {where: min(n.midi for n in group) for where, group in zip(index, groups, strict=True)}
+    meter = choose_meter(order, [lengths[w] for w in order], [basses[w] for w in order], compound=rhythm.grid.compound)
+    first = Fraction(order[0]).limit_denominator(12)
+    per_bar = meter.beats_per_bar
+    downbeat = meter.downbeat + math.floor((first - meter.downbeat) / per_bar) * per_bar
+    full_bar = downbeat if first == downbeat or first - downbeat < Fraction(per_bar, 2) else downbeat + per_bar
+    if full_bar < 0:  # beats before the first tracked one, at its period
+        period = beats[1] - beats[0]
+        beats = np.concatenate([beats[0] - period * np.arange(-full_bar, 0, -1), beats])
+        full_bar = 0
+    return replace(rhythm, beats_per_bar=per_bar, downbeat_s=float(beats[full_bar]),
+                   beat_times_s=tuple(float(b) for b in beats), downbeat_index=int(full_bar))
+
+
 def _snap_end(start: Fraction, end_beats: float, later_onsets: Sequence[Fraction]) -> Fraction:
     """A note end in beats: the nearest later onset or beat division (coarser ones cheaper)."""
     best: tuple[float, Fraction] | None = None
@@ -251,6 +278,11 @@ def quantise_polyphony(
     positions, periods = _beats(rhythm, times)
     positions = np.maximum.accumulate(positions)  # the weighted mean keeps order; rounding might not
     snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
+    if time_signature is None and len(rhythm.beat_times_s) >= 2 and len(groups) >= 3:
+        rhythm = _with_meter(rhythm, groups, snapped)
+        positions, periods = _beats(rhythm, times)
+        positions = np.maximum.accumulate(positions)
+        snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
     onsets = sorted(set(snapped))
     per_beat = rhythm.grid.quarters_per_beat
     ends_beats, _ = _beats(rhythm, [n.offset for n in cleaned])
@@ -339,11 +371,12 @@ def _hold_candidate(groups: Sequence[tuple[Fraction, list[PolyNote]]], i: int
         return None
     end = _chord_end(long, None)
     moving = [(s, g) for s, g in groups[i + 1:] if s < end]
-    if not moving or _pedalled(moving):
+    shorter = [n.midi for n in group if n not in long]
+    # One onset under a lone long note is no line of its own: a pedalled bass reads better cut.
+    if not moving or _pedalled(moving) or (len(moving) < 2 and not shorter):
         return None
     low, high = min(n.midi for n in long), max(n.midi for n in long)
     under = [n.midi for _, g in moving for n in g]
-    shorter = [n.midi for n in group if n not in long]
     if max(under) < low and all(m < low for m in shorter):
         above = True
     elif min(under) > high and all(m > high for m in shorter):

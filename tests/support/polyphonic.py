@@ -107,7 +107,7 @@ PIECES = (
         ("G2:2 G3:2 | A3:1 G3:1 C3:2 | G2:2 D3:2 | G2:4 | G2:2 C3:2 | D3:2 E3:2 | C3:2 D3:2 | G2:4", 2, 2),
     ]),
     _piece("broken_chords_d_major", "D major", "3/4", 92, "piano", [
-        ("A4:2 F#4:1 | D5:2 C#5:1 | B4:1 A4:1 G4:1 | F#4:3 | E4:2 G4:1 | F#4:2 D5:1 | C#5:1 B4:1 C#5:1 | D5:3", 1, 1),
+        ("A4:2 D5:1 | D5:2 C#5:1 | B4:1 A4:1 G4:1 | A4:3 | E4:2 G4:1 | F#4:2 D5:1 | C#5:1 B4:1 C#5:1 | D5:3", 1, 1),
         (_broken([("D3", "A3", "F#4"), ("B2", "F#3", "D4"), ("G2", "D3", "B3"), ("D3", "A3", "F#4"),
                   ("A2", "E3", "C#4"), ("B2", "F#3", "D4"), ("A2", "E3", "C#4"), ("D3", "A3", "F#4")], 3), 2, 1),
     ], pedal=Fraction(3)),
@@ -156,6 +156,7 @@ class Performance:
     seed: int
     played: tuple[PerformedNote, ...]
     truth_index: tuple[int, ...]   # per played note: its written note, -1 for transcriber noise
+    tempo_bpm: float               # the performance's mean quarter tempo
 
     @property
     def name(self) -> str:
@@ -175,7 +176,7 @@ def _clock(piece: Piece, rng: np.random.Generator) -> tuple[np.ndarray, float]:
 def perform(piece: Piece, seed: int = 0, *, noise: bool = True) -> Performance:
     """A seeded performance of the piece, with transcriber noise unless ``noise`` is False."""
     rng = np.random.default_rng(seed + 1000 * PIECES.index(piece))
-    clock, _ = _clock(piece, rng)
+    clock, mean_bpm = _clock(piece, rng)
 
     def at(q: Fraction) -> float:
         return float(np.interp(float(q), np.arange(len(clock)), clock))
@@ -206,7 +207,7 @@ def perform(piece: Piece, seed: int = 0, *, noise: bool = True) -> Performance:
     if noise:
         played += _noise([p for p, _ in played], rng)
     played.sort(key=lambda item: (item[0].onset, item[0].midi))
-    return Performance(piece, seed, tuple(p for p, _ in played), tuple(i for _, i in played))
+    return Performance(piece, seed, tuple(p for p, _ in played), tuple(i for _, i in played), mean_bpm)
 
 
 def _noise(notes: list[PerformedNote], rng: np.random.Generator) -> list[tuple[PerformedNote, int]]:
