@@ -217,7 +217,7 @@ def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapp
     beats = np.asarray(rhythm.beat_times_s)
     index = [float(w) + rhythm.downbeat_index for w in snapped]
     order = sorted(set(index))
-    lengths = {}
+    lengths: dict[float, float] = {}
     for where, group in zip(index, groups, strict=True):
         ends = positions_in_beats([n.offset for n in group], beats)
         lengths[where] = max(lengths.get(where, 0.0), float(np.max(ends)) - where)
