@@ -157,7 +157,8 @@ def _partial(quarter_length: Fraction) -> str:
 
 def _general_note(n: note.GeneralNote) -> list[str]:
     if isinstance(n, note.Rest):
-        return [f"r{length}" for length in _lengths(n.duration)]
+        # A hidden rest (a lower voice's where it is silent) is a spacer.
+        return [f"{'s' if n.style.hideObjectOnPrint else 'r'}{length}" for length in _lengths(n.duration)]
     if isinstance(n, chord.Chord):
         name = "<" + " ".join(_absolute_pitch(p) for p in sorted(n.pitches, key=lambda p: p.ps)) + ">"
     elif isinstance(n, note.Note):

@@ -118,17 +118,23 @@ def _element(pitches: Sequence[tuple[int, int]], length: Fraction, tie: str | No
 
 
 def _fill(target: stream.Stream, pieces: list[tuple[Fraction, Fraction, list[tuple[int, int]], str | None]],
-          start: Fraction, end: Fraction, rhythm: Rhythm, key: m21key.Key, base: Fraction) -> None:
+          start: Fraction, end: Fraction, rhythm: Rhythm, key: m21key.Key, base: Fraction, *, hidden: bool) -> None:
     """Events (offset in the score, length, pitches, tie) and rests between them into a
-    measure or voice spanning [start, end); offsets relative to ``base``."""
+    measure or voice spanning [start, end); offsets relative to ``base``; ``hidden``: rests
+    not printed (a lower voice's, where only the upper one plays)."""
+
+    def rests(a: Fraction, b: Fraction) -> None:
+        for rest_at, rest_length in _rest_lengths(a, b, rhythm):
+            rest = m21note.Rest(quarterLength=rest_length)
+            rest.style.hideObjectOnPrint = hidden
+            target.insert(float(rest_at - base), rest)
+
     position = start
     for offset, length, pitches, tie in sorted(pieces, key=lambda p: p[0]):
-        for rest_at, rest_length in _rest_lengths(position, offset, rhythm):
-            target.insert(float(rest_at - base), m21note.Rest(quarterLength=rest_length))
+        rests(position, offset)
         target.insert(float(offset - base), _element(pitches, length, tie, key))
         position = offset + length
-    for rest_at, rest_length in _rest_lengths(position, end, rhythm):
-        target.insert(float(rest_at - base), m21note.Rest(quarterLength=rest_length))
+    rests(position, end)
 
 
 def _pieces(notes: Sequence[PolyNote], start: Fraction, end: Fraction
@@ -179,10 +185,10 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
         if voices.get(2):
             for number_, voice_id in enumerate((1, 2), start=1):
                 voice = stream.Voice(id=str(number_))
-                _fill(voice, voices.get(voice_id, []), low, high, rhythm, key, low)
+                _fill(voice, voices.get(voice_id, []), low, high, rhythm, key, low, hidden=voice_id == 2)
                 measure.insert(0, voice)
         else:
-            _fill(measure, voices.get(1, []), low, high, rhythm, key, low)
+            _fill(measure, voices.get(1, []), low, high, rhythm, key, low, hidden=False)
         if number == 0 and padding:
             measure.paddingLeft = float(padding)
             measure.showNumber = stream.enums.ShowNumber.NEVER

@@ -46,8 +46,8 @@ OVERLAP_SHARE = 0.3
 POLYPHONIC_NOTE_SHARE = 0.1
 CHORD_SPREAD_S = 0.075     # notes of one chord (or strum) start within this of its first onset
 SPURIOUS_S = 0.06          # shorter: a transcriber's blip, dropped
-QUIET_SHORT_S = 0.12       # this short and quieter than QUIET_SHARE of the median velocity: dropped
-QUIET_SHARE = 0.5
+QUIET_SHORT_S = 0.15       # this short and quieter than QUIET_SHARE of the median velocity: dropped
+QUIET_SHARE = 0.6
 GHOST_INTERVALS = (12, 19, 24)  # harmonics a transcriber mistakes for notes
 GHOST_VELOCITY_SHARE = 0.75     # a ghost is quieter than its fundamental by this factor
 GHOST_ONSET_S = 0.08
@@ -57,6 +57,8 @@ END_COSTS = ((Fraction(1), 0.08), (Fraction(1, 2), 0.2), (Fraction(1, 4), 0.35))
 ONSET_END_COST = 0.0       # an end on a later onset: what legato and pedal playing imply
 HALF_TIME_ABOVE_BPM = 140.0  # a quarter tempo this fast may be eighths: see _half_time
 HALF_TIME_CONTRAST = 1.3     # mean accent of every other beat over the others' that says so
+ANCHOR_MIN_BEATS = 0.08      # an opening chord this far from its beat moves the first beats
+ANCHOR_REACH_BEATS = 4       # to the next onset on a beat within this many beats
 END_BIAS_BEATS = 0.15      # ends lean later: articulation shortens notes (as quantise.py)
 MIN_HOLD_BEATS = Fraction(1)  # a held voice lasts at least this far beyond the next onset
 
@@ -210,6 +212,25 @@ def _half_time(rhythm: Rhythm, times: Sequence[float], accents: np.ndarray) -> b
     return means[1] >= HALF_TIME_CONTRAST * means[0]
 
 
+def _anchor_first(rhythm: Rhythm, times: Sequence[float]) -> Rhythm:
+    """The beats before the first onset that falls on one re-spaced so that an opening chord
+    falls on a beat: a beat tracker extrapolates the first beats from a later tempo, and a
+    chord that opens a piece a sixteenth after the bar line is not what anyone plays."""
+    beats = np.array(rhythm.beat_times_s)
+    positions = positions_in_beats(times, beats)
+    first = int(np.round(positions[0]))
+    if abs(positions[0] - first) < ANCHOR_MIN_BEATS or first < 0:
+        return rhythm
+    on_beat = [int(np.round(p)) for p in positions[1:] if abs(p - np.round(p)) < ANCHOR_MIN_BEATS and p > first + 0.5]
+    if not on_beat or on_beat[0] - first > ANCHOR_REACH_BEATS:
+        return rhythm
+    anchor = on_beat[0]
+    period = (beats[anchor] - times[0]) / (anchor - first)
+    beats[: anchor + 1] = times[0] + period * (np.arange(anchor + 1) - first)
+    return replace(rhythm, beat_times_s=tuple(float(b) for b in beats),
+                   downbeat_s=float(beats[rhythm.downbeat_index]) if rhythm.downbeat_index >= 0 else rhythm.downbeat_s)
+
+
 def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapped: Sequence[Fraction]) -> Rhythm:
     """The rhythm with meter and downbeat chosen from the whole texture's accents: how long
     each onset's notes sound (pedal and let-ring change with the bar) and the bass line's
@@ -278,6 +299,8 @@ def quantise_polyphony(
     positions, periods = _beats(rhythm, times)
     positions = np.maximum.accumulate(positions)  # the weighted mean keeps order; rounding might not
     snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
+    if len(rhythm.beat_times_s) >= 2 and len(groups[0]) >= 2:
+        rhythm = _anchor_first(rhythm, times)
     if time_signature is None and len(rhythm.beat_times_s) >= 2 and len(groups) >= 3:
         rhythm = _with_meter(rhythm, groups, snapped)
         positions, periods = _beats(rhythm, times)
