@@ -8,8 +8,8 @@ bass staff the next, and gives one hand chords no hand can span. Here the split 
 hidden state chosen per onset by dynamic programming (Viterbi): each onset's notes below the
 split go to the left hand. Costs: a hand spanning more than HAND_SPAN semitones (impossible)
 or more than COMFORT_SPAN (awkward), a wide hand rather than two narrow ones, more than five notes in a hand, a hand far outside its
-usual register, a line (a note and its nearest neighbour at the previous onset) changing
-hands, and the split moving. Written by hand: no installable library separates piano hands
+usual register, a line (a note and its nearest neighbour at the previous onset) or a chord's
+close neighbours changing hands, and the split moving. Written by hand: no installable library separates piano hands
 from notes.
 """
 
@@ -36,6 +36,7 @@ REGISTER_COST = 0.12             # per semitone out of the register
 LINE_REACH = 12                  # semitones: a note this close to one at the previous onset continues its line
 LINE_COST = 1.5                  # a line changing hands (scaled down with the interval)
 MOVE_COST = 0.04                 # per semitone the split moves between onsets
+COHESION_GAP, COHESION_COST = 7, 0.6  # neighbours in a chord this close split between the hands
 CENTRE, CENTRE_COST = 60, 0.01   # a faint pull of the split toward middle C
 
 
@@ -59,6 +60,10 @@ def _onset_costs(pitches: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     cost = _hand_cost(every, ~left) + _hand_cost(every, left)
     right_out = np.maximum(0, RIGHT_LOW - pitches)[None, :] * (pitches[None, :] >= SPLITS[:, None])
     left_out = np.maximum(0, pitches - LEFT_HIGH)[None, :] * (pitches[None, :] < SPLITS[:, None])
+    ordered = np.sort(pitches)
+    for low, high in zip(ordered[:-1], ordered[1:], strict=True):
+        if high - low <= COHESION_GAP:  # a chord's close notes are one hand's shape
+            cost += COHESION_COST * ((SPLITS > low) & (SPLITS <= high))
     return cost + REGISTER_COST * (right_out.sum(axis=1) + left_out.sum(axis=1)) + CENTRE_COST * np.abs(SPLITS - CENTRE)
 
 
