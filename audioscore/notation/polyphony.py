@@ -58,6 +58,7 @@ ONSET_END_COST = 0.0       # an end on a later onset: what legato and pedal play
 HALF_TIME_ABOVE_BPM = 140.0  # a quarter tempo this fast may be eighths: see _half_time
 HALF_TIME_CONTRAST = 1.3     # mean accent of every other beat over the others' that says so
 ANCHOR_MIN_BEATS = 0.08      # an opening chord this far from its beat moves the first beats
+ANCHOR_NOTE_BEATS = 0.3
 ANCHOR_REACH_BEATS = 4       # to the next onset on a beat within this many beats
 END_BIAS_BEATS = 0.15      # ends lean later: articulation shortens notes (as quantise.py)
 MIN_HOLD_BEATS = Fraction(1)  # a held voice lasts at least this far beyond the next onset
@@ -212,14 +213,17 @@ def _half_time(rhythm: Rhythm, times: Sequence[float], accents: np.ndarray) -> b
     return means[1] >= HALF_TIME_CONTRAST * means[0]
 
 
-def _anchor_first(rhythm: Rhythm, times: Sequence[float]) -> Rhythm:
-    """The beats before the first onset that falls on one re-spaced so that an opening chord
+def _anchor_first(rhythm: Rhythm, times: Sequence[float], *, chord: bool) -> Rhythm:
+    """The beats before the first onset that falls on one re-spaced so that the first onset
     falls on a beat: a beat tracker extrapolates the first beats from a later tempo, and a
-    chord that opens a piece a sixteenth after the bar line is not what anyone plays."""
+    piece that opens a sixteenth after the bar line is rarely what was played. An opening chord
+    always; a single note only when it is nearer a beat than ANCHOR_NOTE_BEATS (not a pickup
+    on the half beat)."""
     beats = np.array(rhythm.beat_times_s)
     positions = positions_in_beats(times, beats)
     first = int(np.round(positions[0]))
-    if abs(positions[0] - first) < ANCHOR_MIN_BEATS or first < 0:
+    off = abs(positions[0] - first)
+    if off < ANCHOR_MIN_BEATS or first < 0 or (not chord and off > ANCHOR_NOTE_BEATS):
         return rhythm
     on_beat = [int(np.round(p)) for p in positions[1:] if abs(p - np.round(p)) < ANCHOR_MIN_BEATS and p > first + 0.5]
     if not on_beat or on_beat[0] - first > ANCHOR_REACH_BEATS:
@@ -299,8 +303,8 @@ def quantise_polyphony(
     positions, periods = _beats(rhythm, times)
     positions = np.maximum.accumulate(positions)  # the weighted mean keeps order; rounding might not
     snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
-    if len(rhythm.beat_times_s) >= 2 and len(groups[0]) >= 2:
-        rhythm = _anchor_first(rhythm, times)
+    if len(rhythm.beat_times_s) >= 2:
+        rhythm = _anchor_first(rhythm, times, chord=len(groups[0]) >= 2)
     if time_signature is None and len(rhythm.beat_times_s) >= 2 and len(groups) >= 3:
         rhythm = _with_meter(rhythm, groups, snapped)
         positions, periods = _beats(rhythm, times)
@@ -320,7 +324,17 @@ def quantise_polyphony(
             previous = placed.get((note.start, n.midi))
             if previous is None or previous.duration < note.duration:
                 placed[(note.start, n.midi)] = note
-    return rhythm, sorted(placed.values(), key=lambda n: (n.start, n.midi))
+    return rhythm, _final_bar(sorted(placed.values(), key=lambda n: (n.start, n.midi)), rhythm)
+
+
+def _final_bar(notes: list[PolyNote], rhythm: Rhythm) -> list[PolyNote]:
+    """The last notes held to the final bar line when they reach nearly that far: the
+    release tail (a pedal, a ringing string) carries past it, no reason to write them longer."""
+    bar, beat = rhythm.bar_quarters, rhythm.grid.quarters_per_beat
+    last = max(n.start for n in notes)
+    bar_line = (last // bar + 1) * bar
+    return [replace(n, duration=bar_line - n.start)
+            if n.end > last and n.start < bar_line and bar_line - beat <= n.end <= bar_line + bar else n for n in notes]
 
 
 def _pedalled(moving: Sequence[tuple[Fraction, list[PolyNote]]]) -> bool:
