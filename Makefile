@@ -86,6 +86,7 @@ bench: setup
 	$(PY) bench/transcription_report.py
 	$(PY) bench/realistic_report.py
 	$(PY) bench/notation_report.py
+	$(PY) bench/poly_notation_report.py
 
 # The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.
 lint: setup
