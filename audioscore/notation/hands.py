@@ -63,7 +63,7 @@ def _onset_costs(pitches: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     ordered = np.sort(pitches)
     for low, high in zip(ordered[:-1], ordered[1:], strict=True):
         if high - low <= COHESION_GAP:  # a chord's close notes are one hand's shape
-            cost += COHESION_COST * ((SPLITS > low) & (SPLITS <= high))
+            cost += COHESION_COST * ((low < SPLITS) & (high >= SPLITS))
     return cost + REGISTER_COST * (right_out.sum(axis=1) + left_out.sum(axis=1)) + CENTRE_COST * np.abs(SPLITS - CENTRE)
 
 

@@ -70,11 +70,12 @@ def _tidy(notes: Sequence[PolyNote]) -> list[PolyNote]:
         lines.setdefault((n.staff, n.voice), []).append(n)
     for line in lines.values():
         starts = sorted({n.start for n in line})
+        longest: dict[Fraction, Fraction] = {}
+        for n in line:
+            longest[n.start] = max(longest.get(n.start, n.end), n.end)
         for n in line:
             k = bisect.bisect_right(starts, n.start)
-            following = starts[k] if k < len(starts) else None
-            same = [m.end for m in line if m.start == n.start]
-            end = max(same) if following is None else min(max(same), following)
+            end = longest[n.start] if k == len(starts) else min(longest[n.start], starts[k])
             result.append(replace(n, duration=end - n.start))
     return sorted(result, key=lambda n: (n.start, n.staff, n.midi))
 
@@ -163,6 +164,9 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
     if name == "Guitar":
         made.midiProgram = GUITAR_PROGRAM
     part.insert(0, made)
+    ordered = sorted(notes, key=lambda n: n.start)
+    starts = [n.start for n in ordered]
+    reach = max((n.duration for n in ordered), default=Fraction(0))
     for number, bar_start in enumerate(range(0, int(end / bar))):
         low = Fraction(bar_start) * bar + (padding if number == 0 else 0)
         high = (bar_start + 1) * bar
@@ -181,7 +185,8 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
                 if low <= kept_from < high:
                     measure.insert(float(kept_from - low),
                                    expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
-        voices = _pieces(notes, low, high)
+        window = ordered[bisect.bisect_left(starts, low - reach):bisect.bisect_left(starts, high)]
+        voices = _pieces(window, low, high)
         if voices.get(2):
             for number_, voice_id in enumerate((1, 2), start=1):
                 voice = stream.Voice(id=str(number_))
@@ -194,8 +199,22 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
             measure.showNumber = stream.enums.ShowNumber.NEVER
         part.append(measure)
     part.splitAtDurations(recurse=True)
-    part.makeBeams(inPlace=True)
+    _beam(part, meter.TimeSignature(rhythm.time_signature), padding)
     return part
+
+
+def _beam(part: stream.Part, signature: meter.TimeSignature, padding: Fraction) -> None:
+    """Beams by the time signature, measure by measure and voice by voice: what
+    ``Part.makeBeams`` does, without its context searches (minutes on a long piece)."""
+    for number, measure in enumerate(part.getElementsByClass(stream.Measure)):
+        for line in (list(measure.voices) or [measure]):
+            elements = list(line.notesAndRests)
+            if not elements:
+                continue
+            beams = signature.getBeams(elements, measureStartOffset=float(padding) if number == 0 else 0.0)
+            for element, beam in zip(elements, beams, strict=True):
+                if beam is not None:
+                    element.beams = beam
 
 
 def build_poly_score(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, spec: ScoreSpec,
@@ -249,6 +268,13 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
     def seconds(position: Fraction) -> float:
         return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
 
+    names: dict[int, str] = {}
+
+    def name(midi: int) -> str:
+        if midi not in names:
+            names[midi] = spell(midi, key).nameWithOctave
+        return names[midi]
+
     chords: dict[tuple[int, int, Fraction], int] = {}
     sizes = {k: len(list(g)) for k, g in itertools.groupby(sorted((n.staff, n.voice, n.start) for n in notes))}
     for staff_voice_start, size in sorted(sizes.items(), key=lambda item: (item[0][2], item[0][0], item[0][1])):
@@ -271,7 +297,7 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
                 "start_quarters": float(n.start + shift),
                 "duration_quarters": float(n.duration),
                 "midi": n.midi,
-                "name": spell(n.midi, key).nameWithOctave,
+                "name": name(n.midi),
                 "onset_s": seconds(n.start),
                 "offset_s": seconds(n.end),
                 "velocity": n.velocity,

@@ -24,6 +24,8 @@ performed notes, and no installable library turns performed piano notes into voi
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -61,6 +63,7 @@ ANCHOR_MIN_BEATS = 0.08      # an opening chord this far from its beat moves the
 ANCHOR_NOTE_BEATS = 0.3
 ANCHOR_REACH_BEATS = 4       # to the next onset on a beat within this many beats
 END_BIAS_BEATS = 0.15      # ends lean later: articulation shortens notes (as quantise.py)
+MAX_UNDER_HOLD = 64          # onsets under one held note looked at (bounds the work on long holds)
 MIN_HOLD_BEATS = Fraction(1)  # a held voice lasts at least this far beyond the next onset
 
 
@@ -316,7 +319,8 @@ def quantise_polyphony(
     end_of = {id(n): float(e) + END_BIAS_BEATS for n, e in zip(cleaned, ends_beats, strict=True)}
     placed: dict[tuple[Fraction, int], PolyNote] = {}
     for where, group in zip(snapped, groups, strict=True):
-        later = [o for o in onsets if o > where][:8]
+        k = bisect.bisect_right(onsets, where)
+        later = onsets[k:k + 8]
         for n in group:
             end = _snap_end(where, end_of[id(n)], later)
             note = PolyNote(where * per_beat, (end - where) * per_beat, n.midi, n.velocity, onset_s=n.onset,
@@ -407,7 +411,7 @@ def _hold_candidate(groups: Sequence[tuple[Fraction, list[PolyNote]]], i: int
     if not long:
         return None
     end = _chord_end(long, None)
-    moving = [(s, g) for s, g in groups[i + 1:] if s < end]
+    moving = list(itertools.takewhile(lambda item: item[0] < end, groups[i + 1:i + 1 + MAX_UNDER_HOLD]))
     shorter = [n.midi for n in group if n not in long]
     # One onset under a lone long note is no line of its own: a pedalled bass reads better cut.
     if not moving or _pedalled(moving) or (len(moving) < 2 and not shorter):
