@@ -209,7 +209,7 @@ def _tempo(mark: tempo.MetronomeMark) -> str | None:
     return "\\tempo " + " ".join(words) if words else None
 
 
-def _content_length(measure: stream.Measure) -> Fraction:
+def _content_length(measure: stream.Stream) -> Fraction:
     return max(
         (Fraction(n.offset) + Fraction(n.quarterLength) for n in measure.notesAndRests),
         default=Fraction(0),
@@ -240,53 +240,8 @@ class _PartWriter:
         # music21 marks a pickup by left padding; a first measure that is merely
         # short (the melody pauses) is filled with rests like any other.
         pickup = first and measure.paddingLeft > 0
-        announce_pickup = pickup  # \partial goes after \time, before the first note
-        tokens: list[str] = []
-        position = Fraction(0)
-        tuplet: tuple[int, int] | None = None  # ratio of the open \tuplet group
-        tuplet_length = Fraction(0)
-        for element in measure:
-            if not isinstance(element, note.GeneralNote):
-                if (attribute := self._attribute(element)) is not None:
-                    tokens.append(attribute)
-                continue
-            offset = Fraction(element.offset)
-            if offset < position:
-                raise ProcessingError(
-                    f"measure {measure.number} has overlapping notes: only one line is supported"
-                )
-            if announce_pickup:
-                length = _content_length(measure)
-                if length < self.bar:
-                    tokens.append(_partial(length))
-                announce_pickup = False
-            ratio = _tuplet_ratio(element)
-            if tuplet is not None and (ratio != tuplet or offset > position):
-                tokens.append("}")
-                tuplet = None
-            if offset > position:
-                tokens += _rests(offset - position)
-            if ratio is not None and tuplet is None:
-                tokens.append(f"\\tuplet {ratio[0]}/{ratio[1]} {{")
-                tuplet, tuplet_length = ratio, Fraction(0)
-            notated = _general_note(element)
-            if len(notated) == 1 and self._fills_bar(element, measure):
-                # A whole-bar rest, centred in its bar as engravers set it.
-                notated = ["R" + notated[0].removeprefix("r")]
-            tokens += notated
-            position = offset + Fraction(element.quarterLength)
-            if tuplet is not None:
-                tuplet_length += Fraction(element.quarterLength)
-                # The group is complete once its length is a plain note value again.
-                if tuplet_length.denominator & (tuplet_length.denominator - 1) == 0:
-                    tokens.append("}")
-                    tuplet = None
-        if tuplet is not None:
-            tokens.append("}")
         # Only a pickup and the last measure may be short.
-        if not pickup and not last and position < self.bar:
-            tokens += _rests(self.bar - position)
-        return tokens
+        return self._line(measure, measure.number, fill=not pickup and not last, pickup=pickup, whole_rests=True)
 
     def two_voice_staff(self, part: stream.Part) -> list[str]:
         r"""A staff with two-voice passages as two Voice contexts that run through the whole
@@ -322,16 +277,28 @@ class _PartWriter:
         upper.append('\\bar "|."')
         return ["\\new Staff <<", *_block("\\new Voice {", upper, "}"), *_block("\\new Voice {", lower, "}"), ">>"]
 
-    def _line(self, voice: stream.Voice, number: int | None, *, fill: bool) -> list[str]:
-        """One voice's notes, chords, rests and tuplets (rests filling the bar when ``fill``)."""
+    def _line(self, line: stream.Stream, number: int | None, *, fill: bool, pickup: bool = False,
+              whole_rests: bool = False) -> list[str]:
+        r"""A measure's (or one voice's) attributes, notes, chords, rests and tuplets; rests fill
+        the bar when ``fill``; ``pickup``: announce a short first measure with ``\partial``."""
+        announce_pickup = pickup  # \partial goes after \time, before the first note
         tokens: list[str] = []
         position = Fraction(0)
-        tuplet: tuple[int, int] | None = None
+        tuplet: tuple[int, int] | None = None  # ratio of the open \tuplet group
         tuplet_length = Fraction(0)
-        for element in voice.notesAndRests:
+        for element in line:
+            if not isinstance(element, note.GeneralNote):
+                if (attribute := self._attribute(element)) is not None:
+                    tokens.append(attribute)
+                continue
             offset = Fraction(element.offset)
             if offset < position:
-                raise ProcessingError(f"measure {number} has overlapping notes within a voice")
+                raise ProcessingError(f"measure {number} has overlapping notes: only one line per voice is supported")
+            if announce_pickup:
+                length = _content_length(line)
+                if length < self.bar:
+                    tokens.append(_partial(length))
+                announce_pickup = False
             ratio = _tuplet_ratio(element)
             if tuplet is not None and (ratio != tuplet or offset > position):
                 tokens.append("}")
@@ -341,10 +308,15 @@ class _PartWriter:
             if ratio is not None and tuplet is None:
                 tokens.append(f"\\tuplet {ratio[0]}/{ratio[1]} {{")
                 tuplet, tuplet_length = ratio, Fraction(0)
-            tokens += _general_note(element)
+            notated = _general_note(element)
+            if whole_rests and len(notated) == 1 and self._fills_bar(element, line):
+                # A whole-bar rest, centred in its bar as engravers set it.
+                notated = ["R" + notated[0].removeprefix("r")]
+            tokens += notated
             position = offset + Fraction(element.quarterLength)
             if tuplet is not None:
                 tuplet_length += Fraction(element.quarterLength)
+                # The group is complete once its length is a plain note value again.
                 if tuplet_length.denominator & (tuplet_length.denominator - 1) == 0:
                     tokens.append("}")
                     tuplet = None
@@ -354,7 +326,7 @@ class _PartWriter:
             tokens += _rests(self.bar - position)
         return tokens
 
-    def _fills_bar(self, element: note.GeneralNote, measure: stream.Measure) -> bool:
+    def _fills_bar(self, element: note.GeneralNote, measure: stream.Stream) -> bool:
         return (
             isinstance(element, note.Rest)
             and element.offset == 0
