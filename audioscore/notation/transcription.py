@@ -153,6 +153,11 @@ def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) ->
     except ValueError as error:
         raise InputError(str(error)) from None
     summary = summarise_poly(score, arranged, rhythm, key, layout, options.instrument, cuts)
+    onsets = len({n.start for n in arranged})
+    if onsets < FEW_NOTES:
+        summary["remarks"] = [(f"only {onsets} onset(s): tempo and meter are defaults "
+                               f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
+                               "not estimates")]
     return score, summary
 
 
