@@ -6,9 +6,14 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 PLUGIN := audioscore/plugins/audioscore_pyin.so
 PLUGIN_SOURCES := $(wildcard vamp/src/*.cpp vamp/src/*.h) vamp/Makefile
+# The polyphonic engine's model (Apache-2.0): the wheel ships the .onnx file. --no-deps: on Linux
+# with Python 3.11 its wheel requires TensorFlow, which the ONNX path never imports; what that path
+# needs (onnxruntime, soxr) is in pyproject.toml. The function image installs the same pin.
+BASIC_PITCH := basic-pitch==0.4.0
 
 APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-examples libfftw3-dev \
-	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev musescore3
+	libsndfile1 fluidsynth fluid-soundfont-gm poppler-utils fonts-wqy-microhei python3-venv python3-dev musescore3 \
+	chromium chromium-driver
 # Only for the function images (make images, make test-images), as CONTAINERS.md installs them.
 IMAGE_APT_PACKAGES := podman runc debootstrap
 
@@ -40,6 +45,7 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	$(PY) -m pip install -q "numpy>=2.0,<2.5" "setuptools>=65" wheel
 	$(PY) -m pip install -q --no-build-isolation "vamp==1.1.0"
 	$(PY) -m pip install -q -e ".[functions,test]"
+	$(PY) -m pip install -q --no-deps "$(BASIC_PITCH)"
 	@touch $@
 
 # Go tools from pinned module versions (`go install`, never prebuilt binaries), into a
@@ -72,6 +78,8 @@ $(PLUGIN): $(PLUGIN_SOURCES) $(STAMPS)/apt
 
 demo: setup
 	$(VENV)/bin/audioscore transcribe examples/melody.ogg -o out/demo --title "Demo melody"
+	@# A polyphonic example: a tune over an Alberti bass (tests/support/poly_corpus.py, examples/piano.mid).
+	$(VENV)/bin/audioscore transcribe examples/piano.ogg -o out/demo-piano --instrument piano --title "Demo piano"
 
 test: setup
 	$(VENV)/bin/pytest -q
@@ -86,6 +94,7 @@ bench: setup
 	$(PY) bench/transcription_report.py
 	$(PY) bench/realistic_report.py
 	$(PY) bench/notation_report.py
+	$(PY) bench/poly_report.py
 	$(PY) bench/poly_notation_report.py
 
 # The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import signal
 import stat
 import sys
@@ -79,11 +80,11 @@ def _tempo(text: str) -> float:
 
 
 def _key(text: str) -> str:
-    """--key: checked here, so a typo ends the run before any work (music21 is loaded for it)."""
-    from audioscore.notation.tonality import parse_key
+    """--key: checked here, so a typo ends the run before any work (and before music21 loads)."""
+    from audioscore.notation.key_names import read_key_name
 
     try:
-        parse_key(text)
+        read_key_name(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -94,6 +95,33 @@ def _label(text: str) -> str:
     if len(text) > MAX_LABEL_CHARS:
         raise argparse.ArgumentTypeError(f"at most {MAX_LABEL_CHARS} characters, got {len(text)}")
     return text
+
+
+def _engine(text: str) -> str:
+    from audioscore.analysis.engines import check_engine  # no numpy: the module imports none
+
+    try:
+        return check_engine(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _instrument(text: str) -> str:
+    from audioscore.analysis.engines import check_instrument
+
+    try:
+        return check_instrument(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_engine_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--engine", type=_engine, default="auto",
+                         help="note engine: melody (pYIN: voice, winds, strings), poly (basic-pitch: piano, "
+                              "guitar, chords) or auto (default: from --instrument, else from the audio)")
+    command.add_argument("--instrument", type=_instrument, default=None,
+                         help="what plays, e.g. piano, guitar, voice, flute, violin: chooses the engine under "
+                              "auto and the staves (piano: grand staff; guitar: treble clef an octave down)")
 
 
 def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
@@ -114,20 +142,24 @@ def _add_notation_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="audioscore", description="Audio to features and sheet music.")
+    parser = _Parser(prog="audioscore", description="Audio to features and sheet music. extract and transcribe also "
+                     "write index.html (the results as one page, with a player for a copy of the input) "
+                     "into the output folder and print its path.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for name, summary in (("extract", "pitch track, notes and MFCCs of an audio file"),
                           ("transcribe", "features and a score (PDF, PNG, MIDI, MusicXML) of an audio file")):
-        command = commands.add_parser(name, help=summary)
+        summary += "; also index.html, a page of the results that opens in a browser without a server"
+        command = commands.add_parser(name, help=summary, description=summary)
         command.add_argument("audio", type=Path, help="an audio or video file in an accepted container (README: Accepted media)")
         command.add_argument("-o", "--out", type=Path, required=True,
                              help="output directory (created if missing; must be writable)")
         command.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
                              help="analysis rate in Hz (default %(default)s)")
         command.add_argument("--no-plot", action="store_true", help="skip features.png")
+        _add_engine_flags(command)
         if name == "extract":
             command.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (default %(default)s)")
             command.add_argument("--plugin", default=PLUGIN_KEY,
@@ -216,19 +248,24 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     progress("features", 0.0)
     features = extract_file(
         args.audio, sample_rate=args.sample_rate, limits=audio_limits(), plugin_key=args.plugin,
-        plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, progress=progress,
+        plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, engine=args.engine, instrument=args.instrument,
+        progress=progress,
     )
     progress("write", 0.0)
     source = Source(key=args.audio.name, sha256=file_sha256(args.audio))
     files = write_features(features, source, args.out, plot=not args.no_plot)
     progress.done()
+    page = _write_page(args)
     if args.json:
         print(files.features_json)
     else:
+        say(f"page:     {page}")
         say(f"features: {files.features_json}")
         if files.features_png:
             say(f"picture:  {files.features_png}")
-        say(f"{len(features.pitch.notes)} notes, {features.audio.duration_s:.1f} s of audio")
+        engine = features.engine_choice
+        say(f"{len(features.notes)} notes, {features.audio.duration_s:.1f} s of audio; "
+            f"{engine.name} engine ({engine.reason})")
     return 0
 
 
@@ -238,6 +275,7 @@ def _options(args: argparse.Namespace, default_title: str) -> TranscribeOptions:
     return TranscribeOptions(
         tempo_bpm=args.tempo, time_signature=args.time_signature, key=args.key,
         title=args.title or default_title, composer=args.composer, triplets=not args.no_triplets,
+        instrument=getattr(args, "instrument", None),
     )
 
 
@@ -263,8 +301,11 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
     _note_key_respelling(args)
     progress = _Progress(not (args.quiet or args.json))
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
-                             limits=audio_limits(), plot=not args.no_plot, progress=progress)
+                             limits=audio_limits(), plot=not args.no_plot, engine=args.engine, progress=progress)
     progress.done()
+    page = _write_page(args)
+    if not args.json:
+        say(f"page:     {page}")
     if result.features and not args.json:
         say(f"features: {result.features.features_json}")
     _report_score(result, args, say)
@@ -289,12 +330,22 @@ def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     return 0
 
 
+def _write_page(args: argparse.Namespace) -> Path:
+    """index.html in the output folder: the results as one page, with a player for the input."""
+    from audioscore.pages.folder import write_index
+
+    return write_index(args.out, audio=args.audio, title=getattr(args, "title", "") or "")
+
+
 COMMANDS = {"extract": _run_extract, "transcribe": _run_transcribe, "score": _run_score}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audioscore`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    # Before numpy loads: its matrix products here are small, and OpenBLAS's extra threads
+    # only spin, taking a core from ffmpeg and the plugin (0.15-0.3 s of CPU per 30 s of audio).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     say = (lambda _: None) if getattr(args, "quiet", False) else print
     # Python's default SIGTERM action ends the process without unwinding: tools would survive.
     in_main_thread = threading.current_thread() is threading.main_thread()

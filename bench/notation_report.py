@@ -18,6 +18,12 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
 * tempo within 4 % (exact doubles and halves counted separately), meter right, key right
   (same tonic and mode), measures within one.
 
+Three corpora, each with these totals: ``exact`` (the score corpus's melodies as
+written, exact MIDI timing, no audio: notation must return them unchanged), ``humanised``
+(the performances above, through audio and the pitch tracker) and ``real clips`` (the
+recordings in ``/work/shared/audio`` whose tempo, meter and key are known; tempo, meter and
+key only, there is no note truth).
+
 Notes are matched to the truth by a monotonic alignment on time (the score's ``onset_s``
 within 0.35 s) preferring equal pitch classes: no pitch accuracy is measured here.
 
@@ -44,6 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 import humanised
+import score_corpus
 from music21 import note as m21note
 from transcription_report import key_relation, normalise_meter, tempo_flag
 
@@ -147,20 +154,37 @@ def _share(rows: list[dict[str, Any]], test: Any) -> str:
     return f"{hits}/{len(rows)} = {hits / len(rows):.2f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "audioscore-humanised")
-    parser.add_argument("--piece", action="append", default=[])
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    pieces = [p for p in humanised.HUMANISED if not args.piece or p.name in args.piece]
+# Recordings with a known tempo (quarter bpm), meter and key, from their README.
+REAL_CLIPS = (
+    ("gtr_guitarset_solo_Rock1_130_A.flac", 130.0, "4/4", "A major"),  # GuitarSet, CC BY 4.0
+    ("tp_librosa_sorohanro.flac", 90.0, "4/4", "F major"),  # sorohanro (freesound 77711), CC BY 3.0
+)
+REAL_AUDIO = Path("/work/shared/audio")
+
+
+def exact_performance(melody: score_corpus.ScoredMelody) -> humanised.Performance:
+    """The melody played exactly as written (its MIDI timing): the truth is the score."""
+    truth, position = [], -Fraction(melody.pickup_quarters).limit_denominator(48)
+    sounding = iter(melody.melody().notes)
+    for pitch, length in melody.events:
+        written = Fraction(length).limit_denominator(48)
+        if pitch is not None:
+            onset, offset, midi = next(sounding)
+            truth.append(humanised.TruthNote(position, written, int(midi), onset, offset))
+        position += written
+    played = tuple((t.onset_s, t.offset_s, t.midi, 90) for t in truth)
+    return humanised.Performance(melody, melody.programs[0], 0, tuple(truth), 0.0, 0.0, (), played, ())
+
+
+def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]], args: argparse.Namespace
+               ) -> list[dict[str, Any]]:
+    """Notate each performance's notes, print a row per piece and the corpus totals."""
     rows = []
     seconds = 0.0
+    print(f"\n== {label}")
     print(f"{'piece':<24} {'n':>3} {'acc raw':>7} {'acc al':>6} {'tupl':>5} {'<16th':>5} {'ties/n':>11} "
           f"{'tempo exp/found':>16} {'flag':>6} {'meter':>9} {'key':>22} {'meas':>6}")
-    for perf in pieces:
-        document = features_document(perf, args.out)
-        notes = transcribe.notes_from_features(document)
+    for perf, notes in items:
         start = time.perf_counter()
         try:
             score, summary = transcribe._notate(notes, transcribe.TranscribeOptions())
@@ -177,11 +201,39 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['meter']['found'] or '-':>4}/{row['meter']['expected']:<4} "
               f"{row['key']['found']:>10}/{row['key']['relation']:<11} "
               f"{row['measures']['found']:>2}/{row['measures']['expected']:<3}")
-    if not rows:
-        return 1
+    if rows:
+        print_totals(label, rows, seconds)
+    return rows
+
+
+def real_clips() -> None:
+    """Tempo, meter and key of the real recordings whose README gives them."""
+    print("\n== real clips (tempo, meter, key known; no note truth)")
+    rows = []
+    for name, bpm, meter, key in REAL_CLIPS:
+        path = REAL_AUDIO / name
+        if not path.exists():
+            print(f"{name:<36} missing")
+            continue
+        features = extract_file(path)
+        notes = [transcribe.PerformedNote(n.onset, n.offset, round(n.midi)) for n in features.pitch.notes]
+        _, summary = transcribe._notate(notes, transcribe.TranscribeOptions())
+        _, flag = tempo_flag(bpm, summary["tempo_bpm"])
+        found_meter = normalise_meter(summary["time_signature"])
+        relation = key_relation(key, summary["key"])
+        rows.append((flag, found_meter == meter, relation in ("ok", "enharmonic")))
+        print(f"{name:<36} tempo {bpm:.0f}/{summary['tempo_bpm']:<7.1f} {flag:>6}  meter {found_meter}/{meter}  "
+              f"key {summary['key']}/{relation}")
+    if rows:
+        print(f"  tempo within 4%  {sum(r[0] == 'ok' for r in rows)}/{len(rows)} (double "
+              f"{sum(r[0] == 'double' for r in rows)}, half {sum(r[0] == 'half' for r in rows)}); meter "
+              f"{sum(r[1] for r in rows)}/{len(rows)}; key {sum(r[2] for r in rows)}/{len(rows)}")
+
+
+def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None:
     no_tuplets = [r for r in rows if r["tuplet_share"] is not None]
     found_notes = sum(r["found"] for r in no_tuplets)
-    print(f"\nhumanised, {len(rows)} pieces, {sum(r['notes'] for r in rows)} notes; notation "
+    print(f"\n{label}, {len(rows)} pieces, {sum(r['notes'] for r in rows)} notes; notation "
           f"{seconds:.2f} s in all")
     print(f"  notation accuracy raw      {sum(r['acc_raw'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f}"
           f" (note-weighted; mean per piece {sum(r['acc_raw'] for r in rows) / len(rows):.3f})")
@@ -199,9 +251,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  key right                  {_share(rows, lambda r: r['key']['relation'] in ('ok', 'enharmonic'))}")
     print(f"  measures within one        "
           f"{_share(rows, lambda r: abs(r['measures']['found'] - r['measures']['expected']) <= 1)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "audioscore-humanised")
+    parser.add_argument("--piece", action="append", default=[])
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-real", action="store_true", help="skip the real clips")
+    args = parser.parse_args(argv)
+    chosen = [m for m in score_corpus.SCORED_MELODIES if not args.piece or m.name in args.piece]
+    exact = [(p, [transcribe.PerformedNote(on, off, midi) for on, off, midi, _ in p.played])
+             for p in map(exact_performance, chosen)]
+    rows = run_corpus("exact", exact, args)
+    pieces = [p for p in humanised.HUMANISED if not args.piece or p.name in args.piece]
+    humanised_rows = run_corpus("humanised", [(p, transcribe.notes_from_features(features_document(p, args.out)))
+                                              for p in pieces], args)
+    if not args.no_real and not args.piece:
+        real_clips()
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
-    return 0
+        args.json.write_text(json.dumps({"exact": rows, "humanised": humanised_rows}, indent=1))
+    return 0 if humanised_rows else 1
 
 
 if __name__ == "__main__":

@@ -299,3 +299,37 @@ def test_mistakes_are_one_line_from_the_installed_script(tmp_path: Path) -> None
     deep.write_text("[" * 100_000 + "]" * 100_000)
     one_line_error(run_cli("score", str(deep), "-o", str(tmp_path / "out")), "nested too deeply")
     one_line_error(run_cli("score", str(deep), "-o", str(tmp_path / "out"), "--tempo", "-5"), "--tempo")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--engine", "polyy"], "engine must be one of auto, melody, poly; got 'polyy'"),
+    (["--instrument", "kazoo\x1b[2J"], "instrument must be one of"),
+])
+def test_bad_engine_or_instrument_is_one_line_and_exit_2(two_note_wav: Path, tmp_path: Path, flags, message,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("extract", "transcribe"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, str(two_note_wav), "-o", str(tmp_path / "o"), *flags])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_engine_and_instrument_reach_features_and_the_score_options(two_note_wav: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["extract", str(two_note_wav), "-o", str(tmp_path / "a"), "--no-plot", "-q", "--engine", "poly"]) == 0
+    engine = json.loads((tmp_path / "a" / "features.json").read_text())["engine"]
+    assert engine == {"name": "poly", "requested": "poly", "instrument": None, "model": engine["model"],
+                      "reason": "requested"} and engine["model"].startswith("basic-pitch")
+    assert main(["extract", str(two_note_wav), "-o", str(tmp_path / "b"), "--no-plot", "-q", "--instrument", "Voice"]) == 0
+    engine = json.loads((tmp_path / "b" / "features.json").read_text())["engine"]
+    assert engine["name"] == "melody" and engine["instrument"] == "voice" and engine["reason"] == "instrument voice"
+    seen = {}
+    import audioscore.notation.transcription as transcription
+
+    def fake(path, out, options, **kwargs):
+        seen.update(instrument=options.instrument, engine=kwargs["engine"])
+        raise SystemExit(0)
+    monkeypatch.setattr(transcription, "transcribe_file", fake)
+    with pytest.raises(SystemExit):
+        main(["transcribe", str(two_note_wav), "-o", str(tmp_path / "c"), "--instrument", "piano", "--engine", "auto"])
+    assert seen == {"instrument": "piano", "engine": "auto"}

@@ -30,12 +30,23 @@ def _loaded_by_main(argv: list[str]) -> tuple[int, list[str]]:
     ["--help"], ["extract", "--help"], ["score", "--help"],
     ["extract", "in.wav"],  # no -o
     ["transcribe", "in.wav", "-o", "out", "--tempo", "9000"],
+    ["transcribe", "in.wav", "-o", "out", "--key", "H major"],
     ["frobnicate"],
 ])
 def test_help_and_argument_errors_import_no_heavy_library(argv: list[str]) -> None:
     code, loaded = _loaded_by_main(argv)
     assert code in (0, 2)
     assert loaded == [], f"audioscore {' '.join(argv)} imported {loaded}"
+
+
+def test_extract_with_its_picture_loads_no_plotting_or_jit_stack(tmp_path: Path) -> None:
+    import corpus
+
+    audio = corpus.write_tones(tmp_path / "tones.wav", [60, 64])
+    code, loaded = _loaded_by_main(["extract", str(audio), "-o", str(tmp_path / "out"), "-q"])
+    assert code == 0
+    assert (tmp_path / "out" / "features.png").read_bytes().startswith(b"\x89PNG")
+    assert {"numba", "librosa", "matplotlib", "scipy", "music21"}.isdisjoint(loaded), loaded
 
 
 def test_parser_defaults_are_the_owning_modules_values() -> None:

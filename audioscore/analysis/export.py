@@ -89,7 +89,7 @@ def write_features(
     voiced = pitch.f0_hz > 0
     with atomic_writer(files.pitch_csv) as f:
         _write_csv(f, [pitch.times[voiced], pitch.f0_hz[voiced]], ["%.6f", "%.3f"])
-    notes = np.array([(n.onset, n.offset - n.onset, n.pitch_hz) for n in pitch.notes]).reshape(-1, 3)
+    notes = np.array([(n.onset, n.offset - n.onset, n.pitch_hz) for n in features.notes]).reshape(-1, 3)
     with atomic_writer(files.notes_csv) as f:
         _write_csv(f, list(notes.T), ["%.6f", "%.6f", "%.3f"])
     with atomic_writer(files.mfcc_csv) as f:

@@ -4,7 +4,7 @@ the ``features.json`` document (schema ``audioscore.features/1``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,11 @@ from audioscore.analysis.audio import (
     AudioStream,
     Limits,
 )
+from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyphony
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
 from audioscore.analysis.overview import Spectrogram, SpectrogramSampler
-from audioscore.analysis.pitch import PLUGIN_KEY, PitchResult, PitchTracker
+from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
+from audioscore.analysis.polyphonic import PolyNote, PolyStream, model_name
 from audioscore.errors import InputError
 
 __all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "summarise", "to_document"]
@@ -55,26 +57,46 @@ class DecodedAudio:
 
 @dataclass(frozen=True)
 class Features:
-    """Everything extracted from one recording."""
+    """Everything extracted from one recording. The pitch track (and the plugin's notes) are
+    always there; ``notes`` are the chosen engine's (``engine``; None: the melody engine, as
+    before engines were chosen)."""
 
     audio: DecodedAudio
     pitch: PitchResult
     mfcc: Mfcc
     spectrogram: Spectrogram
+    engine: EngineChoice | None = None
+    poly_notes: tuple[PolyNote, ...] = ()
+
+    @property
+    def notes(self) -> Sequence[Note | PolyNote]:
+        """The notes of the engine that ran: they may overlap in time when it is "poly"."""
+        if self.engine is not None and self.engine.name == "poly":
+            return self.poly_notes
+        return self.pitch.notes
+
+    @property
+    def engine_choice(self) -> EngineChoice:
+        return self.engine or EngineChoice("melody", "melody", None, self.pitch.plugin, "requested")
 
 
 class _Extractor:
     """Hands each piece of audio to every analysis in turn: pitch, MFCCs and the picture's spectrogram."""
 
     def __init__(self, sample_rate: int, plugin_key: str, plugin_parameters: dict[str, float] | None,
-                 n_mfcc: int) -> None:
+                 n_mfcc: int, engine: str = "auto", instrument: str | None = None) -> None:
         self.sample_rate = sample_rate
+        self.engine, self.instrument = engine, instrument
+        # auto runs both engines: basic-pitch's own notes say how polyphonic the audio is.
+        self.poly = PolyStream(sample_rate) if engine_for(engine, instrument) in (None, "poly") else None
         self.pitch = PitchTracker(sample_rate, plugin_key=plugin_key, parameters=plugin_parameters)
         self.mfcc = MfccStream(sample_rate, n_mfcc=n_mfcc)
         self.spectrogram = SpectrogramSampler(sample_rate)
 
     def feed(self, samples: np.ndarray) -> None:
         self.pitch.feed(samples)
+        if self.poly is not None:
+            self.poly.feed(samples)
         self.mfcc.feed(samples)
         self.spectrogram.feed(samples)
 
@@ -88,7 +110,12 @@ class _Extractor:
         if audio.n_samples < self.mfcc.hop:
             raise InputError(f"audio is {audio.duration_s:.6f} s long ({audio.n_samples} samples at "
                              f"{self.sample_rate} Hz); at least {self.mfcc.hop / self.sample_rate:.6f} s needed")
-        return Features(audio, self.pitch.finish(), self.mfcc.finish(), self.spectrogram.finish())
+        pitch = self.pitch.finish()
+        poly_notes = self.poly.finish() if self.poly is not None else None
+        name, reason, measured = choose(self.engine, self.instrument, poly_notes)
+        choice = EngineChoice(name, self.engine, self.instrument, model_name() if name == "poly" else pitch.plugin,
+                              reason, measured)
+        return Features(audio, pitch, self.mfcc.finish(), self.spectrogram.finish(), choice, tuple(poly_notes or ()))
 
     def close(self) -> None:
         self.pitch.close()
@@ -101,6 +128,8 @@ def extract(
     plugin_key: str = PLUGIN_KEY,
     plugin_parameters: dict[str, float] | None = None,
     n_mfcc: int = N_MFCC,
+    engine: str = "auto",
+    instrument: str | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> Features:
     """Extract the pitch track, notes and MFCCs of audio decoded into memory.
@@ -110,12 +139,14 @@ def extract(
         plugin_key: Vamp plugin with pYIN's outputs.
         plugin_parameters: plugin parameters by identifier.
         n_mfcc: number of MFCCs.
+        engine: "auto", "melody" or "poly" (``engines.ENGINES``).
+        instrument: a hint from ``engines.INSTRUMENTS`` (decides the engine under auto), or None.
         progress: called with ("features", fraction done).
 
     Returns:
         The features.
     """
-    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument)
     try:
         samples = audio.samples
         for start in range(0, len(samples), CHUNK_SAMPLES):
@@ -136,17 +167,19 @@ def extract_file(
     plugin_key: str = PLUGIN_KEY,
     plugin_parameters: dict[str, float] | None = None,
     n_mfcc: int = N_MFCC,
+    engine: str = "auto",
+    instrument: str | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> Features:
     """Decode a file and extract its features as the audio streams in: memory does not grow
-    with the recording's length beyond a few bytes per analysis frame.
+    with the recording's length beyond a few bytes per analysis frame (and note).
 
     Args:
         path: the media file.
         sample_rate: analysis rate, in Hz.
         limits: size, duration and time bounds; ``Limits()`` when None.
         info: the file's ``audio.probe`` result, when the caller has probed it already.
-        plugin_key, plugin_parameters, n_mfcc: as for ``extract``.
+        plugin_key, plugin_parameters, n_mfcc, engine, instrument: as for ``extract``.
         progress: called with ("features", fraction done, from the probed duration).
 
     Raises:
@@ -154,7 +187,7 @@ def extract_file(
     """
     stream = AudioStream(path, sample_rate=sample_rate, limits=limits, info=info)
     expected = stream.info.duration_s * sample_rate
-    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc)
+    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument)
     try:
         for chunk in stream.chunks():
             extractor.feed(chunk)
@@ -166,15 +199,17 @@ def extract_file(
 
 
 def summarise(features: Features) -> dict[str, Any]:
-    """Summary statistics: voiced ratio, median f0 and f0 range (Hz), note count, and the
-    recording's tuning offset from A440 in cents (``tuning_cents``; notes' ``midi`` take it off)."""
+    """Summary statistics: voiced ratio, median f0 and f0 range (Hz), note count, polyphony (mean
+    notes sounding at once while any sounds), and the recording's tuning offset from A440 in cents
+    (``tuning_cents``; the melody engine's ``midi`` take it off)."""
     f0 = features.pitch.f0_hz
     voiced = f0[f0 > 0]
     summary: dict[str, Any] = {
         "voiced_ratio": round(float(voiced.size / f0.size), 4) if f0.size else 0.0,
         "median_f0_hz": None,
         "f0_range_hz": None,
-        "note_count": len(features.pitch.notes),
+        "note_count": len(features.notes),
+        "polyphony": round(polyphony(features.notes), 3),
         "tuning_cents": round(float(features.pitch.tuning_cents), 1),
     }
     if voiced.size:
@@ -203,6 +238,14 @@ class RoundedSeries:
         return np.round(np.asarray(self.values[start:stop], np.float64), self.digits).tolist()
 
 
+def _note(note: Note | PolyNote) -> dict[str, Any]:
+    out: dict[str, Any] = {"onset": round(note.onset, 4), "offset": round(note.offset, 4),
+                           "pitch_hz": round(note.pitch_hz, 3), "midi": round(note.midi, 3)}
+    if isinstance(note, PolyNote):
+        out["velocity"] = note.velocity
+    return out
+
+
 def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.csv") -> dict[str, Any]:
     """The ``features.json`` document (see DESIGN.md, "features.json"); the per-frame pitch
     series are ``RoundedSeries`` (``export.write_json`` writes them as JSON lists)."""
@@ -223,15 +266,8 @@ def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.
             "f0_hz": RoundedSeries(pitch.f0_hz, 3),
             "voiced_prob": RoundedSeries(pitch.voiced_prob, 4),
         },
-        "notes": [
-            {
-                "onset": round(n.onset, 4),
-                "offset": round(n.offset, 4),
-                "pitch_hz": round(n.pitch_hz, 3),
-                "midi": round(n.midi, 3),
-            }
-            for n in pitch.notes
-        ],
+        "engine": features.engine_choice.to_dict(),
+        "notes": [_note(n) for n in features.notes],
         "mfcc": {
             "n_mfcc": int(mfcc.coefficients.shape[0]),
             "hop_s": round(mfcc.hop_s, 7),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from audioscore.analysis._spectral import amplitude_to_db
 
@@ -73,12 +74,19 @@ class SpectrogramSampler:
 
     def _take_columns(self) -> None:
         # Columns start inside the audio; their windows may run into the zeros finish() appends.
-        while (start := len(self._columns) * self.hop) < self._samples_in:
-            offset = start - self._buffer_start
-            if offset + self.n_fft > len(self._buffer):
+        # All the columns the buffer holds are taken with one FFT call: a call per column
+        # costs more than the transform itself.
+        while True:
+            first = len(self._columns)
+            stop = min(-(-self._samples_in // self.hop),
+                       (self._buffer_start + len(self._buffer) - self.n_fft) // self.hop + 1)
+            if not self._fixed_hop:
+                stop = min(stop, MAX_COLUMNS + 1)
+            if stop <= first:
                 break
-            frame = self._buffer[offset : offset + self.n_fft] * self._window
-            self._columns.append(np.abs(np.fft.rfft(frame))[self._rows].astype(np.float32))
+            offsets = np.arange(first, stop) * self.hop - self._buffer_start
+            frames = sliding_window_view(self._buffer, self.n_fft)[offsets] * self._window
+            self._columns.extend(np.abs(np.fft.rfft(frames, axis=1))[:, self._rows].astype(np.float32))
             if len(self._columns) > MAX_COLUMNS and not self._fixed_hop:
                 self._columns = self._columns[::2]
                 self.hop *= 2

@@ -260,6 +260,8 @@ class Settings:
             see `audioscore.pipeline.recovery`. The deadlines default to the functions' exec_timeout in
             stack.yml plus five minutes, so a worker still inside its time limit is never re-driven.
         fetch: fetch-youtube's URL policy (`fetch_policy`).
+        recordings_public_url: where browsers reach the `recordings` function (RECORDINGS_PUBLIC_URL, http(s));
+            the object store sends a browser there after an upload from its page.
     """
 
     audio_bucket: str = names.AUDIO_BUCKET
@@ -285,6 +287,7 @@ class Settings:
     redrive_max_per_run: int = 10
     redrive_max_listed: int = 1000
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    recordings_public_url: str = "http://127.0.0.1:8080/function/recordings"  # README's port-forward
 
     def limits(self) -> Limits:
         """The audio limits these settings give (`audioscore.analysis.audio.Limits`)."""
@@ -321,11 +324,28 @@ class Settings:
             "redrive_max_per_run": env_int(env, "REDRIVE_MAX_PER_RUN", d.redrive_max_per_run),
             "redrive_max_listed": env_int(env, "REDRIVE_MAX_LISTED", d.redrive_max_listed),
             "fetch": fetch_policy(env),
+            "recordings_public_url": _public_url(env, "RECORDINGS_PUBLIC_URL", d.recordings_public_url),
         }
         for name in ("redrive_max_age_s", "redrive_backoff_s", "redrive_features_deadline_s",
                      "redrive_score_deadline_s", "redrive_unrecorded_after_s"):
             values[name] = env_seconds(env, name.upper(), getattr(d, name), zero=True)
         return cls(**values)
+
+
+def _public_url(env: Env, name: str, default: str) -> str:
+    """An http(s) URL with a host and no credentials, query or fragment.
+
+    Raises:
+        ConfigError: anything else (the message names the variable).
+    """
+    import urllib.parse
+
+    url = env_text(env, name, default)
+    parts = urllib.parse.urlsplit(url)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password
+            or parts.query or parts.fragment):
+        raise ConfigError(f"{name} must be an http(s) URL without credentials, query or fragment, got {url!r}")
+    return url
 
 
 @functools.cache

@@ -29,7 +29,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -381,10 +381,12 @@ class ObjectStore:
         endpoint: how to name the store in error messages (never includes credentials).
     """
 
-    def __init__(self, client: Minio, *, endpoint: str = "object store", links: Minio | None = None) -> None:
+    def __init__(self, client: Minio, *, endpoint: str = "object store", links: Minio | None = None,
+                 links_url: str | None = None) -> None:
         self._client = client
         self._endpoint = endpoint
         self._links = links or client  # the client that signs presigned links
+        self._links_url = links_url  # http(s)://host[:port] that those links name (for POST forms)
 
     @classmethod
     def connect(cls, config: StoreConfig) -> ObjectStore:
@@ -413,12 +415,14 @@ class ObjectStore:
             http_client=http,
         )
         links = None
+        links_url = config.public_url.rstrip("/") if config.public_url else (
+            f"{'https' if config.secure else 'http'}://{config.endpoint}")
         if config.public_url:
             host, secure = _split_public_url(config.public_url)
             # Signing is local when the region is known; this client never sends a request.
             links = Minio(host, access_key=config.access_key, secret_key=config.secret_key, secure=secure,
                           region=config.region or DEFAULT_REGION, http_client=http)
-        return cls(client, endpoint=config.endpoint, links=links)
+        return cls(client, endpoint=config.endpoint, links=links, links_url=links_url)
 
     @property
     def client(self) -> Minio:
@@ -641,6 +645,45 @@ class ObjectStore:
             return self._links.presigned_get_object(
                 bucket, key, expires=timedelta(seconds=expires_s)
             )
+
+    def presigned_post(
+        self, bucket: str, key_prefix: str, *, max_bytes: int, content_type_prefix: str, redirect: str,
+        expires_s: int = DEFAULT_PRESIGN_EXPIRES_S,
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """A browser form's upload: where to POST and the form fields of a signed POST policy.
+
+        The policy admits one object under ``key_prefix`` (the form's ``key`` is
+        ``key_prefix + "${filename}"``, which the store replaces by the uploaded file's name),
+        of 1 to ``max_bytes`` bytes, with a ``Content-Type`` starting with ``content_type_prefix``,
+        and sends the browser on to ``redirect`` (the store adds ``bucket``, ``key`` and ``etag``).
+        Signed locally for the public URL, like `presigned_get`.
+
+        Returns:
+            The form's action URL and its fields in order (the file field goes after them).
+
+        Raises:
+            InputError: the bucket name or prefix is unsafe.
+            ValueError: ``expires_s`` or ``max_bytes`` is out of range, or no public URL is known.
+            TransientError: the region had to be looked up and the store failed.
+        """
+        from minio.datatypes import PostPolicy
+
+        safe_bucket(bucket)
+        safe_key(key_prefix + "x")
+        if not 1 <= expires_s <= MAX_PRESIGN_EXPIRES_S:
+            raise ValueError(f"expires_s must be 1..{MAX_PRESIGN_EXPIRES_S}, got {expires_s}")
+        if max_bytes < 1 or self._links_url is None:
+            raise ValueError("presigned_post needs max_bytes >= 1 and a store made by ObjectStore.connect")
+        policy = PostPolicy(bucket, datetime.now(UTC) + timedelta(seconds=expires_s))
+        policy.add_starts_with_condition("key", key_prefix)
+        policy.add_starts_with_condition("Content-Type", content_type_prefix)
+        policy.add_starts_with_condition("success_action_redirect", redirect)
+        policy.add_content_length_range_condition(1, max_bytes)
+        with self._errors("presign", bucket, key_prefix):
+            signed = self._links.presigned_post_policy(policy)
+        fields = [("key", key_prefix + "${filename}"), ("Content-Type", content_type_prefix + "octet-stream"),
+                  ("success_action_redirect", redirect), *signed.items()]
+        return f"{self._links_url}/{bucket}", fields
 
     # ----------------------------------------------------------------------- writes
     # An S3 PUT (and a multipart upload's completion) is atomic: readers see the old object

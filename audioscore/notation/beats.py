@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -38,15 +38,25 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8
                  (0.25, 2.0), (0.75, 2.0))
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
-COMPOUND_COST = 0.05           # per onset: 6/8 when the thirds explain the onsets better,
-RARE_COMPOUND_COST = 0.3       # and this when fewer than COMPOUND_SHARE of the beats hold a third
-COMPOUND_SHARE = 0.3
+COMPOUND_COST = 0.05           # per onset: 6/8 when the eighths clearly group in threes,
+UNGROUPED_COMPOUND_COST = 0.3  # and this when they do not (straight eighths fit thirds just as well)
+GROUPING_MARGIN = 0.25         # triple over duple accent periodicity of the eighths that makes them group in threes
+COMPOUND_SHARE = 0.3           # and the share of beats that must hold a third (a few triplet beats are not 6/8)
 PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
 PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
 LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
 REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
 REFINE_MIN_CHANGE = 0.015      # a re-measured tempo this different re-places the beats
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
+# A lasting tempo change: the programme bends its beats only a little from its one period,
+# so the period is re-estimated in windows (the autocorrelation of the onset envelope near
+# the chosen period) and followed where it departs by more than LOCAL_CHANGE for long.
+LOCAL_WINDOW_S = 8.0
+LOCAL_HOP_S = 2.0
+LOCAL_RANGE = 1.5              # local periods within this factor of the chosen one
+LOCAL_WIDTH_OCTAVES = 0.4      # log-Gaussian preference for the chosen period
+LOCAL_CHANGE = 0.15
+LOCAL_MIN_WINDOWS = 3          # a change must hold over this many windows in a row (breaths do not)
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarr
     return np.convolve(envelope, kernel, mode="same")
 
 
-def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
+def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None) -> np.ndarray:
     """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
 
     Each frame's score is its (smoothed) onset strength plus the best score of a previous
@@ -118,6 +128,7 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
     ratio of that interval to the period; the beats are the back-links from the best
     frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
     librosa's version is compiled by numba on first use in every process (11-13 s here).
+    ``periods`` (frames, one per frame) replaces the one period where the tempo moves.
     """
     period = 60.0 / bpm / FRAME_S
     width = max(1.0, period / 32.0)
@@ -131,8 +142,13 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
     back = np.full(n, -1)
     # Before the first onset there is nothing to link to (as in librosa).
     first = int(np.argmax(local >= 0.01 * local.max()))
+    if periods is not None:
+        lo, hi = max(1, round(float(periods.min()) / 2)), round(2 * float(periods.max()))
+        lags = np.arange(lo, hi + 1)
     for t in range(lo, n):
         start = max(0, t - hi)
+        if periods is not None:
+            penalty = -TIGHTNESS * np.log(lags / periods[t]) ** 2
         candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
         k = int(np.argmax(candidates))
         score[t] = local[t] + candidates[k]
@@ -150,6 +166,45 @@ def _beats_at(envelope: np.ndarray, bpm: float) -> np.ndarray:
         t = int(back[t])
         beats.append(t)
     return np.array(beats[::-1], dtype=float) * FRAME_S
+
+
+def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
+    """Beat period (frames) at every frame, the local one where the tempo departs from ``bpm``
+    by more than LOCAL_CHANGE over LOCAL_MIN_WINDOWS windows in a row; None when it never does."""
+    period = 60.0 / bpm / FRAME_S
+    window, hop = int(LOCAL_WINDOW_S / FRAME_S), int(LOCAL_HOP_S / FRAME_S)
+    if len(envelope) < window + 2 * hop:
+        return None
+    lags = np.arange(int(period / LOCAL_RANGE), int(period * LOCAL_RANGE) + 1)
+    prior = -0.5 * (np.log2(lags / period) / LOCAL_WIDTH_OCTAVES) ** 2
+    centres, found = [], []
+    for start in range(0, len(envelope) - window + 1, hop):
+        segment = envelope[start:start + window] - envelope[start:start + window].mean()
+        energy = float(np.dot(segment, segment)) or 1.0
+        # A beat's period repeats at twice its lag too; half a beat's does not at its double.
+        acf = np.array([np.dot(segment[:-lag], segment[lag:]) + np.dot(segment[:-2 * lag], segment[2 * lag:])
+                        for lag in lags]) / energy
+        centres.append(start + window / 2)
+        found.append(lags[int(np.argmax(acf + 0.1 * prior))])
+    local = np.array(found, dtype=float)
+    if len(local) >= 3:  # a window's octave slip is not a tempo change
+        local = np.median(np.stack([np.r_[local[0], local[:-1]], local, np.r_[local[1:], local[-1]]]), axis=0)
+    # A local period 3:2 from the chosen one is the other grouping of the same pulse (a
+    # dotted rhythm's quarter against its dotted quarter), not a new tempo.
+    ratio = np.abs(np.log(local / period))
+    changed = (ratio > np.log1p(LOCAL_CHANGE)) & (np.abs(ratio - np.log(1.5)) > np.log(1.04))
+    lasting = np.zeros(len(changed), dtype=bool)
+    run_start = None
+    for i, flag in enumerate([*changed.tolist(), False]):
+        if flag and run_start is None:
+            run_start = i
+        elif not flag and run_start is not None:
+            lasting[run_start:i] = i - run_start >= LOCAL_MIN_WINDOWS
+            run_start = None
+    if not lasting.any():
+        return None
+    local = np.where(lasting, local, period)
+    return np.interp(np.arange(len(envelope)), centres, local)
 
 
 def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -> np.ndarray:
@@ -195,13 +250,36 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
     prior = PRIOR_WEIGHT * float(np.log2(min(1.0, quarter_bpm / low) * max(1.0, quarter_bpm / high))) ** 2
     compound_cost = 0.0
     if compound:
-        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats), not for
-        # a simple-meter tune with a few triplet beats, which the thirds fit just as well.
+        # 6/8 when many beats divide in three (a jig's quarter-eighth on most beats; a simple
+        # tune with a few triplet beats fits the thirds just as well) and the eighths group in
+        # threes by their accents: straight eighths fit the thirds of a slower beat as well,
+        # a run of eighths says nothing about grouping, the long notes do.
         thirds = np.abs(np.abs(snapped - np.floor(snapped) - 0.5) - 1 / 6) < 1e-6
         divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
-        compound_cost = COMPOUND_COST if divided >= COMPOUND_SHARE else RARE_COMPOUND_COST
+        grouped = divided >= COMPOUND_SHARE and eighth_grouping(onsets, beats) >= GROUPING_MARGIN
+        compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
     return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
+
+
+def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:
+    """How much more the onsets' accents repeat every three eighths than every two (the
+    eighth: a third of a beat on ``beats``): autocorrelation at lags 3 or 6 less that at 2
+    or 4 of the note lengths on an eighth grid. Above 0 the eighths group in threes (6/8, or
+    swing), below in twos (straight eighths)."""
+    positions = positions_in_beats(onsets, beats)
+    index = np.round(positions * 3).astype(int)
+    index -= index.min()
+    lengths = np.append(np.diff(index), 3)
+    series = np.zeros(int(index.max()) + 1)
+    np.add.at(series, index, np.sqrt(np.clip(lengths, 0, 12)))
+    series -= series.mean()
+    energy = float(np.dot(series, series)) or 1.0
+
+    def at(lag: int) -> float:
+        return float(np.dot(series[:-lag], series[lag:])) / energy if lag < len(series) else 0.0
+
+    return max(at(3), at(6)) - max(at(2), at(4))
 
 
 def track_beats(
@@ -259,9 +337,19 @@ def track_beats(
         if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
             bpm = refined
             beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-            return BeatTrack(beats, best[2])
+            return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
     beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-    return BeatTrack(beats, best[2])
+    return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets) if tempo_bpm is None else BeatTrack(beats, best[2])
+
+
+def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:
+    """The track re-placed on the local tempo where that moves for long (a slower middle
+    section), else as it is."""
+    periods = _local_periods(envelope, bpm)
+    if periods is None:
+        return track
+    beats = _beats_at(envelope, bpm, periods)
+    return BeatTrack(_extend(beats, onsets[0], onsets[-1], 60.0 / bpm), track.compound)
 
 
 def _measured_bpm(onsets: np.ndarray, beats: np.ndarray) -> float | None:

@@ -13,6 +13,7 @@ sources made by :func:`score_to_lilypond`, or equally trusted ones.
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import tempfile
@@ -423,6 +424,7 @@ class RenderedScore:
     pdf: Path
     png: Path
     log: str
+    pages: tuple[Path, ...] = ()  # every page as ``basename-N.png`` (N from 1); ``png`` is page 1
 
 
 def _run(argv: list[str], cwd: Path, timeout_s: float, package: str) -> tuple[int, str]:
@@ -455,7 +457,7 @@ def _first_error(log: str) -> str | None:
 def render_lilypond(
     source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 120.0
 ) -> RenderedScore:
-    """Compiles LilyPond source to a PDF and a PNG of its first page.
+    """Compiles LilyPond source to a PDF, a PNG of each page and a copy of the first as ``basename.png``.
 
     The source is saved as ``basename.ly`` in out_dir first, so that it is there
     to inspect when compiling fails. LilyPond and pdftoppm run in a temporary
@@ -463,12 +465,13 @@ def render_lilypond(
 
     Args:
         source: trusted LilyPond source, e.g. from :func:`score_to_lilypond`.
-        out_dir: directory for ``basename.ly``, ``.pdf`` and ``.png``; created if missing.
+        out_dir: directory for ``basename.ly``, ``.pdf``, ``.png`` and ``-N.png`` (the pages, the blank
+            paper below the last system cut off); created if missing.
         basename: file name stem: letters, digits, ``_`` and ``-``.
         timeout_s: limit, in seconds, for each of the two tools.
 
     Returns:
-        The three paths and LilyPond's log (warnings and errors only; empty when clean).
+        The paths and LilyPond's log (warnings and errors only; empty when clean).
 
     Raises:
         InputError: basename is not a plain file name stem.
@@ -507,29 +510,47 @@ def render_lilypond(
             )
         if not pdf_work.is_file():
             raise ProcessingError("lilypond exited successfully but wrote no PDF")
-        status, ppm_log = _run(
-            [
-                PDFTOPPM,
-                "-png",
-                "-r",
-                str(PNG_DPI),
-                "-f",
-                "1",
-                "-l",
-                "1",
-                "-singlefile",
-                pdf_work.name,
-                basename,
-            ],
-            work,
-            timeout_s,
-            "poppler-utils",
-        )
-        png_work = work / f"{basename}.png"
-        if status != 0 or not png_work.is_file():
+        # Every page (a results page shows them all); pdftoppm names them basename-1.png or,
+        # with ten pages or more, zero-padded (basename-01.png): renamed to basename-N.png below.
+        status, ppm_log = _run([PDFTOPPM, "-png", "-r", str(PNG_DPI), pdf_work.name, basename],
+                               work, timeout_s, "poppler-utils")
+        rendered = sorted((int(m.group(1)), p) for p in work.glob(f"{basename}-*.png")
+                          if (m := re.fullmatch(rf"{re.escape(basename)}-(\d+)\.png", p.name)))
+        if status != 0 or not rendered:
             reason = _first_error(ppm_log) or f"exit status {status}"
             raise ProcessingError(f"pdftoppm failed: {reason}")
-        pdf, png = out_dir / pdf_work.name, out_dir / png_work.name
+        pdf, png = out_dir / pdf_work.name, out_dir / f"{basename}.png"
         write_atomic(pdf, pdf_work.read_bytes())
-        write_atomic(png, png_work.read_bytes())
-    return RenderedScore(ly=ly, pdf=pdf, png=png, log=log)
+        pages = []
+        for number, page in rendered:
+            pages.append(out_dir / f"{basename}-{number}.png")
+            write_atomic(pages[-1], _without_blank_bottom(page.read_bytes()))
+        write_atomic(png, rendered[0][1].read_bytes())  # score.png stays the first page, as before
+        _remove_stale_pages(out_dir, basename, len(pages))
+    return RenderedScore(ly=ly, pdf=pdf, png=png, log=log, pages=tuple(pages))
+
+
+def _without_blank_bottom(png: bytes) -> bytes:
+    """A page image without the empty paper below its last system (a short score's page is mostly blank),
+    keeping a bottom margin as wide as the side margin."""
+    from PIL import Image, ImageOps  # matplotlib's dependency; only needed here
+
+    with Image.open(io.BytesIO(png)) as image:
+        box = ImageOps.invert(image.convert("L")).getbbox()
+        if box is None:
+            return png
+        margin = round(MARGIN_MM / 25.4 * PNG_DPI)
+        bottom = min(image.height, box[3] + margin)
+        if bottom >= image.height - margin:
+            return png
+        out = io.BytesIO()
+        image.crop((0, 0, image.width, bottom)).save(out, format="PNG", optimize=True)
+        return out.getvalue()
+
+
+def _remove_stale_pages(out_dir: Path, basename: str, count: int) -> None:
+    """Pages beyond ``count`` left by an earlier, longer score in the same folder would pass for this one's."""
+    for path in out_dir.glob(f"{basename}-*.png"):
+        match = re.fullmatch(rf"{re.escape(basename)}-(\d+)\.png", path.name)
+        if match and int(match.group(1)) > count:
+            path.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from music21 import key as m21key
 from music21 import note as m21note
 
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
+from audioscore.notation.tempo_marks import TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
@@ -142,10 +143,10 @@ def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[
 
 def _part(
     notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
-    cuts: Sequence[RestCut] = (),
+    cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (),
 ) -> stream.Part:
     """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
-    on the first staff, a mark where each shortened silence begins."""
+    on the first staff, a mark where each shortened silence begins and each tempo change."""
     part = stream.Part()
     # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
     part.insert(0, instrument.Instrument(instrumentName="Melody"))
@@ -157,6 +158,9 @@ def _part(
         referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
         beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
         part.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
+        for change in changes:
+            part.insert(float(change.at), tempo.MetronomeMark(text="a tempo" if change.returns else None,
+                                                              number=change.bpm, referent=referent))
         for cut in cuts:
             kept_from = cut.at - MAX_REST_BARS * rhythm.bar_quarters
             part.insert(float(kept_from), expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
@@ -191,12 +195,13 @@ def build_score(
         raise ValueError("no notes to write a score from")
     # A first note before the first bar line (a pickup) moves everything by a bar; the
     # pickup bar is then written incomplete (see _as_pickup).
-    padding = Fraction(0)
+    padding = shift = Fraction(0)
     if notes[0].start < 0:
         shift = rhythm.bar_quarters
         padding = shift - (-notes[0].start)
         notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
         cuts = [RestCut(c.at + shift, c.removed, c.bars) for c in cuts]
+    changes = _changes_in_score(rhythm, notes, cuts, shift)
     score = stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = spec.title
@@ -208,15 +213,34 @@ def build_score(
     if clef == "grand":
         upper = [n for n in notes if n.midi >= MIDDLE_C]
         lower = [n for n in notes if n.midi < MIDDLE_C]
-        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end, cuts=cuts))
+        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end, cuts=cuts,
+                              changes=changes))
         score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
         staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
-        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts))
+        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts, changes=changes))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
             _as_pickup(part, padding)
     return score
+
+
+def _changes_in_score(rhythm: Rhythm, notes: Sequence[QuantisedNote], cuts: Sequence[RestCut], shift: Fraction
+                      ) -> list[TempoChange]:
+    """Tempo changes at their places in the score (``notes`` and ``cuts`` moved by ``shift``
+    for a pickup); a change inside a shortened silence is dropped."""
+    removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
+    start = min(n.start for n in notes) - shift
+    last = max(n.start + n.duration for n in notes) - shift
+    result = []
+    for change in tempo_changes(rhythm, _restore(start, [c.at - shift for c in cuts], removed_before),
+                                _restore(last, [c.at - shift for c in cuts], removed_before)):
+        before = [c for c, r in zip(cuts, removed_before, strict=False) if c.at - shift + r <= change.at]
+        if before and change.at < before[-1].at - shift + removed_before[len(before) - 1] + before[-1].removed:
+            continue
+        at = change.at - removed_before[len(before)] + shift
+        result.append(TempoChange(at, change.bpm, change.returns))
+    return result
 
 
 def _can_be_pickup(part: stream.Part, padding: Fraction) -> bool:

@@ -7,7 +7,6 @@ names ("D major", "e- minor": "-" is flat).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,14 +15,13 @@ from music21 import note as m21note
 from music21 import pitch as m21pitch
 from music21 import stream
 
+from audioscore.notation.key_names import KEY_FORMS, read_key_name
+
 __all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell", "tuning_offset"]
 
 # Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
 # where Krumhansl-Schmuckler took a major key for its relative minor.
 KEY_METHOD = "temperley"
-_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|♯|b|♭|-|sharp|flat)?\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
-_ACCIDENTALS = {"#": "#", "♯": "#", "sharp": "#", "b": "-", "♭": "-", "-": "-", "flat": "-"}
-KEY_FORMS = "a letter A-G, then #, ♯, b, ♭ or nothing, then major or minor (e.g. 'D major', 'Bb minor', 'f# minor')"
 # A key signature has at most seven sharps or flats; B# major would need twelve.
 MAX_KEY_ACCIDENTALS = 7
 _STEPS = "CDEFGAB"
@@ -85,16 +83,7 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
 
 
 def _key_as_written(text: str) -> m21key.Key:
-    match = _KEY_TEXT.match(text)
-    if not match:
-        raise ValueError(f"{text[:40]!r} is not a key: {KEY_FORMS}")
-    letter, accidental, mode = match.groups()
-    alter = _ACCIDENTALS.get((accidental or "").lower(), "")
-    if mode is None:
-        mode_name = "minor" if letter.islower() else "major"
-    else:
-        mode_name = "major" if mode.lower() in ("major", "maj") else "minor"
-    return m21key.Key(letter.upper() + alter, mode_name)
+    return m21key.Key(*read_key_name(text))
 
 
 def _enharmonic(key: m21key.Key) -> m21key.Key:

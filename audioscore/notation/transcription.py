@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.engines import INSTRUMENTS
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
 from audioscore.notation.feature_notes import notes_for_notation
@@ -73,6 +74,7 @@ class ScoreFiles:
     midi: Path
     musicxml: Path
     json: Path
+    pages: tuple[Path, ...] = ()  # score-1.png, score-2.png, ...: every page (png is the first)
 
 
 @dataclass
@@ -109,7 +111,9 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     notes = sorted(notes, key=lambda n: n.onset)
     if len(notes) < MIN_NOTES:
         raise InputError("no melody to transcribe: no notes found (silence, or no voiced audio)")
-    if options.instrument in POLYPHONIC_INSTRUMENTS or (options.instrument is None and is_polyphonic(notes)):
+    # A melody instrument's notes are a melody whatever they overlap; harp, organ or no hint: the notes decide.
+    melodic = INSTRUMENTS.get(options.instrument or "") == "melody"
+    if options.instrument in POLYPHONIC_INSTRUMENTS or (not melodic and is_polyphonic(notes)):
         return _notate_polyphony(notes, options)
     try:
         rhythm, quantised, _ = notate_rhythm(notes, tempo_bpm=options.tempo_bpm,
@@ -171,9 +175,9 @@ def _write_score(
                        out / "score.musicxml", out / "score.json")
     source = score_to_lilypond(score)
 
-    def engrave() -> None:  # timed on its own thread: overlaps the stages below
+    def engrave() -> tuple[Path, ...]:  # timed on its own thread: overlaps the stages below
         with _timed(timings, "lilypond"):
-            render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s)
+            return render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s).pages
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         engraving = pool.submit(engrave)
@@ -182,7 +186,7 @@ def _write_score(
             _write_with_music21(score, "musicxml", files.musicxml)
         if alongside is not None:
             alongside()
-        engraving.result()
+        files = replace(files, pages=engraving.result())
     # score.json last: its presence means every other file is there.
     write_atomic(files.json, json.dumps(summary, indent=1).encode())
     return files
@@ -226,9 +230,11 @@ def transcribe_file(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     limits: Limits | None = None,
     plot: bool = True,
+    engine: str = "auto",
     progress: Callable[[str, float], None] | None = None,
 ) -> Transcription:
-    """Audio file to features and score, all written into ``out_dir``.
+    """Audio file to features and score, all written into ``out_dir``; ``engine`` (auto, melody,
+    poly) and ``options.instrument`` choose the note engine (``analysis.engines``).
 
     Raises:
         InputError: unusable audio or no melody in it.
@@ -243,18 +249,24 @@ def transcribe_file(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "features"):  # decoding streams into the analysis: one step
-        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, progress=progress)
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, engine=engine,
+                                instrument=options.instrument, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        offset = tuning_offset([n.midi for n in features.pitch.notes],
-                               [n.offset - n.onset for n in features.pitch.notes])
-        notes = join_tracker_splits(sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
-                                            for n in features.pitch.notes), key=lambda n: n.onset),
-                                    features.pitch.times, features.pitch.voiced_prob)
+        if features.poly_notes and features.engine_choice.name == "poly":
+            # The model's notes are equal-tempered semitones already, and overlap: no tracker joins.
+            notes = [PerformedNote(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes]
+        else:
+            offset = tuning_offset([n.midi for n in features.pitch.notes],
+                                   [n.offset - n.onset for n in features.pitch.notes])
+            notes = join_tracker_splits(
+                sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
+                        for n in features.pitch.notes), key=lambda n: n.onset),
+                features.pitch.times, features.pitch.voiced_prob)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from audioscore.analysis.audio import AudioInfo, probe
+from audioscore.analysis.engines import Mode, mode_for_object
 from audioscore.analysis.export import file_sha256, write_features
 from audioscore.analysis.features import Features, Source, extract_file, summarise
 from audioscore.infra.events import ObjectEvent
@@ -44,22 +45,25 @@ def extract_stage(event: ObjectEvent, services: Services, *,
     if not records.begin_stage(recording_id, "features", etag=event.etag):
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
+        mode = mode_for_object(event.key, metadata)  # bad metadata: a 400, recorded, before any download
         path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                               etag=event.etag)
         limits = settings.limits()
         probed = probe(path, limits)
         if long_recording is not None and probed.duration_s > settings.fanout_min_s:
             return long_recording(event, recording_id, path, probed, services)
-        features = extract_file(path, limits=limits, info=probed)
+        features = extract_file(path, limits=limits, info=probed, engine=mode.engine, instrument=mode.instrument)
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
-        artifacts = store_features(features, source, recording_id, Path(tmp), services)
+        artifacts = store_features(features, source, recording_id, Path(tmp), services, mode=mode)
     return {"status": "done", "recording_id": recording_id, "features": artifacts["features_json"]}
 
 
 def store_features(features: Features, source: Source, recording_id: str, tmp: Path,
-                   services: Services, *, summary_extra: dict[str, Any] | None = None) -> dict[str, str]:
+                   services: Services, *, summary_extra: dict[str, Any] | None = None,
+                   mode: Mode | None = None) -> dict[str, str]:
     """Write the feature files, upload them (features.json last: its upload starts
-    transcription) and mark the stage done; returns the artifacts' locations."""
+    transcription) and mark the stage done, the record saying which engine ran and why
+    (``summary.features.engine``); returns the artifacts' locations."""
     settings = services.settings
     files = write_features(features, source, tmp / "out")
     prefix = f"{recording_id}/"
@@ -73,6 +77,7 @@ def store_features(features: Features, source: Source, recording_id: str, tmp: P
     summary = summarise(features)
     summary["mfcc_mean"] = [round(float(v), 4) for v in features.mfcc.mean]
     summary["duration_s"] = round(features.audio.duration_s, 3)
+    summary["engine"] = {**features.engine_choice.to_dict(), "requested_by": (mode or Mode()).source}
     summary.update(summary_extra or {})
     # features.json's ETag (uploaded last): transcribe acts only on events for this version.
     services.records.finish_stage(recording_id, "features", artifacts=artifacts, summary=summary, result_etag=etag)

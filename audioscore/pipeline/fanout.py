@@ -20,22 +20,24 @@ Record fields (``fanout``)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from audioscore.analysis.audio import AudioInfo
+from audioscore.analysis.engines import EngineChoice
 from audioscore.analysis.export import file_sha256
 from audioscore.analysis.features import Source
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
 from audioscore.errors import ConfigError, InputError, TransientError
-from audioscore.infra.events import ObjectEvent, validate_key
-from audioscore.infra.names import EXTRACT_FEATURES, SEGMENT_FIELD, SEGMENT_MESSAGE_FIELDS
+from audioscore.infra.events import ObjectEvent
+from audioscore.infra.names import EXTRACT_FEATURES, SEGMENT_FIELD
 from audioscore.infra.records import recording_id_for_object
 from audioscore.pipeline.common import Services, describe_failure, stage_failures, workdir
 from audioscore.pipeline.extract_stage import extract_stage, store_features
+from audioscore.pipeline.segment_messages import read_segment_message, segment_message
 
-__all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_message", "segment_stage"]
+__all__ = ["SEGMENT_FIELD", "dispatch_segments", "extract_features_stage", "segment_stage"]
 
 
 
@@ -71,31 +73,10 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
     return {"status": "dispatched", "recording_id": recording_id, "segments": plan.count, "queued": len(queued)}
 
 
-def segment_message(bucket: str, key: str, etag: str, index: int) -> dict[str, Any]:
-    """The body that asks extract-features for one segment."""
-    return {SEGMENT_FIELD: dict(zip(SEGMENT_MESSAGE_FIELDS, (bucket, key, etag, index), strict=True))}
-
-
-def _segment_message(body: Any, audio_bucket: str) -> tuple[ObjectEvent, int]:
-    if not isinstance(body, dict):
-        raise InputError("a segment message is a JSON object")
-    try:
-        bucket, key, etag, index = (body[k] for k in SEGMENT_MESSAGE_FIELDS)
-    except KeyError as missing:
-        raise InputError(f"segment message without {missing}") from None
-    if not all(isinstance(v, str) and v for v in (bucket, key, etag)) or not isinstance(index, int) or index < 0:
-        raise InputError("segment message: bucket, key and etag must be text, index a non-negative integer")
-    if bucket != audio_bucket:
-        raise InputError(f"segment message for bucket {bucket!r}, not {audio_bucket!r}")
-    event = ObjectEvent(event_name="segment", bucket=bucket, key=validate_key(key), etag=etag, size=0,
-                        content_type="", user_metadata={})
-    return event, index
-
-
 def segment_stage(body: Any, services: Services) -> dict[str, Any]:
     """Analyse one segment of a fanned-out recording; merge if it was the last one."""
     records, settings = services.records, services.settings
-    event, index = _segment_message(body, settings.audio_bucket)
+    event, index = read_segment_message(body, settings.audio_bucket)
     recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
     fan = records.fanout(recording_id, etag=event.etag)
     if fan is None:  # a message from a plan since replaced, or never made
@@ -160,6 +141,9 @@ def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
                 paths.append(store.download(settings.features_bucket, _segment_key(recording_id, index), folder,
                                             max_bytes=settings.max_object_bytes))
             features = merge_segments(paths, plan, AudioInfo(**fanout["source"]))
+            # Segments run the pYIN plugin only (README: Note engines): said so in the record.
+            features = replace(features, engine=EngineChoice(
+                "melody", "auto", None, features.pitch.plugin, "recording in segments: melody engine only"))
             source = Source(key=source_record.get("key", ""), sha256=fanout["sha256"],
                             bucket=source_record.get("bucket"), etag=fanout["etag"])
             artifacts = store_features(features, source, recording_id, Path(tmp), services,

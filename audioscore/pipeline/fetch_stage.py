@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from audioscore.analysis.engines import MODE_METADATA, parse_mode
 from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
 from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import InputError
@@ -21,10 +22,11 @@ def _fetched_key(video_id: str) -> str:
 
 
 def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
-    """Download a URL's audio into the audio bucket and open its record.
+    """Download a URL's audio into the audio bucket and open its record. An optional ``"mode"``
+    (an engine or an instrument, as the uploads' ``mode`` metadata) goes with the audio object.
 
     Raises:
-        InputError: no or bad URL, or a URL the policy refuses.
+        InputError: no or bad URL, or a URL the policy refuses; a mode that is neither.
     """
     url = request.get("url")
     title = request.get("title")
@@ -32,6 +34,7 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
         raise InputError('the request needs a "url" string')
     if title is not None and not isinstance(title, str):
         raise InputError('"title" must be a string')
+    mode = parse_mode(request[MODE_METADATA], source="request") if MODE_METADATA in request else None
     settings = services.settings
     # A video already fetched is not downloaded again (the URL is still checked first).
     validate_url(url.strip(), policy)
@@ -45,6 +48,8 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
         key = _fetched_key(fetched.video_id)
         metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
+        if mode is not None:  # read back by extract-features like an upload's --attr "mode=..."
+            metadata[MODE_METADATA] = mode.instrument or mode.engine
         etag = services.store.upload_file(settings.audio_bucket, key, fetched.path, content_type="audio/flac",
                                           metadata=metadata)
     recording_id = recording_id_for_object(settings.audio_bucket, key, etag)

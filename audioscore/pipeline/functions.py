@@ -9,6 +9,7 @@ notation libraries (tests/pipeline/test_cold_imports.py checks each handler)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +165,9 @@ class RedriveFunction(_Function):
 
 
 class StatusFunction(_Function):
-    """``GET ?id=``: a recording's status and links, and nothing else.
+    """``GET ?id=``: a recording's status and links as JSON, or, for a browser
+    (``Accept`` preferring ``text/html``), its results page and the start page that
+    submits work (`audioscore.pipeline.web`).
 
     A function of its own so that lookups are not refused while a replica of a
     pipeline function works: of-watchdog's ``max_inflight`` counts every request
@@ -172,11 +175,27 @@ class StatusFunction(_Function):
     """
 
     def __call__(self, event: Any, context: Any) -> Response:
-        return respond(lambda: self._handle(event))
+        from audioscore.pipeline import web
 
-    def _handle(self, event: Any) -> Response:
+        html = web.wants_html(event.headers)
+        response = respond(lambda: self._handle(event, html))
+        if html and response["headers"].get("Content-Type") == "application/json" and response["statusCode"] >= 400:
+            message = json.loads(response["body"]).get("error", "error")
+            return web.error_page(response["statusCode"], message)  # a browser gets its error as a page too
+        return response
+
+    def _handle(self, event: Any, html: bool) -> Response:
+        from audioscore.pipeline import web
+
+        form = "application/x-www-form-urlencoded"
+        content_type = next((v for k, v in event.headers.items() if k.lower() == "content-type"), "")
+        # A browser's form only (urllib and others send this content type for any body by default).
+        if html and event.method == "POST" and content_type.split(";")[0].strip().lower() == form:
+            return web.form_post(event.body, self.services())
         if event.method != "GET":
             return json_response(405, {"error": "GET ?id=<recording id> looks a recording up"})
+        if html:
+            return web.html_get(event.query, self.services())
         return self.status(event)
 
 

@@ -52,7 +52,7 @@ from audioscore.infra.gateway import invoke_async
 from audioscore.infra.records import recording_id_for_object
 from audioscore.infra.storage import ObjectStore, encode_metadata_value
 from audioscore.pipeline.common import AUDIO_SUFFIXES, FEATURES_NAME, Services
-from audioscore.pipeline.fanout import segment_message
+from audioscore.pipeline.segment_messages import segment_message
 
 __all__ = [
     "EXTRACT_FUNCTION",

@@ -40,7 +40,8 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         result = transcribe_notes(notes, Path(tmp) / "out", options)
         prefix = f"{recording_id}/"
         artifacts = {}
-        for path, content_type in [(result.files.pdf.parent / n, t) for n, t in SCORE_FILES.items()] + [
+        pages = [(page, "image/png") for page in result.files.pages]  # score-1.png ...: the results page shows all
+        for path, content_type in [(result.files.pdf.parent / n, t) for n, t in SCORE_FILES.items()] + pages + [
                 (result.files.json, "application/json")]:  # score.json last: the set is complete
             store.upload_file(settings.scores_bucket, prefix + path.name, path, content_type=content_type,
                               metadata={"recording-id": recording_id})

@@ -30,6 +30,7 @@ from audioscore.infra.records import COLLECTION, RecordStore
 _shared = load_module(ROOT / "tests" / "conftest.py", "tests_conftest")
 s3_server, store_config, object_store = _shared.s3_server, _shared.store_config, _shared.object_store
 melody_wav, media_server = test_functions.melody_wav, test_functions.media_server
+chords_wav = test_functions.chords_wav
 
 REPORT = pytest.StashKey[list[str]]()
 # The keys of tests/test_functions.py's `deployed` mapping.

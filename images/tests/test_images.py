@@ -21,6 +21,7 @@ from test_functions import (  # noqa: F401
     test_health_path_for_the_watchdog,
     test_hostile_key_and_malformed_json_are_400,
     test_probe_and_bearer_token,
+    test_upload_mode_metadata_runs_the_polyphonic_engine_and_the_record_says_so,
     test_upload_to_score_and_replays,
 )
 

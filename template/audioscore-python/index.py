@@ -147,7 +147,7 @@ def seed_caches() -> None:
 
 
 def _import_handler() -> Any:
-    seed_caches()  # before the import: numba and matplotlib look for their caches then
+    seed_caches()  # before any work: LilyPond looks for its font cache then
     from function import handler
 
     return handler
@@ -161,7 +161,7 @@ def main() -> None:
     # job dies with the pod; the record stays "running" and the re-drive starts it again.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Listen first, import the heavy handler (numpy, librosa, ...) behind it.
+    # Listen first, import the heavy handler (numpy, the plugin host, music21, ...) behind it.
     handler = LoadingHandler(_import_handler)
     handler.start()
     serve(create_app(handler), host=HOST, port=PORT, threads=THREADS)

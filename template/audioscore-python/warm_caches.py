@@ -1,8 +1,8 @@
 """Build-time warm-up, run by the Dockerfile: one real transcription of a generated
-scale, with every cache that the image's environment puts under /tmp (numba's
-compiled librosa kernels, matplotlib's and fontconfig's font lists) made under
-$WARM_CACHE instead. index.py copies them into the empty /tmp when the function
-starts, so that its first request does not spend a minute compiling."""
+scale, with every cache that the image's environment puts under /tmp (fontconfig's
+font list, which LilyPond builds on its first run) made under $WARM_CACHE instead.
+index.py copies them into the empty /tmp when the function starts, so that its first
+transcription does not spend seconds scanning fonts."""
 
 from __future__ import annotations
 

@@ -251,9 +251,13 @@ def assert_clean_render(rendered: RenderedScore, title: str, name: str) -> None:
     assert "error" not in rendered.log.lower(), rendered.log
     assert squash(title) in squash(pdf_text(rendered.pdf))
     assert rendered.png.read_bytes().startswith(PNG_SIGNATURE)
-    assert sorted(p.name for p in rendered.ly.parent.iterdir()) == [
-        f"{name}.{ext}" for ext in ("ly", "pdf", "png")
-    ]
+    assert sorted(p.name for p in rendered.ly.parent.iterdir()) == sorted(
+        [f"{name}.{ext}" for ext in ("ly", "pdf", "png")] + [p.name for p in rendered.pages])
+    from PIL import Image
+
+    with Image.open(rendered.pages[0]) as page, Image.open(rendered.png) as first:
+        # page 1 without the blank paper below its music; score.png the whole page, as before
+        assert page.width == first.width and page.height < first.height
     for path in (rendered.ly, rendered.pdf, rendered.png):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
@@ -464,3 +468,16 @@ def test_lilypond_string_caps_length_before_escaping() -> None:
     capped = unquote(lilypond_string("\\" * 1000))
     assert len(capped) == lilypond.MAX_STRING_CHARS
     assert capped == "\\" * (lilypond.MAX_STRING_CHARS - 1) + "…"
+
+
+def test_every_page_is_a_png_and_old_pages_go(tmp_path: Path) -> None:
+    source = '\\version "2.24.0"\n{ \\repeat unfold 600 { c\'8 d\'8 } }\n'  # trusted source: several pages
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "score-9.png").write_bytes(b"from an earlier, longer score")
+    rendered = render_lilypond(source, out)
+    names = [p.name for p in rendered.pages]
+    assert len(names) >= 2 and names == [f"score-{i}.png" for i in range(1, len(names) + 1)]
+    assert not (out / "score-9.png").exists()
+    assert all(p.read_bytes().startswith(PNG_SIGNATURE) for p in rendered.pages)
+    assert rendered.png.read_bytes() != rendered.pages[-1].read_bytes()  # score.png is page 1, as before

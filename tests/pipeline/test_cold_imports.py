@@ -21,7 +21,7 @@ FORBIDDEN = {
     "fetch-youtube": ("numpy", "librosa", "numba", "vampyhost", "music21", "matplotlib"),
     "transcribe": ("yt_dlp", "librosa", "numba", "vampyhost", "matplotlib"),
     "extract-features": ("yt_dlp", "music21", "librosa", "numba"),
-    "redrive": ("yt_dlp", "music21", "librosa", "numba"),
+    "redrive": HEAVY,  # it lists, claims and re-sends: no analysis, notation or download code
     "recordings": HEAVY,
 }
 

@@ -109,7 +109,7 @@ def test_upload_to_score_and_replays(deployed, object_store, records, melody_wav
     features_event = minio_event("features", f"{recording_id}/features.json", info.etag, info.size)
     status, body = call(deployed["transcribe"], body=features_event)
     assert status == 200, body
-    assert {f"{recording_id}/score.{x}" for x in ("ly", "pdf", "png", "mid", "musicxml", "json")} == keys(
+    assert {f"{recording_id}/score{x}" for x in (".ly", ".pdf", ".png", "-1.png", ".mid", ".musicxml", ".json")} == keys(
         object_store, "scores")
     assert call(deployed["transcribe"], body=features_event)[1]["results"][0]["status"] == "duplicate"
 
@@ -383,3 +383,49 @@ def test_a_transcribe_event_that_is_not_the_recorded_features_is_stale(deployed,
         status, body = call(deployed["transcribe"], body=minio_event("features", key, etag, 10))
         assert status == 200 and body["results"][0]["status"] == "stale", body
     assert records.get(recording_id) == before and keys(object_store, "scores") == set()
+
+
+@pytest.fixture(scope="module")
+def chords_wav(tmp_path_factory) -> Path:
+    import poly_corpus
+
+    return poly_corpus.render_piece(poly_corpus.small_piece(), poly_corpus.PIANO, tmp_path_factory.mktemp("poly"))[0]
+
+
+def test_upload_mode_metadata_runs_the_polyphonic_engine_and_the_record_says_so(deployed, object_store, records,
+                                                                                chords_wav) -> None:
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "chords.wav", chords_wav, mode="piano"))
+    assert status == 200, body
+    recording_id = body["results"][0]["recording_id"]
+    engine = records.get(recording_id)["summary"]["features"]["engine"]
+    assert engine["name"] == "poly" and engine["instrument"] == "piano" and engine["requested_by"] == "metadata"
+    info = object_store.stat("features", f"{recording_id}/features.json")
+    status, body = call(deployed["transcribe"], body=minio_event("features", f"{recording_id}/features.json",
+                                                                 info.etag, info.size))
+    assert status == 200, body
+    assert records.get(recording_id)["stages"]["score"]["status"] == "done"
+
+
+def test_a_key_prefix_chooses_the_engine(deployed, object_store, records, chords_wav) -> None:
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "melody/chords.wav", chords_wav))
+    assert status == 200, body
+    engine = records.get(body["results"][0]["recording_id"])["summary"]["features"]["engine"]
+    assert engine["name"] == "melody" and engine["requested_by"] == "key prefix" and engine["reason"] == "requested"
+
+
+def test_hostile_mode_metadata_is_400_and_recorded(deployed, object_store, records, chords_wav) -> None:
+    event = upload(object_store, "audio", "x.wav", chords_wav, mode="piano'; db.drop()")
+    status, body = call(deployed["extract"], body=event)
+    assert status == 400 and "mode must be an engine" in body["error"], body
+    [record] = records.collection.find({})
+    assert record["stages"]["features"]["status"] == "failed" and not record["stages"]["features"]["retryable"]
+
+
+def test_fetch_takes_a_mode_that_goes_with_the_audio(deployed, object_store, media_server, monkeypatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    assert call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": {"$ne": 1}}, token=None)[0] == 400
+    assert call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": "kazoo"}, token=None)[0] == 400
+    status, body = call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": "Guitar"}, token=None)
+    assert status == 202, body
+    assert object_store.stat("audio", body["key"]).metadata["mode"] == "guitar"

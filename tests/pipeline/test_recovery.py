@@ -25,7 +25,7 @@ from audioscore.pipeline import recovery as redrive
 from audioscore.pipeline.common import Services
 
 FEATURE_FILES = {"features.json", "features.png", "pitch.csv", "notes.csv", "mfcc.csv"}
-SCORE_FILES = {"score.ly", "score.pdf", "score.png", "score.mid", "score.musicxml", "score.json"}
+SCORE_FILES = {"score.ly", "score.pdf", "score.png", "score-1.png", "score.mid", "score.musicxml", "score.json"}
 
 
 @pytest.fixture

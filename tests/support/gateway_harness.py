@@ -359,11 +359,13 @@ class Chain:
 
 
 def quick_engraving(source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 0) -> RenderedScore:
-    """Stands in for `render_lilypond`: the LilyPond source as it would be, a placeholder PDF and PNG."""
+    """Stands in for `render_lilypond`: the LilyPond source as it would be, a placeholder PDF and one-page PNGs."""
     paths = [Path(out_dir) / f"{basename}.{suffix}" for suffix in ("ly", "pdf", "png")]
-    for path, data in zip(paths, (source.encode(), b"%PDF-1.4 stand-in", b"\x89PNG stand-in"), strict=True):
+    page = Path(out_dir) / f"{basename}-1.png"
+    for path, data in zip([*paths, page], (source.encode(), b"%PDF-1.4 stand-in", b"\x89PNG stand-in",
+                                            b"\x89PNG stand-in"), strict=True):
         write_atomic(path, data)
-    return RenderedScore(*paths, log="")
+    return RenderedScore(*paths, log="", pages=(page,))
 
 
 def _switchable_store(monkeypatch: Any, down: threading.Event) -> None:

@@ -1,0 +1,58 @@
+"""Beat level and division from performed onsets (``audioscore.notation.beats``): straight
+eighths stay in simple meter even where their runs fit the thirds of a slower beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audioscore.notation.quantise import notate_rhythm
+from audioscore.notation.rhythm import PerformedNote
+
+# A rock solo's bars at quarter = 130: eighth runs, a 3+3+2 syncopation, held notes.
+BARS = (
+    (0, .5, 1, 1.5, 2, 2.5, 3, 3.5),
+    (0, 1.5, 3),
+    (0, .5, 1, 1.5, 2, 3),
+    (0, 1.5, 2.5, 3, 3.5),
+    (0, .5, 1, 1.5, 2, 2.5, 3, 3.5),
+    (0, 2, 3, 3.5),
+)
+
+
+# The notes the pitch tracker finds in the GuitarSet solo "Rock1-130-A" (GuitarSet, CC BY
+# 4.0; /work/shared/audio/gtr_guitarset_solo_Rock1_130_A.flac): (onset s, length s, MIDI).
+# Written at quarter = 130 in 4/4, straight eighths; it was read as 6/8 at dotted quarter = 85.
+GUITAR_SOLO = (
+    (0.000, 0.389, 69), (0.424, 0.151, 67), (0.615, 0.145, 64), (0.900, 0.598, 67), (1.562, 0.110, 64),
+    (1.672, 0.598, 64), (2.508, 0.104, 60), (2.612, 0.354, 61), (2.990, 0.168, 57), (3.222, 0.197, 55),
+    (3.431, 0.110, 52), (3.651, 0.424, 55), (4.104, 0.192, 57), (4.342, 0.134, 52), (4.580, 0.226, 55),
+    (4.830, 0.122, 57), (5.021, 0.261, 61), (5.288, 0.499, 57), (6.647, 0.081, 57), (6.902, 0.168, 62),
+    (7.094, 0.145, 67), (7.349, 0.650, 69), (8.063, 0.551, 66), (9.433, 0.151, 69), (9.874, 0.221, 72),
+    (10.106, 0.192, 69), (10.327, 0.215, 69), (10.559, 0.250, 67), (11.029, 0.482, 67), (11.517, 0.099, 64),
+    (11.616, 0.377, 62), (11.993, 0.197, 62), (12.225, 0.372, 64), (12.666, 0.244, 60), (12.910, 0.197, 61),
+    (13.108, 0.232, 57), (13.340, 0.209, 57), (13.549, 0.261, 57), (14.507, 0.192, 50), (14.739, 0.215, 52),
+    (14.971, 0.209, 56), (15.197, 0.197, 59), (15.395, 0.226, 62), (15.679, 0.604, 64), (16.353, 0.255, 66),
+    (16.637, 0.250, 67), (16.927, 0.197, 69), (17.270, 0.447, 66), (17.949, 0.122, 62), (18.135, 0.238, 60),
+    (18.373, 0.511, 61), (18.884, 0.180, 61), (19.064, 0.255, 60), (19.331, 0.464, 61), (19.795, 0.186, 61),
+    (19.981, 0.244, 60), (20.265, 0.313, 61), (20.747, 0.221, 69), (20.973, 0.482, 64),
+)
+
+
+def test_a_straight_eighth_guitar_solo_is_4_4_at_its_tempo():
+    notes = [PerformedNote(on, on + length, midi) for on, length, midi in GUITAR_SOLO]
+    rhythm, _, _ = notate_rhythm(notes)
+    assert rhythm.time_signature == "4/4"
+    assert abs(rhythm.tempo_bpm / 130.0 - 1.0) < 0.04
+
+
+def test_straight_eighths_with_syncopation_are_simple_meter_at_their_tempo():
+    rng = np.random.default_rng(3)
+    quarter = 60.0 / 130.0
+    onsets = [4 * b + q for b in range(12) for q in BARS[b % len(BARS)]] + [48.0]
+    times = np.array(onsets) * quarter + 0.5 + rng.uniform(-0.025, 0.025, len(onsets))
+    notes = [PerformedNote(a, b - 0.04, 60 + (i * 5) % 12) for i, (a, b) in
+             enumerate(zip(times[:-1], times[1:], strict=True))] + [PerformedNote(times[-1], times[-1] + 1.5, 60)]
+    rhythm, _, _ = notate_rhythm(notes)
+    assert not rhythm.grid.compound
+    assert rhythm.time_signature == "4/4"
+    assert abs(rhythm.tempo_bpm / 130.0 - 1.0) < 0.04

@@ -1,0 +1,59 @@
+"""Tempo-change marks (``audioscore.notation.tempo_marks``) in scores of performed notes:
+written where the tempo moves by more than 15 % for at least two bars, never for rubato."""
+
+from __future__ import annotations
+
+import humanised
+import numpy as np
+from music21 import tempo
+
+from audioscore.notation import transcription
+from audioscore.notation.rhythm import PerformedNote
+
+# A plain 4/4 tune (a half note on each downbeat, a quarter, two eighths) played at
+# 100 bpm for 6 bars, 72 bpm for 6, then 100 again for 4, and a final whole note.
+BAR = (0.0, 2.0, 3.0, 3.5)  # onsets in quarters
+PITCHES = (60, 62, 64, 65, 67, 69, 71, 72)
+
+
+def performance(sections: list[tuple[int, float]]) -> list[PerformedNote]:
+    notes, t, k = [], 1.0, 0
+    for bars, bpm in sections:
+        quarter = 60.0 / bpm
+        for _ in range(bars):
+            starts = [t + q * quarter for q in BAR] + [t + 4 * quarter]
+            for a, b in zip(starts[:-1], starts[1:], strict=True):
+                notes.append(PerformedNote(a, b - 0.05, PITCHES[k % len(PITCHES)]))
+                k += 1
+            t += 4 * quarter
+    notes.append(PerformedNote(t, t + 3.0, 60))  # a final whole note
+    return notes
+
+
+def marks(notes: list[PerformedNote]) -> tuple[list[tuple[float, int, str | None]], dict]:
+    score, summary = transcription._notate(notes, transcription.TranscribeOptions())
+    found = [(float(m.getOffsetInHierarchy(score)), round(m.number), None if m.textImplicit else m.text)
+             for m in score.recurse().getElementsByClass(tempo.MetronomeMark)]
+    return sorted(found), summary
+
+
+def test_a_lasting_change_gets_a_mark_and_its_return_a_tempo():
+    found, summary = marks(performance([(6, 100.0), (6, 72.0), (4, 100.0)]))
+    assert summary["time_signature"] == "4/4"
+    assert [(number, text) for _, number, text in found] == [(100, None), (72, None), (100, "a tempo")]
+    # Within a bar of the notes where the performance changed (the 25th and the 49th).
+    starts = [n["start_quarters"] for n in summary["notes"]]
+    assert abs(found[1][0] - starts[24]) <= 4 and abs(found[2][0] - starts[48]) <= 4
+    # The curve in score.json shows the slower middle.
+    curve = np.array(summary["tempo_curve"])
+    middle = (curve[:, 0] > 1.0 + 6 * 2.4 + 2.0) & (curve[:, 0] < 1.0 + 6 * 2.4 + 6 * 3.33 - 4.0)
+    assert np.allclose(curve[middle, 1], 72, rtol=0.05)
+
+
+def test_drift_and_rubato_get_no_new_mark():
+    # Humanised performances drift by up to 10 % and slow by 15-30 % over phrase ends.
+    for name in ("hymn_c_major", "tune_a_minor", "waltz_g_major"):
+        perf = next(p for p in humanised.HUMANISED if p.name == name)
+        notes = [PerformedNote(on, off, midi) for on, off, midi, _ in perf.played]
+        found, _ = marks(notes)
+        assert len(found) == 1, (name, found)
