@@ -63,6 +63,7 @@ ANCHOR_MIN_BEATS = 0.08      # an opening chord this far from its beat moves the
 ANCHOR_NOTE_BEATS = 0.3
 ANCHOR_REACH_BEATS = 4       # to the next onset on a beat within this many beats
 END_BIAS_BEATS = 0.15      # ends lean later: articulation shortens notes (as quantise.py)
+LEGATO_GAP = Fraction(1, 2)   # quarters: a silence this short before the next onset is articulation
 MAX_UNDER_HOLD = 64          # onsets under one held note looked at (bounds the work on long holds)
 MIN_HOLD_BEATS = Fraction(1)  # a held voice lasts at least this far beyond the next onset
 
@@ -263,6 +264,22 @@ def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapp
                    beat_times_s=tuple(float(b) for b in beats), downbeat_index=int(full_bar))
 
 
+def _on_the_beat(rhythm: Rhythm, times: Sequence[float], accents: np.ndarray) -> Rhythm:
+    """The beats moved by half a beat when the strong onsets (chords, basses) fall between
+    them: on an even stream of eighths the beat tracker cannot tell the beat from the off-beat."""
+    beats = np.asarray(rhythm.beat_times_s)
+    positions = positions_in_beats(times, beats)
+    fraction = positions - np.floor(positions)
+    on = np.minimum(fraction, 1.0 - fraction) < 0.15
+    off = np.abs(fraction - 0.5) < 0.15
+    if min(on.sum(), off.sum()) < 4 or accents[off].mean() < HALF_TIME_CONTRAST * accents[on].mean():
+        return rhythm
+    middles = (beats[:-1] + beats[1:]) / 2
+    shifted = np.concatenate([[middles[0] - (beats[1] - beats[0])], middles, [middles[-1] + beats[-1] - beats[-2]]])
+    return replace(rhythm, beat_times_s=tuple(float(b) for b in shifted),
+                   downbeat_s=float(shifted[max(0, rhythm.downbeat_index)]))
+
+
 def _snap_end(start: Fraction, end_beats: float, later_onsets: Sequence[Fraction]) -> Fraction:
     """A note end in beats: the nearest later onset or beat division (coarser ones cheaper)."""
     best: tuple[float, Fraction] | None = None
@@ -300,9 +317,12 @@ def quantise_polyphony(
     skeleton = [PerformedNote(t, max(max(n.offset for n in g), t + 0.05), max(n.midi for n in g),
                               max(n.velocity for n in g)) for t, g in zip(times, groups, strict=True)]
     rhythm, _, _ = notate_rhythm(skeleton, tempo_bpm=tempo_bpm, time_signature=time_signature, triplets=triplets)
-    if tempo_bpm is None and _half_time(rhythm, times, _accents(groups)):
+    accents = _accents(groups)
+    if tempo_bpm is None and _half_time(rhythm, times, accents):
         rhythm, _, _ = notate_rhythm(skeleton, tempo_bpm=rhythm.tempo_bpm / 2, time_signature=time_signature,
                                      triplets=triplets)
+    if len(rhythm.beat_times_s) >= 3:
+        rhythm = _on_the_beat(rhythm, times, accents)
     positions, periods = _beats(rhythm, times)
     positions = np.maximum.accumulate(positions)  # the weighted mean keeps order; rounding might not
     snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
@@ -349,9 +369,11 @@ def _pedalled(moving: Sequence[tuple[Fraction, list[PolyNote]]]) -> bool:
 
 
 def _chord_end(group: Sequence[PolyNote], limit: Fraction | None) -> Fraction:
-    """One end for notes written as a chord: the commonest of their ends (cut at ``limit``)."""
+    """One end for notes written as a chord: the commonest of their ends, cut at the next
+    onset ``limit`` and held to it across a gap up to LEGATO_GAP (articulation, a decaying note: not a rest)."""
     ends = Counter(min(n.end, limit) if limit is not None else n.end for n in group)
-    return max(ends.items(), key=lambda item: (item[1], item[0]))[0]
+    end = max(ends.items(), key=lambda item: (item[1], item[0]))[0]
+    return limit if limit is not None and limit - end <= LEGATO_GAP else end
 
 
 def voice_staff(notes: Sequence[PolyNote]) -> list[PolyNote]:
