@@ -255,6 +255,11 @@ def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapp
     first = Fraction(order[0]).limit_denominator(12)
     per_bar = meter.beats_per_bar
     downbeat = meter.downbeat + math.floor((first - meter.downbeat) / per_bar) * per_bar
+    opening = [basses[w] for w in order if w < first + per_bar]
+    if first.denominator == 1 and basses[order[0]] <= min(opening) and len(opening) > 1:
+        # A piece that opens on its bass starts a bar: a pickup is a melody note alone, and an even
+        # accompaniment leaves the accents no say on which beat is the first.
+        downbeat = int(first)
     full_bar = downbeat if first == downbeat or first - downbeat < Fraction(per_bar, 2) else downbeat + per_bar
     if full_bar < 0:  # beats before the first tracked one, at its period
         period = beats[1] - beats[0]
