@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,8 +21,6 @@ PORT = int(os.environ.get("FUNCTION_PORT", "5000"))
 THREADS = int(os.environ.get("FUNCTION_THREADS", "4"))
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1 << 20)))
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-# Caches made when the image was built (warm_caches.py), for the empty /tmp of a new container.
-WARM_CACHE = os.environ.get("WARM_CACHE", "")
 # How long a request that arrives while the handler is still being imported waits for it.
 LOAD_WAIT_S = float(os.environ.get("FUNCTION_LOAD_WAIT_S", "120"))
 
@@ -139,15 +135,7 @@ def create_app(handler: Any) -> Flask:
     return app
 
 
-def seed_caches() -> None:
-    """Copy the image's warm caches into the temporary directory (entry by entry: /tmp itself is not ours)."""
-    if WARM_CACHE and os.path.isdir(WARM_CACHE):
-        for entry in os.scandir(WARM_CACHE):
-            shutil.copytree(entry.path, os.path.join(tempfile.gettempdir(), entry.name), dirs_exist_ok=True)
-
-
 def _import_handler() -> Any:
-    seed_caches()  # before any work: LilyPond looks for its font cache then
     from function import handler
 
     return handler

@@ -4,6 +4,7 @@ policy, the piano-roll's geometry, and where the CLI page's audio comes from."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -78,3 +79,11 @@ def test_cli_page_puts_the_audio_beside_it(tmp_path) -> None:
     inside = out / "take 1.wav"
     inside.write_bytes(b"RIFF")
     assert 'src="take%201.wav"' in write_index(out, audio=inside).read_text()
+
+
+def test_notes_table_counts_beats_from_one_as_musicians_do() -> None:
+    # score.json's beat is the offset in quarters from the bar line: 0 is the downbeat.
+    notes = [Note(0.0, 0.5, 62.0, "D4", 1, 0.0), Note(0.5, 1.0, 66.0, "F#4", 1, 2.5)]
+    table = render_page(Page(title="t", notes=notes)).html.split('id="note-table"', 1)[1].split("</table>", 1)[0]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in table.split("</tr>") if "<td" in row]
+    assert [row[-2:] for row in rows] == [["1", "1"], ["1", "3.5"]]

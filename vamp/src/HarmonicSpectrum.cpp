@@ -9,8 +9,14 @@ namespace {
 // Harmonics from this band: above, partials are weak and inharmonic.
 constexpr float kHarmonicMinHz = 60.f, kHarmonicMaxHz = 4000.f;
 constexpr int kMaxHarmonics = 12;
-// A harmonic this close (relative) to one of the previous note's is shared.
-constexpr float kSharedHarmonic = 0.03f;
+// A harmonic closer than this (in spectrum bins) to one of the previous
+// note's is not resolved from it: a Hann window's main lobe spans +-2 bins, so
+// the previous note's partial leaks into it. A semitone or whole tone apart,
+// the low partials of notes under ~400 Hz are that close (a relative
+// tolerance only caught coinciding ones), and their leakage, decaying with the
+// previous note, hid a legato note's rise (cello_ballad F1 0.18 -> 0.67;
+// 2 bins cost contrabass and bassoon a note each).
+constexpr float kResolveBins = 2.5f;
 // A slow attack starts where its harmonics' amplitude first stays above this
 // share of its peak (-16 dB). Measured on tests/realistic.py: 0.15 beats 0.08,
 // 0.22 and 0.3 (note F1 0.817 against 0.803-0.808);
@@ -47,8 +53,8 @@ float HarmonicSpectrum::harmonicAmplitude(int frame, float f0Hz, float avoidHz) 
         if (hz < kHarmonicMinHz) continue;
         if (hz >= kHarmonicMaxHz) break;
         if (avoidHz > 0) {
-            const float ratio = hz / avoidHz, nearest = std::max(1.f, std::round(ratio));
-            if (std::fabs(ratio - nearest) < kSharedHarmonic * nearest) continue;
+            const float nearest = std::max(1.f, std::round(hz / avoidHz));
+            if (std::fabs(hz - nearest * avoidHz) < kResolveBins * m_binHz) continue;
         }
         // The larger of the two bins around the partial: vibrato and detuning move it.
         const int k = std::min(m_bins - 2, static_cast<int>(hz / m_binHz));

@@ -24,7 +24,7 @@ public:
     void discard(int frames);  // forget the oldest frames (indices below count from the oldest kept)
 
     // Where the note at `noteStart` (frames), pitch f0Hz, began to sound: the
-    // amplitude at its harmonics (those not shared with a previous note's
+    // amplitude at its harmonics (those resolved from a previous note's
     // pitch avoidHz, 0: none), over frames [from, to), rises to its peak after
     // noteStart; a rise to 80 % of that peak taking at least riseFrames is a
     // slow attack, which starts where the amplitude last rose through
