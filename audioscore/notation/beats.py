@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "eighth_grouping", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -260,6 +260,12 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
     return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
+
+
+def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
+    """Notational cost per onset of ``onsets`` (s) on ``beats`` (s) without the tempo prior:
+    to compare placements of beats at one tempo."""
+    return _cost(onsets, beats, compound, PREFERRED_QUARTER_BPM[0])
 
 
 def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:

@@ -11,7 +11,10 @@ The steps, each a small function:
 3. each beat's onsets snapped to the simplest grid that explains them within the timing
    a listener forgives: halves, then sixteenths, eighth triplets only over a whole beat and
    only when they clearly fit better; never anything finer than a sixteenth;
-4. the meter and downbeat (:func:`audioscore.notation.meter.choose_meter`);
+4. the meter and downbeat (:func:`audioscore.notation.meter.choose_meter`); where the
+   downbeat moves for good, the beat the tracker gained or lost there is repaired
+   (:func:`repair_slip`) and the onsets placed again; swung eighths (:func:`swing_ratio`)
+   are straightened first and written plain under a "Swing" mark;
 5. note ends: held to the next onset unless a real silence follows, ends and rests on
    beat boundaries where the performance allows.
 """
@@ -24,11 +27,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from audioscore.notation.beats import BeatTrack, positions_in_beats, track_beats
-from audioscore.notation.meter import choose_meter
+from audioscore.notation.beats import BeatTrack, notation_cost, positions_in_beats, track_beats
+from audioscore.notation.meter import Meter, choose_meter, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
-__all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "snap_onsets"]
+__all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "repair_slip", "snap_onsets", "straightened",
+           "swing_ratio"]
 
 # Artefacts: a note this short (s) right before a neighbour within GLIDE_SEMITONES is
 # the neighbour's attack (a scoop); one this short anywhere is dropped.
@@ -53,6 +57,12 @@ LEGATO_GAP_BEATS = 0.5            # a shorter silence before the next note is ar
 END_BIAS_BEATS = 0.15             # ends lean later: articulation shortens notes
 LAST_NOTE_FILL_BEATS = 1.0        # a final note this close to the bar line is held to it
 DEFAULT_TEMPO_BPM = 100.0
+# Swing: beats of a long-short pair (an onset on the beat and one after it) whose second
+# onset sits near 2/3 of the beat, not 1/2. Written as straight eighths under a "Swing" mark.
+SWING_RANGE = (0.58, 0.76)        # where a swung eighth falls (1/2: straight; 2/3: triplet swing)
+SWING_SHARE = 0.7                 # of the pairs' second onsets
+SWING_MIN_PAIRS = 6
+MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
 
 
 def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
@@ -255,20 +265,21 @@ def notate_rhythm(
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     beats = track.beats_s
-    positions = positions_in_beats(onsets, beats)
-    periods = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
-    snapped = snap_onsets(positions, periods, compound=track.compound, triplets=triplets)
-    # Onsets that snapped onto an earlier one's place: the longer note keeps it.
-    kept: dict[Fraction, int] = {}
-    for i, where in enumerate(snapped):
-        if where not in kept or cleaned[i].offset - cleaned[i].onset > cleaned[kept[where]].offset - cleaned[kept[where]].onset:
-            kept[where] = i
-    order = sorted(kept)
-    chosen = [kept[w] for w in order]
-    lengths = [float(order[k + 1] - order[k]) for k in range(len(order) - 1)]
-    lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
-    meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
-                         compound=track.compound, time_signature=time_signature)
+    swing = None if track.compound else swing_ratio(positions_in_beats(onsets, beats))
+    order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
+    if swing is not None and meter.time_signature != "4/4":
+        # Swing is decided only in bars of 2+2 beats: elsewhere long-short pairs are dotted
+        # figures or a compound meter's, written as they are.
+        swing = None
+        order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
+    # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
+    for _ in range(MAX_REPAIRS):
+        changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
+        if not changes:
+            break
+        beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, track.compound)
+        order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
+    track = BeatTrack(beats, track.compound)
     # The downbeat at or before the first note's bar; beats before index 0 do not exist, so
     # the first downbeat is the meter's phase taken to the bar containing the first onset.
     first_bar = math.floor((order[0] - meter.downbeat) / meter.beats_per_bar)
@@ -286,8 +297,89 @@ def notate_rhythm(
     beat_times = _with_index(beats, full_bar)
     beat_s = 60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None else 60.0 / track.tempo_bpm
     rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
-                    tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1])
+                    tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1], swing=swing is not None)
     return rhythm, quantised, cleaned
+
+
+def swing_ratio(positions: np.ndarray) -> float | None:
+    """Where a swung second eighth falls in its beat (e.g. 0.67), or None for straight
+    eighths: from the beats holding exactly an on-beat onset and one more (a long-short
+    pair), when at least SWING_SHARE of those second onsets lie in SWING_RANGE.
+
+    A jig's quarter-eighth is long-short too, but it is found as a compound beat, whose
+    thirds are written as they are; this is asked of simple (quarter) beats only.
+    """
+    owner = np.floor(positions + 0.12).astype(int)
+    seconds = []
+    for beat in np.unique(owner):
+        inside = positions[owner == beat] - beat
+        if len(inside) == 2 and abs(inside[0]) < 0.12 and 0.3 < inside[1] < 0.9:
+            seconds.append(float(inside[1]))
+    if len(seconds) < SWING_MIN_PAIRS:
+        return None
+    swung = [f for f in seconds if SWING_RANGE[0] <= f <= SWING_RANGE[1]]
+    return float(np.median(swung)) if len(swung) >= SWING_SHARE * len(seconds) else None
+
+
+def straightened(positions: np.ndarray, ratio: float) -> np.ndarray:
+    """Positions (beats) with each beat's swung point ``ratio`` moved to its half, the
+    rest of the beat stretched linearly on either side."""
+    whole = np.floor(positions + 0.12)
+    within = positions - whole
+    early = within <= ratio
+    return whole + np.where(early, within * 0.5 / ratio, 0.5 + (within - ratio) * 0.5 / (1.0 - ratio))
+
+
+def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+            time_signature: str | None, swing: float | None = None
+            ) -> tuple[list[Fraction], list[int], list[float], Meter]:
+    """Onsets snapped on the beats (straightened where ``swing`` gives the swung eighth's
+    place): (positions in beats, index of the note at each, lengths to the next onset in
+    beats, the meter)."""
+    onsets = np.array([n.onset for n in cleaned])
+    positions = positions_in_beats(onsets, beats)
+    if swing is not None:
+        positions = straightened(positions, swing)
+    periods = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    snapped = snap_onsets(positions, periods, compound=compound, triplets=triplets)
+    # Onsets that snapped onto an earlier one's place: the longer note keeps it.
+    kept: dict[Fraction, int] = {}
+    for i, where in enumerate(snapped):
+        if where not in kept or cleaned[i].offset - cleaned[i].onset > cleaned[kept[where]].offset - cleaned[kept[where]].onset:
+            kept[where] = i
+    order = sorted(kept)
+    chosen = [kept[w] for w in order]
+    lengths = [float(order[k + 1] - order[k]) for k in range(len(order) - 1)]
+    lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
+    meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
+                         compound=compound, time_signature=time_signature)
+    return order, chosen, lengths, meter
+
+
+def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int, per_bar: int, compound: bool
+                ) -> np.ndarray:
+    """Beats with the slip before ``at_beat`` undone: ``shift`` beats removed (the downbeat
+    came ``shift`` beats late), or ``per_bar - shift`` added when that is fewer, in the bar
+    where the onsets then notate most simply; that bar's beats evenly re-spaced.
+
+    Args:
+        beats: beat times (s), increasing.
+        onsets: note onsets (s).
+        at_beat: index of the first beat of the new phase (see ``meter.phase_changes``).
+        shift: the downbeat's move in beats (1..per_bar-1).
+        per_bar: beats per bar.
+        compound: beats divide in three.
+    """
+    remove = shift if shift <= per_bar - shift else -(per_bar - shift)
+    span = per_bar + remove  # intervals now in the window that become per_bar
+    best: tuple[float, np.ndarray] | None = None
+    for start in range(max(0, at_beat - 2 * per_bar - span), min(len(beats) - span - 1, at_beat + 1) + 1):
+        window = np.linspace(beats[start], beats[start + span], per_bar + 1)
+        candidate = np.concatenate([beats[:start], window, beats[start + span + 1:]])
+        cost = notation_cost(onsets, candidate, compound)
+        if best is None or cost < best[0]:
+            best = (cost, candidate)
+    return beats if best is None else best[1]
 
 
 def _with_index(beats: np.ndarray, needed: int) -> tuple[np.ndarray, int]:

@@ -59,6 +59,7 @@ class Rhythm:
     # index ``downbeat_index``; empty for one constant tempo.
     beat_times_s: tuple[float, ...] = ()
     downbeat_index: int = 0
+    swing: bool = False  # eighths played long-short, written straight under a "Swing" mark
 
     @property
     def tempo_bpm(self) -> float:

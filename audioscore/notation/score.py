@@ -158,6 +158,8 @@ def _part(
         referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
         beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
         part.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
+        if rhythm.swing:
+            part.insert(0, expressions.TextExpression("Swing"))
         for change in changes:
             part.insert(float(change.at), tempo.MetronomeMark(text="a tempo" if change.returns else None,
                                                               number=change.bpm, referent=referent))
@@ -326,6 +328,7 @@ def summarise_score(
             for n in notes
         ],
         "tempo_curve": tempo_curve(rhythm),
+        "swing": rhythm.swing,
         "shortened_rests": [
             {"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
             for c in cuts

@@ -43,6 +43,7 @@ CASES = {
     "humanised-waltz_d_minor": lambda: _performed("waltz_d_minor"),
     "humanised-triplets_g_major": lambda: _performed("triplets_g_major"),
     "humanised-siciliano_f_sharp_minor": lambda: _performed("siciliano_f_sharp_minor"),
+    "humanised-swing_f_major": lambda: _performed("swing_f_major"),  # a "Swing" mark with the tempo
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],

@@ -37,7 +37,8 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HUMANISED", "TRIPLET_MELODIES", "Performance", "TruthNote", "perform", "render_performance"]
+__all__ = ["HUMANISED", "ORIGINAL_COUNT", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+           "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
 RUBATO = (0.15, 0.30)        # slowing over a phrase's last two beats
@@ -79,7 +80,58 @@ TRIPLET_MELODIES = (
              " D5:2 | Eb5:1 D5:t C5:t B4:t | C5:1.5 G4:.5 | Ab4:t G4:t F4:t Eb4:.5 D4:.5 | C4:2",
              pickup=0.5),
 )
+
+# The widened corpus (round 2): more 2/4, 3/4, 6/8 and 4/4 tunes, tempi 60-180, straight
+# and swung eighths. Written for this corpus.
+WIDENED_MELODIES = (
+    sc._scored("march_bb_major", "B- major", "2/4", 100, (VIOLIN,),
+               "F4:.5 | Bb4:.75 C5:.25 D5:.5 Bb4:.5 | F5:1 D5:.5 Bb4:.5 | C5:.75 D5:.25 Eb5:.5 C5:.5 |"
+               " D5:1.5 F4:.5 | Bb4:.75 C5:.25 D5:.5 Bb4:.5 | G5:1 Eb5:.5 C5:.5 | F5:.5 D5:.5 C5:.5 A4:.5 |"
+               " Bb4:2", pickup=0.5),
+    sc._scored("polka_f_major", "F major", "2/4", 132, (FLUTE,),
+               "C5:.5 A4:.5 F4:.5 A4:.5 | C5:1 F5:1 | E5:.5 G5:.5 E5:.5 C5:.5 | D5:.5 C5:.5 Bb4:1 |"
+               " A4:.25 Bb4:.25 C5:.5 F5:.5 C5:.5 | D5:.5 Bb4:.5 G4:1 | E4:.5 G4:.5 C5:.5 E5:.5 | F5:1 F4:1"),
+    sc._scored("sailor_g_major", "G major", "2/4", 72, (VIOLIN,),
+               "G4:.5 B4:.25 D5:.25 G5:.5 D5:.5 | E5:.5 C5:.5 A4:1 | F#4:.25 G4:.25 A4:.25 B4:.25 C5:.5 A4:.5 |"
+               " B4:1 G4:1 | D5:.5 B4:.25 G4:.25 E5:.5 C5:.5 | D5:.5 B4:.5 G4:1 |"
+               " A4:.25 B4:.25 C5:.25 A4:.25 F#4:.5 D4:.5 | G4:2"),
+    sc._scored("minuet_a_minor", "A minor", "3/4", 120, (VIOLIN,),
+               "A4:1 E5:1 C5:1 | B4:.5 C5:.5 D5:1 B4:1 | C5:1 A4:1 E4:1 | F4:2 E4:1 | D4:1 F4:1 A4:1 |"
+               " G#4:.5 A4:.5 B4:1 E4:1 | A4:1 C5:.5 B4:.5 G#4:1 | A4:3"),
+    sc._scored("waltz_c_major", "C major", "3/4", 176, (FLUTE,),
+               "G4:1 | C5:2 E5:1 | G5:2 E5:1 | D5:1 C5:1 B4:1 | C5:3 | A4:2 C5:1 | F5:2 A5:1 | G5:1 F5:1 D5:1 |"
+               " E5:3 | D5:2 F5:1 | E5:2 C5:1 | B4:1 G4:1 B4:1 | C5:3", pickup=1),
+    sc._scored("song_e_minor", "E minor", "3/4", 66, (VOICE,),
+               "E4:1 G4:1 B4:1 | E5:1.5 D5:.5 B4:1 | C5:1 B4:.5 A4:.5 G4:1 | F#4:3 | G4:1 A4:1 B4:1 |"
+               " C5:1.5 B4:.5 A4:1 | G4:1 F#4:1 D#4:1 | E4:3"),
+    sc._scored("jig_g_major", "G major", "6/8", 120, (FLUTE,),
+               "D5:.5 | G5:1 D5:.5 B4:1 G4:.5 | C5:1 E5:.5 D5:1 B4:.5 | A4:.5 B4:.5 C5:.5 D5:1 F#4:.5 |"
+               " G4:1.5 A4:1 D5:.5 | G5:1 F#5:.5 E5:1 D5:.5 | C5:.5 D5:.5 E5:.5 A4:1 C5:.5 |"
+               " B4:1 G4:.5 A4:1 F#4:.5 | G4:3", pickup=0.5),
+    sc._scored("barcarolle_d_minor", "D minor", "6/8", 72, (VOICE,),
+               "D4:1 F4:.5 A4:1 D5:.5 | C5:1.5 A4:1.5 | Bb4:1 A4:.5 G4:1 F4:.5 | E4:3 | F4:1 G4:.5 A4:1 Bb4:.5 |"
+               " C#5:1.5 A4:1 G4:.5 | F4:1 E4:.5 D4:1 C#4:.5 | D4:3"),
+    sc._scored("folk_d_major", "D major", "4/4", 80, (VOICE,),
+               "A4:1 | D5:1 D5:.5 E5:.5 F#5:1 E5:.5 D5:.5 | B4:1 A4:1 F#4:2 | G4:1 B4:.5 A4:.5 G4:1 E4:1 |"
+               " A4:3 A4:1 | D5:1 F#5:.5 E5:.5 D5:1 B4:1 | A4:1.5 F#4:.5 A4:1 D5:1 |"
+               " E5:.5 F#5:.5 E5:.5 C#5:.5 B4:1 C#5:1 | D5:4", pickup=1),
+    sc._scored("run_c_major", "C major", "4/4", 168, (FLUTE,),
+               "C5:.5 D5:.5 E5:.5 G5:.5 E5:1 C5:1 | D5:.5 E5:.5 F5:.5 A5:.5 G5:2 |"
+               " E5:.5 F5:.5 G5:.5 E5:.5 C5:.5 D5:.5 E5:.5 C5:.5 | D5:3 G4:1 | C5:.5 E5:.5 G5:.5 C6:.5 B5:1 G5:1 |"
+               " A5:.5 G5:.5 F5:.5 E5:.5 D5:1 B4:1 | C5:.5 E5:.5 D5:.5 B4:.5 G4:1 B4:1 | C5:4"),
+    sc._scored("swing_f_major", "F major", "4/4", 144, (FLUTE,),
+               "F4:.5 A4:.5 C5:.5 D5:.5 F5:1 D5:1 | Eb5:.5 D5:.5 C5:.5 A4:.5 C5:2 | Bb4:.5 A4:.5 G4:.5 F4:.5 G4:1 A4:1 |"
+               " C5:1.5 A4:.5 F4:2 | F4:.5 A4:.5 C5:.5 Eb5:.5 D5:1 Bb4:1 | A4:.5 C5:.5 F5:.5 E5:.5 D5:1 C5:1 |"
+               " Bb4:.5 D5:.5 C5:.5 A4:.5 G4:.5 E4:.5 G4:1 | F4:4"),
+    sc._scored("swing_ballad_bb_major", "B- major", "4/4", 100, (VOICE,),
+               "Bb4:1 D5:.5 C5:.5 Bb4:1 G4:1 | F4:.5 G4:.5 Bb4:.5 C5:.5 D5:2 | Eb5:1 D5:.5 C5:.5 Bb4:.5 A4:.5 G4:1 |"
+               " F4:3 r:1 | G4:.5 A4:.5 Bb4:.5 C5:.5 D5:1 F5:1 | Eb5:.5 D5:.5 C5:.5 Bb4:.5 C5:2 |"
+               " D5:1 C5:.5 Bb4:.5 A4:1 C5:1 | Bb4:4"),
+)
 # fmt: on
+# Played with swung eighths (an off-beat eighth 2/3 of the way through its beat); written straight.
+SWUNG = frozenset({"swing_f_major", "swing_ballad_bb_major"})
+SWING_SHARE = 2.0 / 3.0
 
 # One program per melody (the corpus's first that is not piano where there is one: the
 # pitch tracker sees sustained tones, as from singers and players of winds and strings).
@@ -164,6 +216,9 @@ def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None) -> P
     times += lead_s
 
     def at(q: Fraction) -> float:
+        if melody.name in SWUNG:  # the second eighth of each beat played late
+            beat, within = divmod(float(q), 1.0)
+            q = beat + (within * 2 * SWING_SHARE if within <= 0.5 else SWING_SHARE + (within - 0.5) * 2 * (1 - SWING_SHARE))
         return float(np.interp(float(q), positions, times))
 
     jitter = rng.uniform(*JITTER_S)
@@ -246,7 +301,10 @@ def render_performance(performance: Performance, out_dir: str | os.PathLike[str]
     return wav
 
 
-# The corpus: every score-corpus melody and the triplet tunes, one performance each.
+# The corpus: every score-corpus melody, the triplet tunes and the widened set, one
+# performance each; the first ORIGINAL_COUNT are round 1's corpus (same seeds).
 HUMANISED: tuple[Performance, ...] = tuple(
-    perform(melody, seed=1000 + i) for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES))
+    perform(melody, seed=1000 + i)
+    for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES))
 )
+ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)

@@ -1,0 +1,49 @@
+"""Meter and downbeat (``audioscore.notation.meter``) and the repair of beats the tracker
+gained or lost (``quantise.repair_slip``): bar lines where the composer put them."""
+
+from __future__ import annotations
+
+import score_corpus as sc
+from test_tempo_marks import performance
+
+from audioscore.notation.meter import Meter, phase_changes
+from audioscore.notation.quantise import notate_rhythm
+from audioscore.notation.rhythm import PerformedNote
+
+# A bar of "half, quarter, two eighths" (onsets in beats, lengths to the next onset).
+BAR = ((0.0, 2.0), (2.0, 1.0), (3.0, 0.5), (3.5, 0.5))
+PITCHES = (60, 62, 64, 65, 67, 69, 71, 72)
+
+
+def test_a_final_half_note_on_beat_three_keeps_the_bar_lines():
+    """The low march ends "C3 G2 C2(half)": its last note on beat 3 ends the bar. Read as a
+    downbeat (the cadence rule alone), every bar line moved by two beats."""
+    melody = sc.by_name("low_march_c_minor")
+    notes = [PerformedNote(a, b, p) for a, b, p in melody.melody().notes]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert rhythm.time_signature == "4/4"
+    assert quantised[0].start == 0, "the first note is on a downbeat, not after a two-beat pickup"
+    assert [n.start % 4 for n in quantised if n.duration == 2] == [2, 0, 2]
+
+
+def test_a_beat_gained_moves_the_downbeat_and_is_found():
+    """Eight bars of the figure, a beat inserted (as a tracker does in a held note) after four."""
+    positions, lengths = [], []
+    for bar in range(8):
+        for onset, length in BAR:
+            positions.append(4 * bar + onset + (1 if bar >= 4 else 0))
+            lengths.append(length + (1 if bar == 3 and onset == 3.5 else 0))
+    pitches = [PITCHES[i % len(PITCHES)] for i in range(len(positions))]
+    changes = phase_changes(positions, lengths, pitches, Meter(4, "4/4", 0))
+    assert [shift for _, shift in changes] == [1]
+    assert 14 <= changes[0][0] <= 17
+    assert phase_changes([p - (1 if p > 16 else 0) for p in positions], lengths, pitches, Meter(4, "4/4", 0)) == []
+
+
+def test_a_tempo_change_in_a_held_note_keeps_every_half_note_on_a_downbeat():
+    """100 bpm, then 72 from a half note: the tracker's beats kept the old period through
+    the held note (one beat too many); the repaired beats bar every bar alike."""
+    _, quantised, _ = notate_rhythm(performance([(6, 100.0), (6, 72.0), (4, 100.0)]))
+    halves = [n.start for n in quantised if n.duration == 2]
+    assert len(halves) == 16
+    assert all(start % 4 == 0 for start in halves), halves

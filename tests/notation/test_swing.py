@@ -1,0 +1,45 @@
+"""Swung eighths (``quantise.swing_ratio``): long-short pairs within a quarter beat are
+written as straight eighths under a "Swing" mark, not as triplets or dotted figures; straight
+eighths and a jig's quarter-eighth (a compound beat) are not swing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import score_corpus as sc
+
+from audioscore.notation.quantise import notate_rhythm
+from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.transcription import TranscribeOptions, _notate
+
+# Two bars of 4/4 in quarters: eighth pairs, quarters, a half note.
+BARS = ((0, .5, 1, 1.5, 2, 3), (0, 1, 1.5, 2, 2.5, 3, 3.5), (0, .5, 1, 2), (0, 1, 1.5, 2, 3, 3.5))
+
+
+def played(share: float, bpm: float = 140.0, seed: int = 1) -> list[PerformedNote]:
+    """Eight bars, every off-beat eighth played at ``share`` of its beat, 20 ms of jitter."""
+    rng = np.random.default_rng(seed)
+    quarter = 60.0 / bpm
+    written = [4 * b + q for b in range(8) for q in BARS[b % len(BARS)]] + [32.0]
+    swung = [np.floor(q) + (share if q % 1 else 0.0) for q in written]
+    times = 0.5 + np.array(swung) * quarter + rng.uniform(-0.02, 0.02, len(swung))
+    notes = [PerformedNote(a, b - 0.03, 60 + (3 * i) % 12) for i, (a, b) in enumerate(zip(times[:-1], times[1:], strict=True))]
+    return [*notes, PerformedNote(times[-1], times[-1] + 4 * quarter, 60)]
+
+
+def test_swung_eighths_are_written_straight_under_a_swing_mark():
+    rhythm, quantised, _ = notate_rhythm(played(2 / 3))
+    assert rhythm.swing and rhythm.time_signature == "4/4" and not rhythm.grid.compound
+    assert abs(rhythm.tempo_bpm / 140.0 - 1.0) < 0.04
+    assert {n.start % 1 for n in quantised} == {Fraction(0), Fraction(1, 2)}
+    _, summary = _notate(played(2 / 3), TranscribeOptions())
+    assert summary["swing"] is True
+
+
+def test_straight_eighths_and_a_jig_are_not_swing():
+    rhythm, quantised, _ = notate_rhythm(played(0.5))
+    assert not rhythm.swing and {n.start % 1 for n in quantised} == {Fraction(0), Fraction(1, 2)}
+    jig = sc.by_name("jig_e_minor")
+    rhythm, _, _ = notate_rhythm([PerformedNote(a, b, p) for a, b, p in jig.melody().notes])
+    assert rhythm.time_signature == "6/8" and not rhythm.swing
