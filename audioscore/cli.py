@@ -8,6 +8,7 @@ message and an exit code; no tracebacks unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import signal
@@ -313,7 +314,7 @@ def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int
 
 def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     from audioscore.infra.config import audio_limits
-    from audioscore.notation.feature_notes import read_features
+    from audioscore.notation.feature_notes import instrument_of, read_features
     from audioscore.notation.transcription import notes_from_features, transcribe_notes
 
     document = read_features(args.features)
@@ -322,7 +323,10 @@ def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     _check_output_dir(args.out)
     _note_key_respelling(args)
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)
-    _report_score(transcribe_notes(notes, args.out, _options(args, title)), args, say)
+    options = _options(args, title)
+    # The staff layout follows the instrument the features name unless the command line names one.
+    options = dataclasses.replace(options, instrument=options.instrument or instrument_of(document))
+    _report_score(transcribe_notes(notes, args.out, options), args, say)
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,8 +29,8 @@ from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
 from audioscore.notation.tonality import tuning_offset
 
-__all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "notes_for_notation", "parse_features",
-           "read_features"]
+__all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
+           "parse_features", "read_features"]
 
 FEATURES_SCHEMA = "audioscore.features/1"
 # A 4-hour recording's features.json (every pitch frame kept) is about 100 MB.
@@ -40,6 +41,8 @@ MAX_NOTES = 100_000
 MIDI_RANGE = (0, 127)
 MAX_PITCH_HZ = 20_000.0  # the top of human hearing; MIDI 127 is 12.5 kHz
 _SHOWN_CHARS = 40  # of an offending value quoted in a message
+DEFAULT_VELOCITY = 80  # PerformedNote's, for notes without one
+_INSTRUMENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
 def _shown(value: object) -> str:
@@ -128,7 +131,7 @@ def _number(note: Mapping[str, Any], field: str, where: str, low: float, high: f
     raise InputError(f"{where}.{field} must be {rule}, got {_shown(value)}")
 
 
-def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float]:
+def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float, int]:
     where = f"notes[{index}]"
     if not isinstance(raw, dict):
         raise InputError(f"{where} must be an object with onset, offset and midi, got {_shown(raw)}")
@@ -141,7 +144,10 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     midi = _number(raw, "midi", where, low - 0.5, high + 0.49, f"a MIDI number in {low}..{high}")
     if "pitch_hz" in raw:  # not used for notation, but a document that has it must be sane
         _number(raw, "pitch_hz", where, math.ulp(0.0), MAX_PITCH_HZ, f"a frequency in Hz, > 0 and ≤ {MAX_PITCH_HZ:g}")
-    return onset, offset, midi
+    velocity = DEFAULT_VELOCITY
+    if "velocity" in raw:  # the polyphonic engine's loudness; a melody's notes have none
+        velocity = round(_number(raw, "velocity", where, 1, 127, "a MIDI velocity in 1..127"))
+    return onset, offset, midi, velocity
 
 
 def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
@@ -150,7 +156,9 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
     recording (``limits.max_duration_s``: the caller's configured limits, ``Limits()`` when None), and a
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
-    (0, 20000] Hz. Notes may come in any order.
+    (0, 20000] Hz; ``velocity``, when present, in 1..127. Notes may come in any order and
+    overlap (a polyphonic engine's); the melody tracker's splits are joined unless
+    ``engine.name`` is "poly".
 
     Raises:
         InputError: the first offending note, named by index and field.
@@ -167,12 +175,33 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     tuned = isinstance(summary, Mapping) and isinstance(summary.get("tuning_cents"), (int, float))
     # Notes' midi is already tuned when the features say how (summary.tuning_cents);
     # otherwise the offset is estimated from the notes themselves.
-    offset = 0.0 if tuned else tuning_offset([m for _, _, m in parsed], [off - on for on, off, _ in parsed])
+    offset = 0.0 if tuned else tuning_offset([m for _, _, m, _ in parsed], [off - on for on, off, _, _ in parsed])
     low, high = MIDI_RANGE
-    notes_ = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset)))) for on, off, m in parsed),
+    notes_ = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset))), v) for on, off, m, v in parsed),
                     key=lambda n: n.onset)
     frames = _voicing(document)
-    return join_tracker_splits(notes_, *frames) if frames else notes_
+    # The melody tracker's splits of one note are joined; a polyphonic engine's notes are not its.
+    melodic = _engine(document).get("name") != "poly"
+    return join_tracker_splits(notes_, *frames) if frames and melodic else notes_
+
+
+def _engine(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    engine = document.get("engine")
+    return engine if isinstance(engine, Mapping) else {}
+
+
+def instrument_of(document: Mapping[str, Any]) -> str | None:
+    """The instrument a ``features.json`` names (``engine.instrument``), None when it names none.
+
+    Raises:
+        InputError: an instrument that is not a short lower-case name.
+    """
+    value = _engine(document).get("instrument")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _INSTRUMENT.fullmatch(value):
+        raise InputError(f"engine.instrument must be a lower-case instrument name such as 'piano', got {_shown(value)}")
+    return value
 
 
 def _voicing(document: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from music21 import clef, duration, expressions, key, meter, note, pitch, stream, tempo
+from music21 import chord, clef, duration, expressions, key, meter, note, pitch, stream, tempo
 
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra import tools
@@ -158,10 +158,14 @@ def _partial(quarter_length: Fraction) -> str:
 
 def _general_note(n: note.GeneralNote) -> list[str]:
     if isinstance(n, note.Rest):
-        return [f"r{length}" for length in _lengths(n.duration)]
-    if not isinstance(n, note.Note):
-        raise ProcessingError(f"cannot notate a {type(n).__name__}: only single notes and rests")
-    name = _absolute_pitch(n.pitch)
+        # A hidden rest (a lower voice's where it is silent) is a spacer.
+        return [f"{'s' if n.style.hideObjectOnPrint else 'r'}{length}" for length in _lengths(n.duration)]
+    if isinstance(n, chord.Chord):
+        name = "<" + " ".join(_absolute_pitch(p) for p in sorted(n.pitches, key=lambda p: p.ps)) + ">"
+    elif isinstance(n, note.Note):
+        name = _absolute_pitch(n.pitch)
+    else:
+        raise ProcessingError(f"cannot notate a {type(n).__name__}: only notes, chords and rests")
     lengths = _lengths(n.duration)
     tied = n.tie is not None and n.tie.type in ("start", "continue")
     tokens = [f"{name}{length}~" for length in lengths[:-1]]
@@ -206,7 +210,7 @@ def _tempo(mark: tempo.MetronomeMark) -> str | None:
     return "\\tempo " + " ".join(words) if words else None
 
 
-def _content_length(measure: stream.Measure) -> Fraction:
+def _content_length(measure: stream.Stream) -> Fraction:
     return max(
         (Fraction(n.offset) + Fraction(n.quarterLength) for n in measure.notesAndRests),
         default=Fraction(0),
@@ -234,30 +238,65 @@ class _PartWriter:
         return lines
 
     def _measure(self, measure: stream.Measure, *, first: bool, last: bool) -> list[str]:
-        if measure.hasVoices():
-            raise ProcessingError(
-                f"measure {measure.number} has voices: only one line is supported"
-            )
         # music21 marks a pickup by left padding; a first measure that is merely
         # short (the melody pauses) is filled with rests like any other.
         pickup = first and measure.paddingLeft > 0
+        # Only a pickup and the last measure may be short.
+        return self._line(measure, measure.number, fill=not pickup and not last, pickup=pickup, whole_rests=True)
+
+    def two_voice_staff(self, part: stream.Part) -> list[str]:
+        r"""A staff with two-voice passages as two Voice contexts that run through the whole
+        staff (ties cross bar lines within a voice; a ``<< \\ >>`` per measure would break them):
+        the upper one ``\oneVoice`` where the staff has one voice, the lower one spacer rests there."""
+        measures = list(part.getElementsByClass(stream.Measure))
+        upper: list[str] = []
+        lower: list[str] = []
+        two = False
+        for index, measure in enumerate(measures):
+            first, last = index == 0, index == len(measures) - 1
+            bar_check = "" if last else " |"
+            if measure.hasVoices():
+                voices = list(measure.voices)
+                if len(voices) != 2:
+                    raise ProcessingError(f"measure {measure.number} has {len(voices)} voices: at most two are supported")
+                tokens = [a for e in measure if not isinstance(e, (note.GeneralNote, stream.Voice))
+                          if (a := self._attribute(e)) is not None]
+                pickup = first and measure.paddingLeft > 0
+                if pickup and (length := max(_content_length(v) for v in voices)) < self.bar:
+                    tokens.append(_partial(length))
+                upper.append(" ".join([*tokens, "\\voiceOne", *self._line(voices[0], measure.number, fill=not pickup)])
+                             + bar_check)
+                lower.append(" ".join(["\\voiceTwo", *self._line(voices[1], measure.number, fill=not pickup)])
+                             + bar_check)
+                two = True
+                continue
+            tokens = self._measure(measure, first=first, last=last)
+            upper.append(" ".join((["\\oneVoice"] if two else []) + tokens) + bar_check)
+            length = _content_length(measure) if first and measure.paddingLeft > 0 else self.bar
+            lower.append(" ".join(f"s{r[1:]}" for r in _rests(length)) + bar_check)
+            two = False
+        upper.append('\\bar "|."')
+        return ["\\new Staff <<", *_block("\\new Voice {", upper, "}"), *_block("\\new Voice {", lower, "}"), ">>"]
+
+    def _line(self, line: stream.Stream, number: int | None, *, fill: bool, pickup: bool = False,
+              whole_rests: bool = False) -> list[str]:
+        r"""A measure's (or one voice's) attributes, notes, chords, rests and tuplets; rests fill
+        the bar when ``fill``; ``pickup``: announce a short first measure with ``\partial``."""
         announce_pickup = pickup  # \partial goes after \time, before the first note
         tokens: list[str] = []
         position = Fraction(0)
         tuplet: tuple[int, int] | None = None  # ratio of the open \tuplet group
         tuplet_length = Fraction(0)
-        for element in measure:
+        for element in line:
             if not isinstance(element, note.GeneralNote):
                 if (attribute := self._attribute(element)) is not None:
                     tokens.append(attribute)
                 continue
             offset = Fraction(element.offset)
             if offset < position:
-                raise ProcessingError(
-                    f"measure {measure.number} has overlapping notes: only one line is supported"
-                )
+                raise ProcessingError(f"measure {number} has overlapping notes: only one line per voice is supported")
             if announce_pickup:
-                length = _content_length(measure)
+                length = _content_length(line)
                 if length < self.bar:
                     tokens.append(_partial(length))
                 announce_pickup = False
@@ -271,7 +310,7 @@ class _PartWriter:
                 tokens.append(f"\\tuplet {ratio[0]}/{ratio[1]} {{")
                 tuplet, tuplet_length = ratio, Fraction(0)
             notated = _general_note(element)
-            if len(notated) == 1 and self._fills_bar(element, measure):
+            if whole_rests and len(notated) == 1 and self._fills_bar(element, line):
                 # A whole-bar rest, centred in its bar as engravers set it.
                 notated = ["R" + notated[0].removeprefix("r")]
             tokens += notated
@@ -284,12 +323,11 @@ class _PartWriter:
                     tuplet = None
         if tuplet is not None:
             tokens.append("}")
-        # Only a pickup and the last measure may be short.
-        if not pickup and not last and position < self.bar:
+        if fill and position < self.bar:
             tokens += _rests(self.bar - position)
         return tokens
 
-    def _fills_bar(self, element: note.GeneralNote, measure: stream.Measure) -> bool:
+    def _fills_bar(self, element: note.GeneralNote, measure: stream.Stream) -> bool:
         return (
             isinstance(element, note.Rest)
             and element.offset == 0
@@ -350,8 +388,11 @@ def score_to_lilypond(score: stream.Score) -> str:
     staves = []
     for index, part in enumerate(parts):
         # One tempo mark per score: the second staff of a grand staff would repeat it.
-        lines = _PartWriter(with_tempo=index == 0).staff(part)
-        staves += _block("\\new Staff {", lines, "}")
+        writer = _PartWriter(with_tempo=index == 0)
+        if any(m.hasVoices() for m in part.getElementsByClass(stream.Measure)):
+            staves += writer.two_voice_staff(part)
+        else:
+            staves += _block("\\new Staff {", writer.staff(part), "}")
     music = _block("\\new PianoStaff <<", staves, ">>") if len(parts) == 2 else staves
 
     paper = [

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.engines import INSTRUMENTS
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
 from audioscore.notation.feature_notes import notes_for_notation
 from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
+from audioscore.notation.poly_score import arrange, build_poly_score, choose_layout, summarise_poly
+from audioscore.notation.polyphony import is_polyphonic, quantise_polyphony
 from audioscore.notation.quantise import join_tracker_splits, notate_rhythm
-from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.rhythm import PerformedNote, QuantisedNote
 from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
 from audioscore.notation.tonality import estimate_key, parse_key, spell, tuning_offset
 
@@ -42,6 +45,7 @@ __all__ = [
 MIN_NOTES = 1
 FEW_NOTES = 3  # below this, tempo and meter cannot be estimated: defaults, said in the summary
 LILYPOND_TIMEOUT_S = 120.0
+POLYPHONIC_INSTRUMENTS = frozenset({"piano", "guitar"})  # always chords, voices and their staves
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,10 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     notes = sorted(notes, key=lambda n: n.onset)
     if len(notes) < MIN_NOTES:
         raise InputError("no melody to transcribe: no notes found (silence, or no voiced audio)")
+    # A melody instrument's notes are a melody whatever they overlap; harp, organ or no hint: the notes decide.
+    melodic = INSTRUMENTS.get(options.instrument or "") == "melody"
+    if options.instrument in POLYPHONIC_INSTRUMENTS or (not melodic and is_polyphonic(notes)):
+        return _notate_polyphony(notes, options)
     try:
         rhythm, quantised, _ = notate_rhythm(notes, tempo_bpm=options.tempo_bpm,
                                              time_signature=options.time_signature, triplets=options.triplets)
@@ -124,6 +132,34 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     summary = summarise_score(score, quantised, rhythm, key, cuts)
     if len(quantised) < FEW_NOTES:
         summary["remarks"] = [(f"only {len(quantised)} note(s): tempo and meter are defaults "
+                               f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
+                               "not estimates")]
+    return score, summary
+
+
+def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
+    """Chords and voices on one staff or a grand staff (see ``polyphony``, ``hands``, ``poly_score``)."""
+    try:
+        rhythm, placed = quantise_polyphony(notes, tempo_bpm=options.tempo_bpm,
+                                            time_signature=options.time_signature, triplets=options.triplets)
+        layout = choose_layout(options.instrument, [n.midi for n in placed])
+        arranged = arrange(placed, layout)
+        shortened, cuts = shorten_silences([QuantisedNote(n.start, n.duration, n.midi) for n in arranged],
+                                           rhythm.bar_quarters)
+        arranged = [replace(n, start=s.start, duration=s.duration) for n, s in zip(arranged, shortened, strict=True)]
+        if options.key:
+            key = parse_key(options.key)
+        else:
+            # Bass of the last chord last, top of the first first: the mode follows the cadence's bass.
+            ordered = sorted(arranged, key=lambda n: (n.start, -n.midi))
+            key = estimate_key((n.midi, float(n.duration)) for n in ordered)
+        score = build_poly_score(arranged, rhythm, key, ScoreSpec(options.title, options.composer), layout, cuts)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    summary = summarise_poly(score, arranged, rhythm, key, layout, options.instrument, cuts)
+    onsets = len({n.start for n in arranged})
+    if onsets < FEW_NOTES:
+        summary["remarks"] = [(f"only {onsets} onset(s): tempo and meter are defaults "
                                f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
                                "not estimates")]
     return score, summary

@@ -8,7 +8,7 @@ from typing import Any
 
 from audioscore.errors import InputError, NotFound
 from audioscore.infra.events import ObjectEvent
-from audioscore.notation.feature_notes import read_features
+from audioscore.notation.feature_notes import instrument_of, read_features
 from audioscore.notation.transcription import TranscribeOptions, notes_from_features, transcribe_notes
 from audioscore.pipeline.common import FEATURES_NAME, RECORDING_ID, Services, current_object, stage_failures, workdir
 
@@ -36,7 +36,8 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
         notes = notes_from_features(document, limits=settings.limits())
-        result = transcribe_notes(notes, Path(tmp) / "out", TranscribeOptions(title=title))
+        options = TranscribeOptions(title=title, instrument=instrument_of(document))
+        result = transcribe_notes(notes, Path(tmp) / "out", options)
         prefix = f"{recording_id}/"
         artifacts = {}
         pages = [(page, "image/png") for page in result.files.pages]  # score-1.png ...: the results page shows all

@@ -14,6 +14,7 @@ from audioscore.analysis.audio import Limits
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.feature_notes import (
     MAX_NOTES,
+    instrument_of,
     notes_for_notation,
     parse_features,
     read_features,
@@ -119,3 +120,34 @@ def test_long_silences_and_held_notes_are_shortened() -> None:
     assert [n.start % bar for n in shortened] == [n.start % bar for n in notes]
     assert shortened[2].start - (shortened[1].start + shortened[1].duration) <= (MAX_REST_BARS + 1) * bar
     assert shortened[3].start - shortened[2].start == 1
+
+
+def test_velocity_and_instrument_of_a_polyphonic_engine_are_read() -> None:
+    chord = [dict(NOTE, midi=60.0, velocity=90), dict(NOTE, midi=64.0, velocity=45), dict(NOTE, midi=67.0)]
+    doc = document(*chord) | {"engine": {"name": "poly", "instrument": "piano"}}
+    notes = notes_for_notation(doc)
+    assert [(n.midi, n.velocity) for n in notes] == [(60, 90), (64, 45), (67, 80)]  # 80: no velocity given
+    assert instrument_of(doc) == "piano"
+    assert instrument_of(document(NOTE)) is None
+    assert instrument_of(document(NOTE) | {"engine": {"name": "melody", "instrument": None}}) is None
+
+
+@pytest.mark.parametrize("velocity", [0, 128, "loud", True, None, 1e400])
+def test_a_bad_velocity_is_named(velocity: object) -> None:
+    with pytest.raises(InputError, match=r"notes\[0\]\.velocity must be a MIDI velocity in 1\.\.127"):
+        notes_for_notation(document(dict(NOTE, velocity=velocity)))
+
+
+@pytest.mark.parametrize("instrument", ["Piano", "piano; rm -rf", "", 3, ["piano"], "x" * 40])
+def test_a_bad_instrument_is_named(instrument: object) -> None:
+    with pytest.raises(InputError, match="engine.instrument must be a lower-case instrument name"):
+        instrument_of(document(NOTE) | {"engine": {"name": "poly", "instrument": instrument}})
+
+
+def test_a_polyphonic_engine_s_repeated_notes_are_not_joined() -> None:
+    """The melody tracker's splits are joined using its voicing; a polyphonic engine's re-struck
+    notes stay two notes."""
+    notes = [dict(NOTE, onset=0.5, offset=0.9), dict(NOTE, onset=0.91, offset=1.4)]
+    pitch = {"times": [0.01 * k for k in range(200)], "voiced_prob": [1.0] * 200}
+    assert len(notes_for_notation(document(*notes) | {"pitch": pitch})) == 1
+    assert len(notes_for_notation(document(*notes) | {"pitch": pitch, "engine": {"name": "poly"}})) == 2

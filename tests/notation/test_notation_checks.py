@@ -1,8 +1,9 @@
 """Scores from performed notes: always a score for a melody however short, and every
 score opens in MuseScore and compiles in LilyPond without warnings.
 
-Notes come straight from the corpora (no audio): the exact score corpus, and humanised
-performances (tempo drift, rubato, jitter; ``tests/humanised.py``) as played.
+Notes come straight from the corpora (no audio): the exact score corpus, humanised
+performances (tempo drift, rubato, jitter; ``tests/humanised.py``) as played, and polyphonic
+performances with a transcriber's noise (``tests/support/polyphonic.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import humanised
+import polyphonic
 import pytest
 import score_corpus as sc
 
@@ -45,7 +47,18 @@ CASES = {
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],
+    # Polyphonic performances with a transcriber's noise: chords, voices, two staves, treble_8.
+    "poly-chorale": lambda: _polyphonic("chorale_g_major"),
+    "poly-two-hands": lambda: _polyphonic("two_hands_a_minor"),
+    "poly-broken-chords": lambda: _polyphonic("broken_chords_d_major"),
+    "poly-guitar-strum": lambda: _polyphonic("strum_e_minor"),
 }
+INSTRUMENTS = {"poly-chorale": "piano", "poly-two-hands": "piano", "poly-broken-chords": None,
+               "poly-guitar-strum": "guitar"}
+
+
+def _polyphonic(name: str) -> list[PerformedNote]:
+    return list(polyphonic.perform(polyphonic.by_name(name), seed=1).played)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +67,7 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, st
     root = tmp_path_factory.mktemp("notation_checks")
     result = {}
     for name, notes in CASES.items():
-        score, summary = _notate(notes(), TranscribeOptions(title=name))
+        score, summary = _notate(notes(), TranscribeOptions(title=name, instrument=INSTRUMENTS.get(name)))
         out = root / name
         out.mkdir()
         rendered = render_lilypond(score_to_lilypond(score), out, basename="score")
