@@ -96,6 +96,7 @@ bench: setup
 	$(PY) bench/notation_report.py
 	$(PY) bench/poly_report.py
 	$(PY) bench/poly_notation_report.py
+	$(PY) bench/poly_score_report.py
 
 # The gate .ci/run starts with: ruff (rules in pyproject.toml) and mypy on the package.
 lint: setup
