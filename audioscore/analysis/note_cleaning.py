@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["clean_notes", "estimate_tuning", "tuned_midi"]
+__all__ = ["clean_notes", "estimate_tuning", "semitone_offset", "tuned_midi"]
 
 NoteTuple = tuple[float, float, float]
 
@@ -75,10 +75,18 @@ def estimate_tuning(pitch_hz: np.ndarray, weight: np.ndarray) -> float:
     use = (hz > 0) & (w > 0)
     if w[use].sum() < TUNING_MIN_WEIGHT:
         return 0.0
-    angle = 2 * np.pi * (100.0 * np.asarray(_midi(hz[use])) % 100.0) / 100.0
-    mean = np.arctan2(np.sum(w[use] * np.sin(angle)), np.sum(w[use] * np.cos(angle)))
-    cents = 100.0 * mean / (2 * np.pi)
+    cents = 100.0 * semitone_offset(np.asarray(_midi(hz[use])), w[use])
     return float(((cents + 50.0) % 100.0) - 50.0)
+
+
+def semitone_offset(midis: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted circular mean of fractional MIDI numbers' distance from the nearest
+    semitone, in semitones (-0.5..0.5]: the tuning offset of notes, as an angle so that
+    +-48 cents average to 50, not 0. 0 for no notes."""
+    if not len(midis):
+        return 0.0
+    angle = 2.0 * np.pi * (midis - np.round(midis))
+    return float(np.arctan2(np.sum(weights * np.sin(angle)), np.sum(weights * np.cos(angle))) / (2.0 * np.pi))
 
 
 def tuned_midi(pitch_hz: float, tuning_cents: float = 0.0) -> float:

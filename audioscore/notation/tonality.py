@@ -15,6 +15,7 @@ from music21 import note as m21note
 from music21 import pitch as m21pitch
 from music21 import stream
 
+from audioscore.analysis.note_cleaning import semitone_offset
 from audioscore.notation.key_names import KEY_FORMS, read_key_name
 
 __all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell", "tuning_offset"]
@@ -44,11 +45,8 @@ def tuning_offset(midis: Iterable[float], weights: Iterable[float] | None = None
         weights: e.g. note durations in seconds; equal when None.
     """
     values = np.asarray(list(midis), dtype=float)
-    if not len(values):
-        return 0.0
     w = np.ones(len(values)) if weights is None else np.asarray(list(weights), dtype=float)
-    angle = 2.0 * np.pi * (values - np.round(values))
-    return float(np.arctan2(np.sum(w * np.sin(angle)), np.sum(w * np.cos(angle))) / (2.0 * np.pi))
+    return semitone_offset(values, w)
 
 
 def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
