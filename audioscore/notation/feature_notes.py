@@ -17,7 +17,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from audioscore.notation.rhythm import PerformedNote
 from audioscore.notation.tonality import tuning_offset
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
-           "parse_features", "read_features"]
+           "parse_features", "performed_notes", "read_features"]
 
 FEATURES_SCHEMA = "audioscore.features/1"
 # A 4-hour recording's features.json (every pitch frame kept) is about 100 MB.
@@ -173,16 +173,29 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
     summary = document.get("summary")
     tuned = isinstance(summary, Mapping) and isinstance(summary.get("tuning_cents"), (int, float))
-    # Notes' midi is already tuned when the features say how (summary.tuning_cents);
-    # otherwise the offset is estimated from the notes themselves.
-    offset = 0.0 if tuned else tuning_offset([m for _, _, m, _ in parsed], [off - on for on, off, _, _ in parsed])
+    return performed_notes(parsed, tuned=tuned, frames=_voicing(document),
+                           melodic=_engine(document).get("name") != "poly")
+
+
+def performed_notes(
+    notes: Sequence[tuple[float, float, float, int]], *, tuned: bool,
+    frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool,
+) -> list[PerformedNote]:
+    """Notes ``(onset_s, offset_s, midi, velocity)`` as notation takes them, in onset order:
+    the CLI's analysis in memory and a ``features.json`` read back give the same notes.
+
+    Args:
+        tuned: the midi numbers already have the recording's tuning taken off
+            (``summary.tuning_cents``); else the offset is estimated from the notes themselves.
+        frames: the pitch analysis's frame times and voicing probabilities, if known.
+        melodic: the melody tracker's notes, whose splits of one note are joined
+            (a polyphonic engine's notes are not its).
+    """
+    offset = 0.0 if tuned else tuning_offset([m for _, _, m, _ in notes], [off - on for on, off, _, _ in notes])
     low, high = MIDI_RANGE
-    notes_ = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset))), v) for on, off, m, v in parsed),
-                    key=lambda n: n.onset)
-    frames = _voicing(document)
-    # The melody tracker's splits of one note are joined; a polyphonic engine's notes are not its.
-    melodic = _engine(document).get("name") != "poly"
-    return join_tracker_splits(notes_, *frames) if frames and melodic else notes_
+    performed = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset))), v) for on, off, m, v in notes),
+                       key=lambda n: n.onset)
+    return join_tracker_splits(performed, *frames) if frames and melodic else performed
 
 
 def _engine(document: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -21,14 +21,14 @@ from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
 from audioscore.analysis.engines import INSTRUMENTS
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
-from audioscore.notation.feature_notes import notes_for_notation
+from audioscore.notation.feature_notes import DEFAULT_VELOCITY, notes_for_notation, performed_notes
 from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
 from audioscore.notation.poly_score import arrange, build_poly_score, choose_layout, summarise_poly
 from audioscore.notation.polyphony import is_polyphonic, quantise_polyphony
-from audioscore.notation.quantise import join_tracker_splits, notate_rhythm
+from audioscore.notation.quantise import notate_rhythm
 from audioscore.notation.rhythm import PerformedNote, QuantisedNote
 from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
-from audioscore.notation.tonality import estimate_key, parse_key, spell, tuning_offset
+from audioscore.notation.tonality import estimate_key, parse_key, spell
 
 if TYPE_CHECKING:
     from audioscore.analysis.export import FeatureFiles
@@ -257,16 +257,13 @@ def transcribe_file(
     with _timed(timings, "notation"):
         # From the notes themselves: serialising the whole document (every pitch frame)
         # just to read them back is the costliest step for long recordings.
-        if features.poly_notes and features.engine_choice.name == "poly":
-            # The model's notes are equal-tempered semitones already, and overlap: no tracker joins.
-            notes = [PerformedNote(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes]
-        else:
-            offset = tuning_offset([n.midi for n in features.pitch.notes],
-                                   [n.offset - n.onset for n in features.pitch.notes])
-            notes = join_tracker_splits(
-                sorted((PerformedNote(n.onset, n.offset, min(127, max(0, round(n.midi - offset))))
-                        for n in features.pitch.notes), key=lambda n: n.onset),
-                features.pitch.times, features.pitch.voiced_prob)
+        # The notes as notes_for_notation reads them back from features.json: the melody's midi
+        # already has the recording's tuning taken off (Note.tuning_cents); the model's are semitones.
+        melodic = features.engine_choice.name != "poly"
+        raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY) for n in features.pitch.notes] if melodic
+               else [(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes])
+        notes = performed_notes(raw, tuned=True, frames=(features.pitch.times, features.pitch.voiced_prob),
+                                melodic=melodic)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 
