@@ -130,11 +130,16 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
     except ValueError as error:
         raise InputError(str(error)) from None
     summary = summarise_score(score, quantised, rhythm, key, cuts)
-    if len(quantised) < FEW_NOTES:
-        summary["remarks"] = [(f"only {len(quantised)} note(s): tempo and meter are defaults "
+    _remark_on_defaults(summary, len(quantised), "note(s)")
+    return score, summary
+
+
+def _remark_on_defaults(summary: dict[str, Any], count: int, what: str) -> None:
+    """Say in the summary when there were too few notes (or onsets) to estimate tempo and meter."""
+    if count < FEW_NOTES:
+        summary["remarks"] = [(f"only {count} {what}: tempo and meter are defaults "
                                f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
                                "not estimates")]
-    return score, summary
 
 
 def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
@@ -157,11 +162,7 @@ def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) ->
     except ValueError as error:
         raise InputError(str(error)) from None
     summary = summarise_poly(score, arranged, rhythm, key, layout, options.instrument, cuts)
-    onsets = len({n.start for n in arranged})
-    if onsets < FEW_NOTES:
-        summary["remarks"] = [(f"only {onsets} onset(s): tempo and meter are defaults "
-                               f"({summary['time_signature']}, quarter = {round(summary['tempo_bpm'])}), "
-                               "not estimates")]
+    _remark_on_defaults(summary, len({n.start for n in arranged}), "onset(s)")
     return score, summary
 
 
