@@ -249,7 +249,7 @@ def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     features = extract_file(
         args.audio, sample_rate=args.sample_rate, limits=audio_limits(), plugin_key=args.plugin,
         plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, engine=args.engine, instrument=args.instrument,
-        progress=progress,
+        picture=not args.no_plot, progress=progress,
     )
     progress("write", 0.0)
     source = Source(key=args.audio.name, sha256=file_sha256(args.audio))

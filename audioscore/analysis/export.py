@@ -96,7 +96,7 @@ def write_features(
         _write_csv(f, [mfcc.times, *mfcc.coefficients], ["%.6f"] + ["%.5f"] * mfcc.coefficients.shape[0])
     if files.features_png is not None:
         from audioscore.analysis.plot import (
-            render_features,  # matplotlib only when a picture is wanted
+            render_features,  # Pillow only when a picture is wanted
         )
 
         write_atomic(files.features_png, render_features(features))

@@ -20,7 +20,7 @@ from audioscore.analysis.audio import (
 )
 from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyphony
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
-from audioscore.analysis.overview import Spectrogram, SpectrogramSampler
+from audioscore.analysis.overview import ROWS, Spectrogram, SpectrogramSampler
 from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
 from audioscore.analysis.polyphonic import PolyNote, PolyStream, model_name
 from audioscore.errors import InputError
@@ -84,21 +84,23 @@ class _Extractor:
     """Hands each piece of audio to every analysis in turn: pitch, MFCCs and the picture's spectrogram."""
 
     def __init__(self, sample_rate: int, plugin_key: str, plugin_parameters: dict[str, float] | None,
-                 n_mfcc: int, engine: str = "auto", instrument: str | None = None) -> None:
+                 n_mfcc: int, engine: str = "auto", instrument: str | None = None, picture: bool = True) -> None:
         self.sample_rate = sample_rate
         self.engine, self.instrument = engine, instrument
         # auto runs both engines: basic-pitch's own notes say how polyphonic the audio is.
         self.poly = PolyStream(sample_rate) if engine_for(engine, instrument) in (None, "poly") else None
         self.pitch = PitchTracker(sample_rate, plugin_key=plugin_key, parameters=plugin_parameters)
         self.mfcc = MfccStream(sample_rate, n_mfcc=n_mfcc)
-        self.spectrogram = SpectrogramSampler(sample_rate)
+        # Sampled only for features.png: without the picture it is work nobody sees.
+        self.spectrogram = SpectrogramSampler(sample_rate) if picture else None
 
     def feed(self, samples: np.ndarray) -> None:
         self.pitch.feed(samples)
         if self.poly is not None:
             self.poly.feed(samples)
         self.mfcc.feed(samples)
-        self.spectrogram.feed(samples)
+        if self.spectrogram is not None:
+            self.spectrogram.feed(samples)
 
     def finish(self, source: AudioInfo) -> Features:
         """Raises:
@@ -115,7 +117,9 @@ class _Extractor:
         name, reason, measured = choose(self.engine, self.instrument, poly_notes)
         choice = EngineChoice(name, self.engine, self.instrument, model_name() if name == "poly" else pitch.plugin,
                               reason, measured)
-        return Features(audio, pitch, self.mfcc.finish(), self.spectrogram.finish(), choice, tuple(poly_notes or ()))
+        spectrogram = (self.spectrogram.finish() if self.spectrogram is not None
+                       else Spectrogram(np.zeros((ROWS, 0), np.float32), 0.0))
+        return Features(audio, pitch, self.mfcc.finish(), spectrogram, choice, tuple(poly_notes or ()))
 
     def close(self) -> None:
         self.pitch.close()
@@ -130,6 +134,7 @@ def extract(
     n_mfcc: int = N_MFCC,
     engine: str = "auto",
     instrument: str | None = None,
+    picture: bool = True,
     progress: Callable[[str, float], None] | None = None,
 ) -> Features:
     """Extract the pitch track, notes and MFCCs of audio decoded into memory.
@@ -141,12 +146,13 @@ def extract(
         n_mfcc: number of MFCCs.
         engine: "auto", "melody" or "poly" (``engines.ENGINES``).
         instrument: a hint from ``engines.INSTRUMENTS`` (decides the engine under auto), or None.
+        picture: sample the spectrogram that features.png draws (else ``spectrogram`` is empty).
         progress: called with ("features", fraction done).
 
     Returns:
         The features.
     """
-    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument)
+    extractor = _Extractor(audio.sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument, picture)
     try:
         samples = audio.samples
         for start in range(0, len(samples), CHUNK_SAMPLES):
@@ -169,6 +175,7 @@ def extract_file(
     n_mfcc: int = N_MFCC,
     engine: str = "auto",
     instrument: str | None = None,
+    picture: bool = True,
     progress: Callable[[str, float], None] | None = None,
 ) -> Features:
     """Decode a file and extract its features as the audio streams in: memory does not grow
@@ -179,7 +186,7 @@ def extract_file(
         sample_rate: analysis rate, in Hz.
         limits: size, duration and time bounds; ``Limits()`` when None.
         info: the file's ``audio.probe`` result, when the caller has probed it already.
-        plugin_key, plugin_parameters, n_mfcc, engine, instrument: as for ``extract``.
+        plugin_key, plugin_parameters, n_mfcc, engine, instrument, picture: as for ``extract``.
         progress: called with ("features", fraction done, from the probed duration).
 
     Raises:
@@ -187,7 +194,7 @@ def extract_file(
     """
     stream = AudioStream(path, sample_rate=sample_rate, limits=limits, info=info)
     expected = stream.info.duration_s * sample_rate
-    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument)
+    extractor = _Extractor(sample_rate, plugin_key, plugin_parameters, n_mfcc, engine, instrument, picture)
     try:
         for chunk in stream.chunks():
             extractor.feed(chunk)

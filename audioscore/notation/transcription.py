@@ -251,7 +251,7 @@ def transcribe_file(
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "features"):  # decoding streams into the analysis: one step
         features = extract_file(source_path, sample_rate=sample_rate, limits=limits, engine=engine,
-                                instrument=options.instrument, progress=progress)
+                                instrument=options.instrument, picture=plot, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)

@@ -60,3 +60,12 @@ def test_spectrogram_budget_holds_for_any_length() -> None:
     assert spectrogram.db.shape[1] * spectrogram.hop_s == pytest.approx(1800, rel=0.01)
     # The tone is the loudest row throughout.
     assert len(set(np.argmax(spectrogram.db, axis=0).tolist())) == 1
+
+
+def test_without_the_picture_no_spectrogram_is_sampled_and_the_rest_is_the_same(melody_wav: Path) -> None:
+    with_picture, without = extract_file(melody_wav), extract_file(melody_wav, picture=False)
+    assert with_picture.spectrogram.db.shape[1] > 0
+    assert without.spectrogram.db.shape == (ROWS, 0)
+    np.testing.assert_array_equal(without.pitch.f0_hz, with_picture.pitch.f0_hz)
+    assert without.pitch.notes == with_picture.pitch.notes
+    np.testing.assert_array_equal(without.mfcc.coefficients, with_picture.mfcc.coefficients)
