@@ -6,6 +6,7 @@ __all__ = [
     "AUDIO_BUCKET",
     "EXTRACT_FEATURES",
     "FEATURES_BUCKET",
+    "FETCH_TOKEN_SECRET",
     "FETCH_YOUTUBE",
     "FUNCTIONS",
     "RECORDINGS",
@@ -23,6 +24,9 @@ TRANSCRIBE = "transcribe"
 REDRIVE = "redrive"
 RECORDINGS = "recordings"
 FUNCTIONS = (FETCH_YOUTUBE, EXTRACT_FEATURES, TRANSCRIBE, REDRIVE, RECORDINGS)
+
+# The OpenFaaS secret whose value fetch-youtube requests must carry (stack.yml's fetch-token).
+FETCH_TOKEN_SECRET = "fetch-token"
 
 # Bucket roles, by their default names (AUDIO_BUCKET, FEATURES_BUCKET, SCORES_BUCKET rename them).
 AUDIO_BUCKET = "audio"

@@ -18,6 +18,7 @@ from audioscore.infra.config import Settings, read_secret, settings, store_confi
 from audioscore.infra.events import ObjectEvent, load_json, parse_event
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response, authorised, json_response, respond
+from audioscore.infra.names import FETCH_TOKEN_SECRET
 from audioscore.infra.records import connect as connect_records
 from audioscore.infra.storage import ObjectStore
 from audioscore.pipeline.common import AUDIO_SUFFIXES, Services, status_view
@@ -29,7 +30,6 @@ __all__ = ["EventFunction", "FetchFunction", "RedriveFunction", "StatusFunction"
            "recordings", "redrive", "transcribe"]
 
 WEBHOOK_TOKEN_SECRET = "webhook-token"
-FETCH_TOKEN_SECRET = "fetch-token"
 MONGO_URL_SECRET = "mongo-url"
 
 

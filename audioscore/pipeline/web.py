@@ -32,14 +32,14 @@ from audioscore.errors import InputError
 from audioscore.infra.config import read_secret
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response
+from audioscore.infra.names import FETCH_TOKEN_SECRET, FETCH_YOUTUBE
 from audioscore.infra.records import STAGES, recording_id_for_object
 from audioscore.pages.model import Link, Page, Stage, engine_name, facts_from_summaries, notes_from_score
 from audioscore.pages.render import Forms, Rendered, UploadForm, render_page
 from audioscore.pipeline.common import Services, status_view, workdir
 
-__all__ = ["FETCH_TOKEN_SECRET", "REFRESH_S", "error_page", "form_post", "html_get", "recording_page", "wants_html"]
+__all__ = ["REFRESH_S", "error_page", "form_post", "html_get", "recording_page", "wants_html"]
 
-FETCH_TOKEN_SECRET = "fetch-token"
 REFRESH_S = 3  # how often a page of running work reloads itself
 PENDING_FOR_S = 900  # a submission's waiting page gives up after this long (FETCH_TIMEOUT_S is 600)
 UPLOAD_PREFIX = "uploads/"
@@ -254,7 +254,7 @@ def form_post(body: bytes, services: Services) -> Response:
     except InputError as error:
         return _message(400, "This URL cannot be fetched", str(error))
     # With fetch-youtube's own token: the browser's user proved they have it.
-    invoke_async(services.settings.gateway_url, "fetch-youtube", {"url": checked}, token=token)
+    invoke_async(services.settings.gateway_url, FETCH_YOUTUBE, {"url": checked}, token=token)
     video_id = youtube_video_id(checked)
     if not video_id:
         return _message(202, "Queued", "fetch-youtube will download it; without a YouTube video id this page "
