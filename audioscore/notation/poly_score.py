@@ -26,7 +26,7 @@ from music21 import tie as m21tie
 
 from audioscore.notation.hands import split_hands
 from audioscore.notation.polyphony import PolyNote, voice_staff
-from audioscore.notation.rhythm import Rhythm
+from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.score import (
     GRAND_SPREAD,
     MAX_REST_BARS,
@@ -34,8 +34,9 @@ from audioscore.notation.score import (
     RestCut,
     ScoreSpec,
     _rest_lengths,
-    _restore,
     choose_clef,
+    note_entries,
+    shortened_rests,
     tempo_curve,
 )
 from audioscore.notation.tonality import spell
@@ -260,21 +261,7 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
     """The ``score.json`` document (schema audioscore.score/1, as for a melody) with, per note,
     its ``staff``, ``voice``, ``velocity`` and ``chord`` (an id shared by the notes written as
     one chord; null for a single note), and ``staves``, ``instrument`` and ``polyphonic``."""
-    shift = rhythm.bar_quarters if notes and min(n.start for n in notes) < 0 else Fraction(0)
-    bar = rhythm.bar_quarters
-    cut_at = [c.at for c in cuts]
-    removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
-
-    def seconds(position: Fraction) -> float:
-        return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
-
-    names: dict[int, str] = {}
-
-    def name(midi: int) -> str:
-        if midi not in names:
-            names[midi] = spell(midi, key).nameWithOctave
-        return names[midi]
-
+    written = [QuantisedNote(n.start, n.duration, n.midi) for n in notes]
     chords: dict[tuple[int, int, Fraction], int] = {}
     sizes = {k: len(list(g)) for k, g in itertools.groupby(sorted((n.staff, n.voice, n.start) for n in notes))}
     for staff_voice_start, size in sorted(sizes.items(), key=lambda item: (item[0][2], item[0][0], item[0][1])):
@@ -291,26 +278,10 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
         "instrument": instrument_name,
         "polyphonic": True,
         "notes": [
-            {
-                "measure": int((n.start + shift) // bar) + (0 if shift else 1),
-                "beat": float((n.start + shift) % bar),
-                "start_quarters": float(n.start + shift),
-                "duration_quarters": float(n.duration),
-                "midi": n.midi,
-                "name": name(n.midi),
-                "onset_s": seconds(n.start),
-                "offset_s": seconds(n.end),
-                "velocity": n.velocity,
-                "staff": n.staff,
-                "voice": n.voice,
-                "chord": chords.get((n.staff, n.voice, n.start)),
-            }
-            for n in notes
+            {**entry, "velocity": n.velocity, "staff": n.staff, "voice": n.voice,
+             "chord": chords.get((n.staff, n.voice, n.start))}
+            for entry, n in zip(note_entries(written, rhythm, key, cuts), notes, strict=True)
         ],
         "tempo_curve": tempo_curve(rhythm),
-        "shortened_rests": [
-            {"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars,
-             "bars_shown": MAX_REST_BARS}
-            for c in cuts
-        ],
+        "shortened_rests": shortened_rests(written, rhythm, cuts),
     }

@@ -27,7 +27,7 @@ from audioscore.notation.tempo_marks import TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "shorten_silences", "summarise_score", "tempo_curve"]
+           "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -299,14 +299,6 @@ def summarise_score(
     parts = list(score.parts)
     first_clef = parts[0].recurse().getElementsByClass(m21clef.Clef).first()
     clef = "grand" if len(parts) == 2 else ("bass" if isinstance(first_clef, m21clef.BassClef) else "treble")
-    shift = rhythm.bar_quarters if notes and notes[0].start < 0 else Fraction(0)
-    bar = rhythm.bar_quarters
-    cut_at = [c.at for c in cuts]
-    removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
-
-    def seconds(position: Fraction) -> float:
-        return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
-
     return {
         "schema": SCORE_SCHEMA,
         "key": f"{key.tonic.name} {key.mode}",
@@ -314,23 +306,53 @@ def summarise_score(
         "time_signature": rhythm.time_signature,
         "measures": len(parts[0].getElementsByClass(stream.Measure)),
         "clef": clef,
-        "notes": [
-            {
-                "measure": int((n.start + shift) // bar) + (0 if shift else 1),  # a pickup bar is 0
-                "beat": float((n.start + shift) % bar),
-                "start_quarters": float(n.start + shift),
-                "duration_quarters": float(n.duration),
-                "midi": n.midi,
-                "name": spell(n.midi, key).nameWithOctave,
-                "onset_s": seconds(n.start),
-                "offset_s": seconds(n.start + n.duration),
-            }
-            for n in notes
-        ],
+        "notes": note_entries(notes, rhythm, key, cuts),
         "tempo_curve": tempo_curve(rhythm),
         "swing": rhythm.swing,
-        "shortened_rests": [
-            {"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars, "bars_shown": MAX_REST_BARS}
-            for c in cuts
-        ],
+        "shortened_rests": shortened_rests(notes, rhythm, cuts),
     }
+
+
+def _pickup_shift(notes: Sequence[QuantisedNote], rhythm: Rhythm) -> Fraction:
+    """A bar when the notes start before the first bar line (a pickup, measure 0), else 0."""
+    return rhythm.bar_quarters if notes and min(n.start for n in notes) < 0 else Fraction(0)
+
+
+def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key,
+                 cuts: Sequence[RestCut] = ()) -> list[dict[str, Any]]:
+    """``score.json``'s entry per note: measure (from 1; a pickup bar is 0), beat (quarters from the
+    bar line), quarters from the first full bar, duration, MIDI number, spelled name, and the times
+    in the recording (``onset_s``, ``offset_s``: shortened silences put back)."""
+    shift, bar = _pickup_shift(notes, rhythm), rhythm.bar_quarters
+    cut_at = [c.at for c in cuts]
+    removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
+    names: dict[int, str] = {}
+
+    def seconds(position: Fraction) -> float:
+        return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
+
+    def name(midi: int) -> str:  # spelling is music21 work: once per pitch
+        if midi not in names:
+            names[midi] = spell(midi, key).nameWithOctave
+        return names[midi]
+
+    return [
+        {
+            "measure": int((n.start + shift) // bar) + (0 if shift else 1),
+            "beat": float((n.start + shift) % bar),
+            "start_quarters": float(n.start + shift),
+            "duration_quarters": float(n.duration),
+            "midi": n.midi,
+            "name": name(n.midi),
+            "onset_s": seconds(n.start),
+            "offset_s": seconds(n.start + n.duration),
+        }
+        for n in notes
+    ]
+
+
+def shortened_rests(notes: Sequence[QuantisedNote], rhythm: Rhythm, cuts: Sequence[RestCut]) -> list[dict[str, Any]]:
+    """``score.json``'s silences left out: the measure the shortened rest starts in, its real and shown bars."""
+    shift, bar = _pickup_shift(notes, rhythm), rhythm.bar_quarters
+    return [{"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars,
+             "bars_shown": MAX_REST_BARS} for c in cuts]
