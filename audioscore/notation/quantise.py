@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from audioscore.notation.beats import BeatTrack, notation_cost, positions_in_beats, track_beats
+from audioscore.notation.beats import BeatTrack, main_tempo_bpm, notation_cost, positions_in_beats, track_beats
 from audioscore.notation.meter import Meter, choose_meter, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
@@ -295,7 +295,9 @@ def notate_rhythm(
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi)
                  for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
-    beat_s = 60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None else 60.0 / track.tempo_bpm
+    played = main_tempo_bpm([cleaned[i].onset for i in chosen], [float(w) for w in order])
+    beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None
+              else 60.0 / (played or track.tempo_bpm))
     rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
                     tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1], swing=swing is not None)
     return rhythm, quantised, cleaned
