@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "eighth_grouping", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -295,6 +295,14 @@ def main_tempo_bpm(onsets_s: Sequence[float] | np.ndarray, positions: Sequence[f
         periods.append((times[step:] - times[:-step])[ok] / span[ok])
     found = np.concatenate(periods) if periods else np.zeros(0)
     return 60.0 / float(np.median(found)) if len(found) else None
+
+
+def every_third(beats_s: np.ndarray, first: int, onsets_s: np.ndarray) -> np.ndarray:
+    """Every third beat from index ``first`` (a simple beat's eighths grouped into compound
+    beats), continued to span ``onsets_s`` with a beat to spare."""
+    grouped = np.asarray(beats_s, dtype=float)[first % 3::3]
+    period = 3.0 * float(np.median(np.diff(beats_s)))
+    return _extend(grouped, float(np.min(onsets_s)), float(np.max(onsets_s)), period)
 
 
 def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:

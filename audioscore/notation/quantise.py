@@ -27,8 +27,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from audioscore.notation.beats import BeatTrack, main_tempo_bpm, notation_cost, positions_in_beats, track_beats
-from audioscore.notation.meter import Meter, choose_meter, phase_changes
+from audioscore.notation.beats import (BeatTrack, every_third, main_tempo_bpm, notation_cost, positions_in_beats,
+                                      track_beats)
+from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
 __all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "repair_slip", "snap_onsets", "straightened",
@@ -272,6 +273,11 @@ def notate_rhythm(
         # figures or a compound meter's, written as they are.
         swing = None
         order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
+    if time_signature is None and divided_fast_triple([float(w) for w in order], track.tempo_bpm, meter):
+        # The beats are a 6/8's eighths: grouped in threes from the downbeat.
+        beats = every_third(beats, meter.downbeat, onsets)
+        track = BeatTrack(beats, True)
+        order, chosen, lengths, meter = _placed(cleaned, beats, True, triplets, time_signature)
     # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
     for _ in range(MAX_REPAIRS):
         changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
