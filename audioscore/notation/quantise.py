@@ -27,8 +27,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from audioscore.notation.beats import (BeatTrack, every_third, main_tempo_bpm, notation_cost, positions_in_beats,
-                                      track_beats)
+from audioscore.notation.beats import (
+    BeatTrack,
+    every_third,
+    main_tempo_bpm,
+    notation_cost,
+    positions_in_beats,
+    track_beats,
+)
 from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
@@ -273,19 +279,24 @@ def notate_rhythm(
         # figures or a compound meter's, written as they are.
         swing = None
         order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
-    if time_signature is None and divided_fast_triple([float(w) for w in order], track.tempo_bpm, meter):
-        # The beats are a 6/8's eighths: grouped in threes from the downbeat.
-        beats = every_third(beats, meter.downbeat, onsets)
-        track = BeatTrack(beats, True)
-        order, chosen, lengths, meter = _placed(cleaned, beats, True, triplets, time_signature)
-    # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
-    for _ in range(MAX_REPAIRS):
-        changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
-        if not changes:
-            break
-        beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, track.compound)
-        order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
-    track = BeatTrack(beats, track.compound)
+    in_threes = track.compound
+    for regroup in (False, True):
+        if regroup:
+            # The beats are a 6/8's eighths (their bars' phase repaired first): grouped in
+            # threes from the downbeat.
+            if time_signature is not None or not divided_fast_triple([float(w) for w in order], BeatTrack(beats, False).tempo_bpm,
+                                                                      meter):
+                break
+            beats, in_threes, swing = every_third(beats, meter.downbeat, onsets), True, None
+            order, chosen, lengths, meter = _placed(cleaned, beats, in_threes, triplets, time_signature)
+        # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
+        for _ in range(MAX_REPAIRS):
+            changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
+            if not changes:
+                break
+            beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, in_threes)
+            order, chosen, lengths, meter = _placed(cleaned, beats, in_threes, triplets, time_signature, swing)
+    track = BeatTrack(beats, in_threes)
     # The downbeat at or before the first note's bar; beats before index 0 do not exist, so
     # the first downbeat is the meter's phase taken to the bar containing the first onset.
     first_bar = math.floor((order[0] - meter.downbeat) / meter.beats_per_bar)
