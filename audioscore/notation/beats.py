@@ -36,6 +36,13 @@ MISFIT_CAP = 3.0               # cost of an onset far from every grid position, 
 SIMPLE_GRID = ((0.0, 0.0), (0.5, 0.4), (0.25, 1.2), (0.75, 1.2), (1 / 3, 1.6), (2 / 3, 1.6))
 COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8), (5 / 6, 1.4),
                  (0.25, 2.0), (0.75, 2.0))
+# A beat holding exactly three onsets near its 0, 1/3 and 2/3 (a whole-beat eighth triplet,
+# as people write them) costs this per triplet onset instead of the lone third's price,
+# where at least TRIPLET_MIN_GROUPS beats do: without it a tune's triplets make a wrong
+# tempo octave (whose beats split them unevenly) the simpler reading.
+TRIPLET_GROUP_COST = 0.0
+TRIPLET_MIN_GROUPS = 2
+TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
 COMPOUND_COST = 0.05           # per onset: 6/8 when the eighths clearly group in threes,
@@ -235,6 +242,8 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         seconds = (fraction - where) * period
         costs.append(np.minimum(0.5 * (seconds / JITTER_S) ** 2, MISFIT_CAP) + extra)
     per_onset = np.min(costs, axis=0)
+    if not compound:
+        per_onset = _triplet_groups(per_onset, whole, fraction, period)
     # Syncopation: an onset off the beat held across the next beat (an eighth-quarter-eighth
     # figure read in the wrong meter or at the wrong tempo octave).
     where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
@@ -261,6 +270,27 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
     return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
+
+
+def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray
+                    ) -> np.ndarray:
+    """Per-onset costs with complete whole-beat triplets at TRIPLET_GROUP_COST (see there)."""
+    beat_of = np.floor(whole + np.round(fraction * 3) / 3)  # an early downbeat belongs to its beat
+    within = whole + fraction - beat_of
+    groups = []
+    for beat in np.unique(beat_of):
+        members = np.flatnonzero(beat_of == beat)
+        if len(members) != 3:
+            continue
+        misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
+        if np.all(misfit <= TRIPLET_MISFIT):
+            groups.append((members, misfit))
+    if len(groups) < TRIPLET_MIN_GROUPS:
+        return per_onset
+    cheaper = per_onset.copy()
+    for members, misfit in groups:
+        cheaper[members[1:]] = np.minimum(cheaper[members[1:]], misfit[1:] + TRIPLET_GROUP_COST)
+    return cheaper
 
 
 def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
