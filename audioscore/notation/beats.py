@@ -29,6 +29,11 @@ FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
 CANDIDATE_BPM = tuple(float(b) for b in np.geomspace(36.0, 260.0, 24))
 TIGHTNESS = 400.0              # librosa's tempo-deviation penalty: beats bend, but not to every late onset
+# The whole piece's beats are also placed this loosely and kept where the onsets then notate
+# more simply: a phrase's ritardando (a beat 15-30 % longer at its end) pulls the tight
+# programme's beats a third of a beat off the notes there.
+LOOSE_TIGHTNESS = 200.0
+LOOSE_MOST_GAIN = 0.5          # beats the loose placement may add over the notes
 JITTER_S = 0.045               # onset timing spread a listener forgives
 MISFIT_CAP = 3.0               # cost of an onset far from every grid position, in squared-jitter units
 # Notational cost of an onset at each position inside a beat (fractions of a beat):
@@ -128,11 +133,12 @@ def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarr
     return np.convolve(envelope, kernel, mode="same")
 
 
-def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None) -> np.ndarray:
+def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None, tightness: float = TIGHTNESS
+              ) -> np.ndarray:
     """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
 
     Each frame's score is its (smoothed) onset strength plus the best score of a previous
-    beat half a period to two periods earlier, less ``TIGHTNESS`` times the squared log
+    beat half a period to two periods earlier, less ``tightness`` times the squared log
     ratio of that interval to the period; the beats are the back-links from the best
     frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
     librosa's version is compiled by numba on first use in every process (11-13 s here).
@@ -145,7 +151,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     n = len(local)
     lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
-    penalty = -TIGHTNESS * np.log(lags / period) ** 2
+    penalty = -tightness * np.log(lags / period) ** 2
     score = local.copy()
     back = np.full(n, -1)
     # Before the first onset there is nothing to link to (as in librosa).
@@ -156,7 +162,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     for t in range(lo, n):
         start = max(0, t - hi)
         if periods is not None:
-            penalty = -TIGHTNESS * np.log(lags / periods[t]) ** 2
+            penalty = -tightness * np.log(lags / periods[t]) ** 2
         candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
         k = int(np.argmax(candidates))
         score[t] = local[t] + candidates[k]
@@ -409,10 +415,25 @@ def track_beats(
         refined = _measured_bpm(onsets, best[1])
         if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
             bpm = refined
-            beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+            beats = _simplest(envelope, bpm, onsets, best[2])
             return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
-    beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-    return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets) if tempo_bpm is None else BeatTrack(beats, best[2])
+    if tempo_bpm is not None:
+        beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+        return BeatTrack(beats, best[2])
+    return _followed(BeatTrack(_simplest(envelope, bpm, onsets, best[2]), best[2]), envelope, bpm, onsets)
+
+
+def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bool) -> np.ndarray:
+    """The piece's beats at ``bpm``, placed tightly or loosely, whichever notates the onsets
+    more simply (see LOOSE_TIGHTNESS)."""
+    tight, loose = (_extend(_beats_at(envelope, bpm, tightness=t), onsets[0], onsets[-1], 60.0 / bpm)
+                    for t in (TIGHTNESS, LOOSE_TIGHTNESS))
+    # Loose beats that span the notes with more beats than the tight ones did not follow a
+    # ritardando (which lengthens beats) but split a held note or a rest.
+    ends = onsets[[0, -1]]
+    if np.ptp(positions_in_beats(ends, loose)) > np.ptp(positions_in_beats(ends, tight)) + LOOSE_MOST_GAIN:
+        return tight
+    return min((tight, loose), key=lambda beats: notation_cost(onsets, beats, compound))
 
 
 def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:

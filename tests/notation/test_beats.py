@@ -88,3 +88,19 @@ def test_whole_beat_triplets_after_an_eighth_pickup_keep_their_tempo():
     assert abs(rhythm.tempo_bpm / 84.0 - 1.0) < 0.04
     thirds = sum(n.start.denominator == 3 for n in quantised)
     assert thirds >= 10  # the triplets written as triplets (of 12 onsets on thirds)
+
+
+def test_a_phrase_end_ritardando_keeps_the_notes_on_their_beats():
+    # The corpus's humanised triplet tune (2/4 at 84, an eighth pickup; the last two beats
+    # of each four-bar phrase up to 30 % slower), its played notes: the tight programme's
+    # beats kept their period into the ritardandos and put the closing notes a third of a
+    # beat off (the mark read 90).
+    import humanised
+
+    performance = next(p for p in humanised.HUMANISED if p.name == "triplets_c_minor")
+    notes = [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert abs(rhythm.tempo_bpm / 84.0 - 1.0) < 0.04
+    shift = quantised[0].start - performance.truth[0].start
+    placed = sum(n.start - shift == t.start for n, t in zip(quantised, performance.truth, strict=False))
+    assert len(quantised) == len(performance.truth) and placed >= len(quantised) - 1
