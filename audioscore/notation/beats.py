@@ -43,10 +43,11 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8
                  (0.25, 2.0), (0.75, 2.0))
 # A beat holding exactly three onsets near its 0, 1/3 and 2/3 (a whole-beat eighth triplet,
 # as people write them) costs this per triplet onset instead of the lone third's price,
-# where at least TRIPLET_MIN_GROUPS beats do: without it a tune's triplets make a wrong
-# tempo octave (whose beats split them unevenly) the simpler reading.
+# where TRIPLET_MIN_GROUPS beats or more and TRIPLET_MAX_SHARE or less do: without it a
+# tune's triplets make a wrong tempo octave (whose beats split them unevenly) the simpler reading.
 TRIPLET_GROUP_COST = 0.0
 TRIPLET_MIN_GROUPS = 2
+TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
 TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
@@ -291,7 +292,9 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
         misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
         if np.all(misfit <= TRIPLET_MISFIT):
             groups.append((members, misfit))
-    if len(groups) < TRIPLET_MIN_GROUPS:
+    # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
+    # compound meter's, which its own grid prices): no discount.
+    if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
         return per_onset
     cheaper = per_onset.copy()
     for members, misfit in groups:
