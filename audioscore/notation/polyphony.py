@@ -36,7 +36,7 @@ import numpy as np
 
 from audioscore.notation.beats import positions_in_beats
 from audioscore.notation.meter import choose_meter
-from audioscore.notation.quantise import notate_rhythm, snap_onsets
+from audioscore.notation.quantise import notate_rhythm, snap_onsets, straightened, swing_ratio
 from audioscore.notation.rhythm import PerformedNote, Rhythm
 
 __all__ = ["PolyNote", "clean_polyphonic", "group_onsets", "is_polyphonic", "quantise_polyphony", "voice_staff"]
@@ -338,9 +338,18 @@ def quantise_polyphony(
         positions, periods = _beats(rhythm, times)
         positions = np.maximum.accumulate(positions)
         snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
+    # Swing as for a melody (quantise.notate_rhythm): decided on the chords' onsets in the final
+    # meter, 4/4 only; swung eighths are straightened and written plain under a Swing mark.
+    ratio = swing_ratio(positions) if rhythm.time_signature == "4/4" else None
+    rhythm = replace(rhythm, swing=ratio is not None)
+    if ratio is not None:
+        positions = straightened(positions, ratio)
+        snapped = snap_onsets(positions, periods, compound=False, triplets=triplets)
     onsets = sorted(set(snapped))
     per_beat = rhythm.grid.quarters_per_beat
     ends_beats, _ = _beats(rhythm, [n.offset for n in cleaned])
+    if ratio is not None:
+        ends_beats = straightened(ends_beats, ratio)
     end_of = {id(n): float(e) + END_BIAS_BEATS for n, e in zip(cleaned, ends_beats, strict=True)}
     placed: dict[tuple[Fraction, int], PolyNote] = {}
     for where, group in zip(snapped, groups, strict=True):

@@ -140,3 +140,14 @@ def test_piano_melody_is_a_grand_staff_with_an_empty_left_hand() -> None:
     summary = _summary(notes, "piano")
     assert summary["clef"] == "grand" and summary["staves"] == 2
     assert {n["staff"] for n in summary["notes"]} == {1}
+
+
+def test_chords_of_one_pitch_class_are_in_its_own_major_key_as_a_melody_is() -> None:
+    """A drone in octaves: nothing to estimate a key from, so the pitch's own major key (the
+    melody path's rule), not a minor key with five flats for a C."""
+    for pitch_class, key in ((0, "C major"), (3, "E- major"), (6, "F# major")):
+        octaves = [PerformedNote(0.5 + 0.5 * i, 1.4 + 0.5 * i, midi + pitch_class, 70)
+                   for i in range(16) for midi in (36, 48, 60)]
+        summary = _summary(octaves, "piano")
+        assert summary["polyphonic"] and summary["key"] == key
+        assert {n["name"][:-1] for n in summary["notes"]} == {key.split()[0]}
