@@ -48,10 +48,10 @@ def test_straight_eighths_and_a_jig_are_not_swing():
 
 
 def comped(share: float) -> list[PerformedNote]:
-    """The swung tune an octave up over a left hand of fifths (C3 + G3) every half bar."""
+    """The swung tune an octave up over a left hand of fifths (C3 + G3) on every beat."""
     quarter = 60.0 / 140.0
-    left = [PerformedNote(0.5 + beat * quarter, 0.5 + (beat + 1.9) * quarter, midi, 60)
-            for beat in range(0, 32, 2) for midi in (48, 55)]
+    left = [PerformedNote(0.5 + beat * quarter, 0.5 + (beat + 0.9) * quarter, midi, 60)
+            for beat in range(32) for midi in (48, 55)]
     return sorted([PerformedNote(n.onset, n.offset, n.midi + 12, 80) for n in played(share)] + left,
                   key=lambda n: n.onset)
 
