@@ -29,6 +29,12 @@ constexpr float kAttackReachS = 0.35f;
 constexpr float kAttackPeakWithinS = 0.25f;
 constexpr float kSlowRiseS = 0.05f;
 constexpr float kAdjacentS = 0.1f;
+// A note of steady pitch splits where it is played again (HarmonicSpectrum::reattacks),
+// not within kReattackHeadS of its start (the attack of a sampled or blown note
+// settles in two stages: 0.1 s split tuba, bassoon and clarinet attacks) nor
+// kReattackTailS of its end, and into parts at least kReattackTailS long.
+constexpr float kReattackHeadS = 0.2f;
+constexpr float kReattackTailS = 0.08f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
@@ -417,7 +423,23 @@ std::vector<Note> PyinPlugin::spanNotes() {
         note.startFrame = start;
         if (previous && notes[i - 1].endFrame > start) notes[i - 1].endFrame = start;
     }
-    return notes;
+    // Repeated notes under a legato bow or breath: no dip deep enough for the
+    // onsets' re-attack test, but a burst of noise between the partials.
+    std::vector<Note> split;
+    const int head = framesOf(kReattackHeadS), tail = framesOf(kReattackTailS);
+    auto part = [&](const Note &note, int from, int to) {
+        const float hz = from == note.startFrame && to == note.endFrame ? 0.f : medianPitch(m_voicedPitch, from, to);
+        split.push_back({from, to, hz > 0 ? hz : note.frequencyHz});
+    };
+    for (const Note &note : notes) {
+        int start = note.startFrame;
+        for (int cut : m_harmonics->reattacks(note.startFrame, note.endFrame, head, tail, tail)) {
+            part(note, start, cut);
+            start = cut;
+        }
+        part(note, start, note.endFrame);
+    }
+    return split;
 }
 
 }  // namespace audioscore
