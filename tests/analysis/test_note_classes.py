@@ -94,3 +94,10 @@ def test_legato_cello_starts_where_its_resolved_partials_rise() -> None:
     # note's rise, so every onset after the first came 60-120 ms late. Only partials resolved
     # from the previous note's (2.5 bins apart) now count. Before: F1 0.182; after: 0.667.
     assert _f1("cello_ballad") >= 0.6
+
+
+def test_repeated_string_notes_split_where_the_bow_changes() -> None:
+    # Class 2 on a string section: notes repeated at the same pitch under a legato bow keep
+    # the level within 3 dB, so no dip shows; the bow change's noise between the partials
+    # does. Before: 20 notes for 31 (F1 0.667); after: 25 (0.786).
+    assert _f1("strings_repeated") >= 0.75

@@ -35,7 +35,9 @@ constexpr float kFluxMinHz = 100.f;
 constexpr float kFluxCompression = 100.f;
 constexpr int kFluxLag = 2;
 constexpr float kReattackRatio = 1.8f;
-constexpr float kReattackMinFlux = 5.f;   // log units summed over bins: noise in a quiet note
+// Summed log units: a bow change or breath gave 68-100 on tests/realistic.py, a clean
+// synthetic swell under a fading note 18 (test_note_classes); 20-40 score the same.
+constexpr float kReattackMinFlux = 30.f;
 constexpr float kReattackTopDb = 3.f;     // a decaying note's late ripples stay below
 constexpr float kReattackRiseDb = 1.f;    // over the kReattackLevelFrames either side
 constexpr int kReattackLevelFrames = 10;  // about 60 ms at the default step
