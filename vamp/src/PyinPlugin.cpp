@@ -40,6 +40,15 @@ constexpr float kReattackTailS = 0.08f;
 constexpr float kSplitRiseDb = 3.f;
 constexpr float kSplitDipDb = 6.f;  // 3 split string sections and reverberant voices on their swells; 8 cost synthetic tones
 constexpr float kSplitSpanS = 0.06f;
+// ... and either rises kSteadySplitRiseDb, or the pitch leaves the note by
+// kArticulationCents within kArticulationS of the onset (a singer's repeated
+// note scoops in again). String sections, choirs and a legato cello swell by
+// 3-6 dB out of 6-11 dB dips on one steady pitch (tests/realistic.py: every
+// such split there was false); a re-tongued sax rises 9-19 dB.
+constexpr float kSteadySplitRiseDb = 6.5f;
+constexpr float kArticulationCents = 50.f;
+constexpr float kArticulationS = 0.08f;
+constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
 // A window's note may start this much before the end of the previous window's
@@ -385,6 +394,16 @@ int PyinPlugin::chooseCut(const std::vector<Note> &notes) const {
     return lastStart >= 0 ? lastStart : target;
 }
 
+bool PyinPlugin::articulated(int noteStart, int frame) const {
+    const int frames = static_cast<int>(m_voicedPitch.size()), near = framesOf(kArticulationS);
+    const int context = framesOf(kArticulationContextS);
+    const float noteHz = medianPitch(m_voicedPitch, std::max(noteStart, frame - context), std::min(frames, frame + context));
+    if (noteHz <= 0) return false;
+    for (int f = std::max(0, frame - near); f < std::min(frames, frame + near); ++f)
+        if (m_voicedPitch[f] > 0 && std::fabs(1200.f * std::log2(m_voicedPitch[f] / noteHz)) >= kArticulationCents) return true;
+    return false;
+}
+
 std::vector<Note> PyinPlugin::spanNotes() {
     m_voicedPitch.resize(m_pitch.size());
     for (size_t f = 0; f < m_pitch.size(); ++f) m_voicedPitch[f] = std::max(m_pitch[f], 0.f);
@@ -404,7 +423,9 @@ std::vector<Note> PyinPlugin::spanNotes() {
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
-            return m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
+            float rise = 0.f;
+            const int start = m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb, &rise);
+            return start < 0 || rise >= kSteadySplitRiseDb || articulated(noteStart, frame) ? start : -1;
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
     // Slow attacks (strings, choir): the note model starts a note once its
