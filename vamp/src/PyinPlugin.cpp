@@ -42,10 +42,11 @@ constexpr float kSplitDipDb = 6.f;  // 3 split string sections and reverberant v
 constexpr float kSplitSpanS = 0.06f;
 // ... and either rises kSteadySplitRiseDb, or the pitch leaves the note by
 // kArticulationCents within kArticulationS of the onset (a singer's repeated
-// note scoops in again). String sections, choirs and a legato cello swell by
-// 3-6 dB out of 6-11 dB dips on one steady pitch (tests/realistic.py: every
-// such split there was false); a re-tongued sax rises 9-19 dB.
-constexpr float kSteadySplitRiseDb = 6.5f;
+// note scoops in again). On tests/realistic.py string sections, choirs and a
+// legato cello swelled by 3.5-5.8 dB out of 6-11 dB dips on one steady pitch
+// (every such split was false); a repeated contrabass note rose 6.0 dB, a
+// re-tongued sax 9-19 dB.
+constexpr float kSteadySplitRiseDb = 6.f;
 constexpr float kArticulationCents = 50.f;
 constexpr float kArticulationS = 0.08f;
 constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
