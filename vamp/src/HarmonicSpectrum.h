@@ -28,8 +28,9 @@ public:
     // pitch avoidHz, 0: none), over frames [from, to), rises to its peak after
     // noteStart; a rise to 80 % of that peak taking at least riseFrames is a
     // slow attack, which starts where the amplitude last rose through
-    // kAttackFloor of the peak. Returns that frame when it is before noteStart
-    // (and not before `from`), else noteStart.
+    // kAttackFloor of the peak (or, when it never fell that low, at its
+    // quietest frame if that lies kAttackLeastRise below the peak). Returns
+    // that frame when it is before noteStart (and not before `from`), else noteStart.
     int attackStart(int from, int noteStart, int to, float f0Hz, float avoidHz, int riseFrames) const;
 
     // Frames in [from + head, to - tail) where a note of steady pitch over
