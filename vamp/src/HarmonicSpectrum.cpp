@@ -40,8 +40,9 @@ constexpr float kFluxCompression = 100.f;
 constexpr int kFluxLag = 2;
 constexpr float kReattackRatio = 1.8f;
 // Summed log units: a bow change or breath gave 68-100 on tests/realistic.py, a clean
-// synthetic swell under a fading note 18 (test_note_classes); 20-40 score the same.
-constexpr float kReattackMinFlux = 30.f;
+// synthetic swell under a fading note 18 (test_note_classes), the bow noise of a real
+// sustained contrabass note (TinySOL A2) up to 35.
+constexpr float kReattackMinFlux = 45.f;
 constexpr float kReattackTopDb = 3.f;     // a decaying note's late ripples stay below
 constexpr float kReattackRiseDb = 1.f;    // over the kReattackLevelFrames either side
 constexpr int kReattackLevelFrames = 10;  // about 60 ms at the default step

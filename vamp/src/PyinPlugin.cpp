@@ -447,6 +447,7 @@ std::vector<Note> PyinPlugin::spanNotes() {
     }
     // Repeated notes under a legato bow or breath: no dip deep enough for the
     // onsets' re-attack test, but a burst of noise between the partials.
+    if (m_onsetSensitivity <= 0) return notes;  // onsets never split notes
     std::vector<Note> split;
     const int head = framesOf(kReattackHeadS), tail = framesOf(kReattackTailS);
     auto part = [&](const Note &note, int from, int to) {
