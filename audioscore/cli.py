@@ -25,6 +25,9 @@ from . import __version__
 from .errors import AudioscoreError, InputError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from audioscore.analysis.audio import AudioInfo, Limits
     from audioscore.notation.transcription import TranscribeOptions, Transcription
 
 __all__ = ["main"]
@@ -235,19 +238,35 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _probe_meanwhile(path: Path, limits: Limits) -> Future[AudioInfo]:
+    """``audio.probe`` of the input in a thread: ffprobe (~0.1 s, a subprocess) runs while the
+    analysis modules import in this one. Its errors are raised by ``result()``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from audioscore.analysis.audio import probe
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe")
+    probing = pool.submit(probe, path, limits)
+    pool.shutdown(wait=False)  # the probe goes on; the pool takes no more work
+    return probing
+
+
 def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    from audioscore.analysis.export import file_sha256, write_features
-    from audioscore.analysis.features import Source, extract_file
-    from audioscore.analysis.pitch import check_plugin
     from audioscore.infra.config import audio_limits
 
     _check_input_file(args.audio)
+    limits = audio_limits()
+    probing = _probe_meanwhile(args.audio, limits)
+    from audioscore.analysis.export import file_sha256, write_features
+    from audioscore.analysis.features import Source, extract_file
+    from audioscore.analysis.pitch import check_plugin
+
     check_plugin(args.plugin, dict(args.param))
     _check_output_dir(args.out)
     progress = _Progress(not (args.quiet or args.json))
     progress("features", 0.0)
     features = extract_file(
-        args.audio, sample_rate=args.sample_rate, limits=audio_limits(), plugin_key=args.plugin,
+        args.audio, sample_rate=args.sample_rate, limits=limits, info=probing.result(), plugin_key=args.plugin,
         plugin_parameters=dict(args.param), n_mfcc=args.n_mfcc, engine=args.engine, instrument=args.instrument,
         picture=not args.no_plot, progress=progress,
     )
@@ -294,14 +313,18 @@ def _report_score(result: Transcription, args: argparse.Namespace, say: Callable
 
 def _run_transcribe(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     from audioscore.infra.config import audio_limits
-    from audioscore.notation.transcription import transcribe_file
 
     _check_input_file(args.audio)
+    limits = audio_limits()
+    probing = _probe_meanwhile(args.audio, limits)
+    from audioscore.notation.transcription import transcribe_file
+
     _check_output_dir(args.out)
     _note_key_respelling(args)
     progress = _Progress(not (args.quiet or args.json))
     result = transcribe_file(args.audio, args.out, _options(args, args.audio.stem), sample_rate=args.sample_rate,
-                             limits=audio_limits(), plot=not args.no_plot, engine=args.engine, progress=progress)
+                             limits=limits, info=probing.result(), plot=not args.no_plot, engine=args.engine,
+                             progress=progress)
     progress.done()
     page = _write_page(args)
     if not args.json:

@@ -3,7 +3,8 @@ on a 30-s file (and per minute of audio), and of ``python -c "import numpy"`` as
 
 Medians of five fresh processes each, wall time (what a person waits for on an idle machine)
 and CPU time (which does not grow with the machine's load). extract runs at its default,
-``--engine auto``, which runs both note engines to choose, and with ``--engine melody``.
+``--engine auto`` (the pitch tracker, and the polyphonic model on one window in four to choose),
+and with ``--engine melody``.
 Targets (issue 12): --help within 2.5x the numpy import; extract within 2.5 s per minute of audio.
 """
 
@@ -64,7 +65,6 @@ def main() -> None:
           " target <= 2.5)")
     print(f"  audioscore extract --no-plot    {no_plot_s[0]:6.2f} {no_plot_s[1]:6.2f}  "
           f"({no_plot_s[0] * per_minute:.2f} s wall, {no_plot_s[1] * per_minute:.2f} s CPU per audio minute)")
-    # auto (the default) runs both note engines to choose; a hint or --engine runs one.
     print(f"  audioscore extract --engine melody {melody_s[0]:6.2f} {melody_s[1]:6.2f}  "
           f"({melody_s[0] * per_minute:.2f} s wall, {melody_s[1] * per_minute:.2f} s CPU per audio minute)")
 

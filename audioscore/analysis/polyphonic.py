@@ -17,18 +17,19 @@ context, so memory stays bounded however long the recording is.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from audioscore.analysis.engines import overlap_totals
 from audioscore.errors import ProcessingError
 
-__all__ = ["MODEL_RATE", "PolyNote", "PolyStream", "model_name", "model_path", "notes_from_activations"]
+__all__ = ["MODEL_RATE", "PROBE_EVERY", "PolyNote", "PolyProbe", "PolyStream", "model_name", "model_path", "notes_from_activations"]
 
 # The model's fixed framing (basic_pitch.constants).
 MODEL_RATE = 22050
@@ -52,6 +53,9 @@ ENERGY_TOLERANCE = 11
 # activations older than that are dropped, so memory does not grow with the recording.
 SEGMENT_FRAMES = 2584
 CONTEXT_FRAMES = 431
+# auto measures polyphony on one model window in PROBE_EVERY, spread over the whole recording:
+# a quarter of the model's cost, and the full pass runs only on audio that turns out polyphonic.
+PROBE_EVERY = 4
 _INPUT = "serving_default_input_2:0"
 _NOTE_OUTPUT, _ONSET_OUTPUT = "StatefulPartitionedCall:1", "StatefulPartitionedCall:2"
 _MODEL_FILE = ("saved_models", "icassp_2022", "nmp.onnx")
@@ -89,6 +93,8 @@ def model_path() -> Path:
 
 def model_name() -> str:
     """E.g. ``basic-pitch 0.4.0 (ONNX)``."""
+    import importlib.metadata  # ~20 ms of imports, needed only to name the model that ran
+
     try:
         version = importlib.metadata.version("basic-pitch")
     except importlib.metadata.PackageNotFoundError:
@@ -129,11 +135,8 @@ class PolyStream:
         """Raises:
             ProcessingError: basic-pitch's model or onnxruntime is missing.
         """
-        import soxr  # librosa's own resampler (its default "soxr_hq"), as basic-pitch loads audio
-
-        self._model = _session()
-        self._resampler = None if sample_rate == MODEL_RATE else soxr.ResampleStream(
-            sample_rate, MODEL_RATE, 1, dtype="float32", quality="HQ")
+        _session()
+        self._resampler = _resampler(sample_rate)
         # basic-pitch pads half its overlap in front, so the first window's kept frames start at 0 s.
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)
         self._samples = 0  # model-rate samples of real audio
@@ -168,18 +171,12 @@ class PolyStream:
 
     def _push(self, samples: np.ndarray, *, last: bool) -> None:
         self._samples += len(samples)
-        self._audio = np.concatenate([self._audio, samples])
-        ready = (len(self._audio) - WINDOW_SAMPLES) // HOP_SAMPLES + 1 if len(self._audio) >= WINDOW_SAMPLES else 0
-        if last:  # every remaining window, zero-padded at the end
-            ready = max(ready, math.ceil(len(self._audio) / HOP_SAMPLES))
-            self._audio = np.concatenate([self._audio, np.zeros(WINDOW_SAMPLES, np.float32)])
+        self._audio, ready = _windows_ready(np.concatenate([self._audio, samples]), last=last)
         for first in range(0, ready, BATCH_WINDOWS):
             count = min(BATCH_WINDOWS, ready - first)
-            batch = np.stack([self._audio[(first + i) * HOP_SAMPLES:][:WINDOW_SAMPLES] for i in range(count)])
-            note, onset = self._model.run([_NOTE_OUTPUT, _ONSET_OUTPUT], {_INPUT: batch[:, :, None]})
-            kept = slice(EDGE_FRAMES, EDGE_FRAMES + KEPT_FRAMES)
-            self._frames = np.concatenate([self._frames, note[:, kept].reshape(-1, N_PITCHES)])
-            self._onsets = np.concatenate([self._onsets, onset[:, kept].reshape(-1, N_PITCHES)])
+            note, onset = _run_model([self._audio[(first + i) * HOP_SAMPLES:][:WINDOW_SAMPLES] for i in range(count)])
+            self._frames = np.concatenate([self._frames, note.reshape(-1, N_PITCHES)])
+            self._onsets = np.concatenate([self._onsets, onset.reshape(-1, N_PITCHES)])
         self._audio = self._audio[ready * HOP_SAMPLES:]
         if not last:
             self._decode(final=False)
@@ -240,6 +237,104 @@ class PolyStream:
         else:
             self._notes.append((start, end, pitch, amp))
 
+
+def _resampler(sample_rate: int) -> Any:
+    """A stream resampler to the model's rate (None at that rate): soxr's "HQ", librosa's own
+    default resampler, as basic-pitch loads audio."""
+    import soxr
+
+    return None if sample_rate == MODEL_RATE else soxr.ResampleStream(sample_rate, MODEL_RATE, 1, dtype="float32",
+                                                                      quality="HQ")
+
+
+def _windows_ready(audio: np.ndarray, *, last: bool) -> tuple[np.ndarray, int]:
+    """The audio (zero-padded at the end when ``last``) and how many model windows, ``HOP_SAMPLES``
+    apart, can run on it now: at the end, every window that holds some audio."""
+    ready = (len(audio) - WINDOW_SAMPLES) // HOP_SAMPLES + 1 if len(audio) >= WINDOW_SAMPLES else 0
+    if last:
+        ready = max(ready, math.ceil(len(audio) / HOP_SAMPLES))
+        audio = np.concatenate([audio, np.zeros(WINDOW_SAMPLES, np.float32)])
+    return audio, ready
+
+
+def _run_model(windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Note and onset activations of each window's kept frames: shape (windows, KEPT_FRAMES, 88) each."""
+    note, onset = _session().run([_NOTE_OUTPUT, _ONSET_OUTPUT], {_INPUT: np.stack(windows)[:, :, None]})
+    kept = slice(EDGE_FRAMES, EDGE_FRAMES + KEPT_FRAMES)
+    return note[:, kept], onset[:, kept]
+
+
+class PolyProbe:
+    """How polyphonic the audio is (mean notes sounding at once, ``engines.polyphony``), measured on
+    basic-pitch's notes in one model window of every ``every`` as the audio streams in.
+
+    The model runs in a worker thread (onnxruntime releases the GIL), so on two cores it costs
+    little wall time next to the pitch tracker. At most ``_PENDING`` batches wait for it: memory
+    stays bounded if it falls behind.
+    """
+
+    _PENDING = 2
+
+    def __init__(self, sample_rate: int, *, every: int = PROBE_EVERY) -> None:
+        """Raises:
+            ProcessingError: basic-pitch's model or onnxruntime is missing.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        _session()
+        self._resampler = _resampler(sample_rate)
+        self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)  # aligned with PolyStream's windows
+        self._every = every
+        self._window = 0  # index of the window that starts at _audio[0]
+        self._batch: list[np.ndarray] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poly-probe")
+        self._pending: list[Future[tuple[float, float]]] = []
+        self._weighted = self._sounding = 0.0
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Analyse the next samples (mono, at the stream's rate)."""
+        samples = np.asarray(samples, np.float32)
+        self._push(samples if self._resampler is None else self._resampler.resample_chunk(samples), last=False)
+
+    def finish(self) -> float:
+        """The measured polyphony (0.0 when no window had a note)."""
+        tail = np.zeros(0, np.float32)
+        self._push(tail if self._resampler is None else self._resampler.resample_chunk(tail, last=True), last=True)
+        while self._pending:
+            self._collect()
+        self._worker.shutdown()
+        return self._weighted / self._sounding if self._sounding > 0 else 0.0
+
+    def close(self) -> None:
+        """Stop the worker (after an error: ``finish`` does it otherwise)."""
+        self._worker.shutdown(cancel_futures=True)
+
+    def _push(self, samples: np.ndarray, *, last: bool) -> None:
+        self._audio, ready = _windows_ready(np.concatenate([self._audio, samples]), last=last)
+        self._batch.extend(self._audio[i * HOP_SAMPLES:][:WINDOW_SAMPLES].copy() for i in range(ready)
+                           if (self._window + i) % self._every == 0)
+        self._window += ready
+        self._audio = self._audio[ready * HOP_SAMPLES:]
+        if len(self._batch) >= BATCH_WINDOWS or (last and self._batch):
+            if len(self._pending) >= self._PENDING:
+                self._collect()
+            self._pending.append(self._worker.submit(_overlap_in, self._batch))
+            self._batch = []
+
+    def _collect(self) -> None:
+        weighted, sounding = self._pending.pop(0).result()
+        self._weighted += weighted
+        self._sounding += sounding
+
+
+def _overlap_in(windows: list[np.ndarray]) -> tuple[float, float]:
+    """``engines.overlap_totals`` of the notes basic-pitch finds in each window, summed."""
+    weighted = sounding = 0.0
+    for note, onset in zip(*_run_model(windows)):
+        spans = [(start * FRAME_S, end * FRAME_S) for start, end, _, _ in notes_from_activations(note, onset)]
+        w, s = overlap_totals(spans)
+        weighted, sounding = weighted + w, sounding + s
+    return weighted, sounding
 
 def notes_from_activations(
     frames: np.ndarray,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, Limits
+from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, AudioInfo, Limits
 from audioscore.analysis.engines import INSTRUMENTS
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
@@ -230,12 +230,14 @@ def transcribe_file(
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     limits: Limits | None = None,
+    info: AudioInfo | None = None,
     plot: bool = True,
     engine: str = "auto",
     progress: Callable[[str, float], None] | None = None,
 ) -> Transcription:
     """Audio file to features and score, all written into ``out_dir``; ``engine`` (auto, melody,
-    poly) and ``options.instrument`` choose the note engine (``analysis.engines``).
+    poly) and ``options.instrument`` choose the note engine (``analysis.engines``); ``info`` is the
+    file's ``audio.probe`` result when the caller has it.
 
     Raises:
         InputError: unusable audio or no melody in it.
@@ -250,7 +252,7 @@ def transcribe_file(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "features"):  # decoding streams into the analysis: one step
-        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, engine=engine,
+        features = extract_file(source_path, sample_rate=sample_rate, limits=limits, info=info, engine=engine,
                                 instrument=options.instrument, picture=plot, progress=progress)
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:

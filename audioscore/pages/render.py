@@ -59,7 +59,21 @@ def _environment() -> Any:  # jinja2 imported lazily: the CLI's --help stays lig
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              bytecode_cache=_bytecode_cache())
+
+
+def _bytecode_cache() -> Any:
+    """Jinja's compiled-template cache in a private temporary folder: compiling the page costs each
+    CLI run ~80 ms, loading it ~2 ms. Entries are keyed by the template's source and written by
+    atomic rename, so concurrent runs and changed templates are safe. None (compile every time)
+    where no such folder can be made (a read-only file system)."""
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 @functools.cache

@@ -26,12 +26,12 @@ def test_polyphony_is_mean_notes_sounding_while_any_sound() -> None:
 
 def test_explicit_engine_then_instrument_then_the_audio() -> None:
     chords = _notes((0, 2), (0, 2), (0, 2))
-    assert choose("melody", "piano", chords)[:2] == ("melody", "requested")
+    assert choose("melody", "piano", 3.0)[:2] == ("melody", "requested")
     assert choose("auto", "guitar", None)[:2] == ("poly", "instrument guitar")
-    assert choose("auto", "voice", chords)[:2] == ("melody", "instrument voice")
-    name, reason, measured = choose("auto", None, chords)
+    assert choose("auto", "voice", 3.0)[:2] == ("melody", "instrument voice")
+    name, reason, measured = choose("auto", None, polyphony(chords))
     assert name == "poly" and measured == 3.0 and "polyphony 3.00" in reason
-    assert choose("auto", None, _notes((0, 1), (1, 2)))[0] == "melody"
+    assert choose("auto", None, polyphony(_notes((0, 1), (1, 2))))[0] == "melody"
 
 
 @pytest.mark.parametrize("value", ["", "Poly;rm -rf /", "piano\x00", "x" * 5000, None, 3, ["poly"]])
@@ -79,5 +79,8 @@ def test_auto_picks_poly_on_chords_and_melody_on_a_sung_line(renders) -> None:
     assert all(1 <= n["velocity"] <= 127 for n in doc["notes"]) and doc["summary"]["polyphony"] > 2
     assert any(b["onset"] < a["offset"] for a, b in zip(doc["notes"], doc["notes"][1:]))
     assert doc["pitch"]["f0_hz"] and doc["mfcc"]["mean"]
+    # auto measured a sample of the audio, then ran the polyphonic engine on all of it: the same
+    # notes as asking for that engine outright.
+    assert poly.poly_notes == extract_file(chords, engine="poly").poly_notes
     forced = extract_file(chords, engine="melody")
     assert forced.engine.reason == "requested" and forced.notes == forced.pitch.notes and not forced.poly_notes
