@@ -19,9 +19,11 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
   of the performance's own median beat, which drift moves by up to ~5 %), meter right, key
   right (same tonic and mode), measures within one.
 
-Three corpora, each with these totals: ``exact`` (the score corpus's melodies as
+Four corpora, each with these totals: ``exact`` (the score corpus's melodies as
 written, exact MIDI timing, no audio: notation must return them unchanged), ``humanised``
-(the performances above, through audio and the pitch tracker) and ``real clips`` (the
+(the performances above, through audio and the pitch tracker), ``held out`` (humanised
+pieces of the classes round 3 fixed, written after the fixes and not tuned on) and
+``real clips`` (the
 recordings in ``/work/shared/audio`` whose tempo, meter and key are known; tempo, meter and
 key only, there is no note truth).
 
@@ -281,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
                                               for p in pieces], args,
                                 subsets=[("humanised, round 1's pieces", original),
                                          ("humanised, widened (all)", {p.name for p in humanised.HUMANISED})])
+    held_out = [p for p in humanised.HELD_OUT if not args.piece or p.name in args.piece]
+    if held_out:
+        run_corpus("humanised, held out (round 3's classes, not tuned on)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:

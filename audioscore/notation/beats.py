@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatTrack", "eighth_grouping", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -48,6 +48,7 @@ LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this man
 REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
 REFINE_MIN_CHANGE = 0.015      # a re-measured tempo this different re-places the beats
 MIN_BEAT_S, MAX_BEAT_S = 60.0 / 260.0, 60.0 / 36.0
+MAIN_TEMPO_SPAN_BEATS = (1.0, 2.0)  # note pairs this many notated beats apart measure the main tempo
 # A lasting tempo change: the programme bends its beats only a little from its one period,
 # so the period is re-estimated in windows (the autocorrelation of the onset envelope near
 # the chosen period) and followed where it departs by more than LOCAL_CHANGE for long.
@@ -266,6 +267,42 @@ def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> floa
     """Notational cost per onset of ``onsets`` (s) on ``beats`` (s) without the tempo prior:
     to compare placements of beats at one tempo."""
     return _cost(onsets, beats, compound, PREFERRED_QUARTER_BPM[0])
+
+
+def main_tempo_bpm(onsets_s: Sequence[float] | np.ndarray, positions: Sequence[float] | np.ndarray) -> float | None:
+    """Felt beats per minute the notes were played at: the median, over note pairs one or two
+    notated beats apart, of their seconds per beat (None when no pair is).
+
+    The tracked beats' median period is coarser: the programme's beats sit on 10-ms frames
+    (2-3 % at 110-170 bpm) and bend to each late onset, and a phrase's rubato stretches
+    whole beats; a pair's span divides its onsets' jitter by its length (short enough to follow the
+    drift: the median of local tempi is the median beat), and the median of
+    many pairs ignores the ritardandos.
+
+    Args:
+        onsets_s: onsets (s) of notes in order, shape (n,).
+        positions: their notated positions in beats, shape (n,), increasing.
+    """
+    times = np.asarray(onsets_s, dtype=float)
+    where = np.asarray(positions, dtype=float)
+    low, high = MAIN_TEMPO_SPAN_BEATS
+    periods: list[np.ndarray] = []
+    for step in range(1, len(where)):
+        span = where[step:] - where[:-step]
+        if span.min() > high:
+            break
+        ok = (span >= low) & (span <= high)
+        periods.append((times[step:] - times[:-step])[ok] / span[ok])
+    found = np.concatenate(periods) if periods else np.zeros(0)
+    return 60.0 / float(np.median(found)) if len(found) else None
+
+
+def every_third(beats_s: np.ndarray, first: int, onsets_s: np.ndarray) -> np.ndarray:
+    """Every third beat from index ``first`` (a simple beat's eighths grouped into compound
+    beats), continued to span ``onsets_s`` with a beat to spare."""
+    grouped = np.asarray(beats_s, dtype=float)[first % 3::3]
+    period = 3.0 * float(np.median(np.diff(beats_s)))
+    return _extend(grouped, float(np.min(onsets_s)), float(np.max(onsets_s)), period)
 
 
 def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Meter", "choose_meter", "meter_scores", "phase_changes"]
+__all__ = ["Meter", "choose_meter", "divided_fast_triple", "meter_scores", "phase_changes"]
 
 # (beats per bar, time signature) for simple and compound beats.
 SIMPLE_METERS = ((4, "4/4"), (3, "3/4"), (2, "2/4"))
@@ -51,6 +51,10 @@ PHASE_SWITCH_COST = 4.0
 PHASE_MIN_BARS = 2
 LONGEST_ACCENT_BEATS = 4.0
 CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
+# A triple beat this fast (quarter bpm) that divides in two on this share of its beats or
+# more is the eighth of a compound meter (see divided_fast_triple).
+FAST_TRIPLE_BPM = 140.0
+DIVIDED_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,29 @@ def choose_meter(
     if not scored:
         raise ValueError(f"time signature {time_signature!r} does not fit a {'compound' if compound else 'simple'} beat")
     return scored[0][1]
+
+
+def divided_fast_triple(positions: Sequence[float], beat_bpm: float, meter: Meter) -> bool:
+    """Whether a 3/4 reading's beats are the eighths of a 6/8: the beat is fast (FAST_TRIPLE_BPM
+    or more) and divides in two on DIVIDED_SHARE of its beats or more.
+
+    A fast waltz's beat is rarely divided (one pair of eighths in 36 beats at 160 in the
+    corpus): at that speed a written eighth is a virtuoso's. A siciliano's dotted-eighth,
+    sixteenth, eighth read an eighth per beat is a fast 3/4 whose sixteenths are eighths;
+    what the onsets cannot say (both bars hold three beats) the notated values do: musicians
+    write a lilting triple figure with its eighth as the unit of a slower compound beat.
+
+    Args:
+        positions: note starts in beats (snapped), in order.
+        beat_bpm: beats per minute of those beats.
+        meter: the meter chosen on them.
+    """
+    if meter.time_signature != "3/4" or beat_bpm < FAST_TRIPLE_BPM or len(positions) < 2:
+        return False
+    pos = np.asarray(positions, dtype=float)
+    halves = np.unique(np.floor(pos[np.abs(pos - np.floor(pos) - 0.5) < 1e-6]))
+    spanned = np.floor(pos[-1]) - np.floor(pos[0]) + 1
+    return len(halves) >= DIVIDED_SHARE * spanned
 
 
 def phase_changes(positions: Sequence[float], lengths: Sequence[float], pitches: Sequence[float], meter: Meter

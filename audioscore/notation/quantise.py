@@ -27,8 +27,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from audioscore.notation.beats import BeatTrack, notation_cost, positions_in_beats, track_beats
-from audioscore.notation.meter import Meter, choose_meter, phase_changes
+from audioscore.notation.beats import (
+    BeatTrack,
+    every_third,
+    main_tempo_bpm,
+    notation_cost,
+    positions_in_beats,
+    track_beats,
+)
+from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 
 __all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "repair_slip", "snap_onsets", "straightened",
@@ -272,14 +279,24 @@ def notate_rhythm(
         # figures or a compound meter's, written as they are.
         swing = None
         order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
-    # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
-    for _ in range(MAX_REPAIRS):
-        changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
-        if not changes:
-            break
-        beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, track.compound)
-        order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
-    track = BeatTrack(beats, track.compound)
+    in_threes = track.compound
+    for regroup in (False, True):
+        if regroup:
+            # The beats are a 6/8's eighths (their bars' phase repaired first): grouped in
+            # threes from the downbeat.
+            if time_signature is not None or not divided_fast_triple([float(w) for w in order], BeatTrack(beats, False).tempo_bpm,
+                                                                      meter):
+                break
+            beats, in_threes, swing = every_third(beats, meter.downbeat, onsets), True, None
+            order, chosen, lengths, meter = _placed(cleaned, beats, in_threes, triplets, time_signature)
+        # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
+        for _ in range(MAX_REPAIRS):
+            changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
+            if not changes:
+                break
+            beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, in_threes)
+            order, chosen, lengths, meter = _placed(cleaned, beats, in_threes, triplets, time_signature, swing)
+    track = BeatTrack(beats, in_threes)
     # The downbeat at or before the first note's bar; beats before index 0 do not exist, so
     # the first downbeat is the meter's phase taken to the bar containing the first onset.
     first_bar = math.floor((order[0] - meter.downbeat) / meter.beats_per_bar)
@@ -295,7 +312,9 @@ def notate_rhythm(
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi)
                  for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
-    beat_s = 60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None else 60.0 / track.tempo_bpm
+    played = main_tempo_bpm([cleaned[i].onset for i in chosen], [float(w) for w in order])
+    beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None
+              else 60.0 / (played or track.tempo_bpm))
     rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
                     tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1], swing=swing is not None)
     return rhythm, quantised, cleaned

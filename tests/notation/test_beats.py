@@ -56,3 +56,17 @@ def test_straight_eighths_with_syncopation_are_simple_meter_at_their_tempo():
     assert not rhythm.grid.compound
     assert rhythm.time_signature == "4/4"
     assert abs(rhythm.tempo_bpm / 130.0 - 1.0) < 0.04
+
+
+
+
+def test_the_mark_is_the_played_tempo_not_the_tracked_frames():
+    # Eighths and quarters played exactly at 168: the tracked beats sit on 10-ms frames
+    # (0.36 s, i.e. 166.7); the mark comes from the onsets on their notated beats.
+    lengths = [1, .5, .5, 1, 1, .5, .5, .5, .5, 2] * 4 + [4]
+    quarter = 60.0 / 168.0
+    onsets = 0.5 + quarter * np.concatenate([[0.0], np.cumsum(lengths[:-1])])
+    notes = [PerformedNote(a, a + 0.9 * length * quarter, 60 + (i * 7) % 12)
+             for i, (a, length) in enumerate(zip(onsets, lengths, strict=True))]
+    rhythm, _, _ = notate_rhythm(notes)
+    assert abs(rhythm.tempo_bpm / 168.0 - 1.0) < 0.003

@@ -47,3 +47,13 @@ def test_a_tempo_change_in_a_held_note_keeps_every_half_note_on_a_downbeat():
     halves = [n.start for n in quantised if n.duration == 2]
     assert len(halves) == 16
     assert all(start % 4 == 0 for start in halves), halves
+
+
+def test_a_siciliano_is_6_8_and_a_fast_waltz_stays_3_4():
+    """The siciliano's dotted-eighth, sixteenth, eighth read an eighth per beat is a 3/4 at
+    168 whose beats divide in two; a waltz at 160 barely divides its beats."""
+    for name, signature, bpm in (("siciliano_f_sharp_minor", "6/8", 84.0), ("waltz_g_major", "3/4", 160.0)):
+        notes = [PerformedNote(a, b, p) for a, b, p in sc.by_name(name).melody().notes]
+        rhythm, _, _ = notate_rhythm(notes)
+        assert rhythm.time_signature == signature, name
+        assert abs(rhythm.tempo_bpm / bpm - 1.0) < 0.04, name
