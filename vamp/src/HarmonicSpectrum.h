@@ -36,8 +36,8 @@ public:
     // Frames in [from + head, to - tail) where a note of steady pitch over
     // [from, to) is played again (a re-bowed, re-sung or re-tongued note of the
     // same pitch, which the pitch track cannot show): a sharp peak of the
-    // broadband log-spectral flux, kReattackRatio times the note's median flux,
-    // with the level rising back to within kReattackTopDb of the note's
+    // broadband log-spectral flux, kReattackRatio times the note's median flux
+    // and at least kReattackMinFlux, with the level rising back to within kReattackTopDb of the note's
     // loudest. A swell rises too slowly to peak the flux. At least `spacing`
     // frames apart.
     std::vector<int> reattacks(int from, int to, int head, int tail, int spacing) const;
