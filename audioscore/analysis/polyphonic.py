@@ -17,6 +17,7 @@ context, so memory stays bounded however long the recording is.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import math
 from concurrent.futures import Future
@@ -29,7 +30,8 @@ import numpy as np
 from audioscore.analysis.engines import overlap_totals
 from audioscore.errors import ProcessingError
 
-__all__ = ["MODEL_RATE", "PROBE_EVERY", "PolyNote", "PolyProbe", "PolyStream", "model_name", "model_path", "notes_from_activations"]
+__all__ = ["MODEL_RATE", "PROBE_EVERY", "PolyNote", "PolyProbe", "PolyStream", "model_name", "model_path",
+           "notes_from_activations", "without_subharmonic_ghosts"]
 
 # The model's fixed framing (basic_pitch.constants).
 MODEL_RATE = 22050
@@ -44,11 +46,17 @@ MIDI_OFFSET = 21  # bin 0 is A0
 N_PITCHES = 88
 BATCH_WINDOWS = 8  # windows per onnxruntime call
 # basic-pitch's predict() defaults are onset 0.5, frame 0.3, 127.7 ms minimum (11 frames): on our
-# corpus (bench/poly_report.py) 0.6, 0.4 and 8 frames (93 ms) find fewer false notes at no cost in recall.
+# corpus (bench/poly_report.py) 0.6 and 0.4 find fewer false notes at no cost in recall. Notes must
+# last over 6 frames (70 ms): the model's frame activation of a chord tone that is also an overtone
+# of a lower chord tone (A4 over A3) fades within ~80 ms, and 8 frames lost them (piano F1 0.837 -> 0.858).
 ONSET_THRESHOLD = 0.6
 FRAME_THRESHOLD = 0.4
-MIN_NOTE_FRAMES = 8
+MIN_NOTE_FRAMES = 6
 ENERGY_TOLERANCE = 11
+# Sub-harmonic ghosts: a note an octave or a twelfth below a louder note that starts within this many
+# frames (35 ms) is the model hearing that note's partials as a fundamental (A3 under an A2-E3-A4 chord).
+GHOST_INTERVALS = (12, 19)
+GHOST_FRAMES = 3
 # Notes are decoded in segments of this many frames (~30 s) with context on both sides (~5 s):
 # activations older than that are dropped, so memory does not grow with the recording.
 SEGMENT_FRAMES = 2584
@@ -165,7 +173,7 @@ class PolyStream:
         total = math.floor(self._samples / FFT_HOP)  # as basic-pitch trims: whole frames of real audio
         self._drop_after(total)
         self._decode(final=True)
-        notes = sorted(self._notes)
+        notes = without_subharmonic_ghosts(sorted(self._notes))
         return [PolyNote(start * FRAME_S, end * FRAME_S, pitch, min(127, max(1, round(127 * amp))))
                 for start, end, pitch, amp in notes]
 
@@ -383,6 +391,32 @@ def notes_from_activations(
         remaining[start:i, max(0, pitch - 1) : pitch + 2] = 0
         notes.append((int(start), int(i), int(pitch) + MIDI_OFFSET, float(np.mean(frames[start:i, pitch]))))
     return notes
+
+
+def without_subharmonic_ghosts(
+    notes: list[tuple[int, int, int, float]],
+    *,
+    intervals: tuple[int, ...] = GHOST_INTERVALS,
+    window_frames: int = GHOST_FRAMES,
+) -> list[tuple[int, int, int, float]]:
+    """The notes less those an octave or a twelfth (``intervals``, semitones) below a note of higher
+    mean activation that starts within ``window_frames``: basic-pitch reports such sub-harmonics
+    under piano chords (on our corpus 73 of 88 such notes were false). A real doubled bass sounds
+    at least as strongly as its upper octave, so it stays. Written here: basic-pitch has no such rule.
+
+    Args:
+        notes: (start frame, end frame, MIDI number, mean activation), sorted by start frame.
+
+    Returns:
+        The kept notes, in the same order.
+    """
+    starts = [start for start, _, _, _ in notes]
+    kept = []
+    for start, end, pitch, amp in notes:
+        lo, hi = bisect.bisect_left(starts, start - window_frames), bisect.bisect_right(starts, start + window_frames)
+        if not any(notes[j][2] - pitch in intervals and notes[j][3] > amp for j in range(lo, hi)):
+            kept.append((start, end, pitch, amp))
+    return kept
 
 
 def _inferred_onsets(onsets: np.ndarray, frames: np.ndarray, n_diff: int = 2) -> np.ndarray:

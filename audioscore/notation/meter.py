@@ -124,7 +124,7 @@ def _layout(pos: np.ndarray, lengths: np.ndarray, per_bar: int, signature: str, 
 
 def meter_scores(
     positions: Sequence[float], lengths: Sequence[float], pitches: Sequence[float], *, compound: bool,
-    time_signature: str | None = None,
+    time_signature: str | None = None, accents: Sequence[float] | None = None,
 ) -> list[tuple[float, Meter, dict[str, float]]]:
     """Every candidate meter and downbeat with its score and the score's parts, best first.
 
@@ -138,6 +138,8 @@ def meter_scores(
     pos = np.asarray(positions, dtype=float)
     length = np.asarray(lengths, dtype=float)
     accent = _accents(pos, length, np.asarray(pitches, dtype=float))
+    if accents is not None:
+        accent = accent + np.asarray(accents, dtype=float)
     strength, first = _beat_strength(pos, accent)
     beats = np.arange(first, first + len(strength))
     scale = float(strength.std()) or 1.0
@@ -163,7 +165,7 @@ def meter_scores(
 
 def choose_meter(
     positions: Sequence[float], lengths: Sequence[float], pitches: Sequence[float], *, compound: bool,
-    time_signature: str | None = None,
+    time_signature: str | None = None, accents: Sequence[float] | None = None,
 ) -> Meter:
     """The meter whose downbeats carry the strongest accents and lay the piece out in bars
     most plainly (see :func:`meter_scores`).
@@ -174,11 +176,13 @@ def choose_meter(
         pitches: MIDI pitches.
         compound: the beat divides in three (only 6/8 is then considered).
         time_signature: impose this signature; only the downbeat is chosen.
+        accents: more accent per note, in the units of a note's length in beats (a chord change).
 
     Raises:
         ValueError: ``time_signature`` does not fit the beat's division.
     """
-    scored = meter_scores(positions, lengths, pitches, compound=compound, time_signature=time_signature)
+    scored = meter_scores(positions, lengths, pitches, compound=compound, time_signature=time_signature,
+                          accents=accents)
     if not scored:
         raise ValueError(f"time signature {time_signature!r} does not fit a {'compound' if compound else 'simple'} beat")
     return scored[0][1]

@@ -180,6 +180,8 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
                 referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
                 beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
                 measure.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
+                if rhythm.swing:
+                    measure.insert(0, expressions.TextExpression("Swing"))
         if first:
             for cut in cuts:
                 kept_from = cut.at - MAX_REST_BARS * bar
@@ -283,5 +285,6 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
             for entry, n in zip(note_entries(written, rhythm, key, cuts), notes, strict=True)
         ],
         "tempo_curve": tempo_curve(rhythm),
+        "swing": rhythm.swing,
         "shortened_rests": shortened_rests(written, rhythm, cuts),
     }

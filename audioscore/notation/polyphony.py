@@ -36,7 +36,7 @@ import numpy as np
 
 from audioscore.notation.beats import positions_in_beats
 from audioscore.notation.meter import choose_meter
-from audioscore.notation.quantise import notate_rhythm, snap_onsets
+from audioscore.notation.quantise import notate_rhythm, snap_onsets, straightened, swing_ratio
 from audioscore.notation.rhythm import PerformedNote, Rhythm
 
 __all__ = ["PolyNote", "clean_polyphonic", "group_onsets", "is_polyphonic", "quantise_polyphony", "voice_staff"]
@@ -62,6 +62,9 @@ HALF_TIME_CONTRAST = 1.3     # mean accent of every other beat over the others' 
 ANCHOR_MIN_BEATS = 0.08      # an opening chord this far from its beat moves the first beats
 ANCHOR_NOTE_BEATS = 0.3
 ANCHOR_REACH_BEATS = 4       # to the next onset on a beat within this many beats
+# A chord change's accent on the meter (meter.choose_meter's units: a note's length in beats).
+CHORD_CHANGE_ACCENT = 2.0
+CHORD_CHANGE_NOTES = 3
 END_BIAS_BEATS = 0.15      # ends lean later: articulation shortens notes (as quantise.py)
 LEGATO_GAP = Fraction(1, 2)   # quarters: a silence this short before the next onset is articulation
 MAX_UNDER_HOLD = 64          # onsets under one held note looked at (bounds the work on long holds)
@@ -239,6 +242,23 @@ def _anchor_first(rhythm: Rhythm, times: Sequence[float], *, chord: bool) -> Rhy
                    downbeat_s=float(beats[rhythm.downbeat_index]) if rhythm.downbeat_index >= 0 else rhythm.downbeat_s)
 
 
+def _chord_changes(index: Sequence[float], groups: Sequence[Sequence[PerformedNote]]) -> dict[float, float]:
+    """CHORD_CHANGE_ACCENT at each chord (CHORD_CHANGE_NOTES or more notes) whose pitch classes
+    are neither within the previous chord's nor hold them all: harmony changes on strong beats, and
+    repeated block chords or strums are otherwise an even stream of equal onsets. A chord tone the
+    transcriber missed or added leaves one set within the other: no change."""
+    accents: dict[float, float] = {}
+    previous: frozenset[int] | None = None
+    for where, group in zip(index, groups, strict=True):
+        if len(group) < CHORD_CHANGE_NOTES:
+            continue
+        classes = frozenset(n.midi % 12 for n in group)
+        if previous is not None and not (classes <= previous or previous <= classes):
+            accents[where] = CHORD_CHANGE_ACCENT
+        previous = classes
+    return accents
+
+
 def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapped: Sequence[Fraction]) -> Rhythm:
     """The rhythm with meter and downbeat chosen from the whole texture's accents: how long
     each onset's notes sound (pedal and let-ring change with the bar) and the bass line's
@@ -251,7 +271,9 @@ def _with_meter(rhythm: Rhythm, groups: Sequence[Sequence[PerformedNote]], snapp
         ends = positions_in_beats([n.offset for n in group], beats)
         lengths[where] = max(lengths.get(where, 0.0), float(np.max(ends)) - where)
     basses = {where: min(n.midi for n in group) for where, group in zip(index, groups, strict=True)}
-    meter = choose_meter(order, [lengths[w] for w in order], [basses[w] for w in order], compound=rhythm.grid.compound)
+    changes = _chord_changes(index, groups)
+    meter = choose_meter(order, [lengths[w] for w in order], [basses[w] for w in order], compound=rhythm.grid.compound,
+                         accents=[changes.get(w, 0.0) for w in order])
     first = Fraction(order[0]).limit_denominator(12)
     per_bar = meter.beats_per_bar
     downbeat = meter.downbeat + math.floor((first - meter.downbeat) / per_bar) * per_bar
@@ -338,9 +360,18 @@ def quantise_polyphony(
         positions, periods = _beats(rhythm, times)
         positions = np.maximum.accumulate(positions)
         snapped = snap_onsets(positions, periods, compound=rhythm.grid.compound, triplets=triplets)
+    # Swing as for a melody (quantise.notate_rhythm): decided on the chords' onsets in the final
+    # meter, 4/4 only; swung eighths are straightened and written plain under a Swing mark.
+    ratio = swing_ratio(positions) if rhythm.time_signature == "4/4" else None
+    rhythm = replace(rhythm, swing=ratio is not None)
+    if ratio is not None:
+        positions = straightened(positions, ratio)
+        snapped = snap_onsets(positions, periods, compound=False, triplets=triplets)
     onsets = sorted(set(snapped))
     per_beat = rhythm.grid.quarters_per_beat
     ends_beats, _ = _beats(rhythm, [n.offset for n in cleaned])
+    if ratio is not None:
+        ends_beats = straightened(ends_beats, ratio)
     end_of = {id(n): float(e) + END_BIAS_BEATS for n, e in zip(cleaned, ends_beats, strict=True)}
     placed: dict[tuple[Fraction, int], PolyNote] = {}
     for where, group in zip(snapped, groups, strict=True):

@@ -31,6 +31,8 @@ from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, 
 from audioscore.notation.tonality import estimate_key, parse_key, spell
 
 if TYPE_CHECKING:
+    from music21 import key as m21key
+
     from audioscore.analysis.export import FeatureFiles
 
 __all__ = [
@@ -120,18 +122,23 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
                                              time_signature=options.time_signature, triplets=options.triplets)
         # Long silences shortened: the notation's work follows the notes, not the time they span.
         quantised, cuts = shorten_silences(quantised, rhythm.bar_quarters)
-        if options.key:
-            key = parse_key(options.key)
-        elif len({n.midi % 12 for n in quantised}) == 1:  # one pitch: its own major key, not a guess
-            key = parse_key(spell(quantised[0].midi, parse_key("C major")).name.replace("-", "b"))
-        else:
-            key = estimate_key((n.midi, float(n.duration)) for n in quantised)
+        key = _key(options.key, [(n.midi, float(n.duration)) for n in quantised])
         score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
     summary = summarise_score(score, quantised, rhythm, key, cuts)
     _remark_on_defaults(summary, len(quantised), "note(s)")
     return score, summary
+
+
+def _key(override: str | None, notes: list[tuple[int, float]]) -> m21key.Key:
+    """The key asked for, else one pitch class's own major key (a drone: nothing to estimate
+    from), else the key estimated from (MIDI number, quarters) in order."""
+    if override:
+        return parse_key(override)
+    if len({midi % 12 for midi, _ in notes}) == 1:
+        return parse_key(spell(notes[0][0], parse_key("C major")).name.replace("-", "b"))
+    return estimate_key(notes)
 
 
 def _remark_on_defaults(summary: dict[str, Any], count: int, what: str) -> None:
@@ -152,12 +159,9 @@ def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) ->
         shortened, cuts = shorten_silences([QuantisedNote(n.start, n.duration, n.midi) for n in arranged],
                                            rhythm.bar_quarters)
         arranged = [replace(n, start=s.start, duration=s.duration) for n, s in zip(arranged, shortened, strict=True)]
-        if options.key:
-            key = parse_key(options.key)
-        else:
-            # Bass of the last chord last, top of the first first: the mode follows the cadence's bass.
-            ordered = sorted(arranged, key=lambda n: (n.start, -n.midi))
-            key = estimate_key((n.midi, float(n.duration)) for n in ordered)
+        # Bass of the last chord last, top of the first first: the mode follows the cadence's bass.
+        ordered = sorted(arranged, key=lambda n: (n.start, -n.midi))
+        key = _key(options.key, [(n.midi, float(n.duration)) for n in ordered])
         score = build_poly_score(arranged, rhythm, key, ScoreSpec(options.title, options.composer), layout, cuts)
     except ValueError as error:
         raise InputError(str(error)) from None

@@ -103,3 +103,56 @@ def test_twenty_minutes_stay_bounded_in_memory_and_a_held_note_is_one_note(monke
     assert peak_bytes < 30e6  # 20 minutes of activations alone would be 73 MB
     assert len(notes) == 1 and notes[0].midi == 60
     assert abs(notes[0].onset - 1.0) < 2 * FRAME_S and abs(notes[0].offset - fed / MODEL_RATE) < 0.2
+
+
+def _activations(notes: list[tuple[int, int, int, float]], n_frames: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Note and onset activations with each (start frame, frames on, MIDI number, level)."""
+    frames, onsets = np.zeros((n_frames, 88), np.float32), np.zeros((n_frames, 88), np.float32)
+    for start, length, midi, level in notes:
+        frames[start : start + length, midi - 21] = level
+        onsets[start, midi - 21] = 0.9
+    return frames, onsets
+
+
+def test_a_chord_tone_of_80_ms_is_a_note_and_a_60_ms_blip_is_not() -> None:
+    """The model's frame activation of a chord tone that is an overtone of a lower one (A4 over A3)
+    fades within ~80 ms though its onset is clear; the minimum length must keep it."""
+    frames, onsets = _activations([(10, 7, 69, 0.7), (10, 40, 57, 0.8), (40, 5, 72, 0.7)])
+    found = {(start, midi) for start, _, midi, _ in polyphonic.notes_from_activations(frames, onsets)}
+    assert found == {(10, 69), (10, 57)}
+
+
+def test_a_weaker_octave_or_twelfth_below_a_chord_tone_is_a_ghost_but_a_doubled_bass_stays() -> None:
+    notes = sorted([
+        (10, 50, 69, 0.6),  # A4
+        (11, 40, 57, 0.4),  # A3, an octave below A4 and weaker: the model's sub-harmonic
+        (10, 50, 50, 0.35),  # D3, a twelfth below A4 and weaker
+        (10, 50, 52, 0.3),  # E3: no louder note an octave or a twelfth above it, a chord tone
+        (30, 60, 45, 0.7), (30, 60, 33, 0.5),  # A2 with a weaker A1 below: a ghost
+        (60, 80, 40, 0.7), (60, 80, 28, 0.8),  # E2 doubled by a louder E1: a real bass octave
+        (70, 90, 64, 0.4),  # E4
+        (75, 90, 52, 0.1),  # E3, weaker and an octave below E4 but 5 frames later: its own onset
+    ])
+    kept = {midi for _, _, midi, _ in polyphonic.without_subharmonic_ghosts(notes)}
+    assert kept == {69, 52, 45, 40, 28, 64}
+
+
+class _ChordModel:
+    """Stands in for the network: a louder A4 and a weaker A3 while the audio is loud."""
+
+    def run(self, outputs, feeds):
+        batch = next(iter(feeds.values()))[:, :, 0]
+        frames = np.abs(np.pad(batch, ((0, 0), (0, 172 * 256 - batch.shape[1])))).reshape(len(batch), 172, 256)
+        on = (frames.mean(axis=2) > 0.1).astype(np.float32)
+        note, onset = np.zeros((len(batch), 172, 88), np.float32), np.zeros((len(batch), 172, 88), np.float32)
+        for midi, level in ((69, 0.8), (57, 0.5)):
+            note[:, :, midi - 21] = level * on
+            onset[:, 1:, midi - 21] = np.maximum(0, on[:, 1:] - on[:, :-1])
+        return [note, onset]
+
+
+def test_the_stream_drops_sub_harmonic_ghosts(monkeypatch) -> None:
+    monkeypatch.setattr(polyphonic, "_session", lambda: _ChordModel())
+    silence, loud = np.zeros(MODEL_RATE, np.float32), np.full(MODEL_RATE, 0.5, np.float32)
+    notes = _run(np.concatenate([silence, loud, silence]), MODEL_RATE)
+    assert [n.midi for n in notes] == [69] and abs(notes[0].onset - 1.0) < 2 * FRAME_S

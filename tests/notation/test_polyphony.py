@@ -140,3 +140,34 @@ def test_piano_melody_is_a_grand_staff_with_an_empty_left_hand() -> None:
     summary = _summary(notes, "piano")
     assert summary["clef"] == "grand" and summary["staves"] == 2
     assert {n["staff"] for n in summary["notes"]} == {1}
+
+
+def test_chords_of_one_pitch_class_are_in_its_own_major_key_as_a_melody_is() -> None:
+    """A drone in octaves: nothing to estimate a key from, so the pitch's own major key (the
+    melody path's rule), not a minor key with five flats for a C."""
+    for pitch_class, key in ((0, "C major"), (3, "E- major"), (6, "F# major")):
+        octaves = [PerformedNote(0.5 + 0.5 * i, 1.4 + 0.5 * i, midi + pitch_class, 70)
+                   for i in range(16) for midi in (36, 48, 60)]
+        summary = _summary(octaves, "piano")
+        assert summary["polyphonic"] and summary["key"] == key
+        assert {n["name"][:-1] for n in summary["notes"]} == {key.split()[0]}
+
+
+def _repeated_chords(per_bar: int) -> list[PerformedNote]:
+    """Block chords a beat apart at 120 bpm, all alike in loudness and length, the harmony
+    changing every ``per_bar`` beats: only the chord changes say where the bars are."""
+    progression = [(50, 57, 62, 65), (46, 53, 62, 65), (43, 50, 62, 67), (45, 52, 61, 64)] * 2
+    return [PerformedNote(0.5 + 0.5 * (per_bar * bar + beat), 0.5 + 0.5 * (per_bar * bar + beat) + 0.4, midi, 70)
+            for bar, chord_ in enumerate(progression) for beat in range(per_bar) for midi in chord_]
+
+
+@pytest.mark.parametrize("per_bar, signature", [(3, "3/4"), (4, "4/4")])
+def test_bars_follow_the_chord_changes_of_repeated_block_chords(per_bar: int, signature: str) -> None:
+    summary = _summary(_repeated_chords(per_bar), "piano")
+    assert summary["time_signature"] == signature
+    bass: dict[float, tuple[int, float]] = {}
+    for n in summary["notes"]:
+        bass[n["start_quarters"]] = min(bass.get(n["start_quarters"], (127, 0.0)), (n["midi"], n["beat"]))
+    lows = [bass[start] for start in sorted(bass)]
+    changes = [beat for (before, _), (midi, beat) in zip(lows, lows[1:]) if midi != before]
+    assert len(changes) == 7 and set(changes) == {0.0}  # every change of harmony on a downbeat

@@ -1,6 +1,7 @@
 """Swung eighths (``quantise.swing_ratio``): long-short pairs within a quarter beat are
-written as straight eighths under a "Swing" mark, not as triplets or dotted figures; straight
-eighths and a jig's quarter-eighth (a compound beat) are not swing."""
+written as straight eighths under a "Swing" mark, not as triplets or dotted figures, for a melody
+and for a tune over chords alike; straight eighths and a jig's quarter-eighth (a compound beat)
+are not swing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 import score_corpus as sc
+from music21 import expressions
 
 from audioscore.notation.quantise import notate_rhythm
 from audioscore.notation.rhythm import PerformedNote
@@ -43,3 +45,22 @@ def test_straight_eighths_and_a_jig_are_not_swing():
     jig = sc.by_name("jig_e_minor")
     rhythm, _, _ = notate_rhythm([PerformedNote(a, b, p) for a, b, p in jig.melody().notes])
     assert rhythm.time_signature == "6/8" and not rhythm.swing
+
+
+def comped(share: float) -> list[PerformedNote]:
+    """The swung tune an octave up over a left hand of fifths (C3 + G3) on every beat."""
+    quarter = 60.0 / 140.0
+    left = [PerformedNote(0.5 + beat * quarter, 0.5 + (beat + 0.9) * quarter, midi, 60)
+            for beat in range(32) for midi in (48, 55)]
+    return sorted([PerformedNote(n.onset, n.offset, n.midi + 12, 80) for n in played(share)] + left,
+                  key=lambda n: n.onset)
+
+
+def test_swung_eighths_over_chords_are_written_straight_under_a_swing_mark():
+    for share, swung in ((2 / 3, True), (0.5, False)):
+        score, summary = _notate(comped(share), TranscribeOptions(instrument="piano"))
+        assert summary["polyphonic"] and summary["clef"] == "grand"
+        assert summary["swing"] is swung
+        assert {n["start_quarters"] % 1 for n in summary["notes"]} == {0.0, 0.5}
+        marks = [t.content for t in score.recurse().getElementsByClass(expressions.TextExpression)]
+        assert marks == (["Swing"] if swung else [])
