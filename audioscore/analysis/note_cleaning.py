@@ -8,6 +8,9 @@ decoding (the plugin stays a plain pYIN with onsets):
   glides into the next one (a singer's scoop, a wind player's attack) becomes part of
   that note, which keeps the stable part's pitch; a short fall off the end of a note
   into silence becomes part of the note before it.
+* **Attacks read an octave off**: a short note an octave or two from the note it touches
+  next is that note's attack, where the pitch track briefly locked onto a sub- or
+  overtone; it becomes part of that note.
 * **Slow attacks** (string sections, choir): the note model starts a note only once its
   voicing is confident; the pitch track is already on the note's pitch earlier, so a
   note's onset moves back over the frames that sit on its pitch.
@@ -37,6 +40,12 @@ GLIDE_MAX_STABLE_SHARE = 0.5
 GLIDE_MIN_S = 0.02
 # ... and it leads at most this far (semitones) from or to the note it belongs to.
 SCOOP_MAX_SEMITONES = 3.0
+# An attack read an octave off: at most this long, this close to the next note, and within
+# this many semitones of one or two octaves from it. On tests/realistic.py only a string
+# section's legato (strings_waltz, 0.82 -> 0.89) had one; nothing else changed.
+OCTAVE_SLIP_MAX_S = 0.15
+OCTAVE_SLIP_GAP_S = 0.05
+OCTAVE_SLIP_SEMITONES = 0.8
 # Notes this close (seconds) count as touching.
 TOUCH_S = 0.03
 # A fall off a note ends in at least this much silence.
@@ -126,6 +135,13 @@ def _semitones(a: NoteTuple, b: NoteTuple) -> float:
     return abs(float(_midi(a[2]) - _midi(b[2])))
 
 
+def _octave_slip(note: NoteTuple, nxt: NoteTuple) -> bool:
+    """Whether ``note`` is ``nxt``'s attack read one or two octaves off."""
+    interval = _semitones(note, nxt)
+    return (note[1] - note[0] <= OCTAVE_SLIP_MAX_S < nxt[1] - nxt[0] and nxt[0] - note[1] <= OCTAVE_SLIP_GAP_S
+            and any(abs(interval - 12 * k) <= OCTAVE_SLIP_SEMITONES for k in (1, 2)))
+
+
 def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
     out: list[NoteTuple] = []
     i = 0
@@ -136,6 +152,10 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
         if (nxt is not None and short and nxt[0] - note[1] <= TOUCH_S and nxt[1] - nxt[0] > note[1] - note[0]
                 and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, note, nxt[2])):
             # A scoop into the next note: one note, the stable part's pitch.
+            notes[i + 1] = (note[0], nxt[1], nxt[2])
+            i += 1
+            continue
+        if nxt is not None and _octave_slip(note, nxt):
             notes[i + 1] = (note[0], nxt[1], nxt[2])
             i += 1
             continue
@@ -170,7 +190,8 @@ def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple])
 
 
 def clean_notes(times: np.ndarray, f0_hz: np.ndarray, notes: Sequence[NoteTuple]) -> list[NoteTuple]:
-    """Merge scoops and falls into their notes, then move onsets back over slow attacks.
+    """Merge scoops, falls and attacks read an octave off into their notes, then move
+    onsets back over slow attacks.
 
     Args:
         times: Frame times, seconds, increasing; shape (n,).

@@ -289,13 +289,14 @@ class PolyProbe:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        _session()
+        model_path()  # missing: said now, not when the first window is measured
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poly-probe")
+        self._starting = self._worker.submit(_session)  # onnxruntime loads while the audio starts
         self._resampler = _resampler(sample_rate)
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)  # aligned with PolyStream's windows
         self._every = every
         self._window = 0  # index of the window that starts at _audio[0]
         self._batch: list[np.ndarray] = []
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poly-probe")
         self._pending: list[Future[tuple[float, float]]] = []
         self._weighted = self._sounding = 0.0
 
@@ -308,6 +309,7 @@ class PolyProbe:
         """The measured polyphony (0.0 when no window had a note)."""
         tail = np.zeros(0, np.float32)
         self._push(tail if self._resampler is None else self._resampler.resample_chunk(tail, last=True), last=True)
+        self._starting.result()  # onnxruntime missing: ProcessingError
         while self._pending:
             self._collect()
         self._worker.shutdown()

@@ -42,6 +42,7 @@ from audioscore.analysis.pitch import (
     PitchTracker,
     plugin_frame_sizes,
 )
+from audioscore.analysis.polyphonic import PolyNote, PolyStream
 
 __all__ = ["SegmentPlan", "SegmentResult", "analyse_segment", "merge_segments", "plan_segments"]
 
@@ -102,7 +103,8 @@ def plan_segments(
 class SegmentResult:
     """What one segment contributes, for its core span only.
 
-    ``notes`` rows are (onset s, offset s, Hz) in recording time; ``log_mel`` is
+    ``notes`` rows are (onset s, offset s, Hz) in recording time; ``poly_notes`` rows are
+    (onset s, offset s, MIDI, velocity), the polyphonic engine's, when it ran; ``log_mel`` is
     (frames, bands) unclipped; ``spectrogram`` is (rows, columns) magnitudes.
     """
 
@@ -115,12 +117,13 @@ class SegmentResult:
     log_mel: np.ndarray
     max_db: float
     spectrogram: np.ndarray
+    poly_notes: np.ndarray
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         np.savez(buffer, index=self.index, start_sample=self.start_sample, n_samples=self.n_samples,
                  f0_hz=self.f0_hz, voiced_prob=self.voiced_prob, notes=self.notes, log_mel=self.log_mel,
-                 max_db=self.max_db, spectrogram=self.spectrogram)
+                 max_db=self.max_db, spectrogram=self.spectrogram, poly_notes=self.poly_notes)
         return buffer.getvalue()
 
     @classmethod
@@ -128,7 +131,9 @@ class SegmentResult:
         with np.load(path, allow_pickle=False) as data:
             return cls(int(data["index"]), int(data["start_sample"]), int(data["n_samples"]),
                        data["f0_hz"], data["voiced_prob"], data["notes"].reshape(-1, 3),
-                       data["log_mel"].reshape(-1, MEL_BANDS), float(data["max_db"]), data["spectrogram"])
+                       data["log_mel"].reshape(-1, MEL_BANDS), float(data["max_db"]), data["spectrogram"],
+                       # Results stored before segments ran the polyphonic engine have none.
+                       data["poly_notes"].reshape(-1, 4) if "poly_notes" in data.files else np.zeros((0, 4)))
 
 
 def analyse_segment(
@@ -140,8 +145,10 @@ def analyse_segment(
     plugin_key: str = PLUGIN_KEY,
     plugin_parameters: dict[str, float] | None = None,
     n_mfcc: int = N_MFCC,
+    poly: bool = False,
 ) -> SegmentResult:
-    """Decode one segment with its context and analyse it.
+    """Decode one segment with its context and analyse it; ``poly``: run the polyphonic engine too
+    (its notes, like the plugin's, are those starting in the segment's core).
 
     Raises:
         As ``audio.AudioStream``; ProcessingError: the plugin is missing.
@@ -159,10 +166,13 @@ def analyse_segment(
     tracker = PitchTracker(rate, plugin_key=plugin_key, parameters=plugin_parameters)
     mfcc = MfccStream(rate, n_mfcc=n_mfcc, pad_start=index == 0)
     sampler = SpectrogramSampler(rate, hop=plan.spectrogram_hop)
+    poly_stream = PolyStream(rate) if poly else None
     try:
         position = decode_start
         for chunk in stream.chunks():
             tracker.feed(chunk)
+            if poly_stream is not None:
+                poly_stream.feed(chunk)
             chunk_end = position + len(chunk)
             mfcc.feed(chunk[max(0, mfcc_from - position) :])
             core_end = chunk_end if end is None else min(end, chunk_end)
@@ -177,12 +187,17 @@ def analyse_segment(
         n_frames = (core_end // step + 1 if end is None else end // step) - start // step
         f0, voiced = (_frames(a, first, n_frames) for a in (pitch.f0_hz, pitch.voiced_prob))
         offset_s, start_s, end_s = decode_start / rate, start / rate, core_end / rate
+        core_end_s = end_s if end is not None else math.inf
         notes = np.array([(offset_s + n.onset, offset_s + n.offset, n.pitch_hz) for n in pitch.notes
-                          if start_s <= offset_s + n.onset < (end_s if end is not None else math.inf)])
+                          if start_s <= offset_s + n.onset < core_end_s])
+        poly_notes = np.array([(offset_s + n.onset, offset_s + n.offset, n.midi, n.velocity)
+                               for n in (poly_stream.finish() if poly_stream is not None else [])
+                               if start_s <= offset_s + n.onset < core_end_s])
         mfcc_frames = (1 + core_end // hop if end is None else end // hop) - start // hop
         log_mel, max_db = mfcc.finish_log_mel(max(0, mfcc_frames))
         return SegmentResult(index, start, n_samples, f0.astype(np.float32), voiced.astype(np.float32),
-                             notes.reshape(-1, 3), log_mel, float(max_db), sampler.finish_magnitudes())
+                             notes.reshape(-1, 3), log_mel, float(max_db), sampler.finish_magnitudes(),
+                             poly_notes.reshape(-1, 4))
     finally:
         tracker.close()
         mfcc.close()
@@ -200,7 +215,8 @@ def merge_segments(
     n_mfcc: int = N_MFCC,
 ) -> Features:
     """Join segment results (files from ``SegmentResult.to_bytes``, in segment order) into the
-    recording's features, reading one segment at a time.
+    recording's features, reading one segment at a time (the caller says which engine's notes
+    they are: ``Features.engine``).
 
     Raises:
         ValueError: the files are not exactly the plan's segments.
@@ -209,6 +225,7 @@ def merge_segments(
     f0: list[np.ndarray] = []
     voiced: list[np.ndarray] = []
     notes: list[Any] = []  # rows (onset s, offset s, pitch Hz)
+    poly_notes: list[PolyNote] = []
     columns: list[np.ndarray] = []
     max_db = -math.inf
     total = 0
@@ -223,6 +240,8 @@ def merge_segments(
             f0.append(result.f0_hz)
             voiced.append(result.voiced_prob)
             notes.extend(tuple(row) for row in result.notes)
+            poly_notes.extend(PolyNote(float(on), float(off), int(midi), int(velocity))
+                              for on, off, midi, velocity in result.poly_notes)
             columns.append(result.spectrogram)
             spill.write(np.ascontiguousarray(result.log_mel, np.float32).tobytes())
             n_mel_frames += result.log_mel.shape[0]
@@ -234,7 +253,8 @@ def merge_segments(
     pitch = PitchResult(np.arange(f0_hz.size) * hop_s, f0_hz, np.concatenate(voiced).astype(np.float64), hop_s,
                         _join_notes(notes), plugin_key)
     spectrogram = spectrogram_from_magnitudes(np.concatenate(columns, axis=1), plan.spectrogram_hop / plan.sample_rate)
-    return Features(DecodedAudio(source, plan.sample_rate, total), pitch, mfcc, spectrogram)
+    return Features(DecodedAudio(source, plan.sample_rate, total), pitch, mfcc, spectrogram,
+                    poly_notes=tuple(sorted(poly_notes, key=lambda n: (n.onset, n.midi))))
 
 
 def _join_notes(rows: list[tuple[float, float, float]]) -> list[Note]:

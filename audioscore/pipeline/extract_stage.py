@@ -20,7 +20,7 @@ __all__ = ["LongRecording", "extract_stage", "store_features"]
 FEATURE_FILES = ("features.png", "pitch.csv", "notes.csv", "mfcc.csv")  # uploaded before features.json
 CONTENT_TYPES = {".png": "image/png", ".csv": "text/csv", ".json": "application/json"}
 
-LongRecording = Callable[[ObjectEvent, str, Path, AudioInfo, Services], dict[str, Any]]
+LongRecording = Callable[[ObjectEvent, str, Path, AudioInfo, Mode, Services], dict[str, Any]]
 
 
 def extract_stage(event: ObjectEvent, services: Services, *,
@@ -28,7 +28,7 @@ def extract_stage(event: ObjectEvent, services: Services, *,
     """Features of an uploaded audio object, stored under ``<recording id>/`` in the features bucket.
 
     A recording longer than ``settings.fanout_min_s`` goes to ``long_recording`` (with the
-    recording id, the downloaded file and its probe) when one is given.
+    recording id, the downloaded file, its probe and its mode) when one is given.
     """
     settings, store, records = services.settings, services.store, services.records
     recording_id = recording_id_for_object(event.bucket, event.key, event.etag)
@@ -51,7 +51,7 @@ def extract_stage(event: ObjectEvent, services: Services, *,
         limits = settings.limits()
         probed = probe(path, limits)
         if long_recording is not None and probed.duration_s > settings.fanout_min_s:
-            return long_recording(event, recording_id, path, probed, services)
+            return long_recording(event, recording_id, path, probed, mode, services)
         features = extract_file(path, limits=limits, info=probed, engine=mode.engine, instrument=mode.instrument)
         source = Source(key=event.key, sha256=file_sha256(path), bucket=event.bucket, etag=event.etag)
         artifacts = store_features(features, source, recording_id, Path(tmp), services, mode=mode)

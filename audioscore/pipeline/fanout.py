@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from audioscore.analysis.audio import AudioInfo
-from audioscore.analysis.engines import EngineChoice
+from audioscore.analysis.engines import EngineChoice, Mode, choose, engine_for
 from audioscore.analysis.export import file_sha256
 from audioscore.analysis.features import Source
+from audioscore.analysis.polyphonic import model_name
 from audioscore.analysis.segments import SegmentPlan, analyse_segment, merge_segments, plan_segments
 from audioscore.errors import ConfigError, InputError, TransientError
 from audioscore.infra.events import ObjectEvent
@@ -50,9 +51,13 @@ def _now(services: Services) -> dt.datetime:
     return services.records.now()
 
 
-def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: AudioInfo,
+def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: AudioInfo, mode: Mode,
                       services: Services) -> dict[str, Any]:
-    """Plan the segments (once per input ETag) and queue every segment not done yet."""
+    """Plan the segments (once per input ETag) and queue every segment not done yet.
+
+    Segments run the polyphonic engine too when the mode asks for it (an engine or an instrument);
+    under auto they run the melody engine only: deciding would take both engines on every segment.
+    """
     settings = services.settings
     if services.invoke is None:  # a deployment without a gateway to invoke through
         raise ConfigError("fan-out needs a way to invoke functions (GATEWAY_URL and the webhook-token secret)")
@@ -62,6 +67,7 @@ def dispatch_segments(event: ObjectEvent, recording_id: str, path: Path, info: A
         "dispatched_at": _now(services),
         "segments": {str(i): {"status": "pending", "attempts": 0} for i in range(plan.count)},
         "merge": {"status": "pending"},
+        "mode": asdict(mode),
     }
     # A redelivered dispatch for the same input keeps the segments already done.
     segments = services.records.start_fanout(recording_id, fanout).get("segments", {})
@@ -92,7 +98,8 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
         with workdir(settings) as tmp:
             path = services.store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                                            etag=event.etag)  # the version the plan was made for
-            result = analyse_segment(path, plan, index, limits=settings.limits())
+            result = analyse_segment(path, plan, index, limits=settings.limits(),
+                                     poly=_engine(Mode(**fan.get("mode") or {})) == "poly")
             services.store.upload_bytes(settings.features_bucket, _segment_key(recording_id, index), result.to_bytes(),
                                         content_type="application/octet-stream",
                                         metadata={"recording-id": recording_id})
@@ -101,6 +108,19 @@ def segment_stage(body: Any, services: Services) -> dict[str, Any]:
         raise
     records.finish_segment(recording_id, index)
     return {"status": "done", "recording_id": recording_id, "segment": index, **_maybe_merge(recording_id, services)}
+
+
+def _engine(mode: Mode) -> str:
+    """The engine segments run for a mode: auto is the melody engine (see ``dispatch_segments``)."""
+    return engine_for(mode.engine, mode.instrument) or "melody"
+
+
+def _segments_choice(mode: Mode, plugin: str) -> EngineChoice:
+    """What ran on a recording in segments, and why, for its record and features.json."""
+    if engine_for(mode.engine, mode.instrument) is None:
+        return EngineChoice("melody", "auto", None, plugin, "recording in segments: auto runs the melody engine")
+    name, reason, _ = choose(mode.engine, mode.instrument, None)
+    return EngineChoice(name, mode.engine, mode.instrument, model_name() if name == "poly" else plugin, reason)
 
 
 def _segment_key(recording_id: str, index: int) -> str:
@@ -141,13 +161,12 @@ def _maybe_merge(recording_id: str, services: Services) -> dict[str, Any]:
                 paths.append(store.download(settings.features_bucket, _segment_key(recording_id, index), folder,
                                             max_bytes=settings.max_object_bytes))
             features = merge_segments(paths, plan, AudioInfo(**fanout["source"]))
-            # Segments run the pYIN plugin only (README: Note engines): said so in the record.
-            features = replace(features, engine=EngineChoice(
-                "melody", "auto", None, features.pitch.plugin, "recording in segments: melody engine only"))
+            mode = Mode(**fanout.get("mode") or {})
+            features = replace(features, engine=_segments_choice(mode, features.pitch.plugin))
             source = Source(key=source_record.get("key", ""), sha256=fanout["sha256"],
                             bucket=source_record.get("bucket"), etag=fanout["etag"])
             artifacts = store_features(features, source, recording_id, Path(tmp), services,
-                                       summary_extra={"segments": plan.count})
+                                       summary_extra={"segments": plan.count}, mode=mode)
     except Exception:
         services.records.end_merge(recording_id, done=False)  # claimable again by the next attempt
         raise

@@ -127,3 +127,20 @@ def test_single_real_note_gives_one_note_at_its_pitch(name: str, midi: int) -> N
     long_notes = [n for n in result.notes if n.offset - n.onset >= 0.15]
     assert len(long_notes) == 1, result.notes
     assert abs(100 * (_midi(long_notes[0].pitch_hz) - midi)) <= 20
+
+
+def test_attack_read_an_octave_low_is_part_of_its_note() -> None:
+    # Class 1: a string section's legato attack where the pitch track held the sub-octave for
+    # 140 ms (strings_waltz at 0.88 s: 57.7 then A4) became a note of its own.
+    times = np.arange(0.0, 1.5, 0.0058)
+    f0 = np.where(times < 0.64, 220.0, 440.0)
+    notes = clean_notes(times, f0, [(0.5, 0.64, 220.0), (0.64, 1.4, 440.0)])
+    assert notes == [(0.5, 1.4, 440.0)]
+
+
+def test_short_note_a_fifth_away_stays_a_note() -> None:
+    # Only octaves slip: a played short note a fifth below the next stays.
+    times = np.arange(0.0, 1.5, 0.0058)
+    f0 = np.where(times < 0.64, 293.66, 440.0)
+    notes = clean_notes(times, f0, [(0.5, 0.64, 293.66), (0.64, 1.4, 440.0)])
+    assert len(notes) == 2

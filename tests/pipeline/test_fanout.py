@@ -13,6 +13,7 @@ from pathlib import Path
 import corpus
 import mongomock
 import numpy as np
+import poly_corpus
 import pytest
 import soundfile as sf
 from gateway_harness import running_chain
@@ -266,3 +267,27 @@ def merged(response: object) -> bool:
     if not isinstance(response, dict):
         return False
     return bool(response.get("merged")) or any(merged(r) for r in response.get("results", []))
+
+
+def test_a_long_piano_recording_in_segments_gets_the_polyphonic_engine(services: Services, tmp_path: Path) -> None:
+    """The mode asks for the polyphonic engine (key prefix piano/): every segment runs it, and the
+    merged notes are the single pass's, chords and all."""
+    chords, _ = poly_corpus.render_piece(poly_corpus.small_piece(), poly_corpus.PIANO, tmp_path)
+    samples, rate = sf.read(chords, dtype="float32")
+    long_piano = tmp_path / "long_piano.flac"
+    sf.write(long_piano, np.tile(samples, 8), rate)  # 8 x 4.5 s: over fanout_min_s, in 3 segments
+    etag = services.store.upload_file("audio", "piano/concert.flac", long_piano, content_type="audio/flac")
+    event = ObjectEvent(event_name="s3:ObjectCreated:Put", bucket="audio", key="piano/concert.flac", etag=etag,
+                        size=long_piano.stat().st_size, content_type="audio/flac", user_metadata={})
+    assert fanout.extract_features_stage(event, services)["status"] == "dispatched"
+    answers = [fanout.segment_stage(body, services) for body in segment_bodies(services)]
+    assert answers[-1]["merged"] and len(answers) >= 3
+
+    recording_id = recording_id_for_object("audio", "piano/concert.flac", etag)
+    engine = services.records.get(recording_id)["summary"]["features"]["engine"]
+    assert (engine["name"], engine["instrument"], engine["requested_by"]) == ("poly", "piano", "key prefix")
+    document = json.loads(services.store._client.get_object("features", f"{recording_id}/features.json").read())
+    merged = {(round(n["onset"], 1), n["midi"]) for n in document["notes"]}
+    single = {(round(n.onset, 1), n.midi) for n in extract_file(long_piano, engine="poly").poly_notes}
+    assert len(single) >= 8 * 12 and len(merged ^ single) <= 0.05 * len(single)
+    assert document["engine"]["model"].startswith("basic-pitch") and document["summary"]["polyphony"] > 2

@@ -28,15 +28,25 @@ public:
     // pitch avoidHz, 0: none), over frames [from, to), rises to its peak after
     // noteStart; a rise to 80 % of that peak taking at least riseFrames is a
     // slow attack, which starts where the amplitude last rose through
-    // kAttackFloor of the peak. Returns that frame when it is before noteStart
-    // (and not before `from`), else noteStart.
+    // kAttackFloor of the peak (or, when it never fell that low, at its
+    // quietest frame if that lies kAttackLeastRise below the peak). Returns
+    // that frame when it is before noteStart (and not before `from`), else noteStart.
     int attackStart(int from, int noteStart, int to, float f0Hz, float avoidHz, int riseFrames) const;
+
+    // Frames in [from + head, to - tail) where a note of steady pitch over
+    // [from, to) is played again (a re-bowed, re-sung or re-tongued note of the
+    // same pitch, which the pitch track cannot show): a sharp peak of the
+    // broadband log-spectral flux, kReattackRatio times the note's median flux
+    // and at least kReattackMinFlux, with the level rising back to within kReattackTopDb of the note's
+    // loudest. A swell rises too slowly to peak the flux. At least `spacing`
+    // frames apart.
+    std::vector<int> reattacks(int from, int to, int head, int tail, int spacing) const;
 
 private:
     float harmonicAmplitude(int frame, float f0Hz, float avoidHz) const;
     int frames() const { return static_cast<int>(m_power.size() / m_bins); }
 
-    int m_lag, m_bins;
+    int m_lag, m_bins, m_fluxFirstBin;
     float m_binHz;
     std::vector<float> m_power;  // frames x m_bins
 };

@@ -26,6 +26,8 @@ struct LogGaussian {
 
 enum State : uint8_t { Silence, Attack, Stable };
 
+}  // namespace
+
 float medianPitch(const std::vector<float> &pitchHz, int from, int to) {
     std::vector<float> voiced;
     for (int f = from; f < to; ++f)
@@ -35,7 +37,6 @@ float medianPitch(const std::vector<float> &pitchHz, int from, int to) {
     std::nth_element(voiced.begin(), middle, voiced.end());
     return *middle;
 }
-}  // namespace
 
 NoteHmm::NoteHmm(const NoteHmmSettings &settings) : m_s(settings) {
     m_pitches = static_cast<int>((m_s.maxMidi - m_s.minMidi) * m_s.stepsPerSemitone) + 1;

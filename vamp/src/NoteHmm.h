@@ -38,6 +38,9 @@ struct NoteHmmSettings {
     float voicingExponent = 0.3f;
 };
 
+// Median of the voiced (> 0) pitches in frames [from, to); 0 when none is.
+float medianPitch(const std::vector<float> &pitchHz, int from, int to);
+
 class NoteHmm {
 public:
     explicit NoteHmm(const NoteHmmSettings &settings = NoteHmmSettings());

@@ -101,7 +101,7 @@ void OnsetDetector::discard(int frames, int statisticsFrames) {
     m_levelDb.erase(m_levelDb.begin(), m_levelDb.begin() + frames);
 }
 
-int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const {
+int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb, float *rise) const {
     // The note's earlier level and the new attack are peaks, not single frames:
     // beating between close partials swings the level periodically but leaves
     // the peaks equal. The dip between them is the quietest 3-frame mean over
@@ -119,6 +119,7 @@ int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseD
     for (int f = frame - span + 1; f <= frame; ++f) valley = std::min(valley, smoothed(f));
     const float after = peak(frame, std::min(frames, frame + span));
     if (after - valley < riseDb || valley > earlier - dipDb) return -1;
+    if (rise) *rise = after - valley;
     // The new note starts where the level leaves the dip, not at the flux peak:
     // a compressed or band-limited voice rises for 30-50 ms before its partials
     // change enough to peak the flux.

@@ -39,8 +39,9 @@ public:
     // that recent peak lies at least `dipDb` below the note's earlier peak. A
     // re-struck or re-tongued note passes; vibrato, beating partials and a
     // slowly swelling attack do not. Returns the frame where the new attack
-    // leaves the dip (at most `frame`), or -1 when it is no re-attack.
-    int reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb) const;
+    // leaves the dip (at most `frame`), or -1 when it is no re-attack; the rise
+    // (dB) out of the dip goes to `rise` when given.
+    int reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb, float *rise = nullptr) const;
 
 private:
     int m_windowSize, m_firstBin, m_bins;

@@ -29,11 +29,27 @@ constexpr float kAttackReachS = 0.35f;
 constexpr float kAttackPeakWithinS = 0.25f;
 constexpr float kSlowRiseS = 0.05f;
 constexpr float kAdjacentS = 0.1f;
+// A note of steady pitch splits where it is played again (HarmonicSpectrum::reattacks),
+// not within kReattackHeadS of its start (the attack of a sampled or blown note
+// settles in two stages: 0.1 s split tuba, bassoon and clarinet attacks) nor
+// kReattackTailS of its end, and into parts at least kReattackTailS long.
+constexpr float kReattackHeadS = 0.2f;
+constexpr float kReattackTailS = 0.08f;
 // An onset inside a note splits it only if the level rises this much over this
 // span, after having fallen this much below the note's earlier peak.
 constexpr float kSplitRiseDb = 3.f;
 constexpr float kSplitDipDb = 6.f;  // 3 split string sections and reverberant voices on their swells; 8 cost synthetic tones
 constexpr float kSplitSpanS = 0.06f;
+// ... and either rises kSteadySplitRiseDb, or the pitch leaves the note by
+// kArticulationCents within kArticulationS of the onset (a singer's repeated
+// note scoops in again). On tests/realistic.py string sections, choirs and a
+// legato cello swelled by 3.5-5.8 dB out of 6-11 dB dips on one steady pitch
+// (every such split was false); a repeated contrabass note rose 6.0 dB, a
+// re-tongued sax 9-19 dB.
+constexpr float kSteadySplitRiseDb = 6.f;
+constexpr float kArticulationCents = 50.f;
+constexpr float kArticulationS = 0.08f;
+constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
 // A window's note may start this much before the end of the previous window's
@@ -379,6 +395,16 @@ int PyinPlugin::chooseCut(const std::vector<Note> &notes) const {
     return lastStart >= 0 ? lastStart : target;
 }
 
+bool PyinPlugin::articulated(int noteStart, int frame) const {
+    const int frames = static_cast<int>(m_voicedPitch.size()), near = framesOf(kArticulationS);
+    const int context = framesOf(kArticulationContextS);
+    const float noteHz = medianPitch(m_voicedPitch, std::max(noteStart, frame - context), std::min(frames, frame + context));
+    if (noteHz <= 0) return false;
+    for (int f = std::max(0, frame - near); f < std::min(frames, frame + near); ++f)
+        if (m_voicedPitch[f] > 0 && std::fabs(1200.f * std::log2(m_voicedPitch[f] / noteHz)) >= kArticulationCents) return true;
+    return false;
+}
+
 std::vector<Note> PyinPlugin::spanNotes() {
     m_voicedPitch.resize(m_pitch.size());
     for (size_t f = 0; f < m_pitch.size(); ++f) m_voicedPitch[f] = std::max(m_pitch[f], 0.f);
@@ -398,7 +424,9 @@ std::vector<Note> PyinPlugin::spanNotes() {
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         [&](int frame) { return strength[frame] >= strongOnset; },
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
-            return m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
+            float rise = 0.f;
+            const int start = m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb, &rise);
+            return start < 0 || rise >= kSteadySplitRiseDb || articulated(noteStart, frame) ? start : -1;
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
     // Slow attacks (strings, choir): the note model starts a note once its
@@ -417,7 +445,24 @@ std::vector<Note> PyinPlugin::spanNotes() {
         note.startFrame = start;
         if (previous && notes[i - 1].endFrame > start) notes[i - 1].endFrame = start;
     }
-    return notes;
+    // Repeated notes under a legato bow or breath: no dip deep enough for the
+    // onsets' re-attack test, but a burst of noise between the partials.
+    if (m_onsetSensitivity <= 0) return notes;  // onsets never split notes
+    std::vector<Note> split;
+    const int head = framesOf(kReattackHeadS), tail = framesOf(kReattackTailS);
+    auto part = [&](const Note &note, int from, int to) {
+        const float hz = from == note.startFrame && to == note.endFrame ? 0.f : medianPitch(m_voicedPitch, from, to);
+        split.push_back({from, to, hz > 0 ? hz : note.frequencyHz});
+    };
+    for (const Note &note : notes) {
+        int start = note.startFrame;
+        for (int cut : m_harmonics->reattacks(note.startFrame, note.endFrame, head, tail, tail)) {
+            part(note, start, cut);
+            start = cut;
+        }
+        part(note, start, note.endFrame);
+    }
+    return split;
 }
 
 }  // namespace audioscore

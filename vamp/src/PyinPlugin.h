@@ -51,6 +51,8 @@ private:
     // the notes starting before the cut, then forgets what no later decode needs.
     void decode(bool final, FeatureSet &fs);
     std::vector<Note> spanNotes();  // frames relative to m_spanStart; sets m_spanOnsets
+    // Whether the pitch track leaves the note around `frame` (a re-articulation).
+    bool articulated(int noteStart, int frame) const;
     int chooseCut(const std::vector<Note> &notes) const;
 
     // Parameters.
