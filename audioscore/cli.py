@@ -241,14 +241,10 @@ class _Progress:
 def _probe_meanwhile(path: Path, limits: Limits) -> Future[AudioInfo]:
     """``audio.probe`` of the input in a thread: ffprobe (~0.1 s, a subprocess) runs while the
     analysis modules import in this one. Its errors are raised by ``result()``."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from audioscore.analysis.audio import probe
+    from audioscore.infra.background import meanwhile
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe")
-    probing = pool.submit(probe, path, limits)
-    pool.shutdown(wait=False)  # the probe goes on; the pool takes no more work
-    return probing
+    return meanwhile("probe", lambda: probe(path, limits))
 
 
 def _run_extract(args: argparse.Namespace, say: Callable[[str], None]) -> int:

@@ -325,7 +325,7 @@ class PolyProbe:
                            if (self._window + i) % self._every == 0)
         self._window += ready
         self._audio = self._audio[ready * HOP_SAMPLES:]
-        if len(self._batch) >= BATCH_WINDOWS or (last and self._batch):
+        if self._batch:  # each sampled window goes as it arrives: the worker keeps pace with the audio
             if len(self._pending) >= self._PENDING:
                 self._collect()
             self._pending.append(self._worker.submit(_overlap_in, self._batch))
