@@ -89,7 +89,7 @@ class _Extractor:
         self.sample_rate = sample_rate
         self.engine, self.instrument = engine, instrument
         # auto measures how polyphonic the audio is on a sample of it; the polyphonic engine's full
-        # pass then runs only if that is chosen (``poly_pass``).
+        # pass then runs only if that is chosen (``poly_pass_needed``).
         decided = engine_for(engine, instrument)
         self.poly = PolyStream(sample_rate) if decided == "poly" else None
         self.probe = PolyProbe(sample_rate) if decided is None else None
