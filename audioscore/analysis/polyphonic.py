@@ -296,7 +296,6 @@ class PolyProbe:
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)  # aligned with PolyStream's windows
         self._every = every
         self._window = 0  # index of the window that starts at _audio[0]
-        self._batch: list[np.ndarray] = []
         self._pending: list[Future[tuple[float, float]]] = []
         self._weighted = self._sounding = 0.0
 
@@ -321,15 +320,14 @@ class PolyProbe:
 
     def _push(self, samples: np.ndarray, *, last: bool) -> None:
         self._audio, ready = _windows_ready(np.concatenate([self._audio, samples]), last=last)
-        self._batch.extend(self._audio[i * HOP_SAMPLES:][:WINDOW_SAMPLES].copy() for i in range(ready)
-                           if (self._window + i) % self._every == 0)
+        sampled = [self._audio[i * HOP_SAMPLES:][:WINDOW_SAMPLES].copy() for i in range(ready)
+                   if (self._window + i) % self._every == 0]
         self._window += ready
         self._audio = self._audio[ready * HOP_SAMPLES:]
-        if self._batch:  # each sampled window goes as it arrives: the worker keeps pace with the audio
+        if sampled:  # sent as they arrive: the worker keeps pace with the audio
             if len(self._pending) >= self._PENDING:
                 self._collect()
-            self._pending.append(self._worker.submit(_overlap_in, self._batch))
-            self._batch = []
+            self._pending.append(self._worker.submit(_overlap_in, sampled))
 
     def _collect(self) -> None:
         weighted, sounding = self._pending.pop(0).result()
@@ -345,6 +343,7 @@ def _overlap_in(windows: list[np.ndarray]) -> tuple[float, float]:
         w, s = overlap_totals(spans)
         weighted, sounding = weighted + w, sounding + s
     return weighted, sounding
+
 
 def notes_from_activations(
     frames: np.ndarray,
