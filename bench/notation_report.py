@@ -39,6 +39,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import sys
 import tempfile
@@ -65,11 +67,20 @@ MATCH_S = 0.35
 RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0)
 
 
+@functools.cache
+def _analysis_version() -> str:
+    """A digest of the plugin and the analysis code: cached notes from another version are not reused."""
+    digest = hashlib.sha1((ROOT / "audioscore" / "plugins" / "audioscore_pyin.so").read_bytes())
+    for source in sorted((ROOT / "audioscore" / "analysis").glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def features_document(performance: humanised.Performance, cache: Path) -> dict[str, Any]:
     """The performance's notes and pitch frames (times, voicing) as a features.json would
     carry them (cached)."""
     wav = humanised.render_performance(performance, cache)
-    path = wav.with_suffix(".notes-voicing.json")
+    path = wav.with_suffix(f".notes-voicing-{_analysis_version()}.json")
     if not path.exists():
         features = extract_file(wav)
         notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi}
