@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 from music21 import chord as m21chord
 from music21 import clef as m21clef
-from music21 import duration as m21duration
-from music21 import expressions, instrument, layout, metadata, meter, stream, tempo
+from music21 import expressions, instrument, layout, metadata, meter, stream
 from music21 import key as m21key
 from music21 import note as m21note
 from music21 import tie as m21tie
@@ -36,6 +35,7 @@ from audioscore.notation.score import (
     _rest_lengths,
     choose_clef,
     note_entries,
+    opening_marks,
     shortened_rests,
     tempo_curve,
 )
@@ -173,15 +173,8 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
         high = (bar_start + 1) * bar
         measure = stream.Measure(number=number if padding else number + 1)
         if number == 0:
-            measure.insert(0, clef)
-            measure.insert(0, meter.TimeSignature(rhythm.time_signature))
-            measure.insert(0, m21key.Key(key.tonic, key.mode))
-            if first:
-                referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
-                beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
-                measure.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
-                if rhythm.swing:
-                    measure.insert(0, expressions.TextExpression("Swing"))
+            for mark in opening_marks(rhythm, key, clef, tempo_marks=first):
+                measure.insert(0, mark)
         if first:
             for cut in cuts:
                 kept_from = cut.at - MAX_REST_BARS * bar

@@ -141,6 +141,24 @@ def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[
     return pieces
 
 
+def beat_unit(rhythm: Rhythm) -> m21duration.Duration:
+    """The note value a metronome mark counts: a dotted quarter in compound meters, else a quarter."""
+    return m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
+
+
+def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_marks: bool) -> list[Any]:
+    """What opens a staff: clef, time signature and key (a Key, not a bare signature: minor
+    prints as minor); with ``tempo_marks`` (the staff that carries them) the metronome mark and,
+    for swung eighths, "Swing"."""
+    marks: list[Any] = [clef, meter.TimeSignature(rhythm.time_signature), m21key.Key(key.tonic, key.mode)]
+    if tempo_marks:
+        beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
+        marks.append(tempo.MetronomeMark(number=round(beat_bpm), referent=beat_unit(rhythm)))
+        if rhythm.swing:
+            marks.append(expressions.TextExpression("Swing"))
+    return marks
+
+
 def _part(
     notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
     cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (),
@@ -151,18 +169,12 @@ def _part(
     # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
     part.insert(0, instrument.Instrument(instrumentName="Melody"))
     part.partName = "Melody"
-    part.insert(0, clef)
-    part.insert(0, meter.TimeSignature(rhythm.time_signature))
-    part.insert(0, m21key.Key(key.tonic, key.mode))  # a Key, not a bare signature: minor prints as minor
+    for mark in opening_marks(rhythm, key, clef, tempo_marks=first):
+        part.insert(0, mark)
     if first:
-        referent = m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
-        beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
-        part.insert(0, tempo.MetronomeMark(number=round(beat_bpm), referent=referent))
-        if rhythm.swing:
-            part.insert(0, expressions.TextExpression("Swing"))
         for change in changes:
             part.insert(float(change.at), tempo.MetronomeMark(text="a tempo" if change.returns else None,
-                                                              number=change.bpm, referent=referent))
+                                                              number=change.bpm, referent=beat_unit(rhythm)))
         for cut in cuts:
             kept_from = cut.at - MAX_REST_BARS * rhythm.bar_quarters
             part.insert(float(kept_from), expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
