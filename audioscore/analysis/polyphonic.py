@@ -144,7 +144,7 @@ class PolyStream:
             ProcessingError: basic-pitch's model or onnxruntime is missing.
         """
         _session()
-        self._resampler = _resampler(sample_rate)
+        self._to_model_rate = _ToModelRate(sample_rate)
         # basic-pitch pads half its overlap in front, so the first window's kept frames start at 0 s.
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)
         self._samples = 0  # model-rate samples of real audio
@@ -159,17 +159,11 @@ class PolyStream:
 
     def feed(self, samples: np.ndarray) -> None:
         """Analyse the next samples (mono, at the stream's rate)."""
-        samples = np.asarray(samples, np.float32)
-        if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples)
-        self._push(samples, last=False)
+        self._push(self._to_model_rate(samples), last=False)
 
     def finish(self) -> list[PolyNote]:
         """The notes of the whole stream, in onset order."""
-        if self._resampler is not None:
-            self._push(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True), last=True)
-        else:
-            self._push(np.zeros(0, np.float32), last=True)
+        self._push(self._to_model_rate(np.zeros(0, np.float32), last=True), last=True)
         total = math.floor(self._samples / FFT_HOP)  # as basic-pitch trims: whole frames of real audio
         self._drop_after(total)
         self._decode(final=True)
@@ -246,13 +240,19 @@ class PolyStream:
             self._notes.append((start, end, pitch, amp))
 
 
-def _resampler(sample_rate: int) -> Any:
-    """A stream resampler to the model's rate (None at that rate): soxr's "HQ", librosa's own
-    default resampler, as basic-pitch loads audio."""
-    import soxr
+class _ToModelRate:
+    """Streamed audio resampled to the model's rate (as it is at that rate) with soxr's "HQ",
+    librosa's own default resampler, as basic-pitch loads audio."""
 
-    return None if sample_rate == MODEL_RATE else soxr.ResampleStream(sample_rate, MODEL_RATE, 1, dtype="float32",
-                                                                      quality="HQ")
+    def __init__(self, sample_rate: int) -> None:
+        import soxr
+
+        self._stream = None if sample_rate == MODEL_RATE else soxr.ResampleStream(
+            sample_rate, MODEL_RATE, 1, dtype="float32", quality="HQ")
+
+    def __call__(self, samples: np.ndarray, *, last: bool = False) -> np.ndarray:
+        samples = np.asarray(samples, np.float32)
+        return samples if self._stream is None else self._stream.resample_chunk(samples, last=last)
 
 
 def _windows_ready(audio: np.ndarray, *, last: bool) -> tuple[np.ndarray, int]:
@@ -292,7 +292,7 @@ class PolyProbe:
         model_path()  # missing: said now, not when the first window is measured
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poly-probe")
         self._starting = self._worker.submit(_session)  # onnxruntime loads while the audio starts
-        self._resampler = _resampler(sample_rate)
+        self._to_model_rate = _ToModelRate(sample_rate)
         self._audio = np.zeros(EDGE_FRAMES * FFT_HOP, np.float32)  # aligned with PolyStream's windows
         self._every = every
         self._window = 0  # index of the window that starts at _audio[0]
@@ -301,13 +301,11 @@ class PolyProbe:
 
     def feed(self, samples: np.ndarray) -> None:
         """Analyse the next samples (mono, at the stream's rate)."""
-        samples = np.asarray(samples, np.float32)
-        self._push(samples if self._resampler is None else self._resampler.resample_chunk(samples), last=False)
+        self._push(self._to_model_rate(samples), last=False)
 
     def finish(self) -> float:
         """The measured polyphony (0.0 when no window had a note)."""
-        tail = np.zeros(0, np.float32)
-        self._push(tail if self._resampler is None else self._resampler.resample_chunk(tail, last=True), last=True)
+        self._push(self._to_model_rate(np.zeros(0, np.float32), last=True), last=True)
         self._starting.result()  # onnxruntime missing: ProcessingError
         while self._pending:
             self._collect()
