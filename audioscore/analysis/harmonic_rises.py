@@ -97,6 +97,7 @@ class HarmonicRises:
         self._on = np.minimum(np.round(h * f0 / bin_hz).astype(int), bins - 1)  # harmonics x grid
         self._between = np.minimum(np.round((h - 0.5) * f0 / bin_hz).astype(int), bins - 1)
         self._valid = (h * f0 / bin_hz < bins - 1).astype(np.float32)
+        self._bins = min(bins, int(self._on.max()) + 3)  # those above the highest harmonic are not needed
         self._midis = midis
         # Samples still needed: frame k's window starts at k * hop - size / 2.
         self._buffer = np.zeros(self.size // 2, np.float32)  # the zeros in front of frame 0
@@ -134,7 +135,7 @@ class HarmonicRises:
         if count <= 0:
             return
         index = start + self.hop * np.arange(count)[:, None] + np.arange(self.size)[None, :]
-        spectrum = np.abs(np.fft.rfft(self._buffer[index] * self._window, axis=1)).astype(np.float32)
+        spectrum = np.abs(np.fft.rfft(self._buffer[index] * self._window, axis=1)[:, : self._bins]).astype(np.float32)
         log_spectrum = 20.0 * np.log10(spectrum / (self.size / 4) + 1e-12)
         # Floor: RANGE_DB under the loudest partial so far (a rise out of the noise floor
         # or a reverb tail is no note), and never under FLOOR_DBFS.
