@@ -22,7 +22,8 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
 Four corpora, each with these totals: ``exact`` (the score corpus's melodies as
 written, exact MIDI timing, no audio: notation must return them unchanged), ``humanised``
 (the performances above, through audio and the pitch tracker), ``held out`` (humanised
-pieces of the classes round 3 fixed, written after the fixes and not tuned on) and
+pieces of the classes round 3 fixed, written after the fixes and not tuned on; and round
+4's, written before their results were seen) and
 ``real clips`` (the
 recordings in ``/work/shared/audio`` whose tempo, meter and key are known; tempo, meter and
 key only, there is no note truth).
@@ -287,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     if held_out:
         run_corpus("humanised, held out (round 3's classes, not tuned on)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out], args)
+    held_out_tempo = [p for p in humanised.HELD_OUT_TEMPO if not args.piece or p.name in args.piece]
+    if held_out_tempo:
+        run_corpus("humanised, held out (round 4's classes: whole-beat triplets after a pickup, 2/4 airs)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_tempo], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:

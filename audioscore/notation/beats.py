@@ -29,6 +29,11 @@ FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
 CANDIDATE_BPM = tuple(float(b) for b in np.geomspace(36.0, 260.0, 24))
 TIGHTNESS = 400.0              # librosa's tempo-deviation penalty: beats bend, but not to every late onset
+# The whole piece's beats are also placed this loosely and kept where the onsets then notate
+# more simply: a phrase's ritardando (a beat 15-30 % longer at its end) pulls the tight
+# programme's beats a third of a beat off the notes there.
+LOOSE_TIGHTNESS = 200.0
+LOOSE_MOST_GAIN = 0.5          # beats the loose placement may add over the notes
 JITTER_S = 0.045               # onset timing spread a listener forgives
 MISFIT_CAP = 3.0               # cost of an onset far from every grid position, in squared-jitter units
 # Notational cost of an onset at each position inside a beat (fractions of a beat):
@@ -36,6 +41,14 @@ MISFIT_CAP = 3.0               # cost of an onset far from every grid position, 
 SIMPLE_GRID = ((0.0, 0.0), (0.5, 0.4), (0.25, 1.2), (0.75, 1.2), (1 / 3, 1.6), (2 / 3, 1.6))
 COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8), (5 / 6, 1.4),
                  (0.25, 2.0), (0.75, 2.0))
+# A beat holding exactly three onsets near its 0, 1/3 and 2/3 (a whole-beat eighth triplet,
+# as people write them) costs this per triplet onset instead of the lone third's price,
+# where TRIPLET_MIN_GROUPS beats or more and TRIPLET_MAX_SHARE or less do: without it a
+# tune's triplets make a wrong tempo octave (whose beats split them unevenly) the simpler reading.
+TRIPLET_GROUP_COST = 0.0
+TRIPLET_MIN_GROUPS = 2
+TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
+TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
 COMPOUND_COST = 0.05           # per onset: 6/8 when the eighths clearly group in threes,
@@ -121,11 +134,12 @@ def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarr
     return np.convolve(envelope, kernel, mode="same")
 
 
-def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None) -> np.ndarray:
+def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = None, tightness: float = TIGHTNESS
+              ) -> np.ndarray:
     """Beat times (s) on an onset envelope at a tempo: Ellis's dynamic programme.
 
     Each frame's score is its (smoothed) onset strength plus the best score of a previous
-    beat half a period to two periods earlier, less ``TIGHTNESS`` times the squared log
+    beat half a period to two periods earlier, less ``tightness`` times the squared log
     ratio of that interval to the period; the beats are the back-links from the best
     frame of the last period. As ``librosa.beat.beat_track(bpm=...)`` does, but in NumPy:
     librosa's version is compiled by numba on first use in every process (11-13 s here).
@@ -138,7 +152,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     n = len(local)
     lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
-    penalty = -TIGHTNESS * np.log(lags / period) ** 2
+    penalty = -tightness * np.log(lags / period) ** 2
     score = local.copy()
     back = np.full(n, -1)
     # Before the first onset there is nothing to link to (as in librosa).
@@ -149,7 +163,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     for t in range(lo, n):
         start = max(0, t - hi)
         if periods is not None:
-            penalty = -TIGHTNESS * np.log(lags / periods[t]) ** 2
+            penalty = -tightness * np.log(lags / periods[t]) ** 2
         candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
         k = int(np.argmax(candidates))
         score[t] = local[t] + candidates[k]
@@ -235,6 +249,8 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         seconds = (fraction - where) * period
         costs.append(np.minimum(0.5 * (seconds / JITTER_S) ** 2, MISFIT_CAP) + extra)
     per_onset = np.min(costs, axis=0)
+    if not compound:
+        per_onset = _triplet_groups(per_onset, whole, fraction, period)
     # Syncopation: an onset off the beat held across the next beat (an eighth-quarter-eighth
     # figure read in the wrong meter or at the wrong tempo octave).
     where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
@@ -261,6 +277,29 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
     return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
+
+
+def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray
+                    ) -> np.ndarray:
+    """Per-onset costs with complete whole-beat triplets at TRIPLET_GROUP_COST (see there)."""
+    beat_of = np.floor(whole + np.round(fraction * 3) / 3)  # an early downbeat belongs to its beat
+    within = whole + fraction - beat_of
+    groups = []
+    for beat in np.unique(beat_of):
+        members = np.flatnonzero(beat_of == beat)
+        if len(members) != 3:
+            continue
+        misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
+        if np.all(misfit <= TRIPLET_MISFIT):
+            groups.append((members, misfit))
+    # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
+    # compound meter's, which its own grid prices): no discount.
+    if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
+        return per_onset
+    cheaper = per_onset.copy()
+    for members, misfit in groups:
+        cheaper[members[1:]] = np.minimum(cheaper[members[1:]], misfit[1:] + TRIPLET_GROUP_COST)
+    return cheaper
 
 
 def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
@@ -379,10 +418,25 @@ def track_beats(
         refined = _measured_bpm(onsets, best[1])
         if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
             bpm = refined
-            beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+            beats = _simplest(envelope, bpm, onsets, best[2])
             return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
-    beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
-    return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets) if tempo_bpm is None else BeatTrack(beats, best[2])
+    if tempo_bpm is not None:
+        beats = best[1] if window.all() else _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+        return BeatTrack(beats, best[2])
+    return _followed(BeatTrack(_simplest(envelope, bpm, onsets, best[2]), best[2]), envelope, bpm, onsets)
+
+
+def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bool) -> np.ndarray:
+    """The piece's beats at ``bpm``, placed tightly or loosely, whichever notates the onsets
+    more simply (see LOOSE_TIGHTNESS)."""
+    tight, loose = (_extend(_beats_at(envelope, bpm, tightness=t), onsets[0], onsets[-1], 60.0 / bpm)
+                    for t in (TIGHTNESS, LOOSE_TIGHTNESS))
+    # Loose beats that span the notes with more beats than the tight ones did not follow a
+    # ritardando (which lengthens beats) but split a held note or a rest.
+    ends = onsets[[0, -1]]
+    if np.ptp(positions_in_beats(ends, loose)) > np.ptp(positions_in_beats(ends, tight)) + LOOSE_MOST_GAIN:
+        return tight
+    return min((tight, loose), key=lambda beats: notation_cost(onsets, beats, compound))
 
 
 def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:

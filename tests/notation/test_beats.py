@@ -70,3 +70,37 @@ def test_the_mark_is_the_played_tempo_not_the_tracked_frames():
              for i, (a, length) in enumerate(zip(onsets, lengths, strict=True))]
     rhythm, _, _ = notate_rhythm(notes)
     assert abs(rhythm.tempo_bpm / 168.0 - 1.0) < 0.003
+
+
+def test_whole_beat_triplets_after_an_eighth_pickup_keep_their_tempo():
+    # 2/4 at 84: an eighth pickup, then a triplet filling a beat in every other bar, played
+    # with +-30 ms jitter. Split unevenly by a beat 3/2 as fast (triplet eighths read as
+    # straight eighths), the triplets used to be the costlier reading: 3/4 at 134.
+    rng = np.random.default_rng(5)
+    bars = ((0, 1, 4 / 3, 5 / 3), (0, 1), (0, 1 / 3, 2 / 3, 1, 1.5), (0,)) * 3
+    onsets = [-0.5] + [2 * b + q for b, bar in enumerate(bars) for q in bar] + [24.0]
+    quarter = 60.0 / 84.0
+    times = np.array(onsets) * quarter + 1.0 + rng.uniform(-0.03, 0.03, len(onsets))
+    notes = [PerformedNote(a, a + 0.85 * (b - a), 60 + (i * 5) % 12) for i, (a, b) in
+             enumerate(zip(times[:-1], times[1:], strict=True))] + [PerformedNote(times[-1], times[-1] + 1.2, 60)]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert not rhythm.grid.compound
+    assert abs(rhythm.tempo_bpm / 84.0 - 1.0) < 0.04
+    thirds = sum(n.start.denominator == 3 for n in quantised)
+    assert thirds >= 10  # the triplets written as triplets (of 12 onsets on thirds)
+
+
+def test_a_phrase_end_ritardando_keeps_the_notes_on_their_beats():
+    # The corpus's humanised triplet tune (2/4 at 84, an eighth pickup; the last two beats
+    # of each four-bar phrase up to 30 % slower), its played notes: the tight programme's
+    # beats kept their period into the ritardandos and put the closing notes a third of a
+    # beat off (the mark read 90).
+    import humanised
+
+    performance = next(p for p in humanised.HUMANISED if p.name == "triplets_c_minor")
+    notes = [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert abs(rhythm.tempo_bpm / 84.0 - 1.0) < 0.04
+    shift = quantised[0].start - performance.truth[0].start
+    placed = sum(n.start - shift == t.start for n, t in zip(quantised, performance.truth, strict=False))
+    assert len(quantised) == len(performance.truth) and placed >= len(quantised) - 1
