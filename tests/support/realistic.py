@@ -36,10 +36,11 @@ import corpus
 import numpy as np
 from corpus import DEFAULT_SR, SOUNDFONT, Melody, midi_to_hz
 
-__all__ = ["FAMILIES", "PERFORMANCES", "Performance", "perform", "render_performance", "synth_tones"]
+__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "render_performance", "synth_tones"]
 
 # General MIDI programs (0-based) beyond those in corpus.
-CELLO, CONTRABASS, STRINGS, SLOW_STRINGS = 42, 43, 48, 49
+CELLO, CONTRABASS, STRINGS, SLOW_STRINGS, SYNTH_STRINGS = 42, 43, 48, 49, 50
+SYNTH_VOICE = 54
 TUBA, ALTO_SAX, OBOE, BASSOON, CLARINET = 58, 65, 68, 70, 71
 SYNTH = -1  # numpy-synthesised harmonic tones, not fluidsynth
 
@@ -363,5 +364,27 @@ PERFORMANCES: tuple[Performance, ...] = (
     Performance("cello_low_sustained", "low_sustained", _M["sustained_low"], CELLO, transpose=12, jitter_s=0.0,
                 seed=27),
     Performance("synth_low_sustained", "low_sustained", _M["sustained_low"], SYNTH, jitter_s=0.0, seed=28),
+)
+# fmt: on
+
+# Held out (issue 13, round 2 on slow attacks): legato string-section and choir renderings
+# written before the fix they check was tuned, with melodies, tempi and GM programs found
+# nowhere above. The bench reports them apart from the families' means.
+_HELD_OUT_MELODIES = {
+    # E minor, 92 bpm, stepwise with a few thirds, B3-B4 (SynthStrings 1 an octave down).
+    "hymn_e_minor": corpus.Melody.from_beats(
+        "hymn_e_minor", "E4:1 F#4:1 G4:1 B4:1 | A4:1 G4:1 F#4:2 | G4:1 A4:.5 B4:.5 C5:1 B4:1 |"
+        " A4:1 F#4:1 E4:2", 92, STRINGS, articulation=1.0),
+    # Bb major, 66 bpm, slow halves and quarters with a sixth leap, F4-Eb5.
+    "slow_air_bb": corpus.Melody.from_beats(
+        "slow_air_bb", "Bb4:2 D5:1 C5:1 | Bb4:1 G4:1 F4:2 | D5:1 Eb5:1 D5:1 C5:1 | Bb4:1 A4:1 Bb4:2",
+        66, corpus.CHOIR, articulation=1.0),
+}
+# fmt: off
+HELD_OUT: tuple[Performance, ...] = (
+    Performance("heldout_synthstrings_hymn", "slow_attack", _HELD_OUT_MELODIES["hymn_e_minor"], SYNTH_STRINGS,
+                transpose=-12, legato=True, reverb_s=0.8, seed=31),
+    Performance("heldout_synthvoice_air", "slow_attack", _HELD_OUT_MELODIES["slow_air_bb"], SYNTH_VOICE,
+                legato=True, vibrato_cents=20.0, seed=32),
 )
 # fmt: on
