@@ -15,7 +15,6 @@ from typing import Self
 
 import numpy as np
 
-from audioscore.analysis.harmonic_rises import HarmonicRises, add_rising_notes
 from audioscore.analysis.note_cleaning import clean_notes, estimate_tuning, tuned_midi
 from audioscore.errors import InputError, ProcessingError
 
@@ -159,8 +158,8 @@ def plugin_frame_sizes(plugin_key: str, sample_rate: int) -> tuple[int, int]:
 class PitchTracker:
     """Feeds a pYIN plugin audio as it arrives and gathers its frames and notes.
 
-    Memory holds the per-frame results (a few bytes per frame, plus about 2 KB per 10 ms
-    for ``harmonic_rises``) and the plugin's own state, not the audio. Use as a context manager, or call ``finish`` (or ``close``).
+    Memory holds the per-frame results (a few bytes per frame) and the plugin's own
+    state, not the audio. Use as a context manager, or call ``finish`` (or ``close``).
     """
 
     def __init__(
@@ -196,7 +195,6 @@ class PitchTracker:
         self.samples_in = 0  # real samples
         self._frames = {name: _FrameSeries() for name in FRAME_OUTPUTS}
         self._notes: list[tuple[float, float, float]] = []
-        self._rises = HarmonicRises(sample_rate)  # notes that swell in under a release
         # The plugin stamps each frame a quarter block after its start (the centre of
         # YIN's integration window): a quarter block of zeros in front puts frame k at k * step.
         self._pad = self.block // 4
@@ -212,7 +210,6 @@ class PitchTracker:
         """Analyse the next samples (mono, any length)."""
         self.samples_in += len(samples)
         self._push(np.asarray(samples, np.float32))
-        self._rises.feed(samples)
 
     def finish(self) -> PitchResult:
         """Flush the plugin and return everything it found; the plugin is unloaded."""
@@ -272,7 +269,7 @@ class PitchTracker:
             if offset > onset:
                 raw.append((onset, offset, hz))
         times, voiced_prob = np.arange(n_frames) * hop_s, self._frames["voicedprob"].values(n_frames)
-        cleaned = add_rising_notes(clean_notes(times, f0_hz, raw), self._rises.finish())
+        cleaned = clean_notes(times, f0_hz, raw)
         tuning = estimate_tuning(np.array([hz for _, _, hz in cleaned]), np.array([off - on for on, off, _ in cleaned]))
         notes = [Note(on, off, hz, tuning) for on, off, hz in cleaned]
         return PitchResult(times, f0_hz, voiced_prob, hop_s, notes, self.plugin_key, tuning)

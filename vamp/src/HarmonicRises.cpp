@@ -1,0 +1,360 @@
+#include "HarmonicRises.h"
+
+#include "FftwPlanner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace audioscore {
+
+namespace {
+constexpr float kHopS = 0.01f;     // measure about this often (a whole number of plugin frames)
+constexpr float kWindowS = 0.093f;  // 4096 samples at 44.1 kHz: partials ~10.8 Hz apart resolved
+constexpr float kLagS = 0.08f;      // the rise is measured over this span
+constexpr int kHarmonics = 8;
+constexpr float kFloorDbfs = -110.f, kRangeDb = 80.f;
+// Candidate pitches (MIDI) on a 10-cent grid: 20 cents read a choir's vibrato
+// notes a step off (slow-attack note F1 0.764 against 0.791).
+constexpr int kLowMidi = 36, kHighMidi = 84, kGridSteps = 10;
+// A rise is this many dB summed over the harmonics (a sum of dB changes, so
+// independent of the input level). On tests/support/realistic.py 50 adds a
+// cello's missed notes but loses two of a string section's; 60 was best overall.
+constexpr float kMinRiseDb = 60.f;
+constexpr float kPeakDistanceS = 0.08f;
+// The onset is where the rise at the candidate began: back from its peak while
+// it stays above this share of the peak (0.25 was 30-60 ms late).
+constexpr float kFootShare = 0.1f;
+constexpr float kMaxBackS = 0.2f;
+constexpr float kFootLeastDb = 15.f;
+// A slow attack: the candidate's harmonic level peaks at least kSlowS after the
+// onset (within kLookS), stays within kHoldDropDb of that peak for kHoldS after
+// it, and does not fall kKeepDb below its level at the rise's peak in those
+// frames (a singer's scoop passes through a pitch and leaves it).
+constexpr float kSlowS = 0.1f, kLookS = 0.4f, kHoldS = 0.15f;
+constexpr float kHoldDropDb = 6.f, kKeepDb = 6.f;
+// A candidate this close (semitones) to the tracked note is that note (vibrato
+// reads +-0.5 semitone beside it).
+constexpr float kSameSemitones = 0.75f;
+// The held note gives way only after sounding this long, and if its harmonics
+// have fallen this far below their peak since its onset (it is the previous
+// note's release).
+constexpr float kOldNoteS = 0.12f;
+constexpr float kDecayDb = 3.f;
+constexpr float kGapNoteMaxS = 1.f;  // a note found in a gap lasts until the next note, at most this long
+constexpr float kLateSameS = 0.3f;   // the tracker's later note of the same pitch, this soon, is the same note
+constexpr float kJoinS = 0.05f;
+// A tracked note starting this much after a rise of its pitch began started there.
+// The long window shows a sudden attack up to ~35 ms before it happens.
+constexpr float kLateS = 0.06f;
+constexpr float kScale = 16.f;  // stored values: dB x kScale in 16 bits
+
+float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
+float hzOf(float midi) { return 440.f * std::exp2((midi - 69.f) / 12.f); }
+int16_t stored(float value) { return static_cast<int16_t>(std::clamp(std::lround(value * kScale), -32767L, 32767L)); }
+
+// Each bin's largest value over the bins within `half` of it.
+void widen(const std::vector<float> &in, int half, std::vector<float> &out) {
+    const int n = static_cast<int>(in.size());
+    out.resize(n);
+    for (int k = 0; k < n; ++k) {
+        float most = in[k];
+        for (int j = std::max(0, k - half); j <= std::min(n - 1, k + half); ++j) most = std::max(most, in[j]);
+        out[k] = most;
+    }
+}
+}  // namespace
+
+HarmonicRises::HarmonicRises(float sampleRate, int stepSize, int blockSize)
+    : m_sampleRate(sampleRate), m_step(stepSize), m_block(blockSize) {
+    m_hop = std::max(1, static_cast<int>(std::lround(kHopS * sampleRate / stepSize)));
+    m_size = 1 << static_cast<int>(std::lround(std::log2(kWindowS * sampleRate)));
+    m_lag = seconds(kLagS);
+    m_window.resize(m_size);
+    for (int i = 0; i < m_size; ++i)
+        m_window[i] = 0.5f - 0.5f * std::cos(2.f * static_cast<float>(M_PI) * i / (m_size - 1));
+    const float binHz = sampleRate / m_size;
+    const int allBins = m_size / 2 + 1;
+    for (int m = kLowMidi * kGridSteps; m < (kHighMidi + 1) * kGridSteps; ++m)
+        m_gridMidi.push_back(static_cast<float>(m) / kGridSteps);
+    const int grid = static_cast<int>(m_gridMidi.size());
+    m_on.resize(kHarmonics * grid);
+    m_between.resize(kHarmonics * grid);
+    m_valid.resize(kHarmonics * grid);
+    m_validCount.assign(grid, 0.f);
+    int highest = 0;
+    for (int h = 1; h <= kHarmonics; ++h)
+        for (int g = 0; g < grid; ++g) {
+            const float f0 = hzOf(m_gridMidi[g]), at = h * f0 / binHz;
+            const int i = (h - 1) * grid + g;
+            m_on[i] = std::min(static_cast<int>(std::lround(at)), allBins - 1);
+            m_between[i] = std::min(static_cast<int>(std::lround((h - 0.5f) * f0 / binHz)), allBins - 1);
+            m_valid[i] = at < allBins - 1 ? 1.f : 0.f;
+            m_validCount[g] += m_valid[i];
+            highest = std::max(highest, m_on[i]);
+        }
+    m_bins = std::min(allBins, highest + 3);  // bins above the highest harmonic are not needed
+    FftwPlanner lock;
+    m_input = fftwf_alloc_real(m_size);
+    m_spectrum = fftwf_alloc_complex(allBins);
+    m_plan = fftwf_plan_dft_r2c_1d(m_size, m_input, m_spectrum, FFTW_ESTIMATE);
+    reset();
+}
+
+HarmonicRises::~HarmonicRises() {
+    FftwPlanner lock;
+    fftwf_destroy_plan(m_plan);
+    fftwf_free(m_input);
+    fftwf_free(m_spectrum);
+}
+
+int HarmonicRises::seconds(float s) const {
+    return std::max(1, static_cast<int>(std::lround(s * m_sampleRate / (m_step * m_hop))));
+}
+
+void HarmonicRises::reset() {
+    m_samples.clear();
+    m_samplesStart = m_blocks = 0;
+    m_measured = m_firstFrame = 0;
+    m_finished = false;
+    m_loudest = kFloorDbfs;
+    m_earlier.clear();
+    for (auto *frames : {&m_best, &m_bestMidi}) {
+        frames->clear();
+        frames->shrink_to_fit();
+    }
+    for (auto *frames : {&m_rise, &m_level}) {
+        frames->clear();
+        frames->shrink_to_fit();
+    }
+}
+
+void HarmonicRises::add(const float *block) {
+    const int fresh = m_blocks == 0 ? m_block : m_step;  // blocks overlap: only the last step is new
+    m_samples.insert(m_samples.end(), block + m_block - fresh, block + m_block);
+    ++m_blocks;
+    const long end = m_samplesStart + static_cast<long>(m_samples.size());
+    while (static_cast<long>(m_measured) * m_hop * m_step + m_block / 4 + m_size / 2 <= end) measure();
+}
+
+void HarmonicRises::finish(int frames) {
+    while (static_cast<long>(m_measured) * m_hop < frames) measure();
+    m_finished = true;
+}
+
+void HarmonicRises::measure() {
+    // Frame m_measured's window, centred on its plugin frame's time; zeros
+    // before the recording and after its end.
+    const long start = static_cast<long>(m_measured) * m_hop * m_step + m_block / 4 - m_size / 2;
+    const long kept = static_cast<long>(m_samples.size());
+    for (int i = 0; i < m_size; ++i) {
+        const long at = start + i - m_samplesStart;
+        m_input[i] = at >= 0 && at < kept ? m_samples[at] * m_window[i] : 0.f;
+    }
+    fftwf_execute(m_plan);
+    ++m_measured;
+    const long next = start + static_cast<long>(m_hop) * m_step - m_samplesStart;
+    if (next > 0) {
+        const long drop = std::min(next, kept);
+        m_samples.erase(m_samples.begin(), m_samples.begin() + drop);
+        m_samplesStart += drop;
+    }
+
+    m_log.resize(m_bins);
+    const float norm = 1.f / (m_size / 4.f);
+    float loudest = m_loudest;
+    for (int k = 0; k < m_bins; ++k) {
+        const float magnitude = std::hypot(m_spectrum[k][0], m_spectrum[k][1]) * norm;
+        m_log[k] = 20.f * std::log10(magnitude + 1e-12f);
+        loudest = std::max(loudest, m_log[k]);
+    }
+    // Floor: kRangeDb under the loudest partial so far (a rise out of the noise
+    // floor or a reverb tail is no note), and never under kFloorDbfs.
+    m_loudest = loudest;
+    const float floor = std::max(loudest - kRangeDb, kFloorDbfs);
+    for (float &v : m_log) v = std::max(v, floor);
+
+    // The reference is the spectrum m_lag frames earlier, widened by +-2 bins so
+    // a partial moving with vibrato does not read as a rise.
+    widen(m_log, 2, m_widened);
+    if (m_earlier.empty()) m_earlier.assign(m_lag, m_widened);
+    std::vector<float> &earlier = m_earlier[(m_measured - 1) % m_lag];
+    m_riseBins.resize(m_bins);
+    for (int k = 0; k < m_bins; ++k) m_riseBins[k] = std::max(0.f, m_log[k] - earlier[k]);
+    earlier.swap(m_widened);
+    widen(m_riseBins, 1, m_risePeaks);
+    widen(m_log, 1, m_levelBins);
+
+    // Rise at the harmonics less the rise halfway between them.
+    const int grid = static_cast<int>(m_gridMidi.size());
+    float best = -1e30f;
+    int bestAt = 0;
+    for (int g = 0; g < grid; ++g) {
+        float salience = 0.f, level = 0.f;
+        for (int h = 0; h < kHarmonics; ++h) {
+            const int i = h * grid + g;
+            salience += m_valid[i] * (m_risePeaks[m_on[i]] - m_riseBins[m_between[i]]);
+            level += m_valid[i] * m_levelBins[m_on[i]];
+        }
+        level /= std::max(m_validCount[g], 1.f);
+        if (salience > best) {
+            best = salience;
+            bestAt = g;
+        }
+        m_rise.push_back(stored(salience));
+        m_level.push_back(stored(level));
+    }
+    m_best.push_back(best);
+    m_bestMidi.push_back(m_gridMidi[bestAt]);
+}
+
+void HarmonicRises::discardBefore(int pluginFrame) {
+    const int drop = std::clamp(pluginFrame / m_hop - m_firstFrame, 0, frames());
+    const size_t grid = m_gridMidi.size();
+    m_best.erase(m_best.begin(), m_best.begin() + drop);
+    m_bestMidi.erase(m_bestMidi.begin(), m_bestMidi.begin() + drop);
+    m_rise.erase(m_rise.begin(), m_rise.begin() + drop * grid);
+    m_level.erase(m_level.begin(), m_level.begin() + drop * grid);
+    m_firstFrame += drop;
+}
+
+int HarmonicRises::column(float midi) const {
+    const int last = static_cast<int>(m_gridMidi.size()) - 1;
+    return std::clamp(static_cast<int>(std::lround((midi - kLowMidi) * kGridSteps)), 0, last);
+}
+
+float HarmonicRises::rise(int frame, int column) const {
+    return m_rise[frame * m_gridMidi.size() + column] / kScale;
+}
+
+float HarmonicRises::level(int frame, int column) const {
+    return m_level[frame * m_gridMidi.size() + column] / kScale;
+}
+
+std::vector<int> HarmonicRises::peaks() const {
+    // Local maxima of the strongest rise, the highest first kept, at least
+    // kPeakDistanceS apart; before the end of a recording, only those whose
+    // slow-attack test has all its frames.
+    const int n = frames(), distance = seconds(kPeakDistanceS);
+    const int last = m_finished ? n - 1 : n - seconds(kLookS) - seconds(kHoldS);
+    std::vector<int> inner, kept;
+    for (int i = 1; i < last; ++i)
+        if (m_best[i] >= kMinRiseDb && m_best[i] > m_best[i - 1] && m_best[i] >= m_best[i + 1]) inner.push_back(i);
+    std::stable_sort(inner.begin(), inner.end(), [&](int a, int b) { return m_best[a] > m_best[b]; });
+    for (int i : inner)
+        if (std::all_of(kept.begin(), kept.end(), [&](int k) { return std::abs(i - k) >= distance; })) kept.push_back(i);
+    std::sort(kept.begin(), kept.end());
+    return kept;
+}
+
+int HarmonicRises::footOf(int peak, int column, float leastDb) const {
+    int foot = peak;
+    const float threshold = std::max(kFootShare * rise(peak, column), leastDb);
+    while (foot > 0 && rise(foot - 1, column) > threshold && peak - foot < seconds(kMaxBackS)) --foot;
+    return foot;
+}
+
+bool HarmonicRises::holds(int peak, int column) const {
+    for (int f = peak; f < std::min(frames(), peak + seconds(kHoldS)); ++f)
+        if (level(f, column) < level(peak, column) - kKeepDb) return false;
+    return true;
+}
+
+bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
+    const float midi = m_bestMidi[peak];
+    // At the grid's edge the rise may peak beyond it (a harmonic's).
+    if (midi < kLowMidi + 0.5f || midi > kHighMidi) return false;
+    const int c = column(midi), n = frames();
+    const int foot = footOf(peak, c, 0.f);
+    const int lookEnd = std::min(n, foot + seconds(kLookS));
+    int top = foot;
+    for (int f = foot; f < lookEnd; ++f)
+        if (level(f, c) > level(top, c)) top = f;
+    if (top - foot < seconds(kSlowS)) return false;
+    for (int f = top; f < std::min(n, top + seconds(kHoldS)); ++f)
+        if (level(f, c) < level(top, c) - kHoldDropDb) return false;
+    if (!holds(peak, c)) return false;
+    attack = {foot, peak, midi};
+    return true;
+}
+
+bool HarmonicRises::movedLateStart(int peak, std::vector<Note> &notes, int spanStart) const {
+    const float midi = m_bestMidi[peak];
+    if (midi < kLowMidi + 0.5f || midi > kHighMidi) return false;
+    const int c = column(midi);
+    if (!holds(peak, c)) return false;
+    const float framesPerSecond = m_sampleRate / m_step;
+    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
+    const int foot = (m_firstFrame + footOf(peak, c, kFootLeastDb)) * m_hop - spanStart;
+    const int at = (m_firstFrame + peak) * m_hop - spanStart;
+    if (foot < 0) return false;
+    for (size_t i = 0; i < notes.size(); ++i) {
+        Note &note = notes[i];
+        if (note.startFrame < foot + plugin(kLateS) || std::fabs(midiOf(note.frequencyHz) - midi) >= kSameSemitones) continue;
+        if (note.startFrame > at + plugin(kLateSameS)) return false;
+        if (i > 0 && notes[i - 1].endFrame > foot) {
+            if (notes[i - 1].startFrame >= foot - plugin(kOldNoteS)) return false;
+            notes[i - 1].endFrame = foot;
+        }
+        if (std::getenv("RISE_DEBUG")) std::fprintf(stderr, "late start %.3f -> %.3f (%.1f) peak %.3f best %.0f\n", (note.startFrame + spanStart) * m_step / m_sampleRate, (foot + spanStart) * m_step / m_sampleRate, midi, (at + spanStart) * m_step / m_sampleRate, m_best[peak]);
+        note.startFrame = foot;
+        return true;
+    }
+    return false;
+}
+
+void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) const {
+    const float framesPerSecond = m_sampleRate / m_step;
+    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
+    auto relative = [&](int frame) { return (m_firstFrame + frame) * m_hop - spanStart; };  // measured -> notes' frames
+    auto near = [](const Note &note, float midi) { return std::fabs(midiOf(note.frequencyHz) - midi) < kSameSemitones; };
+    const int oldNote = plugin(kOldNoteS);
+    for (int peak : peaks()) {
+        if (movedLateStart(peak, notes, spanStart)) continue;
+        Attack attack;
+        const bool dbg = std::getenv("RISE_DEBUG");
+        if (dbg) std::fprintf(stderr, "peak t=%.3f best=%.1f midi=%.1f\n", (m_firstFrame + peak) * m_hop * m_step / m_sampleRate, m_best[peak], m_bestMidi[peak]);
+        if (!slowAttack(peak, attack)) continue;
+        if (dbg) std::fprintf(stderr, "  slow onset=%.3f\n", (m_firstFrame + attack.onset) * m_hop * m_step / m_sampleRate);
+        const int onset = relative(attack.onset), at = relative(attack.peak);
+        const float hz = hzOf(attack.midi);
+        if (dbg) std::fprintf(stderr, "  span %d onset %d at %d notes %zu\n", spanStart, onset, at, notes.size());
+        if (onset < 0) continue;
+        std::sort(notes.begin(), notes.end(), [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; });
+        auto holding = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame <= at && at < n.endFrame; });
+        if (holding != notes.end()) {
+            if (near(*holding, attack.midi) || holding->startFrame >= onset - oldNote) continue;
+            // Only a note whose harmonics have decayed since it began gives way.
+            const int c = column(midiOf(holding->frequencyHz));
+            const int from = std::clamp((holding->startFrame + spanStart) / m_hop - m_firstFrame, 0, attack.peak);
+            float loudest = -1e30f;
+            for (int f = from; f <= attack.peak; ++f) loudest = std::max(loudest, level(f, c));
+            if (dbg) std::fprintf(stderr, "  holding %d-%d %.1f level %.1f loudest %.1f from %d\n", holding->startFrame + spanStart, holding->endFrame + spanStart, midiOf(holding->frequencyHz), level(attack.peak, c), loudest, from);
+            if (level(std::min(frames() - 1, attack.peak + seconds(kHoldS)), c) > loudest - kDecayDb) continue;
+            const int end = holding->endFrame;
+            holding->endFrame = onset;
+            auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });
+            if (after != notes.end() && near(*after, attack.midi) && after->startFrame - end < plugin(kJoinS))
+                after->startFrame = onset;
+            else
+                notes.push_back({onset, end, hz});
+            continue;
+        }
+        auto later = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame > at; });
+        auto before = std::find_if(notes.rbegin(), notes.rend(), [&](const Note &n) { return n.endFrame <= at; });
+        if (before != notes.rend() && before->endFrame > onset) {
+            if (before->startFrame >= onset - oldNote) continue;
+            before->endFrame = onset;
+        }
+        if (later != notes.end() && near(*later, attack.midi) && later->startFrame - at < plugin(kLateSameS)) {
+            later->startFrame = onset;
+        } else {
+            const int longest = onset + plugin(kGapNoteMaxS);
+            notes.push_back({onset, later == notes.end() ? longest : std::min(later->startFrame, longest), hz});
+        }
+    }
+    std::sort(notes.begin(), notes.end(), [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; });
+}
+
+}  // namespace audioscore
