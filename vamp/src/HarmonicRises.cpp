@@ -271,9 +271,15 @@ bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
     int top = foot;
     for (int f = foot; f < lookEnd; ++f)
         if (level(f, c) > level(top, c)) top = f;
+    if (std::getenv("RISE_DEBUG")) {
+        std::fprintf(stderr, "  foot %.3f top %.3f levels:", (m_firstFrame + foot) * m_hop * m_step / m_sampleRate, (m_firstFrame + top) * m_hop * m_step / m_sampleRate);
+        for (int f = std::max(0, foot - 10); f < std::min(n, foot + 50); f += 2) std::fprintf(stderr, " %.0f", level(f, c));
+        std::fprintf(stderr, "\n");
+    }
     if (top - foot < seconds(kSlowS)) return false;
+    const float allowed = std::max(kHoldDropDb, (level(top, c) - level(foot, c)) / 2.f);
     for (int f = top; f < std::min(n, top + seconds(kHoldS)); ++f)
-        if (level(f, c) < level(top, c) - kHoldDropDb) return false;
+        if (level(f, c) < level(top, c) - allowed) return false;
     if (!holds(peak, c)) return false;
     attack = {foot, peak, midi};
     return true;
@@ -324,7 +330,18 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) cons
         std::sort(notes.begin(), notes.end(), [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; });
         auto holding = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame <= at && at < n.endFrame; });
         if (holding != notes.end()) {
-            if (near(*holding, attack.midi) || holding->startFrame >= onset - oldNote) continue;
+            if (near(*holding, attack.midi)) continue;
+            if (holding->startFrame >= onset - oldNote) {
+                // A note began with the rise but at the old pitch, and the rise's pitch
+                // follows it: the pitch track lagged behind the new note's attack.
+                const auto next = holding + 1;
+                if (next != notes.end() && near(*next, attack.midi) && next->startFrame - holding->endFrame < plugin(kJoinS)
+                    && next->startFrame <= at + plugin(kLateSameS)) {
+                    next->startFrame = holding->startFrame;
+                    notes.erase(holding);
+                }
+                continue;
+            }
             // Only a note whose harmonics have decayed since it began gives way.
             const int c = column(midiOf(holding->frequencyHz));
             const int from = std::clamp((holding->startFrame + spanStart) / m_hop - m_firstFrame, 0, attack.peak);
