@@ -1,5 +1,6 @@
 #include "HarmonicRises.h"
 
+#include "FastMath.h"
 #include "FftwPlanner.h"
 
 #include <algorithm>
@@ -48,21 +49,48 @@ constexpr float kJoinS = 0.05f;
 // A tracked note starting this much after a rise of its pitch began started there.
 // The long window shows a sudden attack up to ~35 ms before it happens.
 constexpr float kLateS = 0.06f;
-constexpr float kScale = 16.f;  // stored values: dB x kScale in 16 bits
+// Kept per frame and spectrum bin in a byte: dB in half-dB steps (levels from
+// -127.5 dBFS, rises from 0), enough for sums over eight harmonics.
+constexpr float kStep = 0.5f;
+constexpr float kDbPerOctave = 3.01029996f;  // 10 log10(2): power in dB from its log2
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 float hzOf(float midi) { return 440.f * std::exp2((midi - 69.f) / 12.f); }
-int16_t stored(float value) { return static_cast<int16_t>(std::clamp(std::lround(value * kScale), -32767L, 32767L)); }
+uint8_t byteOf(float steps) { return static_cast<uint8_t>(std::clamp(steps + 0.5f, 0.f, 255.f)); }
 
-// Each bin's largest value over the bins within `half` of it.
-void widen(const std::vector<float> &in, int half, std::vector<float> &out) {
+// The loops over every bin and grid pitch of every frame, built for AVX2 too
+// (gathers) where the CPU has it.
+__attribute__((target_clones("avx2", "default")))
+float powerDb(const fftwf_complex *spectrum, int bins, float offsetDb, float *out) {
+    float loudest = -1e30f;
+    for (int k = 0; k < bins; ++k) {
+        const float power = spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1];
+        out[k] = kDbPerOctave * fastLog2(power + 1e-30f) + offsetDb;
+        loudest = std::max(loudest, out[k]);
+    }
+    return loudest;
+}
+
+// out[g] = sum over h of peaks[on[h][g]] - rises[between[h][g]] (harmonics x grid, h major).
+__attribute__((target_clones("avx2", "default")))
+void harmonicSums(const float *peaks, const float *rises, const int *on, const int *between, int harmonics, int grid,
+                  float *out) {
+    for (int g = 0; g < grid; ++g) out[g] = 0.f;
+    for (int h = 0; h < harmonics; ++h) {
+        const int *o = on + h * grid, *b = between + h * grid;
+        for (int g = 0; g < grid; ++g) out[g] += peaks[o[g]] - rises[b[g]];
+    }
+}
+
+// Each bin's largest value over it and its two neighbours.
+void widenByOne(const std::vector<float> &in, std::vector<float> &out) {
     const int n = static_cast<int>(in.size());
     out.resize(n);
-    for (int k = 0; k < n; ++k) {
-        float most = in[k];
-        for (int j = std::max(0, k - half); j <= std::min(n - 1, k + half); ++j) most = std::max(most, in[j]);
-        out[k] = most;
-    }
+    if (n == 1) out[0] = in[0];
+    if (n < 2) return;
+    out[0] = std::max(in[0], in[1]);
+    for (int k = 1; k < n - 1; ++k) out[k] = std::max(std::max(in[k - 1], in[k]), in[k + 1]);
+    out[n - 1] = std::max(in[n - 2], in[n - 1]);
 }
 }  // namespace
 
@@ -95,6 +123,10 @@ HarmonicRises::HarmonicRises(float sampleRate, int stepSize, int blockSize)
             highest = std::max(highest, m_on[i]);
         }
     m_bins = std::min(allBins, highest + 3);  // bins above the highest harmonic are not needed
+    m_gridOn = m_on;
+    m_gridBetween = m_between;
+    for (size_t i = 0; i < m_valid.size(); ++i)
+        if (m_valid[i] == 0.f) m_gridOn[i] = m_gridBetween[i] = m_bins;
     FftwPlanner lock;
     m_input = fftwf_alloc_real(m_size);
     m_spectrum = fftwf_alloc_complex(allBins);
@@ -148,74 +180,87 @@ void HarmonicRises::measure() {
     // before the recording and after its end.
     const long start = static_cast<long>(m_measured) * m_hop * m_step + m_block / 4 - m_size / 2;
     const long kept = static_cast<long>(m_samples.size());
-    for (int i = 0; i < m_size; ++i) {
-        const long at = start + i - m_samplesStart;
-        m_input[i] = at >= 0 && at < kept ? m_samples[at] * m_window[i] : 0.f;
-    }
+    const long from = m_samplesStart - start;  // the window's first index with a sample kept
+    const int lo = static_cast<int>(std::clamp(from, 0L, static_cast<long>(m_size)));
+    const int hi = static_cast<int>(std::clamp(from + kept, static_cast<long>(lo), static_cast<long>(m_size)));
+    std::fill(m_input, m_input + lo, 0.f);
+    const float *samples = m_samples.data() + (start + lo - m_samplesStart);
+    for (int i = lo; i < hi; ++i) m_input[i] = samples[i - lo] * m_window[i];
+    std::fill(m_input + hi, m_input + m_size, 0.f);
     fftwf_execute(m_plan);
     ++m_measured;
-    const long next = start + static_cast<long>(m_hop) * m_step - m_samplesStart;
-    if (next > 0) {
-        const long drop = std::min(next, kept);
+    // Forget the samples no later window needs, a block of them at a time.
+    const long unneeded = start + static_cast<long>(m_hop) * m_step - m_samplesStart;
+    if (unneeded >= m_size) {
+        const long drop = std::min(unneeded, kept);
         m_samples.erase(m_samples.begin(), m_samples.begin() + drop);
         m_samplesStart += drop;
     }
 
     m_log.resize(m_bins);
-    const float norm = 1.f / (m_size / 4.f);
-    float loudest = m_loudest;
-    for (int k = 0; k < m_bins; ++k) {
-        const float magnitude = std::hypot(m_spectrum[k][0], m_spectrum[k][1]) * norm;
-        m_log[k] = 20.f * std::log10(magnitude + 1e-12f);
-        loudest = std::max(loudest, m_log[k]);
-    }
     // Floor: kRangeDb under the loudest partial so far (a rise out of the noise
     // floor or a reverb tail is no note), and never under kFloorDbfs.
-    m_loudest = loudest;
-    const float floor = std::max(loudest - kRangeDb, kFloorDbfs);
+    m_loudest = std::max(m_loudest, powerDb(m_spectrum, m_bins, -20.f * std::log10(m_size / 4.f), m_log.data()));
+    const float floor = std::max(m_loudest - kRangeDb, kFloorDbfs);
     for (float &v : m_log) v = std::max(v, floor);
 
     // The reference is the spectrum m_lag frames earlier, widened by +-2 bins so
     // a partial moving with vibrato does not read as a rise.
-    widen(m_log, 2, m_widened);
+    widenByOne(m_log, m_levelBins);
+    widenByOne(m_levelBins, m_widened);
     if (m_earlier.empty()) m_earlier.assign(m_lag, m_widened);
     std::vector<float> &earlier = m_earlier[(m_measured - 1) % m_lag];
     m_riseBins.resize(m_bins);
     for (int k = 0; k < m_bins; ++k) m_riseBins[k] = std::max(0.f, m_log[k] - earlier[k]);
     earlier.swap(m_widened);
-    widen(m_riseBins, 1, m_risePeaks);
-    widen(m_log, 1, m_levelBins);
-
-    // Rise at the harmonics less the rise halfway between them.
-    const int grid = static_cast<int>(m_gridMidi.size());
-    float best = -1e30f;
-    int bestAt = 0;
-    for (int g = 0; g < grid; ++g) {
-        float salience = 0.f, level = 0.f;
-        for (int h = 0; h < kHarmonics; ++h) {
-            const int i = h * grid + g;
-            salience += m_valid[i] * (m_risePeaks[m_on[i]] - m_riseBins[m_between[i]]);
-            level += m_valid[i] * m_levelBins[m_on[i]];
-        }
-        level /= std::max(m_validCount[g], 1.f);
-        if (salience > best) {
-            best = salience;
-            bestAt = g;
-        }
-        m_rise.push_back(stored(salience));
-        m_level.push_back(stored(level));
+    widenByOne(m_riseBins, m_risePeaks);
+    const size_t at = m_rise.size();
+    m_rise.resize(at + m_bins);
+    m_level.resize(at + m_bins);
+    for (int k = 0; k < m_bins; ++k) {
+        m_rise[at + k] = byteOf(m_riseBins[k] / kStep);
+        m_level[at + k] = byteOf((m_levelBins[k] + 255.f * kStep) / kStep);
     }
-    m_best.push_back(best);
+
+    // No pitch can rise kMinRiseDb when the kHarmonics largest rises of any
+    // bins do not add up to it (each harmonic's term is at most the rise of a
+    // bin within one of it, and harmonics lie apart): then that sum stands for
+    // the frame's strongest rise, which is all peaks() needs of it.
+    float largest[kHarmonics] = {};
+    for (int k = 0; k < m_bins; ++k) {
+        float v = m_riseBins[k];
+        if (v <= largest[kHarmonics - 1]) continue;
+        for (int j = 0; j < kHarmonics && v > 0.f; ++j)
+            if (v > largest[j]) std::swap(v, largest[j]);
+    }
+    float bound = 0.f;
+    for (float v : largest) bound += v;
+
+    if (bound < kMinRiseDb) {
+        m_best.push_back(bound);
+        m_bestMidi.push_back(0.f);
+        return;
+    }
+    // Rise at the harmonics less the rise halfway between them (a harmonic above
+    // Nyquist reads the zero bin past the end).
+    const int grid = static_cast<int>(m_gridMidi.size());
+    m_riseBins.push_back(0.f);
+    m_risePeaks.push_back(0.f);
+    m_salience.resize(grid);
+    harmonicSums(m_risePeaks.data(), m_riseBins.data(), m_gridOn.data(), m_gridBetween.data(), kHarmonics, grid,
+                 m_salience.data());
+    const int bestAt = static_cast<int>(std::max_element(m_salience.begin(), m_salience.end()) - m_salience.begin());
+    m_best.push_back(m_salience[bestAt]);
     m_bestMidi.push_back(m_gridMidi[bestAt]);
 }
 
 void HarmonicRises::discardBefore(int pluginFrame) {
     const int drop = std::clamp(pluginFrame / m_hop - m_firstFrame, 0, frames());
-    const size_t grid = m_gridMidi.size();
+    const size_t bins = m_bins;
     m_best.erase(m_best.begin(), m_best.begin() + drop);
     m_bestMidi.erase(m_bestMidi.begin(), m_bestMidi.begin() + drop);
-    m_rise.erase(m_rise.begin(), m_rise.begin() + drop * grid);
-    m_level.erase(m_level.begin(), m_level.begin() + drop * grid);
+    m_rise.erase(m_rise.begin(), m_rise.begin() + drop * bins);
+    m_level.erase(m_level.begin(), m_level.begin() + drop * bins);
     m_firstFrame += drop;
 }
 
@@ -225,11 +270,29 @@ int HarmonicRises::column(float midi) const {
 }
 
 float HarmonicRises::rise(int frame, int column) const {
-    return m_rise[frame * m_gridMidi.size() + column] / kScale;
+    // As measure() sums it, from the kept bytes.
+    const uint8_t *bins = &m_rise[static_cast<size_t>(frame) * m_bins];
+    const int grid = static_cast<int>(m_gridMidi.size());
+    int sum = 0;
+    for (int h = 0; h < kHarmonics; ++h) {
+        const int i = h * grid + column;
+        if (m_valid[i] == 0.f) continue;
+        const int k = m_on[i];
+        sum += std::max({bins[std::max(0, k - 1)], bins[k], bins[std::min(m_bins - 1, k + 1)]}) - bins[m_between[i]];
+    }
+    return sum * kStep;
 }
 
 float HarmonicRises::level(int frame, int column) const {
-    return m_level[frame * m_gridMidi.size() + column] / kScale;
+    // The mean level at the harmonics, dBFS.
+    const uint8_t *bins = &m_level[static_cast<size_t>(frame) * m_bins];
+    const int grid = static_cast<int>(m_gridMidi.size());
+    int sum = 0;
+    for (int h = 0; h < kHarmonics; ++h) {
+        const int i = h * grid + column;
+        if (m_valid[i] != 0.f) sum += bins[m_on[i]];
+    }
+    return sum * kStep / std::max(m_validCount[column], 1.f) - 255.f * kStep;
 }
 
 std::vector<int> HarmonicRises::peaks() const {

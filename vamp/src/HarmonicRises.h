@@ -78,6 +78,7 @@ private:
     std::vector<float> m_window;
     std::vector<float> m_gridMidi;
     std::vector<int> m_on, m_between;  // harmonics x grid: spectrum bins
+    std::vector<int> m_gridOn, m_gridBetween;  // the same, m_bins (a zero bin) where not valid
     std::vector<float> m_valid;        // harmonics x grid: 1 if the harmonic is below Nyquist
     std::vector<float> m_validCount;   // per grid column
 
@@ -89,16 +90,17 @@ private:
     float m_loudest;
     std::vector<std::vector<float>> m_earlier;  // the last m_lag widened log spectra (ring)
 
-    // Per measured frame from m_firstFrame: the strongest rise and its pitch,
-    // and the rise and mean harmonic level (dBFS) at every grid pitch (x16).
+    // Per measured frame from m_firstFrame: the strongest rise over the grid
+    // (or a bound under kMinRiseDb) and its pitch, and the rise and the level of
+    // every spectrum bin (bytes: see kStep).
     int m_firstFrame = 0;
     std::vector<float> m_best, m_bestMidi;
-    std::vector<int16_t> m_rise, m_level;
+    std::vector<uint8_t> m_rise, m_level;
 
     float *m_input;
     fftwf_complex *m_spectrum;
     fftwf_plan m_plan;
-    std::vector<float> m_log, m_widened, m_riseBins, m_risePeaks, m_levelBins;
+    std::vector<float> m_log, m_widened, m_riseBins, m_risePeaks, m_levelBins, m_salience;  // scratch
 };
 
 }  // namespace audioscore

@@ -193,14 +193,17 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     if (lag + kRefineSpan + 1 >= n - length) return hz;
     m_smoothed.resize(n);
     auto boxcar = [n, length](const float *in, float *out) {
+        // out[i]: the average of in[i - half, i - half + length), the window held inside the frame.
         double sum = 0;
-        const int half = length / 2;
+        const int half = length / 2, slideFrom = std::min(n, half), slideTo = std::max(slideFrom, n + half - length);
+        const double scale = 1.0 / length;
         for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
-        for (int i = 0; i < n; ++i) {
-            out[i] = static_cast<float>(sum / length);  // average of in[i - half, i - half + length)
-            const int add = i - half + length, drop = i - half;
-            if (drop >= 0 && add < n) sum += in[add] - in[drop];
+        for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
+        for (int i = slideFrom; i < slideTo; ++i) {
+            out[i] = static_cast<float>(sum * scale);
+            sum += in[i - half + length] - in[i - half];
         }
+        for (int i = slideTo; i < n; ++i) out[i] = static_cast<float>(sum * scale);
     };
     m_scratch.resize(n);
     boxcar(frame, m_scratch.data());
