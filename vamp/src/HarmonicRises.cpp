@@ -56,25 +56,24 @@ constexpr float kDbPerOctave = 3.01029996f;  // 10 log10(2): power in dB from it
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 float hzOf(float midi) { return 440.f * std::exp2((midi - 69.f) / 12.f); }
-uint8_t byteOf(float steps) { return static_cast<uint8_t>(std::clamp(steps + 0.5f, 0.f, 255.f)); }
 
 // The loops over every bin and grid pitch of every frame, built for AVX2 too
 // (gathers) where the CPU has it.
 __attribute__((target_clones("avx2", "default")))
-float powerDb(const fftwf_complex *spectrum, int bins, float offsetDb, float *out) {
-    float loudest = -1e30f;
+float powerDb(const fftwf_complex *__restrict spectrum, int bins, float offsetDb, float *__restrict out) {
     for (int k = 0; k < bins; ++k) {
         const float power = spectrum[k][0] * spectrum[k][0] + spectrum[k][1] * spectrum[k][1];
         out[k] = kDbPerOctave * fastLog2(power + 1e-30f) + offsetDb;
-        loudest = std::max(loudest, out[k]);
     }
+    float loudest = -1e30f;
+    for (int k = 0; k < bins; ++k) loudest = out[k] > loudest ? out[k] : loudest;
     return loudest;
 }
 
 // out[g] = sum over h of peaks[on[h][g]] - rises[between[h][g]] (harmonics x grid, h major).
 __attribute__((target_clones("avx2", "default")))
-void harmonicSums(const float *peaks, const float *rises, const int *on, const int *between, int harmonics, int grid,
-                  float *out) {
+void harmonicSums(const float *__restrict peaks, const float *__restrict rises, const int *__restrict on,
+                  const int *__restrict between, int harmonics, int grid, float *__restrict out) {
     for (int g = 0; g < grid; ++g) out[g] = 0.f;
     for (int h = 0; h < harmonics; ++h) {
         const int *o = on + h * grid, *b = between + h * grid;
@@ -82,15 +81,32 @@ void harmonicSums(const float *peaks, const float *rises, const int *on, const i
     }
 }
 
-// Each bin's largest value over it and its two neighbours.
-void widenByOne(const std::vector<float> &in, std::vector<float> &out) {
-    const int n = static_cast<int>(in.size());
-    out.resize(n);
-    if (n == 1) out[0] = in[0];
-    if (n < 2) return;
+// Each bin's largest value over it and its two neighbours (n >= 2).
+__attribute__((target_clones("avx2", "default")))
+void widenByOne(const float *__restrict in, int n, float *__restrict out) {
     out[0] = std::max(in[0], in[1]);
-    for (int k = 1; k < n - 1; ++k) out[k] = std::max(std::max(in[k - 1], in[k]), in[k + 1]);
+    for (int k = 1; k < n - 1; ++k) {
+        const float a = in[k - 1] > in[k] ? in[k - 1] : in[k];
+        out[k] = a > in[k + 1] ? a : in[k + 1];
+    }
     out[n - 1] = std::max(in[n - 2], in[n - 1]);
+}
+
+// One frame's log spectrum against the widened one m_lag
+// frames earlier: the rise per bin, and both kept as bytes.
+__attribute__((target_clones("avx2", "default")))
+void riseAndBytes(const float *__restrict log, const float *__restrict earlier, int bins,
+                  const float *__restrict level, float *__restrict rise, uint8_t *__restrict riseBytes,
+                  uint8_t *__restrict levelBytes) {
+    for (int k = 0; k < bins; ++k) {
+        const float r = log[k] - earlier[k];
+        rise[k] = r > 0.f ? r : 0.f;
+    }
+    for (int k = 0; k < bins; ++k) {
+        const float r = rise[k] / kStep + 0.5f, l = (level[k] + 255.f * kStep) / kStep + 0.5f;
+        riseBytes[k] = static_cast<uint8_t>(static_cast<int>(r < 255.f ? r : 255.f));
+        levelBytes[k] = static_cast<uint8_t>(static_cast<int>(l < 0.f ? 0.f : l < 255.f ? l : 255.f));
+    }
 }
 }  // namespace
 
@@ -120,7 +136,7 @@ HarmonicRises::HarmonicRises(float sampleRate, int stepSize, int blockSize)
             m_between[i] = std::min(static_cast<int>(std::lround((h - 0.5f) * f0 / binHz)), allBins - 1);
             m_valid[i] = at < allBins - 1 ? 1.f : 0.f;
             m_validCount[g] += m_valid[i];
-            highest = std::max(highest, m_on[i]);
+            if (m_valid[i] != 0.f) highest = std::max(highest, m_on[i]);
         }
     m_bins = std::min(allBins, highest + 3);  // bins above the highest harmonic are not needed
     m_gridOn = m_on;
@@ -198,29 +214,29 @@ void HarmonicRises::measure() {
     }
 
     m_log.resize(m_bins);
+    m_levelBins.resize(m_bins);
+    m_widened.resize(m_bins);
+    m_riseBins.resize(m_bins + 1);  // and a zero bin, read for harmonics above Nyquist
+    m_risePeaks.resize(m_bins + 1);
     // Floor: kRangeDb under the loudest partial so far (a rise out of the noise
     // floor or a reverb tail is no note), and never under kFloorDbfs.
     m_loudest = std::max(m_loudest, powerDb(m_spectrum, m_bins, -20.f * std::log10(m_size / 4.f), m_log.data()));
     const float floor = std::max(m_loudest - kRangeDb, kFloorDbfs);
-    for (float &v : m_log) v = std::max(v, floor);
-
+    for (float &v : m_log) v = v > floor ? v : floor;
     // The reference is the spectrum m_lag frames earlier, widened by +-2 bins so
     // a partial moving with vibrato does not read as a rise.
-    widenByOne(m_log, m_levelBins);
-    widenByOne(m_levelBins, m_widened);
+    widenByOne(m_log.data(), m_bins, m_levelBins.data());
+    widenByOne(m_levelBins.data(), m_bins, m_widened.data());
     if (m_earlier.empty()) m_earlier.assign(m_lag, m_widened);
     std::vector<float> &earlier = m_earlier[(m_measured - 1) % m_lag];
-    m_riseBins.resize(m_bins);
-    for (int k = 0; k < m_bins; ++k) m_riseBins[k] = std::max(0.f, m_log[k] - earlier[k]);
-    earlier.swap(m_widened);
-    widenByOne(m_riseBins, m_risePeaks);
     const size_t at = m_rise.size();
     m_rise.resize(at + m_bins);
     m_level.resize(at + m_bins);
-    for (int k = 0; k < m_bins; ++k) {
-        m_rise[at + k] = byteOf(m_riseBins[k] / kStep);
-        m_level[at + k] = byteOf((m_levelBins[k] + 255.f * kStep) / kStep);
-    }
+    riseAndBytes(m_log.data(), earlier.data(), m_bins, m_levelBins.data(), m_riseBins.data(), &m_rise[at],
+                 &m_level[at]);
+    earlier.swap(m_widened);
+    widenByOne(m_riseBins.data(), m_bins, m_risePeaks.data());
+    m_riseBins[m_bins] = m_risePeaks[m_bins] = 0.f;
 
     // No pitch can rise kMinRiseDb when the kHarmonics largest rises of any
     // bins do not add up to it (each harmonic's term is at most the rise of a
@@ -244,8 +260,6 @@ void HarmonicRises::measure() {
     // Rise at the harmonics less the rise halfway between them (a harmonic above
     // Nyquist reads the zero bin past the end).
     const int grid = static_cast<int>(m_gridMidi.size());
-    m_riseBins.push_back(0.f);
-    m_risePeaks.push_back(0.f);
     m_salience.resize(grid);
     harmonicSums(m_risePeaks.data(), m_riseBins.data(), m_gridOn.data(), m_gridBetween.data(), kHarmonics, grid,
                  m_salience.data());
@@ -348,20 +362,32 @@ bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
     return true;
 }
 
-bool HarmonicRises::movedLateStart(int peak, std::vector<Note> &notes, int spanStart) const {
+bool HarmonicRises::decaying(const Note &note, int spanStart, int peak) const {
+    // Its harmonics have fallen kDecayDb below their loudest since it began, by
+    // kHoldS after the rise's peak: it is the previous note's release.
+    const int c = column(midiOf(note.frequencyHz));
+    const int from = std::clamp((note.startFrame + spanStart) / m_hop - m_firstFrame, 0, peak);
+    float loudest = -1e30f;
+    for (int f = from; f <= peak; ++f) loudest = std::max(loudest, level(f, c));
+    return level(std::min(frames() - 1, peak + seconds(kHoldS)), c) <= loudest - kDecayDb;
+}
+
+bool HarmonicRises::movedLateStart(int peak, int earliest, std::vector<Note> &notes, int spanStart) const {
     const float midi = m_bestMidi[peak];
     if (midi < kLowMidi + 0.5f || midi > kHighMidi) return false;
     const int c = column(midi);
     if (!holds(peak, c)) return false;
     const float framesPerSecond = m_sampleRate / m_step;
     auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
-    const int foot = (m_firstFrame + footOf(peak, c, kFootLeastDb)) * m_hop - spanStart;
+    const int foot = (m_firstFrame + std::max(earliest, footOf(peak, c, kFootLeastDb))) * m_hop - spanStart;
     const int at = (m_firstFrame + peak) * m_hop - spanStart;
     if (foot < 0) return false;
     for (size_t i = 0; i < notes.size(); ++i) {
         Note &note = notes[i];
         if (note.startFrame < foot + plugin(kLateS) || std::fabs(midiOf(note.frequencyHz) - midi) >= kSameSemitones) continue;
         if (note.startFrame > at + plugin(kLateSameS)) return false;
+        // The note before gives way only if it is fading (as in decaying()).
+        if (i > 0 && !decaying(notes[i - 1], spanStart, peak)) return false;
         if (i > 0 && notes[i - 1].endFrame > foot) {
             if (notes[i - 1].startFrame >= foot - plugin(kOldNoteS)) return false;
             notes[i - 1].endFrame = foot;
@@ -379,8 +405,14 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) cons
     auto relative = [&](int frame) { return (m_firstFrame + frame) * m_hop - spanStart; };  // measured -> notes' frames
     auto near = [](const Note &note, float midi) { return std::fabs(midiOf(note.frequencyHz) - midi) < kSameSemitones; };
     const int oldNote = plugin(kOldNoteS);
-    for (int peak : peaks()) {
-        if (movedLateStart(peak, notes, spanStart)) continue;
+    const std::vector<int> found = peaks();
+    for (size_t i = 0; i < found.size(); ++i) {
+        const int peak = found[i];
+        // The rise began after the last rise of another pitch (a neighbour's vibrato or attack).
+        int earliest = 0;
+        for (size_t j = 0; j < i; ++j)
+            if (std::fabs(m_bestMidi[found[j]] - m_bestMidi[peak]) >= kSameSemitones) earliest = found[j] + 1;
+        if (movedLateStart(peak, earliest, notes, spanStart)) continue;
         Attack attack;
         const bool dbg = std::getenv("RISE_DEBUG");
         if (dbg) std::fprintf(stderr, "peak t=%.3f best=%.1f midi=%.1f\n", (m_firstFrame + peak) * m_hop * m_step / m_sampleRate, m_best[peak], m_bestMidi[peak]);
@@ -405,13 +437,7 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) cons
                 }
                 continue;
             }
-            // Only a note whose harmonics have decayed since it began gives way.
-            const int c = column(midiOf(holding->frequencyHz));
-            const int from = std::clamp((holding->startFrame + spanStart) / m_hop - m_firstFrame, 0, attack.peak);
-            float loudest = -1e30f;
-            for (int f = from; f <= attack.peak; ++f) loudest = std::max(loudest, level(f, c));
-            if (dbg) std::fprintf(stderr, "  holding %d-%d %.1f level %.1f loudest %.1f from %d\n", holding->startFrame + spanStart, holding->endFrame + spanStart, midiOf(holding->frequencyHz), level(attack.peak, c), loudest, from);
-            if (level(std::min(frames() - 1, attack.peak + seconds(kHoldS)), c) > loudest - kDecayDb) continue;
+            if (!decaying(*holding, spanStart, attack.peak)) continue;
             const int end = holding->endFrame;
             holding->endFrame = onset;
             auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });

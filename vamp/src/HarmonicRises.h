@@ -65,7 +65,10 @@ private:
     int footOf(int peak, int column, float leastDb) const;
     bool holds(int peak, int column) const;   // the level stays up after the rise's peak
     // Moves the start of a tracked note of the rise's pitch that began late back to the rise.
-    bool movedLateStart(int peak, std::vector<Note> &notes, int spanStart) const;
+    // (measured frames; the rise began at `earliest` or later).
+    bool movedLateStart(int peak, int earliest, std::vector<Note> &notes, int spanStart) const;
+    // Whether `note` fades under the rise peaking at `peak` (measured frame).
+    bool decaying(const Note &note, int spanStart, int peak) const;
     int column(float midi) const;
     float rise(int frame, int column) const;   // frame: index into the kept frames
     float level(int frame, int column) const;
