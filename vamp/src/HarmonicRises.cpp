@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace audioscore {
 
@@ -25,15 +23,20 @@ constexpr int kLowMidi = 36, kHighMidi = 84, kGridSteps = 10;
 constexpr float kMinRiseDb = 60.f;
 constexpr float kPeakDistanceS = 0.08f;
 // The onset is where the rise at the candidate began: back from its peak while
-// it stays above this share of the peak (0.25 was 30-60 ms late).
+// it stays above this share of the peak (0.25 was 30-60 ms late), and, for a
+// late tracked start, above kFootLeastDb (a weak rise's tenth is noise: a
+// reverberant voice's note moved 70 ms early).
 constexpr float kFootShare = 0.1f;
 constexpr float kMaxBackS = 0.2f;
 constexpr float kFootLeastDb = 15.f;
-// A slow attack: the candidate's harmonic level peaks at least kSlowS after the
-// onset (within kLookS), stays within kHoldDropDb of that peak for kHoldS after
-// it, and does not fall kKeepDb below its level at the rise's peak in those
-// frames (a singer's scoop passes through a pitch and leaves it).
+// A slow attack: the candidate's harmonic level arrives within kArrivalDb of
+// its peak (within kLookS) at least kSlowS after the onset (a sudden attack's
+// plateau ripples put the peak itself anywhere); after the peak it stays within
+// the larger of kHoldDropDb and half its rise for kHoldS (a breath or a
+// consonant falls back); and it does not fall kKeepDb below its level at the
+// rise's peak in kHoldS (a singer's scoop passes through a pitch and leaves it).
 constexpr float kSlowS = 0.1f, kLookS = 0.4f, kHoldS = 0.15f;
+constexpr float kArrivalDb = 1.f;
 constexpr float kHoldDropDb = 6.f, kKeepDb = 6.f;
 // A candidate this close (semitones) to the tracked note is that note (vibrato
 // reads +-0.5 semitone beside it).
@@ -46,9 +49,12 @@ constexpr float kDecayDb = 3.f;
 constexpr float kGapNoteMaxS = 1.f;  // a note found in a gap lasts until the next note, at most this long
 constexpr float kLateSameS = 0.3f;   // the tracker's later note of the same pitch, this soon, is the same note
 constexpr float kJoinS = 0.05f;
-// A tracked note starting this much after a rise of its pitch began started there.
-// The long window shows a sudden attack up to ~35 ms before it happens.
+// A tracked note starting this much after a rise of its pitch began started
+// there, unless its level jumps kJumpDb across kJumpS either side of the
+// tracked start: a sudden attack, which the long window shows up to ~60 ms
+// before it happens (a synthetic tone moved 64 ms early).
 constexpr float kLateS = 0.06f;
+constexpr float kJumpS = 0.03f, kJumpDb = 15.f;
 // Kept per frame and spectrum bin in a byte: dB in half-dB steps (levels from
 // -127.5 dBFS, rises from 0), enough for sums over eight harmonics.
 constexpr float kStep = 0.5f;
@@ -348,12 +354,10 @@ bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
     int top = foot;
     for (int f = foot; f < lookEnd; ++f)
         if (level(f, c) > level(top, c)) top = f;
-    if (std::getenv("RISE_DEBUG")) {
-        std::fprintf(stderr, "  foot %.3f top %.3f levels:", (m_firstFrame + foot) * m_hop * m_step / m_sampleRate, (m_firstFrame + top) * m_hop * m_step / m_sampleRate);
-        for (int f = std::max(0, foot - 10); f < std::min(n, foot + 50); f += 2) std::fprintf(stderr, " %.0f", level(f, c));
-        std::fprintf(stderr, "\n");
-    }
-    if (top - foot < seconds(kSlowS)) return false;
+    const float peakLevel = level(top, c);
+    int arrival = foot;  // where the level first comes within kArrivalDb of its peak (a plateau's ripples aside)
+    while (level(arrival, c) < peakLevel - kArrivalDb) ++arrival;
+    if (arrival - foot < seconds(kSlowS)) return false;
     const float allowed = std::max(kHoldDropDb, (level(top, c) - level(foot, c)) / 2.f);
     for (int f = top; f < std::min(n, top + seconds(kHoldS)); ++f)
         if (level(f, c) < level(top, c) - allowed) return false;
@@ -386,13 +390,17 @@ bool HarmonicRises::movedLateStart(int peak, int earliest, std::vector<Note> &no
         Note &note = notes[i];
         if (note.startFrame < foot + plugin(kLateS) || std::fabs(midiOf(note.frequencyHz) - midi) >= kSameSemitones) continue;
         if (note.startFrame > at + plugin(kLateSameS)) return false;
+        // A sudden attack, which the long window shows up to ~60 ms early, is
+        // where the start is: the level jumps across it.
+        const int start = (note.startFrame + spanStart) / m_hop - m_firstFrame, jump = seconds(kJumpS);
+        if (start - jump >= 0 && start + jump < frames() && level(start + jump, c) - level(start - jump, c) >= kJumpDb)
+            return false;
         // The note before gives way only if it is fading (as in decaying()).
         if (i > 0 && !decaying(notes[i - 1], spanStart, peak)) return false;
         if (i > 0 && notes[i - 1].endFrame > foot) {
             if (notes[i - 1].startFrame >= foot - plugin(kOldNoteS)) return false;
             notes[i - 1].endFrame = foot;
         }
-        if (std::getenv("RISE_DEBUG")) std::fprintf(stderr, "late start %.3f -> %.3f (%.1f) peak %.3f best %.0f\n", (note.startFrame + spanStart) * m_step / m_sampleRate, (foot + spanStart) * m_step / m_sampleRate, midi, (at + spanStart) * m_step / m_sampleRate, m_best[peak]);
         note.startFrame = foot;
         return true;
     }
@@ -400,11 +408,7 @@ bool HarmonicRises::movedLateStart(int peak, int earliest, std::vector<Note> &no
 }
 
 void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) const {
-    const float framesPerSecond = m_sampleRate / m_step;
-    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
-    auto relative = [&](int frame) { return (m_firstFrame + frame) * m_hop - spanStart; };  // measured -> notes' frames
-    auto near = [](const Note &note, float midi) { return std::fabs(midiOf(note.frequencyHz) - midi) < kSameSemitones; };
-    const int oldNote = plugin(kOldNoteS);
+    auto byStart = [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; };
     const std::vector<int> found = peaks();
     for (size_t i = 0; i < found.size(); ++i) {
         const int peak = found[i];
@@ -412,55 +416,60 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, int spanStart) cons
         int earliest = 0;
         for (size_t j = 0; j < i; ++j)
             if (std::fabs(m_bestMidi[found[j]] - m_bestMidi[peak]) >= kSameSemitones) earliest = found[j] + 1;
+        std::sort(notes.begin(), notes.end(), byStart);
         if (movedLateStart(peak, earliest, notes, spanStart)) continue;
         Attack attack;
-        const bool dbg = std::getenv("RISE_DEBUG");
-        if (dbg) std::fprintf(stderr, "peak t=%.3f best=%.1f midi=%.1f\n", (m_firstFrame + peak) * m_hop * m_step / m_sampleRate, m_best[peak], m_bestMidi[peak]);
-        if (!slowAttack(peak, attack)) continue;
-        if (dbg) std::fprintf(stderr, "  slow onset=%.3f\n", (m_firstFrame + attack.onset) * m_hop * m_step / m_sampleRate);
-        const int onset = relative(attack.onset), at = relative(attack.peak);
-        const float hz = hzOf(attack.midi);
-        if (dbg) std::fprintf(stderr, "  span %d onset %d at %d notes %zu\n", spanStart, onset, at, notes.size());
-        if (onset < 0) continue;
-        std::sort(notes.begin(), notes.end(), [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; });
-        auto holding = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame <= at && at < n.endFrame; });
-        if (holding != notes.end()) {
-            if (near(*holding, attack.midi)) continue;
-            if (holding->startFrame >= onset - oldNote) {
-                // A note began with the rise but at the old pitch, and the rise's pitch
-                // follows it: the pitch track lagged behind the new note's attack.
-                const auto next = holding + 1;
-                if (next != notes.end() && near(*next, attack.midi) && next->startFrame - holding->endFrame < plugin(kJoinS)
-                    && next->startFrame <= at + plugin(kLateSameS)) {
-                    next->startFrame = holding->startFrame;
-                    notes.erase(holding);
-                }
-                continue;
-            }
-            if (!decaying(*holding, spanStart, attack.peak)) continue;
-            const int end = holding->endFrame;
-            holding->endFrame = onset;
-            auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });
-            if (after != notes.end() && near(*after, attack.midi) && after->startFrame - end < plugin(kJoinS))
-                after->startFrame = onset;
-            else
-                notes.push_back({onset, end, hz});
-            continue;
-        }
-        auto later = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame > at; });
-        auto before = std::find_if(notes.rbegin(), notes.rend(), [&](const Note &n) { return n.endFrame <= at; });
-        if (before != notes.rend() && before->endFrame > onset) {
-            if (before->startFrame >= onset - oldNote) continue;
-            before->endFrame = onset;
-        }
-        if (later != notes.end() && near(*later, attack.midi) && later->startFrame - at < plugin(kLateSameS)) {
-            later->startFrame = onset;
-        } else {
-            const int longest = onset + plugin(kGapNoteMaxS);
-            notes.push_back({onset, later == notes.end() ? longest : std::min(later->startFrame, longest), hz});
-        }
+        if (slowAttack(peak, attack)) addSlowAttack(attack, notes, spanStart);
     }
-    std::sort(notes.begin(), notes.end(), [](const Note &a, const Note &b) { return a.startFrame < b.startFrame; });
+    std::sort(notes.begin(), notes.end(), byStart);
+}
+
+void HarmonicRises::addSlowAttack(const Attack &attack, std::vector<Note> &notes, int spanStart) const {
+    const float framesPerSecond = m_sampleRate / m_step;
+    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
+    auto near = [&](const Note &note) { return std::fabs(midiOf(note.frequencyHz) - attack.midi) < kSameSemitones; };
+    const int onset = (m_firstFrame + attack.onset) * m_hop - spanStart, at = (m_firstFrame + attack.peak) * m_hop - spanStart;
+    const int oldNote = plugin(kOldNoteS);
+    const float hz = hzOf(attack.midi);
+    if (onset < 0) return;
+    auto holding = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame <= at && at < n.endFrame; });
+    if (holding != notes.end()) {
+        if (near(*holding)) return;
+        if (holding->startFrame >= onset - oldNote) {
+            // A note began with the rise but at the old pitch, and the rise's pitch
+            // follows it: the pitch track lagged behind the new note's attack.
+            const auto next = holding + 1;
+            if (next != notes.end() && near(*next) && next->startFrame - holding->endFrame < plugin(kJoinS)
+                && next->startFrame <= at + plugin(kLateSameS)) {
+                next->startFrame = holding->startFrame;
+                notes.erase(holding);
+            }
+            return;
+        }
+        if (!decaying(*holding, spanStart, attack.peak)) return;
+        // The held note ends; the new one runs to its end or takes over the next note of its pitch.
+        const int end = holding->endFrame;
+        holding->endFrame = onset;
+        auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });
+        if (after != notes.end() && near(*after) && after->startFrame - end < plugin(kJoinS))
+            after->startFrame = onset;
+        else
+            notes.push_back({onset, end, hz});
+        return;
+    }
+    // In a gap: the note before ends at the onset, and a note starts there.
+    auto later = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame > at; });
+    auto before = std::find_if(notes.rbegin(), notes.rend(), [&](const Note &n) { return n.endFrame <= at; });
+    if (before != notes.rend() && before->endFrame > onset) {
+        if (before->startFrame >= onset - oldNote) return;
+        before->endFrame = onset;
+    }
+    if (later != notes.end() && near(*later) && later->startFrame - at < plugin(kLateSameS)) {
+        later->startFrame = onset;
+    } else {
+        const int longest = onset + plugin(kGapNoteMaxS);
+        notes.push_back({onset, later == notes.end() ? longest : std::min(later->startFrame, longest), hz});
+    }
 }
 
 }  // namespace audioscore
