@@ -395,8 +395,6 @@ bool HarmonicRises::movedLateStart(int peak, int earliest, std::vector<Note> &no
         const int start = (note.startFrame + spanStart) / m_hop - m_firstFrame, jump = seconds(kJumpS);
         if (start - jump >= 0 && start + jump < frames() && level(start + jump, c) - level(start - jump, c) >= kJumpDb)
             return false;
-        // The note before gives way only if it is fading (as in decaying()).
-        if (i > 0 && !decaying(notes[i - 1], spanStart, peak)) return false;
         if (i > 0 && notes[i - 1].endFrame > foot) {
             if (notes[i - 1].startFrame >= foot - plugin(kOldNoteS)) return false;
             notes[i - 1].endFrame = foot;
