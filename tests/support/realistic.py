@@ -36,10 +36,11 @@ import corpus
 import numpy as np
 from corpus import DEFAULT_SR, SOUNDFONT, Melody, midi_to_hz
 
-__all__ = ["FAMILIES", "PERFORMANCES", "Performance", "perform", "render_performance", "synth_tones"]
+__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "render_performance", "synth_tones"]
 
 # General MIDI programs (0-based) beyond those in corpus.
-CELLO, CONTRABASS, STRINGS, SLOW_STRINGS = 42, 43, 48, 49
+VIOLA, CELLO, CONTRABASS, STRINGS, SLOW_STRINGS, SYNTH_STRINGS, SYNTH_STRINGS_2 = 41, 42, 43, 48, 49, 50, 51
+SYNTH_VOICE = 54
 TUBA, ALTO_SAX, OBOE, BASSOON, CLARINET = 58, 65, 68, 70, 71
 SYNTH = -1  # numpy-synthesised harmonic tones, not fluidsynth
 
@@ -363,5 +364,46 @@ PERFORMANCES: tuple[Performance, ...] = (
     Performance("cello_low_sustained", "low_sustained", _M["sustained_low"], CELLO, transpose=12, jitter_s=0.0,
                 seed=27),
     Performance("synth_low_sustained", "low_sustained", _M["sustained_low"], SYNTH, jitter_s=0.0, seed=28),
+)
+# fmt: on
+
+# Held out (issue 13, round 2 on slow attacks): legato string-section and choir renderings
+# written before the fix they check was tuned, with melodies, tempi and GM programs found
+# nowhere above. The bench reports them apart from the families' means.
+_HELD_OUT_MELODIES = {
+    # E minor, 92 bpm, stepwise with a few thirds, B3-B4 (SynthStrings 1 an octave down).
+    "hymn_e_minor": corpus.Melody.from_beats(
+        "hymn_e_minor", "E4:1 F#4:1 G4:1 B4:1 | A4:1 G4:1 F#4:2 | G4:1 A4:.5 B4:.5 C5:1 B4:1 |"
+        " A4:1 F#4:1 E4:2", 92, STRINGS, articulation=1.0),
+    # Bb major, 66 bpm, slow halves and quarters with a sixth leap, F4-Eb5.
+    "slow_air_bb": corpus.Melody.from_beats(
+        "slow_air_bb", "Bb4:2 D5:1 C5:1 | Bb4:1 G4:1 F4:2 | D5:1 Eb5:1 D5:1 C5:1 | Bb4:1 A4:1 Bb4:2",
+        66, corpus.CHOIR, articulation=1.0),
+    # Written for issue 13's third round, before the plugin's rises were measured on them.
+    # D major, 72 bpm, a viola air with a repeated note and a falling fifth, F#3-E4.
+    "viola_air_d": corpus.Melody.from_beats(
+        "viola_air_d", "D4:1.5 E4:.5 F#4:1 F#4:1 | E4:1 D4:1 A3:2 | B3:1 C#4:1 D4:1 E4:1 | F#4:2 D4:2", 72,
+        VIOLA, articulation=1.0),
+    # G minor, 58 bpm, a slow hymn in halves and quarters, G4-Eb5.
+    "oohs_hymn_g": corpus.Melody.from_beats(
+        "oohs_hymn_g", "G4:2 Bb4:1 A4:1 | G4:1 F#4:1 G4:2 | Bb4:1 C5:1 D5:2 | Eb5:1 D5:1 C5:1 Bb4:1 | A4:2 G4:2",
+        58, corpus.VOICE, articulation=1.0),
+    # C major, 104 bpm, a folk line in quarters and eighths with repeated notes, G3-G4.
+    "synth2_folk_c": corpus.Melody.from_beats(
+        "synth2_folk_c", "C4:1 E4:.5 E4:.5 G4:1 E4:1 | F4:1 D4:1 D4:1 B3:1 | C4:.5 D4:.5 E4:1 G3:1 C4:1", 104,
+        SYNTH_STRINGS_2, articulation=1.0),
+}
+# fmt: off
+HELD_OUT: tuple[Performance, ...] = (
+    Performance("heldout_synthstrings_hymn", "slow_attack", _HELD_OUT_MELODIES["hymn_e_minor"], SYNTH_STRINGS,
+                transpose=-12, legato=True, reverb_s=0.8, seed=31),
+    Performance("heldout_synthvoice_air", "slow_attack", _HELD_OUT_MELODIES["slow_air_bb"], SYNTH_VOICE,
+                legato=True, vibrato_cents=20.0, seed=32),
+    Performance("heldout_viola_air", "slow_attack", _HELD_OUT_MELODIES["viola_air_d"], VIOLA,
+                legato=True, reverb_s=1.2, drift=0.05, seed=33),
+    Performance("heldout_oohs_hymn", "slow_attack", _HELD_OUT_MELODIES["oohs_hymn_g"], corpus.VOICE,
+                legato=True, vibrato_cents=30.0, reverb_s=0.6, tuning_cents=-25.0, seed=34),
+    Performance("heldout_synth2_folk", "slow_attack", _HELD_OUT_MELODIES["synth2_folk_c"], SYNTH_STRINGS_2,
+                transpose=-12, legato=True, reverb_s=0.9, jitter_s=0.03, seed=35),
 )
 # fmt: on

@@ -1,5 +1,7 @@
 #include "HarmonicSpectrum.h"
 
+#include "FastMath.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -37,6 +39,7 @@ constexpr float kSameNoteOctaves = 0.5f / 12.f;
 // attacks and oboe legato, 2.2 misses most repeated string notes.
 constexpr float kFluxMinHz = 100.f;
 constexpr float kFluxCompression = 100.f;
+constexpr float kLn2 = 0.69314718f;
 constexpr int kFluxLag = 2;
 constexpr float kReattackRatio = 1.8f;
 // Summed log units: a bow change or breath gave 68-100 on tests/realistic.py, a clean
@@ -130,7 +133,7 @@ std::vector<int> HarmonicSpectrum::reattacks(int from, int to, int head, int tai
         double energy = 0;
         for (int k = 0; k < bins; ++k) {
             energy += power[k];
-            out[k] = std::log1p(kFluxCompression * std::sqrt(power[k]));
+            out[k] = kLn2 * fastLog2(1.f + kFluxCompression * std::sqrt(power[k]));
         }
         if (i < 0) continue;
         level[i] = static_cast<float>(10.0 * std::log10(energy + 1e-12));

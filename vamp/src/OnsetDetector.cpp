@@ -1,5 +1,6 @@
 #include "OnsetDetector.h"
 
+#include "FastMath.h"
 #include "FftwPlanner.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@ namespace {
 // adjacent frames differ too little to show an attack.
 constexpr int kLag = 2;
 constexpr float kCompression = 100.f;  // log(1 + C |X|)
+constexpr float kLn2 = 0.69314718f;
 // The maximum filter spans about a semitone each side, so vibrato and glides
 // (which move upper partials across several linear bins) are not onsets.
 constexpr float kMaxFilterRatio = 0.06f;
@@ -75,7 +77,7 @@ void OnsetDetector::process(const float *window) {
         const double power = static_cast<double>(m_spectrum[k][0]) * m_spectrum[k][0]
                            + static_cast<double>(m_spectrum[k][1]) * m_spectrum[k][1];
         energy += power;
-        current[k] = std::log1p(kCompression * static_cast<float>(std::sqrt(power)));
+        current[k] = kLn2 * fastLog2(1.f + kCompression * static_cast<float>(std::sqrt(power)));
     }
     m_levelDb.push_back(static_cast<float>(10.0 * std::log10(energy + 1e-12)));
     float flux = 0.f;

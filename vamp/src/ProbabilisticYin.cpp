@@ -192,23 +192,30 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
         static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
     if (lag + kRefineSpan + 1 >= n - length) return hz;
     m_smoothed.resize(n);
-    auto boxcar = [n, length](const float *in, float *out) {
+    // out[i] for i < count: the average of in[i - half, i - half + length), the
+    // window held inside the frame.
+    auto boxcar = [n, length](const float *in, float *out, int count) {
         double sum = 0;
-        const int half = length / 2;
+        const int half = length / 2, slideFrom = std::min(count, half);
+        const int slideTo = std::clamp(n + half - length, slideFrom, count);
+        const double scale = 1.0 / length;
         for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
-        for (int i = 0; i < n; ++i) {
-            out[i] = static_cast<float>(sum / length);  // average of in[i - half, i - half + length)
-            const int add = i - half + length, drop = i - half;
-            if (drop >= 0 && add < n) sum += in[add] - in[drop];
+        for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
+        for (int i = slideFrom; i < slideTo; ++i) {
+            out[i] = static_cast<float>(sum * scale);
+            sum += in[i - half + length] - in[i - half];
         }
+        for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
     };
-    m_scratch.resize(n);
-    boxcar(frame, m_scratch.data());
-    boxcar(m_scratch.data(), m_smoothed.data());
-    // Difference over the window's samples clear of the edges the averages blur.
+    // Only the samples the differences below read: up to the last lag's end.
     const int from = length, to = std::min(w, n - static_cast<int>(lag) - kRefineSpan - 1 - length);
-    if (to - from < lag / 2) return hz;
     const int centre = static_cast<int>(std::lround(lag));
+    const int needed = std::min(n, to + centre + kRefineSpan + 1);
+    m_scratch.resize(n);
+    boxcar(frame, m_scratch.data(), std::min(n, needed + length));
+    boxcar(m_scratch.data(), m_smoothed.data(), needed);
+    // Difference over the window's samples clear of the edges the averages blur.
+    if (to - from < lag / 2) return hz;
     // The smoothed waveform has nothing above about 3 f0 (> 90 samples a cycle
     // at 160 Hz): every kRefineStride-th sample is enough for the sums.
     double energy = 0;

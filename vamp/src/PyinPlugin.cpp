@@ -210,6 +210,7 @@ bool PyinPlugin::initialise(size_t channels, size_t stepSize, size_t blockSize) 
     m_onsets = std::make_unique<OnsetDetector>(m_inputSampleRate, static_cast<int>(blockSize / 2), kOnsetMinHz, kOnsetMaxHz);
     m_harmonics = std::make_unique<HarmonicSpectrum>(m_inputSampleRate, static_cast<int>(blockSize),
                                                      static_cast<int>(std::lround(blockSize / 4.0 / stepSize)));
+    m_rises = std::make_unique<HarmonicRises>(m_inputSampleRate, static_cast<int>(stepSize), static_cast<int>(blockSize));
     reset();
     return true;
 }
@@ -218,6 +219,7 @@ void PyinPlugin::reset() {
     if (m_pitchHmm) m_pitchHmm->reset();
     if (m_onsets) m_onsets->reset();
     if (m_harmonics) m_harmonics->reset();
+    if (m_rises) m_rises->reset();
     m_windowFrames = m_decodeWindowSeconds > 0 && m_stepSize ? framesOf(std::max(m_decodeWindowSeconds, 1.f)) : 0;
     m_contextFrames = m_stepSize ? framesOf(m_decodeContextSeconds) : 0;
     m_statisticsFrames = m_stepSize ? framesOf(kStatisticsHorizonS) : 0;
@@ -283,6 +285,7 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     m_harmonicPower.resize(m_harmonics->bins());
     m_yin->hannPower(m_harmonics->bins(), m_harmonicPower.data());  // the whole block: centred a quarter block later
     m_harmonics->add(m_harmonicPower.data());
+    m_rises->add(inputBuffers[0]);
 
     FeatureSet fs;
     const Vamp::RealTime time = frameTime(frame);
@@ -316,6 +319,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
     m_pitchHmm->decode(m_committed, m_path);
     m_pitch.resize(m_frames - m_spanStart);
     std::copy(m_path.begin(), m_path.end(), m_pitch.begin() + (m_committed - m_spanStart));
+    if (final) m_rises->finish(m_frames);
     const std::vector<Note> notes = spanNotes();
     const int cut = final ? m_frames : chooseCut(notes);
 
@@ -367,6 +371,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
                                        [horizon](const auto &onset) { return onset.first >= horizon; }));
     m_onsets->discard(drop, m_statisticsFrames);
     m_harmonics->discard(drop);
+    m_rises->discardBefore(keepFrom);
     m_spanStart = keepFrom;
     m_pitchHmm->discardBefore(m_committed);
 }
@@ -447,7 +452,13 @@ std::vector<Note> PyinPlugin::spanNotes() {
     }
     // Repeated notes under a legato bow or breath: no dip deep enough for the
     // onsets' re-attack test, but a burst of noise between the partials.
-    if (m_onsetSensitivity <= 0) return notes;  // onsets never split notes
+    if (m_onsetSensitivity > 0) notes = reattacked(notes);  // else onsets never split notes
+    // Notes that swelled in under a long release, which the pitch track missed.
+    m_rises->addRisingNotes(notes, m_spanStart);
+    return notes;
+}
+
+std::vector<Note> PyinPlugin::reattacked(const std::vector<Note> &notes) const {
     std::vector<Note> split;
     const int head = framesOf(kReattackHeadS), tail = framesOf(kReattackTailS);
     auto part = [&](const Note &note, int from, int to) {

@@ -2,6 +2,7 @@
 // published pYIN plugin know them).
 #pragma once
 
+#include "HarmonicRises.h"
 #include "HarmonicSpectrum.h"
 #include "NoteHmm.h"
 #include "OnsetDetector.h"
@@ -51,6 +52,8 @@ private:
     // the notes starting before the cut, then forgets what no later decode needs.
     void decode(bool final, FeatureSet &fs);
     std::vector<Note> spanNotes();  // frames relative to m_spanStart; sets m_spanOnsets
+    // The notes split where a note of steady pitch is played again.
+    std::vector<Note> reattacked(const std::vector<Note> &notes) const;
     // Whether the pitch track leaves the note around `frame` (a re-articulation).
     bool articulated(int noteStart, int frame) const;
     int chooseCut(const std::vector<Note> &notes) const;
@@ -70,6 +73,7 @@ private:
     std::unique_ptr<PitchHmm> m_pitchHmm;
     std::unique_ptr<OnsetDetector> m_onsets;
     std::unique_ptr<HarmonicSpectrum> m_harmonics;
+    std::unique_ptr<HarmonicRises> m_rises;
     NoteHmm m_noteHmm;
     std::vector<PitchCandidate> m_candidates;  // reused every frame
     std::vector<float> m_harmonicPower;        // reused every frame

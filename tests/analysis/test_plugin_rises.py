@@ -1,0 +1,41 @@
+"""Notes that swell in under a long release (issue 13, class 5): the plugin's harmonic rises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audioscore.analysis.pitch import track_pitch
+
+SR = 44100
+
+
+def _tone(f0: float, envelope: np.ndarray) -> np.ndarray:
+    t = np.arange(envelope.size) / SR
+    return envelope * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 9))
+
+
+def _notes(x: np.ndarray) -> list[tuple[float, int]]:
+    return [(n.onset, round(n.midi)) for n in track_pitch(x.astype(np.float32), SR).notes]
+
+
+def test_a_slow_note_under_a_loud_release_starts_where_it_swells_in() -> None:
+    # G3 from 0.1 s rings on after 1.0 s (time constant 0.6 s); B3 swells in from 1.0 s over
+    # 400 ms and holds, quieter than G3 at first: two notes at once, and the pitch track stays
+    # on G3 long after B3 began (before: B3 from 1.10 s).
+    t = np.arange(int(3.0 * SR)) / SR
+    old = np.where(t < 0.1, 0.0, np.where(t < 1.0, 1.0, np.exp(-(t - 1.0) / 0.6)))
+    new = np.clip((t - 1.0) / 0.4, 0.0, 1.0)
+    notes = _notes(0.2 * (_tone(196.0, old) + 0.7 * _tone(246.9, new)))
+    assert [midi for _, midi in notes] == [55, 59], notes
+    assert abs(notes[0][0] - 0.1) < 0.03 and abs(notes[1][0] - 1.0) < 0.05, notes
+
+
+def test_sudden_attacks_keep_their_onsets() -> None:
+    # Plucked-like notes (10 ms attack, 300 ms decay), a semitone and a fourth apart: the
+    # 93-ms spectra see each attack up to ~60 ms early, and must not move the onsets there.
+    t = np.arange(int(0.5 * SR)) / SR
+    envelope = np.minimum(1.0, t / 0.01) * np.exp(-t / 0.3)
+    pitches = (220.0, 233.1, 311.1, 220.0)
+    notes = _notes(0.2 * np.concatenate([_tone(f, envelope) for f in pitches]))
+    assert [midi for _, midi in notes] == [57, 58, 63, 57], notes
+    assert all(abs(onset - 0.5 * i) < 0.02 for i, (onset, _) in enumerate(notes)), notes
