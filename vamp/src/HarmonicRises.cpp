@@ -49,6 +49,10 @@ constexpr float kDecayDb = 3.f;
 constexpr float kGapNoteMaxS = 1.f;  // a note found in a gap lasts until the next note, at most this long
 constexpr float kLateSameS = 0.3f;   // the tracker's later note of the same pitch, this soon, is the same note
 constexpr float kJoinS = 0.05f;
+// A note the rises add must come this close to the loudest pitch around it (the
+// plugin's relative floor is 20 dB; a saxophone's breath before its first note
+// was 34 dB under, a string section's octave-wrong rise 19 dB, its real notes 7).
+constexpr float kAudibleDb = 15.f, kAudibleSpanS = 2.f;
 // A tracked note starting this much after a rise of its pitch began started
 // there, unless its level jumps kJumpDb across kJumpS either side of the
 // tracked start: a sudden attack, which the long window shows up to ~60 ms
@@ -366,6 +370,17 @@ bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
     return true;
 }
 
+bool HarmonicRises::audible(const Attack &attack) const {
+    // Its harmonics come within kAudibleDb of the loudest pitch's within kAudibleSpanS:
+    // a breath or key noise before a note, or a faint partial's swell, stays under.
+    const int c = column(attack.midi), span = seconds(kAudibleSpanS), grid = static_cast<int>(m_gridMidi.size());
+    float top = -1e30f, loudest = -1e30f;
+    for (int f = attack.onset; f < std::min(frames(), attack.onset + seconds(kLookS)); ++f) top = std::max(top, level(f, c));
+    for (int f = std::max(0, attack.onset - span); f < std::min(frames(), attack.onset + span); ++f)
+        for (int g = 0; g < grid; g += kGridSteps / 2) loudest = std::max(loudest, level(f, g));
+    return top >= loudest - kAudibleDb;
+}
+
 bool HarmonicRises::decaying(const Note &note, int spanStart, int peak) const {
     // Its harmonics have fallen kDecayDb below their loudest since it began, by
     // kHoldS after the rise's peak: it is the previous note's release.
@@ -451,18 +466,22 @@ void HarmonicRises::addSlowAttack(const Attack &attack, std::vector<Note> &notes
         auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });
         if (after != notes.end() && near(*after) && after->startFrame - end < plugin(kJoinS))
             after->startFrame = onset;
-        else
+        else if (audible(attack))
             notes.push_back({onset, end, hz});
+        else
+            holding->endFrame = end;
         return;
     }
     // In a gap: the note before ends at the onset, and a note starts there.
     auto later = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame > at; });
     auto before = std::find_if(notes.rbegin(), notes.rend(), [&](const Note &n) { return n.endFrame <= at; });
+    const bool extendsLater = later != notes.end() && near(*later) && later->startFrame - at < plugin(kLateSameS);
+    if (!extendsLater && !audible(attack)) return;
     if (before != notes.rend() && before->endFrame > onset) {
         if (before->startFrame >= onset - oldNote) return;
         before->endFrame = onset;
     }
-    if (later != notes.end() && near(*later) && later->startFrame - at < plugin(kLateSameS)) {
+    if (extendsLater) {
         later->startFrame = onset;
     } else {
         const int longest = onset + plugin(kGapNoteMaxS);

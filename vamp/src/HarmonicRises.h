@@ -62,6 +62,7 @@ private:
     std::vector<int> peaks() const;
     bool slowAttack(int peak, Attack &attack) const;
     void addSlowAttack(const Attack &attack, std::vector<Note> &notes, int spanStart) const;
+    bool audible(const Attack &attack) const;  // loud enough to be a note of its own
     // Where the rise peaking at `peak` began: where it last exceeded leastDb and kFootShare of its peak.
     int footOf(int peak, int column, float leastDb) const;
     bool holds(int peak, int column) const;   // the level stays up after the rise's peak
