@@ -50,7 +50,9 @@ public:
     // there and the new one starts (running to the old note's end, or taking
     // over the tracker's later note of its pitch); in a gap, a note starts.
     // Fast attacks (piano, winds, voice), vibrato and scoops fail those tests.
-    void addRisingNotes(std::vector<Note> &notes, int spanStart) const;
+    // A start within a frame or two of one of `attacks` (strong onsets, frames from
+    // spanStart, in order) is the attack itself and is not moved.
+    void addRisingNotes(std::vector<Note> &notes, const std::vector<int> &attacks, int spanStart) const;
 
 private:
     struct Attack {
@@ -68,7 +70,8 @@ private:
     bool holds(int peak, int column) const;   // the level stays up after the rise's peak
     // Moves the start of a tracked note of the rise's pitch that began late back to the rise.
     // (measured frames; the rise began at `earliest` or later).
-    bool movedLateStart(int peak, int earliest, std::vector<Note> &notes, int spanStart) const;
+    bool movedLateStart(int peak, int earliest, const std::vector<int> &attacks, std::vector<Note> &notes,
+                        int spanStart) const;
     // Whether `note` fades under the rise peaking at `peak` (measured frame).
     bool decaying(const Note &note, int spanStart, int peak) const;
     int column(float midi) const;

@@ -454,7 +454,10 @@ std::vector<Note> PyinPlugin::spanNotes() {
     // onsets' re-attack test, but a burst of noise between the partials.
     if (m_onsetSensitivity > 0) notes = reattacked(notes);  // else onsets never split notes
     // Notes that swelled in under a long release, which the pitch track missed.
-    m_rises->addRisingNotes(notes, m_spanStart);
+    std::vector<int> strongOnsets;
+    for (int onset : onsets)
+        if (strength[onset] >= strongOnset) strongOnsets.push_back(onset);
+    m_rises->addRisingNotes(notes, strongOnsets, m_spanStart);
     return notes;
 }
 
