@@ -15,24 +15,53 @@ constexpr int kOtherLayer = 64;
 constexpr float kMinObservation = 1e-6f;
 
 // Unvoiced <- unvoiced: max-plus product with the jump kernel over the dense
-// layer. Float-only lanes so it vectorises; an AVX2 clone where the CPU has it.
+// layer. Blocks of kVectors x 8 bins keep their running maxima in registers
+// across all jumps (loading and storing them per jump cost twice as much);
+// jumps in ascending order with a strict `>`, so ties go to the smallest jump.
+// GCC vector types (no intrinsics) so the same source gives the AVX2 clone
+// and the default one.
+typedef float Float8 __attribute__((vector_size(32)));
+typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+constexpr int kVectors = 4;
+constexpr int kLanes = 8 * kVectors;
+
 __attribute__((target_clones("avx2", "default")))
 void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float logStay, int bins,
                    float *next, float *bestJump) {
-    for (int b = 0; b < bins; ++b) {
-        next[b] = kNegInf;
-        bestJump[b] = 0.f;
-    }
-    for (int d = -maxJump; d <= maxJump; ++d) {
-        const float weight = logKernel[d + maxJump] + logStay;
-        const float jump = static_cast<float>(d);
-        const float *source = prev + d;
-        for (int b = 0; b < bins; ++b) {
-            const float candidate = source[b] + weight;
-            const bool better = candidate > next[b];
-            next[b] = better ? candidate : next[b];
-            bestJump[b] = better ? jump : bestJump[b];
+    int start = 0;
+    for (; start + kLanes <= bins; start += kLanes) {
+        Float8 best[kVectors], jumpOf[kVectors];
+        for (int k = 0; k < kVectors; ++k) {
+            best[k] = Float8{} + kNegInf;
+            jumpOf[k] = Float8{};
         }
+        for (int d = -maxJump; d <= maxJump; ++d) {
+            const Float8 weight = Float8{} + (logKernel[d + maxJump] + logStay);
+            const Float8 jump = Float8{} + static_cast<float>(d);
+            const float *source = prev + start + d;
+            for (int k = 0; k < kVectors; ++k) {
+                const Float8 candidate = *reinterpret_cast<const UnalignedFloat8 *>(source + 8 * k) + weight;
+                const auto better = candidate > best[k];
+                best[k] = better ? candidate : best[k];
+                jumpOf[k] = better ? jump : jumpOf[k];
+            }
+        }
+        for (int k = 0; k < kVectors; ++k) {
+            *reinterpret_cast<UnalignedFloat8 *>(next + start + 8 * k) = best[k];
+            *reinterpret_cast<UnalignedFloat8 *>(bestJump + start + 8 * k) = jumpOf[k];
+        }
+    }
+    for (int b = start; b < bins; ++b) {
+        float best = kNegInf, jumpOf = 0.f;
+        for (int d = -maxJump; d <= maxJump; ++d) {
+            const float candidate = prev[b + d] + (logKernel[d + maxJump] + logStay);
+            if (candidate > best) {
+                best = candidate;
+                jumpOf = static_cast<float>(d);
+            }
+        }
+        next[b] = best;
+        bestJump[b] = jumpOf;
     }
 }
 }  // namespace
