@@ -47,6 +47,9 @@ std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     return pmf;
 }
 
+typedef float Float8 __attribute__((vector_size(32)));
+typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+
 // d(tau) from energies and correlation, then d'(tau) = d(tau) * tau / sum_{j<=tau} d(j).
 // Float lanes throughout (prefix sums of squares stay double: they cancel).
 __attribute__((target_clones("avx2", "default")))
@@ -59,11 +62,32 @@ void differenceAndNormalise(const double *squaresPrefix, const float *correlatio
         difference[tau] = d > 0.f ? d : 0.f;
     }
     float running = 0.f;
+#pragma GCC unroll 8
     for (int tau = 1; tau < w; ++tau) runningSum[tau] = (running += difference[tau]);
     cmnd[0] = 1.f;
-    for (int tau = 1; tau < w; ++tau) {
+    // GCC's vector types: it would not vectorise the guarded division itself.
+    int tau = 1;
+    for (; tau + 8 <= w; tau += 8) {
+        const Float8 sum = *reinterpret_cast<const UnalignedFloat8 *>(runningSum + tau);
+        const Float8 lag = Float8{0, 1, 2, 3, 4, 5, 6, 7} + static_cast<float>(tau);
+        const auto positive = sum > 0.f;
+        const Float8 ratio = *reinterpret_cast<const UnalignedFloat8 *>(difference + tau) * lag / (positive ? sum : Float8{} + 1.f);
+        *reinterpret_cast<UnalignedFloat8 *>(cmnd + tau) = positive ? ratio : Float8{} + 1.f;
+    }
+    for (; tau < w; ++tau) {
         const float sum = runningSum[tau];
         cmnd[tau] = sum > 0.f ? difference[tau] * static_cast<float>(tau) / sum : 1.f;
+    }
+}
+
+// a[k] *= conj(b[k]) * scale for k < count.
+__attribute__((target_clones("avx2", "default")))
+void multiplyByConjugate(fftwf_complex *a, const fftwf_complex *b, int count, float scale) {
+    for (int k = 0; k < count; ++k) {
+        const float ar = a[k][0], ai = a[k][1];
+        const float br = b[k][0], bi = -b[k][1];
+        a[k][0] = (ar * br - ai * bi) * scale;
+        a[k][1] = (ar * bi + ai * br) * scale;
     }
 }
 
@@ -133,12 +157,13 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     // comes from a prefix sum of squares and the cross-correlation r from one
     // FFT product instead of O(W^2) sums.
     const int n = m_blockSize, w = m_window;
-    double energy = 0;
-    m_squaresPrefix[0] = 0;
-    for (int i = 0; i < n; ++i) {
-        const double square = static_cast<double>(frame[i]) * frame[i];
-        m_squaresPrefix[i + 1] = (energy += square);
-    }
+    // The squares vectorise apart from the serial sum (same order as ever).
+    double *prefix = m_squaresPrefix.data();
+    prefix[0] = 0;
+    for (int i = 0; i < n; ++i) prefix[i + 1] = static_cast<double>(frame[i]) * frame[i];
+#pragma GCC unroll 8
+    for (int i = 1; i <= n; ++i) prefix[i] += prefix[i - 1];
+    const double energy = prefix[n];
     m_rms = static_cast<float>(std::sqrt(energy / n));
     std::copy(frame, frame + n, m_frame);
     std::copy(frame, frame + w, m_kernel);
@@ -151,13 +176,7 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
         m_rawSpectrum[2 * k + 1] = m_spectrum[k][1];
     }
     fftwf_execute(m_forwardKernel);
-    const float scale = 1.f / n;  // FFTW's inverse is unnormalised
-    for (int k = 0; k <= n / 2; ++k) {
-        const float ar = m_spectrum[k][0], ai = m_spectrum[k][1];
-        const float br = m_kernelSpectrum[k][0], bi = -m_kernelSpectrum[k][1];
-        m_spectrum[k][0] = (ar * br - ai * bi) * scale;
-        m_spectrum[k][1] = (ar * bi + ai * br) * scale;
-    }
+    multiplyByConjugate(m_spectrum, m_kernelSpectrum, n / 2 + 1, 1.f / n);  // FFTW's inverse is unnormalised
     fftwf_execute(m_inverse);
 
     // Difference and normalisation vectorise; only the two prefix sums are serial.
