@@ -186,15 +186,19 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
 
 void ProbabilisticYin::hannPower(int bins, float *out) const {
     const int kept = static_cast<int>(m_rawSpectrum.size() / 2);
-    for (int k = 0; k < bins; ++k) {
-        if (k + 1 >= kept) { out[k] = 0.f; continue; }
-        // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1].
-        const float prevRe = k ? m_rawSpectrum[2 * (k - 1)] : m_rawSpectrum[2];
-        const float prevIm = k ? m_rawSpectrum[2 * (k - 1) + 1] : -m_rawSpectrum[3];
-        const float re = 0.5f * m_rawSpectrum[2 * k] - 0.25f * (prevRe + m_rawSpectrum[2 * (k + 1)]);
-        const float im = 0.5f * m_rawSpectrum[2 * k + 1] - 0.25f * (prevIm + m_rawSpectrum[2 * (k + 1) + 1]);
-        out[k] = re * re + im * im;
+    const int live = std::clamp(kept - 1, 0, bins);  // bins with both neighbours kept
+    const float *x = m_rawSpectrum.data();
+    // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1];
+    // on the interleaved re, im floats so the loops vectorise.
+    float windowed[2 * (kKeptBins + 1)];
+    if (live > 0) {
+        windowed[0] = 0.5f * x[0] - 0.25f * (x[2] + x[2]);
+        windowed[1] = 0.5f * x[1] - 0.25f * (-x[3] + x[3]);
     }
+    for (int t = 2; t < 2 * live; ++t) windowed[t] = 0.5f * x[t] - 0.25f * (x[t - 2] + x[t + 2]);
+    for (int k = 0; k < live; ++k)
+        out[k] = windowed[2 * k] * windowed[2 * k] + windowed[2 * k + 1] * windowed[2 * k + 1];
+    for (int k = live; k < bins; ++k) out[k] = 0.f;
 }
 
 float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
@@ -213,16 +217,21 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     m_smoothed.resize(n);
     // out[i] for i < count: the average of in[i - half, i - half + length), the
     // window held inside the frame.
-    auto boxcar = [n, length](const float *in, float *out, int count) {
+    m_delta.resize(n);
+    auto boxcar = [this, n, length](const float *in, float *out, int count) {
         double sum = 0;
         const int half = length / 2, slideFrom = std::min(count, half);
         const int slideTo = std::clamp(n + half - length, slideFrom, count);
         const double scale = 1.0 / length;
         for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
         for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
+        // The float differences vectorise; only the double sum is serial.
+        float *delta = m_delta.data();
+        for (int i = slideFrom; i < slideTo; ++i) delta[i] = in[i - half + length] - in[i - half];
+#pragma GCC unroll 4
         for (int i = slideFrom; i < slideTo; ++i) {
             out[i] = static_cast<float>(sum * scale);
-            sum += in[i - half + length] - in[i - half];
+            sum += delta[i];
         }
         for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
     };
