@@ -26,7 +26,7 @@ constexpr int kVectors = 4;
 constexpr int kLanes = 8 * kVectors;
 
 __attribute__((target_clones("avx2", "default")))
-void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float logStay, int bins,
+void maxOverKernel(const float *prev, const float *weights, const float *jumps, int maxJump, int bins,
                    float *next, float *bestJump) {
     int start = 0;
     for (; start + kLanes <= bins; start += kLanes) {
@@ -36,8 +36,8 @@ void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float
             jumpOf[k] = Float8{};
         }
         for (int d = -maxJump; d <= maxJump; ++d) {
-            const Float8 weight = Float8{} + (logKernel[d + maxJump] + logStay);
-            const Float8 jump = Float8{} + static_cast<float>(d);
+            const float w = weights[d + maxJump], j = jumps[d + maxJump];
+            const Float8 weight = {w, w, w, w, w, w, w, w}, jump = {j, j, j, j, j, j, j, j};
             const float *source = prev + start + d;
             for (int k = 0; k < kVectors; ++k) {
                 const Float8 candidate = *reinterpret_cast<const UnalignedFloat8 *>(source + 8 * k) + weight;
@@ -54,10 +54,10 @@ void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float
     for (int b = start; b < bins; ++b) {
         float best = kNegInf, jumpOf = 0.f;
         for (int d = -maxJump; d <= maxJump; ++d) {
-            const float candidate = prev[b + d] + (logKernel[d + maxJump] + logStay);
+            const float candidate = prev[b + d] + weights[d + maxJump];
             if (candidate > best) {
                 best = candidate;
-                jumpOf = static_cast<float>(d);
+                jumpOf = jumps[d + maxJump];
             }
         }
         next[b] = best;
@@ -77,6 +77,10 @@ PitchHmm::PitchHmm(float minHz, float maxHz, float binCents, int maxJumpBins, fl
     for (int d = -m_maxJump; d <= m_maxJump; ++d) total += m_maxJump + 1 - std::abs(d);
     for (int d = -m_maxJump; d <= m_maxJump; ++d)
         m_logKernel[d + m_maxJump] = std::log((m_maxJump + 1 - std::abs(d)) / total);
+    for (int d = -m_maxJump; d <= m_maxJump; ++d) {
+        m_stayWeight.push_back(m_logKernel[d + m_maxJump] + m_logStay);
+        m_jumps.push_back(static_cast<float>(d));
+    }
     reset();
 }
 
@@ -143,7 +147,7 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
 
     float *next = m_nextUnvoiced.data() + pad;
     const float *prev = m_unvoiced.data() + pad;
-    maxOverKernel(prev, m_logKernel.data(), m_maxJump, m_logStay, m_bins, next, m_bestJump.data());
+    maxOverKernel(prev, m_stayWeight.data(), m_jumps.data(), m_maxJump, m_bins, next, m_bestJump.data());
     for (int b = 0; b < m_bins; ++b) m_nextBack[b] = static_cast<int8_t>(m_bestJump[b]);
     // Unvoiced <- voiced: only the few live voiced states contribute.
     for (const auto &from : m_voiced) {
