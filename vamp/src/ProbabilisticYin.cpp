@@ -217,7 +217,7 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     m_smoothed.resize(n);
     // out[i] for i < count: the average of in[i - half, i - half + length), the
     // window held inside the frame.
-    m_delta.resize(n);
+    m_running.resize(n);
     auto boxcar = [this, n, length](const float *in, float *out, int count) {
         double sum = 0;
         const int half = length / 2, slideFrom = std::min(count, half);
@@ -225,14 +225,17 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
         const double scale = 1.0 / length;
         for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
         for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
-        // The float differences vectorise; only the double sum is serial.
-        float *delta = m_delta.data();
-        for (int i = slideFrom; i < slideTo; ++i) delta[i] = in[i - half + length] - in[i - half];
-#pragma GCC unroll 4
+        // Three passes so that only the double sum itself is serial: the float
+        // differences, the sum before each step, the scaled floats.
+        double *running = m_running.data();
+        for (int i = slideFrom; i < slideTo; ++i) running[i] = in[i - half + length] - in[i - half];
+#pragma GCC unroll 8
         for (int i = slideFrom; i < slideTo; ++i) {
-            out[i] = static_cast<float>(sum * scale);
-            sum += delta[i];
+            const double step = running[i];
+            running[i] = sum;
+            sum += step;
         }
+        for (int i = slideFrom; i < slideTo; ++i) out[i] = static_cast<float>(running[i] * scale);
         for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
     };
     // Only the samples the differences below read: up to the last lag's end.
