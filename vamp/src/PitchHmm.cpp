@@ -64,6 +64,22 @@ void maxOverKernel(const float *prev, const float *weights, const float *jumps, 
         bestJump[b] = jumpOf;
     }
 }
+
+// The largest of values[0, count), eight lanes at a time: the maximum of
+// non-NaN floats does not depend on the order they are taken in.
+__attribute__((target_clones("avx2", "default")))
+float largest(const float *values, int count) {
+    Float8 lanes = Float8{} + kNegInf;
+    int i = 0;
+    for (; i + 8 <= count; i += 8) {
+        const Float8 v = *reinterpret_cast<const UnalignedFloat8 *>(values + i);
+        lanes = v > lanes ? v : lanes;
+    }
+    float peak = kNegInf;
+    for (int k = 0; k < 8; ++k) peak = std::max(peak, lanes[k]);
+    for (; i < count; ++i) peak = std::max(peak, values[i]);
+    return peak;
+}
 }  // namespace
 
 PitchHmm::PitchHmm(float minHz, float maxHz, float binCents, int maxJumpBins, float switchProbability)
@@ -148,7 +164,9 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
     float *next = m_nextUnvoiced.data() + pad;
     const float *prev = m_unvoiced.data() + pad;
     maxOverKernel(prev, m_stayWeight.data(), m_jumps.data(), m_maxJump, m_bins, next, m_bestJump.data());
-    for (int b = 0; b < m_bins; ++b) m_nextBack[b] = static_cast<int8_t>(m_bestJump[b]);
+    int8_t *back = m_nextBack.data();  // locals, or GCC reloads the members per bin and does not vectorise
+    const float *bestJump = m_bestJump.data();
+    for (int b = 0; b < m_bins; ++b) back[b] = static_cast<int8_t>(bestJump[b]);
     // Unvoiced <- voiced: only the few live voiced states contribute.
     for (const auto &from : m_voiced) {
         const int lo = std::max(0, from.bin - m_maxJump), hi = std::min(m_bins - 1, from.bin + m_maxJump);
@@ -184,8 +202,7 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
     for (int b = 0; b < m_bins; ++b) next[b] += logUnvoicedObs;
 
     // Renormalise so float scores keep their precision over hours of frames.
-    float peak = kNegInf;
-    for (int b = 0; b < m_bins; ++b) peak = std::max(peak, next[b]);
+    float peak = largest(next, m_bins);
     for (const auto &s : m_nextVoiced) peak = std::max(peak, s.score);
     for (int b = 0; b < m_bins; ++b) next[b] -= peak;
     for (auto &s : m_nextVoiced) s.score -= peak;
