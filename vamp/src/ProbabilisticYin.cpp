@@ -91,6 +91,29 @@ void multiplyByConjugate(fftwf_complex *a, const fftwf_complex *b, int count, fl
     }
 }
 
+// out[i] for i < count: the average of in[i - half, i - half + length) of
+// in[0, n), half = length / 2, the window held inside [0, n); running: count
+// doubles of scratch. Three passes so that only the double sum itself is
+// serial: the float differences, the sum before each step, the scaled floats.
+__attribute__((target_clones("avx2", "default")))
+void boxcarAverage(const float *in, int n, int length, int count, double *running, float *out) {
+    double sum = 0;
+    const int half = length / 2, slideFrom = std::min(count, half);
+    const int slideTo = std::clamp(n + half - length, slideFrom, count);
+    const double scale = 1.0 / length;
+    for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
+    for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
+    for (int i = slideFrom; i < slideTo; ++i) running[i] = in[i - half + length] - in[i - half];
+#pragma GCC unroll 8
+    for (int i = slideFrom; i < slideTo; ++i) {
+        const double step = running[i];
+        running[i] = sum;
+        sum += step;
+    }
+    for (int i = slideFrom; i < slideTo; ++i) out[i] = static_cast<float>(running[i] * scale);
+    for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
+}
+
 // Spectrum bins kept for hannPower (4.1 kHz at 44.1 kHz, 2048).
 constexpr int kKeptBins = 192;
 // A trough is the shoulder of a deeper one at most this factor further in lag.
@@ -215,28 +238,9 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
         static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
     if (lag + kRefineSpan + 1 >= n - length) return hz;
     m_smoothed.resize(n);
-    // out[i] for i < count: the average of in[i - half, i - half + length), the
-    // window held inside the frame.
     m_running.resize(n);
     auto boxcar = [this, n, length](const float *in, float *out, int count) {
-        double sum = 0;
-        const int half = length / 2, slideFrom = std::min(count, half);
-        const int slideTo = std::clamp(n + half - length, slideFrom, count);
-        const double scale = 1.0 / length;
-        for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
-        for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
-        // Three passes so that only the double sum itself is serial: the float
-        // differences, the sum before each step, the scaled floats.
-        double *running = m_running.data();
-        for (int i = slideFrom; i < slideTo; ++i) running[i] = in[i - half + length] - in[i - half];
-#pragma GCC unroll 8
-        for (int i = slideFrom; i < slideTo; ++i) {
-            const double step = running[i];
-            running[i] = sum;
-            sum += step;
-        }
-        for (int i = slideFrom; i < slideTo; ++i) out[i] = static_cast<float>(running[i] * scale);
-        for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
+        boxcarAverage(in, n, length, count, m_running.data(), out);
     };
     // Only the samples the differences below read: up to the last lag's end.
     const int from = length, to = std::min(w, n - static_cast<int>(lag) - kRefineSpan - 1 - length);
