@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace audioscore {
@@ -112,6 +114,27 @@ void boxcarAverage(const float *in, int n, int length, int count, double *runnin
     }
     for (int i = slideFrom; i < slideTo; ++i) out[i] = static_cast<float>(running[i] * scale);
     for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
+}
+
+// The lags tau in [from, to] where v[tau] < v[tau - 1] and v[tau] <= v[tau + 1],
+// in order, to out; returns how many. Eight lags compared at a time: troughs are few.
+__attribute__((target_clones("avx2", "default")))
+int localMinima(const float *v, int from, int to, int *out) {
+    typedef int Int8 __attribute__((vector_size(32)));
+    int count = 0, tau = from;
+    for (; tau + 7 <= to; tau += 8) {
+        const Float8 value = *reinterpret_cast<const UnalignedFloat8 *>(v + tau);
+        const Int8 trough = (value < *reinterpret_cast<const UnalignedFloat8 *>(v + tau - 1))
+                          & (value <= *reinterpret_cast<const UnalignedFloat8 *>(v + tau + 1));
+        uint64_t words[4];
+        std::memcpy(words, &trough, sizeof words);
+        if ((words[0] | words[1] | words[2] | words[3]) == 0) continue;
+        for (int lane = 0; lane < 8; ++lane)
+            if (trough[lane]) out[count++] = tau + lane;
+    }
+    for (; tau <= to; ++tau)
+        if (v[tau] < v[tau - 1] && v[tau] <= v[tau + 1]) out[count++] = tau;
+    return count;
 }
 
 // Spectrum bins kept for hannPower (4.1 kHz at 44.1 kHz, 2048).
@@ -300,9 +323,11 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
     const auto firstCandidate = out.size();
 
     m_troughs.clear();
-    for (int tau = m_minLag; tau <= m_maxLag; ++tau) {
+    m_minima.resize(std::max(0, m_maxLag - m_minLag + 1));
+    const int minima = localMinima(m_cmnd.data(), m_minLag, m_maxLag, m_minima.data());
+    for (int i = 0; i < minima; ++i) {
+        const int tau = m_minima[i];
         const float value = m_cmnd[tau];
-        if (!(value < m_cmnd[tau - 1] && value <= m_cmnd[tau + 1])) continue;
         if (value < globalMinimum) {
             globalMinimum = value;
             globalMinimumLag = tau;

@@ -71,7 +71,7 @@ private:
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
     std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
     std::vector<double> m_running;
-    std::vector<int> m_troughs;
+    std::vector<int> m_minima, m_troughs;
     std::vector<float> m_rawSpectrum;  // re, im of bins [0, kKeptBins] of the last frame  // lags of this frame's troughs, shoulders dropped
 };
 
