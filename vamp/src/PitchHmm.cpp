@@ -164,9 +164,10 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
     float *next = m_nextUnvoiced.data() + pad;
     const float *prev = m_unvoiced.data() + pad;
     maxOverKernel(prev, m_stayWeight.data(), m_jumps.data(), m_maxJump, m_bins, next, m_bestJump.data());
-    int8_t *back = m_nextBack.data();  // locals, or GCC reloads the members per bin and does not vectorise
+    int8_t *back = m_nextBack.data();  // locals: GCC would reload the members per bin and not vectorise
     const float *bestJump = m_bestJump.data();
-    for (int b = 0; b < m_bins; ++b) back[b] = static_cast<int8_t>(bestJump[b]);
+    const int bins = m_bins;  // int8_t stores may alias members
+    for (int b = 0; b < bins; ++b) back[b] = static_cast<int8_t>(bestJump[b]);
     // Unvoiced <- voiced: only the few live voiced states contribute.
     for (const auto &from : m_voiced) {
         const int lo = std::max(0, from.bin - m_maxJump), hi = std::min(m_bins - 1, from.bin + m_maxJump);
