@@ -2,6 +2,7 @@
 
 #include "FastMath.h"
 #include "FftwPlanner.h"
+#include "VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -81,7 +82,7 @@ void OnsetDetector::reset() {
 }
 
 void OnsetDetector::process(const float *window) {
-    for (int i = 0; i < m_windowSize; ++i) m_input[i] = window[i] * m_hann[i];
+    multiply(window, m_hann.data(), m_windowSize, m_input);
     fftwf_execute(m_plan);
 
     const int slots = kLag + 1;
