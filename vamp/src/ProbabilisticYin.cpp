@@ -82,6 +82,12 @@ void differenceAndNormalise(const double *squaresPrefix, const float *correlatio
     }
 }
 
+// out[i] = x[i]^2 in double (exact) for i < count.
+__attribute__((target_clones("avx2", "default")))
+void squares(const float *x, int count, double *out) {
+    for (int i = 0; i < count; ++i) out[i] = static_cast<double>(x[i]) * x[i];
+}
+
 // a[k] *= conj(b[k]) * scale for k < count.
 __attribute__((target_clones("avx2", "default")))
 void multiplyByConjugate(fftwf_complex *a, const fftwf_complex *b, int count, float scale) {
@@ -206,7 +212,7 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     // The squares vectorise apart from the serial sum (same order as ever).
     double *prefix = m_squaresPrefix.data();
     prefix[0] = 0;
-    for (int i = 0; i < n; ++i) prefix[i + 1] = static_cast<double>(frame[i]) * frame[i];
+    squares(frame, n, prefix + 1);
 #pragma GCC unroll 8
     for (int i = 1; i <= n; ++i) prefix[i] += prefix[i - 1];
     const double energy = prefix[n];
