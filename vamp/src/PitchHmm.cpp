@@ -1,5 +1,7 @@
 #include "PitchHmm.h"
 
+#include "VectorMath.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -63,22 +65,6 @@ void maxOverKernel(const float *prev, const float *weights, const float *jumps, 
         next[b] = best;
         bestJump[b] = jumpOf;
     }
-}
-
-// The largest of values[0, count), eight lanes at a time: the maximum of
-// non-NaN floats does not depend on the order they are taken in.
-__attribute__((target_clones("avx2", "default")))
-float largest(const float *values, int count) {
-    Float8 lanes = Float8{} + kNegInf;
-    int i = 0;
-    for (; i + 8 <= count; i += 8) {
-        const Float8 v = *reinterpret_cast<const UnalignedFloat8 *>(values + i);
-        lanes = v > lanes ? v : lanes;
-    }
-    float peak = kNegInf;
-    for (int k = 0; k < 8; ++k) peak = std::max(peak, lanes[k]);
-    for (; i < count; ++i) peak = std::max(peak, values[i]);
-    return peak;
 }
 }  // namespace
 
