@@ -19,6 +19,7 @@ constexpr float kLn2 = 0.69314718f;
 // The maximum filter spans about a semitone each side, so vibrato and glides
 // (which move upper partials across several linear bins) are not onsets.
 constexpr float kMaxFilterRatio = 0.06f;
+static_assert(kMaxFilterRatio < 1.f, "process()'s deque needs the filter's window ends to move up with the bin");
 // Peak picking windows in frames (about 6 ms each at the default step).
 constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
 // Margin above the local mean: the largest of a floor (in flux units: a new
