@@ -2,6 +2,7 @@
 
 #include "FastMath.h"
 #include "FftwPlanner.h"
+#include "VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -214,7 +215,7 @@ void HarmonicRises::measure() {
     const int hi = static_cast<int>(std::clamp(from + kept, static_cast<long>(lo), static_cast<long>(m_size)));
     std::fill(m_input, m_input + lo, 0.f);
     const float *samples = m_samples.data() + (start + lo - m_samplesStart);
-    for (int i = lo; i < hi; ++i) m_input[i] = samples[i - lo] * m_window[i];
+    multiply(samples, m_window.data() + lo, hi - lo, m_input + lo);
     std::fill(m_input + hi, m_input + m_size, 0.f);
     fftwf_execute(m_plan);
     ++m_measured;
@@ -256,9 +257,10 @@ void HarmonicRises::measure() {
     // bin within one of it, and harmonics lie apart): then that sum stands for
     // the frame's strongest rise, which is all peaks() needs of it.
     float largest[kHarmonics] = {};
-    for (int k = 0; k < m_bins; ++k) {
+    // Most bins are under the smallest kept: firstAbove skips them eight at a time.
+    for (int k = firstAbove(m_riseBins.data(), 0, m_bins, largest[kHarmonics - 1]); k < m_bins;
+         k = firstAbove(m_riseBins.data(), k + 1, m_bins, largest[kHarmonics - 1])) {
         float v = m_riseBins[k];
-        if (v <= largest[kHarmonics - 1]) continue;
         for (int j = 0; j < kHarmonics && v > 0.f; ++j)
             if (v > largest[j]) std::swap(v, largest[j]);
     }

@@ -50,6 +50,12 @@ constexpr float kReattackTopDb = 3.f;     // a decaying note's late ripples stay
 constexpr float kReattackRiseDb = 1.f;    // over the kReattackLevelFrames either side
 constexpr int kReattackLevelFrames = 10;  // about 60 ms at the default step
 constexpr int kPeakHalfWidth = 3;
+
+// out[k] = ln(1 + C sqrt(power[k])) for k < count: vectorised apart from the energy sum.
+__attribute__((target_clones("avx2", "default")))
+void compressedMagnitudes(const float *power, int count, float *out) {
+    for (int k = 0; k < count; ++k) out[k] = kLn2 * fastLog2(1.f + kFluxCompression * std::sqrt(power[k]));
+}
 }  // namespace
 
 HarmonicSpectrum::HarmonicSpectrum(float sampleRate, int windowSize, int lag) : m_lag(lag) {
@@ -131,10 +137,9 @@ std::vector<int> HarmonicSpectrum::reattacks(int from, int to, int head, int tai
         const float *power = &m_power[static_cast<size_t>(lo + i - m_lag) * m_bins + m_fluxFirstBin];
         float *out = &logMagnitude[static_cast<size_t>(i + kFluxLag) * bins];
         double energy = 0;
-        for (int k = 0; k < bins; ++k) {
-            energy += power[k];
-            out[k] = kLn2 * fastLog2(1.f + kFluxCompression * std::sqrt(power[k]));
-        }
+#pragma GCC unroll 8
+        for (int k = 0; k < bins; ++k) energy += power[k];
+        compressedMagnitudes(power, bins, out);
         if (i < 0) continue;
         level[i] = static_cast<float>(10.0 * std::log10(energy + 1e-12));
         const float *before = out - static_cast<size_t>(kFluxLag) * bins;

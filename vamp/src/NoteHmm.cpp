@@ -1,5 +1,7 @@
 #include "NoteHmm.h"
 
+#include "VectorMath.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -77,9 +79,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
         const float midi = voiced ? midiOf(pitchHz[f]) : 0.f;
         const float logVoiced = std::log(v);
 
-        int bestStable = 0;
-        for (int p = 1; p < P; ++p)
-            if (stable[p] > stable[bestStable]) bestStable = p;
+        const int bestStable = firstLargest(stable.data(), P);
         const float fromStable = stable[bestStable];
         bestStableBefore[f] = bestStable;
 
@@ -113,8 +113,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
         silenceBack[f] = qFrom;
 
         // Renormalise to keep float precision on long inputs.
-        float peak = silence;
-        for (int p = 0; p < P; ++p) peak = std::max({peak, attack[p], stable[p]});
+        const float peak = std::max({silence, largest(attack.data(), P), largest(stable.data(), P)});
         silence -= peak;
         for (int p = 0; p < P; ++p) { attack[p] -= peak; stable[p] -= peak; }
     }

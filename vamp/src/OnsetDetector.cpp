@@ -2,6 +2,7 @@
 
 #include "FastMath.h"
 #include "FftwPlanner.h"
+#include "VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +19,7 @@ constexpr float kLn2 = 0.69314718f;
 // The maximum filter spans about a semitone each side, so vibrato and glides
 // (which move upper partials across several linear bins) are not onsets.
 constexpr float kMaxFilterRatio = 0.06f;
+static_assert(kMaxFilterRatio < 1.f, "process()'s deque needs the filter's window ends to move up with the bin");
 // Peak picking windows in frames (about 6 ms each at the default step).
 constexpr int kMaxBefore = 3, kMaxAfter = 3, kMeanBefore = 10, kMeanAfter = 4;
 // Margin above the local mean: the largest of a floor (in flux units: a new
@@ -29,6 +31,21 @@ constexpr float kMarginPerMedian = 2.f;
 constexpr float kMarginOfLoudOnsets = 0.05f;
 // A re-attack starts at the last frame this close (dB) to the dip before it.
 constexpr float kRiseStartDb = 1.f;
+
+// power[k] = |spectrum[k]|^2 (double) for k in [from, to).
+__attribute__((target_clones("avx2", "default")))
+void powers(const fftwf_complex *spectrum, int from, int to, double *power) {
+    for (int k = from; k < to; ++k)
+        power[k] = static_cast<double>(spectrum[k][0]) * spectrum[k][0]
+                 + static_cast<double>(spectrum[k][1]) * spectrum[k][1];
+}
+
+// out[k] = ln(1 + C |X[k]|) for k in [from, to), from the powers.
+__attribute__((target_clones("avx2", "default")))
+void compressedMagnitudes(const double *power, int from, int to, float *out) {
+    for (int k = from; k < to; ++k)
+        out[k] = kLn2 * fastLog2(1.f + kCompression * static_cast<float>(std::sqrt(power[k])));
+}
 }  // namespace
 
 OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, float maxHz)
@@ -39,6 +56,8 @@ OnsetDetector::OnsetDetector(float sampleRate, int windowSize, float minHz, floa
         m_hann[i] = 0.5f - 0.5f * std::cos(2.f * static_cast<float>(M_PI) * i / windowSize);
     m_history.assign(kLag + 1, std::vector<float>(m_bins, 0.f));
     m_reach.resize(m_bins);
+    m_power.resize(m_bins);
+    m_queue.resize(m_bins);
     for (int k = 0; k < m_bins; ++k) m_reach[k] = std::max(1, static_cast<int>(std::lround(k * kMaxFilterRatio)));
     FftwPlanner lock;
     m_input = fftwf_alloc_real(windowSize);
@@ -64,7 +83,7 @@ void OnsetDetector::reset() {
 }
 
 void OnsetDetector::process(const float *window) {
-    for (int i = 0; i < m_windowSize; ++i) m_input[i] = window[i] * m_hann[i];
+    multiply(window, m_hann.data(), m_windowSize, m_input);
     fftwf_execute(m_plan);
 
     const int slots = kLag + 1;
@@ -72,22 +91,30 @@ void OnsetDetector::process(const float *window) {
     std::vector<float> &current = m_history[m_newest];
     // Level over the same band as the flux: a low fundamental would make a
     // short window's energy swing with its phase.
+    double *power = m_power.data();
+    powers(m_spectrum, m_firstBin, m_bins, power);
     double energy = 0;
-    for (int k = m_firstBin; k < m_bins; ++k) {
-        const double power = static_cast<double>(m_spectrum[k][0]) * m_spectrum[k][0]
-                           + static_cast<double>(m_spectrum[k][1]) * m_spectrum[k][1];
-        energy += power;
-        current[k] = kLn2 * fastLog2(1.f + kCompression * static_cast<float>(std::sqrt(power)));
-    }
+#pragma GCC unroll 8
+    for (int k = m_firstBin; k < m_bins; ++k) energy += power[k];
+    compressedMagnitudes(power, m_firstBin, m_bins, current.data());
     m_levelDb.push_back(static_cast<float>(10.0 * std::log10(energy + 1e-12)));
     float flux = 0.f;
     if (m_processed >= kLag) {  // earlier frames have no spectrum kLag frames back
-        const std::vector<float> &past = m_history[(m_newest + 1) % slots];  // kLag frames back
+        const float *past = m_history[(m_newest + 1) % slots].data();  // kLag frames back
+        // The maximum over [k - reach, k + reach]: both ends only move up with k
+        // (the reach grows by at most one bin a bin), so a deque of indices of
+        // decreasing values holds each window's maximum at its front.
+        int *queue = m_queue.data();
+        int head = 0, tail = 0, last = -1;
         for (int k = m_firstBin; k < m_bins; ++k) {
-            float before = past[k];
-            for (int j = std::max(0, k - m_reach[k]); j <= std::min(m_bins - 1, k + m_reach[k]); ++j)
-                before = std::max(before, past[j]);
-            flux += std::max(0.f, current[k] - before);
+            const int low = std::max(0, k - m_reach[k]), high = std::min(m_bins - 1, k + m_reach[k]);
+            while (last < high) {
+                ++last;
+                while (tail > head && past[queue[tail - 1]] <= past[last]) --tail;
+                queue[tail++] = last;
+            }
+            while (queue[head] < low) ++head;
+            flux += std::max(0.f, current[k] - past[queue[head]]);
         }
     }
     m_strength.push_back(flux);

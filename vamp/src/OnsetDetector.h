@@ -48,6 +48,8 @@ private:
     std::vector<float> m_hann;
     std::vector<std::vector<float>> m_history;  // ring of the last log spectra
     std::vector<int> m_reach;  // maximum filter half-width per bin
+    std::vector<double> m_power;  // this frame's |X|^2
+    std::vector<int> m_queue;  // the maximum filter's deque of bins
     int m_newest = -1;
     int m_processed = 0;  // up to kLag
     std::vector<float> m_strength;

@@ -1,5 +1,7 @@
 #include "PitchHmm.h"
 
+#include "VectorMath.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,24 +17,53 @@ constexpr int kOtherLayer = 64;
 constexpr float kMinObservation = 1e-6f;
 
 // Unvoiced <- unvoiced: max-plus product with the jump kernel over the dense
-// layer. Float-only lanes so it vectorises; an AVX2 clone where the CPU has it.
+// layer. Blocks of kVectors x 8 bins keep their running maxima in registers
+// across all jumps (loading and storing them per jump cost twice as much);
+// jumps in ascending order with a strict `>`, so ties go to the smallest jump.
+// GCC vector types (no intrinsics) so the same source gives the AVX2 clone
+// and the default one.
+typedef float Float8 __attribute__((vector_size(32)));
+typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+constexpr int kVectors = 4;
+constexpr int kLanes = 8 * kVectors;
+
 __attribute__((target_clones("avx2", "default")))
-void maxOverKernel(const float *prev, const float *logKernel, int maxJump, float logStay, int bins,
+void maxOverKernel(const float *prev, const float *weights, const float *jumps, int maxJump, int bins,
                    float *next, float *bestJump) {
-    for (int b = 0; b < bins; ++b) {
-        next[b] = kNegInf;
-        bestJump[b] = 0.f;
-    }
-    for (int d = -maxJump; d <= maxJump; ++d) {
-        const float weight = logKernel[d + maxJump] + logStay;
-        const float jump = static_cast<float>(d);
-        const float *source = prev + d;
-        for (int b = 0; b < bins; ++b) {
-            const float candidate = source[b] + weight;
-            const bool better = candidate > next[b];
-            next[b] = better ? candidate : next[b];
-            bestJump[b] = better ? jump : bestJump[b];
+    int start = 0;
+    for (; start + kLanes <= bins; start += kLanes) {
+        Float8 best[kVectors], jumpOf[kVectors];
+        for (int k = 0; k < kVectors; ++k) {
+            best[k] = Float8{} + kNegInf;
+            jumpOf[k] = Float8{};
         }
+        for (int d = -maxJump; d <= maxJump; ++d) {
+            const float w = weights[d + maxJump], j = jumps[d + maxJump];
+            const Float8 weight = {w, w, w, w, w, w, w, w}, jump = {j, j, j, j, j, j, j, j};
+            const float *source = prev + start + d;
+            for (int k = 0; k < kVectors; ++k) {
+                const Float8 candidate = *reinterpret_cast<const UnalignedFloat8 *>(source + 8 * k) + weight;
+                const auto better = candidate > best[k];
+                best[k] = better ? candidate : best[k];
+                jumpOf[k] = better ? jump : jumpOf[k];
+            }
+        }
+        for (int k = 0; k < kVectors; ++k) {
+            *reinterpret_cast<UnalignedFloat8 *>(next + start + 8 * k) = best[k];
+            *reinterpret_cast<UnalignedFloat8 *>(bestJump + start + 8 * k) = jumpOf[k];
+        }
+    }
+    for (int b = start; b < bins; ++b) {
+        float best = kNegInf, jumpOf = 0.f;
+        for (int d = -maxJump; d <= maxJump; ++d) {
+            const float candidate = prev[b + d] + weights[d + maxJump];
+            if (candidate > best) {
+                best = candidate;
+                jumpOf = jumps[d + maxJump];
+            }
+        }
+        next[b] = best;
+        bestJump[b] = jumpOf;
     }
 }
 }  // namespace
@@ -48,6 +79,10 @@ PitchHmm::PitchHmm(float minHz, float maxHz, float binCents, int maxJumpBins, fl
     for (int d = -m_maxJump; d <= m_maxJump; ++d) total += m_maxJump + 1 - std::abs(d);
     for (int d = -m_maxJump; d <= m_maxJump; ++d)
         m_logKernel[d + m_maxJump] = std::log((m_maxJump + 1 - std::abs(d)) / total);
+    for (int d = -m_maxJump; d <= m_maxJump; ++d) {
+        m_stayWeight.push_back(m_logKernel[d + m_maxJump] + m_logStay);
+        m_jumps.push_back(static_cast<float>(d));
+    }
     reset();
 }
 
@@ -114,8 +149,11 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
 
     float *next = m_nextUnvoiced.data() + pad;
     const float *prev = m_unvoiced.data() + pad;
-    maxOverKernel(prev, m_logKernel.data(), m_maxJump, m_logStay, m_bins, next, m_bestJump.data());
-    for (int b = 0; b < m_bins; ++b) m_nextBack[b] = static_cast<int8_t>(m_bestJump[b]);
+    maxOverKernel(prev, m_stayWeight.data(), m_jumps.data(), m_maxJump, m_bins, next, m_bestJump.data());
+    int8_t *back = m_nextBack.data();  // locals: GCC would reload the members per bin and not vectorise
+    const float *bestJump = m_bestJump.data();
+    const int bins = m_bins;  // int8_t stores may alias members
+    for (int b = 0; b < bins; ++b) back[b] = static_cast<int8_t>(bestJump[b]);
     // Unvoiced <- voiced: only the few live voiced states contribute.
     for (const auto &from : m_voiced) {
         const int lo = std::max(0, from.bin - m_maxJump), hi = std::min(m_bins - 1, from.bin + m_maxJump);
@@ -151,8 +189,7 @@ void PitchHmm::addFrame(const PitchCandidate *candidates, int count, float voice
     for (int b = 0; b < m_bins; ++b) next[b] += logUnvoicedObs;
 
     // Renormalise so float scores keep their precision over hours of frames.
-    float peak = kNegInf;
-    for (int b = 0; b < m_bins; ++b) peak = std::max(peak, next[b]);
+    float peak = largest(next, m_bins);
     for (const auto &s : m_nextVoiced) peak = std::max(peak, s.score);
     for (int b = 0; b < m_bins; ++b) next[b] -= peak;
     for (auto &s : m_nextVoiced) s.score -= peak;

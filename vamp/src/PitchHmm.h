@@ -50,6 +50,7 @@ private:
     float m_minHz, m_binCents;
     float m_logStay, m_logSwitch;
     std::vector<float> m_logKernel;  // index jump + maxJump
+    std::vector<float> m_stayWeight, m_jumps;  // unvoiced <- unvoiced: log kernel + log stay, and jump as float
 
     // Current Viterbi scores: dense unvoiced layer (padded by maxJump each side), sparse voiced layer.
     std::vector<float> m_unvoiced, m_nextUnvoiced;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace audioscore {
@@ -47,6 +49,9 @@ std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     return pmf;
 }
 
+typedef float Float8 __attribute__((vector_size(32)));
+typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+
 // d(tau) from energies and correlation, then d'(tau) = d(tau) * tau / sum_{j<=tau} d(j).
 // Float lanes throughout (prefix sums of squares stay double: they cancel).
 __attribute__((target_clones("avx2", "default")))
@@ -59,12 +64,83 @@ void differenceAndNormalise(const double *squaresPrefix, const float *correlatio
         difference[tau] = d > 0.f ? d : 0.f;
     }
     float running = 0.f;
+#pragma GCC unroll 8
     for (int tau = 1; tau < w; ++tau) runningSum[tau] = (running += difference[tau]);
     cmnd[0] = 1.f;
-    for (int tau = 1; tau < w; ++tau) {
+    // GCC's vector types: it would not vectorise the guarded division itself.
+    int tau = 1;
+    for (; tau + 8 <= w; tau += 8) {
+        const Float8 sum = *reinterpret_cast<const UnalignedFloat8 *>(runningSum + tau);
+        const Float8 lag = Float8{0, 1, 2, 3, 4, 5, 6, 7} + static_cast<float>(tau);
+        const auto positive = sum > 0.f;
+        const Float8 ratio = *reinterpret_cast<const UnalignedFloat8 *>(difference + tau) * lag / (positive ? sum : Float8{} + 1.f);
+        *reinterpret_cast<UnalignedFloat8 *>(cmnd + tau) = positive ? ratio : Float8{} + 1.f;
+    }
+    for (; tau < w; ++tau) {
         const float sum = runningSum[tau];
         cmnd[tau] = sum > 0.f ? difference[tau] * static_cast<float>(tau) / sum : 1.f;
     }
+}
+
+// out[i] = x[i]^2 in double (exact) for i < count.
+__attribute__((target_clones("avx2", "default")))
+void squares(const float *x, int count, double *out) {
+    for (int i = 0; i < count; ++i) out[i] = static_cast<double>(x[i]) * x[i];
+}
+
+// a[k] *= conj(b[k]) * scale for k < count.
+__attribute__((target_clones("avx2", "default")))
+void multiplyByConjugate(fftwf_complex *a, const fftwf_complex *b, int count, float scale) {
+    for (int k = 0; k < count; ++k) {
+        const float ar = a[k][0], ai = a[k][1];
+        const float br = b[k][0], bi = -b[k][1];
+        a[k][0] = (ar * br - ai * bi) * scale;
+        a[k][1] = (ar * bi + ai * br) * scale;
+    }
+}
+
+// out[i] for i < count: the average of in[i - half, i - half + length) of
+// in[0, n), half = length / 2, the window held inside [0, n); running: count
+// doubles of scratch. Three passes so that only the double sum itself is
+// serial: the float differences, the sum before each step, the scaled floats.
+__attribute__((target_clones("avx2", "default")))
+void boxcarAverage(const float *in, int n, int length, int count, double *running, float *out) {
+    double sum = 0;
+    const int half = length / 2, slideFrom = std::min(count, half);
+    const int slideTo = std::clamp(n + half - length, slideFrom, count);
+    const double scale = 1.0 / length;
+    for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
+    for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
+    for (int i = slideFrom; i < slideTo; ++i) running[i] = in[i - half + length] - in[i - half];
+#pragma GCC unroll 8
+    for (int i = slideFrom; i < slideTo; ++i) {
+        const double step = running[i];
+        running[i] = sum;
+        sum += step;
+    }
+    for (int i = slideFrom; i < slideTo; ++i) out[i] = static_cast<float>(running[i] * scale);
+    for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
+}
+
+// The lags tau in [from, to] where v[tau] < v[tau - 1] and v[tau] <= v[tau + 1],
+// in order, to out; returns how many. Eight lags compared at a time: troughs are few.
+__attribute__((target_clones("avx2", "default")))
+int localMinima(const float *v, int from, int to, int *out) {
+    typedef int Int8 __attribute__((vector_size(32)));
+    int count = 0, tau = from;
+    for (; tau + 7 <= to; tau += 8) {
+        const Float8 value = *reinterpret_cast<const UnalignedFloat8 *>(v + tau);
+        const Int8 trough = (value < *reinterpret_cast<const UnalignedFloat8 *>(v + tau - 1))
+                          & (value <= *reinterpret_cast<const UnalignedFloat8 *>(v + tau + 1));
+        uint64_t words[4];
+        std::memcpy(words, &trough, sizeof words);
+        if ((words[0] | words[1] | words[2] | words[3]) == 0) continue;
+        for (int lane = 0; lane < 8; ++lane)
+            if (trough[lane]) out[count++] = tau + lane;
+    }
+    for (; tau <= to; ++tau)
+        if (v[tau] < v[tau - 1] && v[tau] <= v[tau + 1]) out[count++] = tau;
+    return count;
 }
 
 // Spectrum bins kept for hannPower (4.1 kHz at 44.1 kHz, 2048).
@@ -133,12 +209,13 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
     // comes from a prefix sum of squares and the cross-correlation r from one
     // FFT product instead of O(W^2) sums.
     const int n = m_blockSize, w = m_window;
-    double energy = 0;
-    m_squaresPrefix[0] = 0;
-    for (int i = 0; i < n; ++i) {
-        const double square = static_cast<double>(frame[i]) * frame[i];
-        m_squaresPrefix[i + 1] = (energy += square);
-    }
+    // The squares vectorise apart from the serial sum (same order as ever).
+    double *prefix = m_squaresPrefix.data();
+    prefix[0] = 0;
+    squares(frame, n, prefix + 1);
+#pragma GCC unroll 8
+    for (int i = 1; i <= n; ++i) prefix[i] += prefix[i - 1];
+    const double energy = prefix[n];
     m_rms = static_cast<float>(std::sqrt(energy / n));
     std::copy(frame, frame + n, m_frame);
     std::copy(frame, frame + w, m_kernel);
@@ -151,13 +228,7 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
         m_rawSpectrum[2 * k + 1] = m_spectrum[k][1];
     }
     fftwf_execute(m_forwardKernel);
-    const float scale = 1.f / n;  // FFTW's inverse is unnormalised
-    for (int k = 0; k <= n / 2; ++k) {
-        const float ar = m_spectrum[k][0], ai = m_spectrum[k][1];
-        const float br = m_kernelSpectrum[k][0], bi = -m_kernelSpectrum[k][1];
-        m_spectrum[k][0] = (ar * br - ai * bi) * scale;
-        m_spectrum[k][1] = (ar * bi + ai * br) * scale;
-    }
+    multiplyByConjugate(m_spectrum, m_kernelSpectrum, n / 2 + 1, 1.f / n);  // FFTW's inverse is unnormalised
     fftwf_execute(m_inverse);
 
     // Difference and normalisation vectorise; only the two prefix sums are serial.
@@ -167,15 +238,19 @@ void ProbabilisticYin::differenceFunction(const float *frame) {
 
 void ProbabilisticYin::hannPower(int bins, float *out) const {
     const int kept = static_cast<int>(m_rawSpectrum.size() / 2);
-    for (int k = 0; k < bins; ++k) {
-        if (k + 1 >= kept) { out[k] = 0.f; continue; }
-        // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1].
-        const float prevRe = k ? m_rawSpectrum[2 * (k - 1)] : m_rawSpectrum[2];
-        const float prevIm = k ? m_rawSpectrum[2 * (k - 1) + 1] : -m_rawSpectrum[3];
-        const float re = 0.5f * m_rawSpectrum[2 * k] - 0.25f * (prevRe + m_rawSpectrum[2 * (k + 1)]);
-        const float im = 0.5f * m_rawSpectrum[2 * k + 1] - 0.25f * (prevIm + m_rawSpectrum[2 * (k + 1) + 1]);
-        out[k] = re * re + im * im;
+    const int live = std::clamp(kept - 1, 0, bins);  // bins with both neighbours kept
+    const float *x = m_rawSpectrum.data();
+    // Periodic Hann: X_w[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4, X[-1] = conj X[1];
+    // on the interleaved re, im floats so the loops vectorise.
+    float windowed[2 * (kKeptBins + 1)];
+    if (live > 0) {
+        windowed[0] = 0.5f * x[0] - 0.25f * (x[2] + x[2]);
+        windowed[1] = 0.5f * x[1] - 0.25f * (-x[3] + x[3]);
     }
+    for (int t = 2; t < 2 * live; ++t) windowed[t] = 0.5f * x[t] - 0.25f * (x[t - 2] + x[t + 2]);
+    for (int k = 0; k < live; ++k)
+        out[k] = windowed[2 * k] * windowed[2 * k] + windowed[2 * k + 1] * windowed[2 * k + 1];
+    for (int k = live; k < bins; ++k) out[k] = 0.f;
 }
 
 float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
@@ -192,20 +267,9 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
         static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
     if (lag + kRefineSpan + 1 >= n - length) return hz;
     m_smoothed.resize(n);
-    // out[i] for i < count: the average of in[i - half, i - half + length), the
-    // window held inside the frame.
-    auto boxcar = [n, length](const float *in, float *out, int count) {
-        double sum = 0;
-        const int half = length / 2, slideFrom = std::min(count, half);
-        const int slideTo = std::clamp(n + half - length, slideFrom, count);
-        const double scale = 1.0 / length;
-        for (int i = 0; i < std::min(n, length); ++i) sum += in[i];
-        for (int i = 0; i < slideFrom; ++i) out[i] = static_cast<float>(sum * scale);
-        for (int i = slideFrom; i < slideTo; ++i) {
-            out[i] = static_cast<float>(sum * scale);
-            sum += in[i - half + length] - in[i - half];
-        }
-        for (int i = slideTo; i < count; ++i) out[i] = static_cast<float>(sum * scale);
+    m_running.resize(n);
+    auto boxcar = [this, n, length](const float *in, float *out, int count) {
+        boxcarAverage(in, n, length, count, m_running.data(), out);
     };
     // Only the samples the differences below read: up to the last lag's end.
     const int from = length, to = std::min(w, n - static_cast<int>(lag) - kRefineSpan - 1 - length);
@@ -265,9 +329,11 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
     const auto firstCandidate = out.size();
 
     m_troughs.clear();
-    for (int tau = m_minLag; tau <= m_maxLag; ++tau) {
+    m_minima.resize(std::max(0, m_maxLag - m_minLag + 1));
+    const int minima = localMinima(m_cmnd.data(), m_minLag, m_maxLag, m_minima.data());
+    for (int i = 0; i < minima; ++i) {
+        const int tau = m_minima[i];
         const float value = m_cmnd[tau];
-        if (!(value < m_cmnd[tau - 1] && value <= m_cmnd[tau + 1])) continue;
         if (value < globalMinimum) {
             globalMinimum = value;
             globalMinimumLag = tau;

@@ -70,7 +70,8 @@ private:
     std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
     std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
-    std::vector<int> m_troughs;
+    std::vector<double> m_running;
+    std::vector<int> m_minima, m_troughs;
     std::vector<float> m_rawSpectrum;  // re, im of bins [0, kKeptBins] of the last frame  // lags of this frame's troughs, shoulders dropped
 };
 
