@@ -16,6 +16,8 @@ APT_PACKAGES := ffmpeg lilypond g++ make pkg-config vamp-plugin-sdk vamp-example
 	chromium chromium-driver
 # Only for the function images (make images, make test-images), as CONTAINERS.md installs them.
 IMAGE_APT_PACKAGES := podman runc debootstrap
+# Only for make bench: callgrind counts the plugin's instructions.
+BENCH_APT_PACKAGES := valgrind
 
 .PHONY: setup demo test bench lint plugin clean images test-images tools
 
@@ -37,6 +39,9 @@ $(STAMPS)/apt: Makefile
 
 $(STAMPS)/apt-images: Makefile
 	$(call apt_install,$(IMAGE_APT_PACKAGES),)
+
+$(STAMPS)/apt-bench: Makefile
+	$(call apt_install,$(BENCH_APT_PACKAGES),--no-install-recommends)
 
 # vamp's build needs numpy (and setuptools/wheel) already installed: no build isolation.
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
@@ -84,7 +89,7 @@ demo: setup
 test: setup
 	$(VENV)/bin/pytest -q
 
-bench: setup
+bench: setup $(STAMPS)/apt-bench
 	$(PY) bench/bench_startup.py
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_long.py
@@ -93,6 +98,7 @@ bench: setup
 	$(PY) bench/corpus_report.py
 	$(PY) bench/transcription_report.py
 	$(PY) bench/realistic_report.py
+	$(PY) bench/plugin_instructions.py
 	$(PY) bench/notation_report.py
 	$(PY) bench/poly_report.py
 	$(PY) bench/poly_notation_report.py
