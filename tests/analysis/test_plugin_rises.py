@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioscore.analysis.pitch import track_pitch
+from audioscore.analysis.pitch import Note, track_pitch
 
 SR = 44100
 REAL_AUDIO = Path(os.environ.get("AUDIOSCORE_REAL_AUDIO", "/work/shared/audio"))
@@ -17,6 +17,16 @@ REAL_AUDIO = Path(os.environ.get("AUDIOSCORE_REAL_AUDIO", "/work/shared/audio"))
 def _tone(f0: float, envelope: np.ndarray) -> np.ndarray:
     t = np.arange(envelope.size) / SR
     return envelope * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 9))
+
+
+def _real_clip_notes(name: str) -> list[Note]:
+    """The plugin's notes on a real clip of ../shared/audio (skipped where it is absent)."""
+    sf = pytest.importorskip("soundfile")
+    path = REAL_AUDIO / name
+    if not path.exists():
+        pytest.skip(f"{path} not here")
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    return track_pitch(x.mean(axis=1), sr).notes
 
 
 def _notes(x: np.ndarray) -> list[tuple[float, int]]:
@@ -49,12 +59,7 @@ def test_sudden_attacks_keep_their_onsets() -> None:
 def test_a_breath_before_a_phrase_does_not_become_a_note() -> None:
     # A real saxophone phrase (CC BY, ../shared/audio): the breath and key noise before its
     # first note (F4 at 0.16 s) swell slowly 34 dB under it; the rises once made that a note.
-    sf = pytest.importorskip("soundfile")
-    path = REAL_AUDIO / "sax_sms_phrase.flac"
-    if not path.exists():
-        pytest.skip(f"{path} not here")
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
-    notes = track_pitch(x.mean(axis=1), sr).notes
+    notes = _real_clip_notes("sax_sms_phrase.flac")
     assert round(notes[0].midi) == 65 and abs(notes[0].onset - 0.16) < 0.03, notes[:3]
 
 
@@ -62,12 +67,7 @@ def test_plucked_eighths_stay_even() -> None:
     # A real guitar solo (GuitarSet, CC BY 4.0, ../shared/audio) at 130 bpm: D3, E3 and G#3
     # plucked as eighths from 14.5 s. Each pluck lies on a strong flux onset; its rise in the
     # long window begins up to ~70 ms early, and once moved E3 there (gaps 0.17 s and 0.30 s).
-    sf = pytest.importorskip("soundfile")
-    path = REAL_AUDIO / "gtr_guitarset_solo_Rock1_130_A.flac"
-    if not path.exists():
-        pytest.skip(f"{path} not here")
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
-    run = [n for n in track_pitch(x.mean(axis=1), sr).notes if 14.4 < n.onset < 15.1]
+    run = [n for n in _real_clip_notes("gtr_guitarset_solo_Rock1_130_A.flac") if 14.4 < n.onset < 15.1]
     assert [round(n.midi) for n in run] == [50, 52, 56], run
     gaps = np.diff([n.onset for n in run])
     assert np.all(np.abs(gaps - 60 / 130 / 2) < 0.025), gaps
