@@ -138,8 +138,17 @@ def test_attack_read_an_octave_low_is_part_of_its_note() -> None:
     assert notes == [(0.5, 1.4, 440.0)]
 
 
+def test_attack_read_a_twelfth_low_is_part_of_its_note() -> None:
+    # Class 1: a choir's attack where the pitch track held a third of the pitch (the
+    # twelfth below, a third sub-harmonic) for 140 ms before the note: D5 read as G3.
+    times = np.arange(0.0, 1.5, 0.0058)
+    f0 = np.where(times < 0.46, 587.33 / 3, 587.33)
+    notes = clean_notes(times, f0, [(0.32, 0.46, 587.33 / 3), (0.46, 1.4, 587.33)])
+    assert notes == [(0.32, 1.4, 587.33)]
+
+
 def test_short_note_a_fifth_away_stays_a_note() -> None:
-    # Only octaves slip: a played short note a fifth below the next stays.
+    # Only harmonic ratios slip: a played short note a fifth below the next stays.
     times = np.arange(0.0, 1.5, 0.0058)
     f0 = np.where(times < 0.64, 293.66, 440.0)
     notes = clean_notes(times, f0, [(0.5, 0.64, 293.66), (0.64, 1.4, 440.0)])

@@ -41,6 +41,7 @@ __all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "re
 # General MIDI programs (0-based) beyond those in corpus.
 VIOLA, CELLO, CONTRABASS, STRINGS, SLOW_STRINGS, SYNTH_STRINGS, SYNTH_STRINGS_2 = 41, 42, 43, 48, 49, 50, 51
 SYNTH_VOICE = 54
+NYLON_GUITAR = 24
 TUBA, ALTO_SAX, OBOE, BASSOON, CLARINET = 58, 65, 68, 70, 71
 SYNTH = -1  # numpy-synthesised harmonic tones, not fluidsynth
 
@@ -392,6 +393,28 @@ _HELD_OUT_MELODIES = {
     "synth2_folk_c": corpus.Melody.from_beats(
         "synth2_folk_c", "C4:1 E4:.5 E4:.5 G4:1 E4:1 | F4:1 D4:1 D4:1 B3:1 | C4:.5 D4:.5 E4:1 G3:1 C4:1", 104,
         SYNTH_STRINGS_2, articulation=1.0),
+    # Round 4 (this session's end), written before the plugin's rises were measured on them: other
+    # families than slow attacks, to see what the rises do to notes they were not built for.
+    # A major, 84 bpm, a sung line with a leap of a sixth and a held close, E4-F#5.
+    "song_a_major": corpus.Melody.from_beats(
+        "song_a_major", "E4:1 A4:1 C#5:1.5 B4:.5 | A4:1 F#5:1 E5:2 | D5:1 C#5:.5 B4:.5 A4:1 C#5:1 | B4:3 r:1",
+        84, corpus.VOICE),
+    # G minor, 70 bpm, a slow choral line, D4-Eb5.
+    "chorale_g_minor": corpus.Melody.from_beats(
+        "chorale_g_minor", "G4:1 Bb4:1 A4:1 G4:1 | D5:2 C5:1 Bb4:1 | Eb5:1 D5:1 C5:1 A4:1 | G4:4", 70,
+        corpus.CHOIR, articulation=1.0),
+    # D major, 132 bpm, a flute run of sixteenths and eighths, D5-D6.
+    "run_d_major": corpus.Melody.from_beats(
+        "run_d_major", "D5:.25 E5:.25 F#5:.25 G5:.25 A5:.5 D6:.5 | C#6:.25 B5:.25 A5:.25 G5:.25 F#5:1 |"
+        " E5:.5 G5:.5 B5:.5 A5:.5 | D5:2", 132, corpus.FLUTE),
+    # Bb major, 96 bpm, a clarinet line with slurred steps and a repeated note, D4-Eb5.
+    "slur_bb_major": corpus.Melody.from_beats(
+        "slur_bb_major", "Bb4:1 C5:.5 D5:.5 Eb5:1 D5:1 | C5:1 C5:1 Bb4:1 F4:1 | G4:.5 A4:.5 Bb4:1 D4:2", 96,
+        CLARINET, articulation=1.0),
+    # E minor, 110 bpm, a guitar line of plucked eighths, E3-E4.
+    "riff_e_minor": corpus.Melody.from_beats(
+        "riff_e_minor", "E3:.5 G3:.5 A3:.5 B3:.5 D4:.5 B3:.5 A3:.5 G3:.5 | E3:.5 E3:.5 G3:.5 A3:.5 B3:1 E4:1 |"
+        " D4:.5 B3:.5 A3:.5 G3:.5 E3:2", 110, NYLON_GUITAR),
 }
 # fmt: off
 HELD_OUT: tuple[Performance, ...] = (
@@ -405,5 +428,13 @@ HELD_OUT: tuple[Performance, ...] = (
                 legato=True, vibrato_cents=30.0, reverb_s=0.6, tuning_cents=-25.0, seed=34),
     Performance("heldout_synth2_folk", "slow_attack", _HELD_OUT_MELODIES["synth2_folk_c"], SYNTH_STRINGS_2,
                 transpose=-12, legato=True, reverb_s=0.9, jitter_s=0.03, seed=35),
+    Performance("heldout_voice_song", "voice", _HELD_OUT_MELODIES["song_a_major"], corpus.VOICE,
+                reverb_s=0.5, noise_db=-45.0, seed=41, **_VOICE),
+    Performance("heldout_choir_chorale", "voice", _HELD_OUT_MELODIES["chorale_g_minor"], corpus.CHOIR,
+                legato=True, reverb_s=1.0, seed=42, **_VOICE),
+    Performance("heldout_flute_run", "woodwind", _HELD_OUT_MELODIES["run_d_major"], corpus.FLUTE, seed=43),
+    Performance("heldout_clarinet_slurs", "woodwind", _HELD_OUT_MELODIES["slur_bb_major"], CLARINET,
+                legato=True, reverb_s=0.5, seed=44),
+    Performance("heldout_guitar_riff", "low", _HELD_OUT_MELODIES["riff_e_minor"], NYLON_GUITAR, seed=45),
 )
 # fmt: on
