@@ -20,4 +20,7 @@ inline float fastLog2(float x) {
     return exponent + (((0.15824871f * m - 1.05187502f) * m + 3.04788335f) * m - 2.15427224f);
 }
 
+// log(1 + x) for x >= 0, as the spectral fluxes compress magnitudes.
+inline float fastLog1p(float x) { return 0.69314718f * fastLog2(1.f + x); }
+
 }  // namespace audioscore

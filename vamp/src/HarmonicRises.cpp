@@ -175,6 +175,8 @@ int HarmonicRises::seconds(float s) const {
     return std::max(1, static_cast<int>(std::lround(s * m_sampleRate / (m_step * m_hop))));
 }
 
+int HarmonicRises::plugin(float s) const { return static_cast<int>(std::lround(s * m_sampleRate / m_step)); }
+
 void HarmonicRises::reset() {
     m_samples.clear();
     m_samplesStart = m_blocks = 0;
@@ -355,8 +357,6 @@ bool HarmonicRises::holds(int peak, int column) const {
 
 bool HarmonicRises::slowAttack(int peak, Attack &attack) const {
     const float midi = m_bestMidi[peak];
-    // At the grid's edge the rise may peak beyond it (a harmonic's).
-    if (midi < kLowMidi + 0.5f || midi > kHighMidi) return false;
     const int c = column(midi), n = frames();
     const int foot = footOf(peak, c, 0.f);
     const int lookEnd = std::min(n, foot + seconds(kLookS));
@@ -390,7 +390,7 @@ bool HarmonicRises::decaying(const Note &note, int spanStart, int peak) const {
     // Its harmonics have fallen kDecayDb below their loudest since it began, by
     // kHoldS after the rise's peak: it is the previous note's release.
     const int c = column(midiOf(note.frequencyHz));
-    const int from = std::clamp((note.startFrame + spanStart) / m_hop - m_firstFrame, 0, peak);
+    const int from = std::clamp(toMeasured(note.startFrame, spanStart), 0, peak);
     float loudest = -1e30f;
     for (int f = from; f <= peak; ++f) loudest = std::max(loudest, level(f, c));
     return level(std::min(frames() - 1, peak + seconds(kHoldS)), c) <= loudest - kDecayDb;
@@ -399,13 +399,9 @@ bool HarmonicRises::decaying(const Note &note, int spanStart, int peak) const {
 bool HarmonicRises::movedLateStart(int peak, int earliest, const std::vector<int> &attacks, std::vector<Note> &notes,
                                    int spanStart) const {
     const float midi = m_bestMidi[peak];
-    if (midi < kLowMidi + 0.5f || midi > kHighMidi) return false;
     const int c = column(midi);
     if (!holds(peak, c)) return false;
-    const float framesPerSecond = m_sampleRate / m_step;
-    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
-    const int foot = (m_firstFrame + std::max(earliest, footOf(peak, c, kFootLeastDb))) * m_hop - spanStart;
-    const int at = (m_firstFrame + peak) * m_hop - spanStart;
+    const int foot = toSpan(std::max(earliest, footOf(peak, c, kFootLeastDb)), spanStart), at = toSpan(peak, spanStart);
     if (foot < 0) return false;
     for (size_t i = 0; i < notes.size(); ++i) {
         Note &note = notes[i];
@@ -414,7 +410,7 @@ bool HarmonicRises::movedLateStart(int peak, int earliest, const std::vector<int
         // A sudden attack, which the long window shows up to ~60 ms early, is where
         // the start is: the level jumps across it, or rises less steeply across a
         // strong spectral-flux onset (a pluck).
-        const int start = (note.startFrame + spanStart) / m_hop - m_firstFrame, jump = seconds(kJumpS);
+        const int start = toMeasured(note.startFrame, spanStart), jump = seconds(kJumpS);
         if (start - jump >= 0 && start + jump < frames()) {
             const float rise = level(start + jump, c) - level(start - jump, c);
             const auto onset = std::lower_bound(attacks.begin(), attacks.end(), note.startFrame - plugin(kOnAttackS));
@@ -436,6 +432,8 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, const std::vector<i
     const std::vector<int> found = peaks();
     for (size_t i = 0; i < found.size(); ++i) {
         const int peak = found[i];
+        // At the grid's edge the rise may peak beyond it (a harmonic's).
+        if (m_bestMidi[peak] < kLowMidi + 0.5f || m_bestMidi[peak] > kHighMidi) continue;
         // The rise began after the last rise of another pitch (a neighbour's vibrato or attack).
         int earliest = 0;
         for (size_t j = 0; j < i; ++j)
@@ -449,10 +447,8 @@ void HarmonicRises::addRisingNotes(std::vector<Note> &notes, const std::vector<i
 }
 
 void HarmonicRises::addSlowAttack(const Attack &attack, std::vector<Note> &notes, int spanStart) const {
-    const float framesPerSecond = m_sampleRate / m_step;
-    auto plugin = [&](float s) { return static_cast<int>(std::lround(s * framesPerSecond)); };
     auto near = [&](const Note &note) { return std::fabs(midiOf(note.frequencyHz) - attack.midi) < kSameSemitones; };
-    const int onset = (m_firstFrame + attack.onset) * m_hop - spanStart, at = (m_firstFrame + attack.peak) * m_hop - spanStart;
+    const int onset = toSpan(attack.onset, spanStart), at = toSpan(attack.peak, spanStart);
     const int oldNote = plugin(kOldNoteS);
     const float hz = hzOf(attack.midi);
     if (onset < 0) return;

@@ -79,6 +79,10 @@ private:
     float level(int frame, int column) const;
     int frames() const { return static_cast<int>(m_best.size()); }
     int seconds(float s) const;  // in measured frames, at least 1
+    int plugin(float s) const;   // in plugin frames
+    // A measured frame in the notes' frames (plugin frames from spanStart), and back.
+    int toSpan(int measured, int spanStart) const { return (m_firstFrame + measured) * m_hop - spanStart; }
+    int toMeasured(int spanFrame, int spanStart) const { return (spanFrame + spanStart) / m_hop - m_firstFrame; }
 
     float m_sampleRate;
     int m_step, m_block, m_hop, m_size, m_bins, m_lag;

@@ -39,7 +39,6 @@ constexpr float kSameNoteOctaves = 0.5f / 12.f;
 // attacks and oboe legato, 2.2 misses most repeated string notes.
 constexpr float kFluxMinHz = 100.f;
 constexpr float kFluxCompression = 100.f;
-constexpr float kLn2 = 0.69314718f;
 constexpr int kFluxLag = 2;
 constexpr float kReattackRatio = 1.8f;
 // Summed log units: a bow change or breath gave 68-100 on tests/realistic.py, a clean
@@ -54,7 +53,7 @@ constexpr int kPeakHalfWidth = 3;
 // out[k] = ln(1 + C sqrt(power[k])) for k < count: vectorised apart from the energy sum.
 __attribute__((target_clones("avx2", "default")))
 void compressedMagnitudes(const float *power, int count, float *out) {
-    for (int k = 0; k < count; ++k) out[k] = kLn2 * fastLog2(1.f + kFluxCompression * std::sqrt(power[k]));
+    for (int k = 0; k < count; ++k) out[k] = fastLog1p(kFluxCompression * std::sqrt(power[k]));
 }
 }  // namespace
 

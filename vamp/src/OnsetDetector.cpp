@@ -15,7 +15,6 @@ namespace {
 // adjacent frames differ too little to show an attack.
 constexpr int kLag = 2;
 constexpr float kCompression = 100.f;  // log(1 + C |X|)
-constexpr float kLn2 = 0.69314718f;
 // The maximum filter spans about a semitone each side, so vibrato and glides
 // (which move upper partials across several linear bins) are not onsets.
 constexpr float kMaxFilterRatio = 0.06f;
@@ -44,7 +43,7 @@ void powers(const fftwf_complex *spectrum, int from, int to, double *power) {
 __attribute__((target_clones("avx2", "default")))
 void compressedMagnitudes(const double *power, int from, int to, float *out) {
     for (int k = from; k < to; ++k)
-        out[k] = kLn2 * fastLog2(1.f + kCompression * static_cast<float>(std::sqrt(power[k])));
+        out[k] = fastLog1p(kCompression * static_cast<float>(std::sqrt(power[k])));
 }
 }  // namespace
 

@@ -425,9 +425,10 @@ std::vector<Note> PyinPlugin::spanNotes() {
     const size_t strongRank = onsetStrengths.size() * 9 / 10;
     std::nth_element(onsetStrengths.begin(), onsetStrengths.begin() + strongRank, onsetStrengths.end());
     const float strongOnset = onsetStrengths.empty() ? 0.f : kStrongOnsetRatio * onsetStrengths[strongRank];
+    auto isStrong = [&](int frame) { return strength[frame] >= strongOnset; };
     std::vector<Note> notes = placeOnsets(
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
-        [&](int frame) { return strength[frame] >= strongOnset; },
+        isStrong,
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
             float rise = 0.f;
             const int start = m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb, &rise);
@@ -456,7 +457,7 @@ std::vector<Note> PyinPlugin::spanNotes() {
     // Notes that swelled in under a long release, which the pitch track missed.
     std::vector<int> strongOnsets;
     for (int onset : onsets)
-        if (strength[onset] >= strongOnset) strongOnsets.push_back(onset);
+        if (isStrong(onset)) strongOnsets.push_back(onset);
     m_rises->addRisingNotes(notes, strongOnsets, m_spanStart);
     return notes;
 }
