@@ -122,15 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"audioscore realistic report: plugin at its defaults, {sr} Hz, render cache {args.out}")
     print(f"{'file':<24} {'family':<12}{header}  notes(ref/est)")
     parameters = {k: float(v) for k, v in (item.split("=", 1) for item in args.param)}
+
+    def row_of(p: realistic.Performance) -> dict[str, float]:
+        """Render, track and score one performance, and print its row."""
+        samples, _ = sf.read(realistic.render_performance(p, args.out, sr), dtype="float32")
+        row = evaluate(samples, sr, realistic.truth_notes(p), p.tuning_cents, parameters or None)
+        rows[p.name] = row
+        print(f"{p.name:<24} {p.family:<12}{_cells(row)}  {int(row['n_ref'])}/{int(row['n_est'])}", flush=True)
+        return row
+
     for p in realistic.PERFORMANCES:
         if args.only and p.name not in args.only and p.family not in args.only:
             continue
-        wav = realistic.render_performance(p, args.out, sr)
-        samples, _ = sf.read(wav, dtype="float32")
-        row = evaluate(samples, sr, realistic.truth_notes(p), p.tuning_cents, parameters or None)
-        rows[p.name] = row
-        families[p.family].append(row)
-        print(f"{p.name:<24} {p.family:<12}{_cells(row)}  {int(row['n_ref'])}/{int(row['n_est'])}", flush=True)
+        families[p.family].append(row_of(p))
     print()
     print(f"{'family (mean)':<24} {'files':<12}{header}")
     for family, members in families.items():
@@ -145,11 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if held_out:
         print("\nheld out (written after the fixes they check; not in the means above)")
         for p in held_out:
-            wav = realistic.render_performance(p, args.out, sr)
-            samples, _ = sf.read(wav, dtype="float32")
-            row = evaluate(samples, sr, realistic.truth_notes(p), p.tuning_cents, parameters or None)
-            rows[p.name] = row
-            print(f"{p.name:<24} {p.family:<12}{_cells(row)}  {int(row['n_ref'])}/{int(row['n_est'])}", flush=True)
+            row_of(p)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
