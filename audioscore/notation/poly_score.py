@@ -28,7 +28,6 @@ from audioscore.notation.polyphony import PolyNote, voice_staff
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.score import (
     GRAND_SPREAD,
-    MAX_REST_BARS,
     SCORE_SCHEMA,
     RestCut,
     ScoreSpec,
@@ -177,10 +176,9 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
                 measure.insert(0, mark)
         if first:
             for cut in cuts:
-                kept_from = cut.at - MAX_REST_BARS * bar
+                kept_from = cut.at - cut.shown * bar
                 if low <= kept_from < high:
-                    measure.insert(float(kept_from - low),
-                                   expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
+                    measure.insert(float(kept_from - low), expressions.TextExpression(cut.label))
         window = ordered[bisect.bisect_left(starts, low - reach):bisect.bisect_left(starts, high)]
         voices = _pieces(window, low, high)
         if voices.get(2):
@@ -229,7 +227,7 @@ def build_poly_score(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key,
     if first < 0:  # a pickup: everything moves by a bar and the first bar is incomplete
         padding = bar + first
         notes = [replace(n, start=n.start + bar) for n in notes]
-        cuts = [RestCut(c.at + bar, c.removed, c.bars) for c in cuts]
+        cuts = [replace(c, at=c.at + bar) for c in cuts]
     last = max(n.end for n in notes)
     end = -(-last // bar) * bar
     score = stream.Score()
@@ -280,4 +278,5 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
         "tempo_curve": tempo_curve(rhythm),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(written, rhythm, cuts),
+        "shortened_notes": shortened_rests(written, rhythm, cuts, held=True),
     }

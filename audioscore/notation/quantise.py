@@ -47,6 +47,10 @@ GLIDE_MAX_S = 0.10
 GLIDE_GAP_S = 0.04
 GLIDE_SEMITONES = 2
 BLIP_S = 0.05
+# A short note with a neighbour as short at a like spacing is a fast run's note (sixteenths
+# at 150 bpm and faster are shorter than GLIDE_MAX_S), not an attack: a scoop is followed
+# by its long target, not by another note as quick as itself.
+RUN_SPACING_RATIO = 1.5
 # A tracker split: the same pitch continuing across less than this silence while the
 # voicing stays above SPLIT_VOICED within SPLIT_WINDOW_S of the boundary. A re-articulated
 # note leaves a longer gap or a dip in voicing (the attack's noise and the release).
@@ -76,8 +80,9 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
     """Notes in time order with glide and onset artefacts merged into their neighbours.
 
     A note shorter than GLIDE_MAX_S that runs (within GLIDE_GAP_S) into a note within
-    GLIDE_SEMITONES is that note's attack: the following note starts at its onset. A note
-    shorter than BLIP_S elsewhere is dropped. Overlapping notes are cut at the next onset.
+    GLIDE_SEMITONES is that note's attack: the following note starts at its onset, unless
+    the note belongs to a fast run (:func:`_in_run`). A note shorter than BLIP_S elsewhere
+    is dropped. Overlapping notes are cut at the next onset.
     """
     ordered = sorted(notes, key=lambda n: n.onset)
     result: list[PerformedNote] = []
@@ -86,7 +91,7 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
         following = ordered[i + 1] if i + 1 < len(ordered) else None
         length = note.offset - note.onset
         if (following is not None and length < GLIDE_MAX_S and following.onset - note.offset < GLIDE_GAP_S
-                and abs(following.midi - note.midi) <= GLIDE_SEMITONES):
+                and abs(following.midi - note.midi) <= GLIDE_SEMITONES and not _in_run(ordered, i)):
             carried = note.onset if carried is None else carried
             continue
         if length < BLIP_S and carried is None and len(ordered) > 1:
@@ -102,6 +107,18 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
             result[i] = PerformedNote(result[i].onset, max(result[i + 1].onset, result[i].onset + 1e-3),
                                       result[i].midi)
     return result
+
+
+def _in_run(ordered: Sequence[PerformedNote], i: int) -> bool:
+    """Note ``i`` (short, with a following note) and a neighbour are both shorter than
+    GLIDE_MAX_S and spaced alike (onset to next onset within RUN_SPACING_RATIO)."""
+    spacing = ordered[i + 1].onset - ordered[i].onset
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(ordered) - 1 and ordered[j].offset - ordered[j].onset < GLIDE_MAX_S:
+            ratio = (ordered[j + 1].onset - ordered[j].onset) / max(spacing, 1e-3)
+            if 1.0 / RUN_SPACING_RATIO <= ratio <= RUN_SPACING_RATIO:
+                return True
+    return False
 
 
 def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Sequence[float],

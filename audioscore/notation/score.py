@@ -11,7 +11,7 @@ import bisect
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -53,26 +53,43 @@ class ScoreSpec:
 
 @dataclass(frozen=True)
 class RestCut:
-    """Empty bars left out of the score.
+    """Bars left out of the score: empty ones, or the middle of a held note (``held``).
 
     Attributes:
         at: where the left-out bars would begin, in quarters of the shortened score
-            (a bar line; every note at or after it comes after the cut).
+            (a bar line; every note starting at or after it comes after the cut).
         removed: quarters left out (whole bars).
-        bars: length of the whole silence in bars, the ones kept included.
+        bars: length of the whole silence (or of the held note's whole bars) in bars,
+            the ones kept included.
+        held: the bars are a held note's, not a silence's.
     """
 
     at: Fraction
     removed: Fraction
     bars: int
+    held: bool = False
+
+    @property
+    def shown(self) -> int:
+        """Bars of the silence or held note the score still shows, before ``at``."""
+        return MAX_NOTE_BARS if self.held else MAX_REST_BARS
+
+    @property
+    def label(self) -> str:
+        """The text written where the shown bars begin."""
+        return (f"held {self.bars} bars, {self.shown} shown" if self.held
+                else f"{self.bars} bars of rest, {self.shown} shown")
 
 
 def shorten_silences(
     notes: Sequence[QuantisedNote], bar: Fraction
 ) -> tuple[list[QuantisedNote], list[RestCut]]:
     """Notes (in start order) with long silences between them shortened to MAX_REST_BARS
-    empty bars and held notes cut to MAX_NOTE_BARS bars, so a score's size follows its
+    empty bars and held notes to MAX_NOTE_BARS whole bars, so a score's size follows its
     number of notes. Only whole bars are removed: every note keeps its place in its bar.
+
+    A held note's bars are removed (and marked) only where no other note sounds; under
+    other notes (polyphony) the held note is cut short instead.
 
     Args:
         notes: quantised notes in start order; positions in quarters.
@@ -82,6 +99,7 @@ def shorten_silences(
         The notes in the shortened score's positions, and the cuts made, in order.
     """
     longest = MAX_NOTE_BARS * bar
+    starts = [n.start for n in notes]
     shortened: list[QuantisedNote] = []
     cuts: list[RestCut] = []
     removed = Fraction(0)  # quarters left out so far
@@ -95,9 +113,23 @@ def shorten_silences(
                 cut = (empty_bars - MAX_REST_BARS) * bar
                 cuts.append(RestCut(first_empty + MAX_REST_BARS * bar - removed, cut, empty_bars))
                 removed += cut
-        duration = min(n.duration, longest)
-        shortened.append(QuantisedNote(n.start - removed, duration, n.midi))
-        end = n.start + duration if end is None else max(end, n.start + duration)
+        start, duration, sounds_to = n.start - removed, n.duration, n.start + n.duration
+        if duration > longest:
+            first_full = math.ceil(n.start / bar) * bar  # the bar lines the note holds across
+            last_full = math.floor((n.start + n.duration) / bar) * bar
+            cut_from, cut_to = first_full + longest, last_full
+            others = bisect.bisect_left(starts, cut_to) - bisect.bisect_left(starts, n.start) - 1
+            if cut_to <= cut_from:
+                pass  # no more than MAX_NOTE_BARS whole bars: written as it is
+            elif others == 0 and (end is None or end <= cut_from):
+                cuts.append(RestCut(cut_from - removed, cut_to - cut_from, int((last_full - first_full) / bar), held=True))
+                duration -= cut_to - cut_from
+                removed += cut_to - cut_from
+            else:
+                duration = longest
+                sounds_to = n.start + longest  # what follows the cut note is silence in the score
+        shortened.append(QuantisedNote(start, duration, n.midi))
+        end = sounds_to if end is None else max(end, sounds_to)
     return shortened, cuts
 
 
@@ -176,8 +208,7 @@ def _part(
             part.insert(float(change.at), tempo.MetronomeMark(text="a tempo" if change.returns else None,
                                                               number=change.bpm, referent=beat_unit(rhythm)))
         for cut in cuts:
-            kept_from = cut.at - MAX_REST_BARS * rhythm.bar_quarters
-            part.insert(float(kept_from), expressions.TextExpression(f"{cut.bars} bars of rest, {MAX_REST_BARS} shown"))
+            part.insert(float(cut.at - cut.shown * rhythm.bar_quarters), expressions.TextExpression(cut.label))
 
     def rests(start: Fraction, end: Fraction) -> None:
         for offset, length in _rest_lengths(start, end, rhythm):
@@ -214,7 +245,7 @@ def build_score(
         shift = rhythm.bar_quarters
         padding = shift - (-notes[0].start)
         notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
-        cuts = [RestCut(c.at + shift, c.removed, c.bars) for c in cuts]
+        cuts = [replace(c, at=c.at + shift) for c in cuts]
     changes = _changes_in_score(rhythm, notes, cuts, shift)
     score = stream.Score()
     score.metadata = metadata.Metadata()
@@ -322,6 +353,7 @@ def summarise_score(
         "tempo_curve": tempo_curve(rhythm),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(notes, rhythm, cuts),
+        "shortened_notes": shortened_rests(notes, rhythm, cuts, held=True),
     }
 
 
@@ -363,8 +395,10 @@ def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key
     ]
 
 
-def shortened_rests(notes: Sequence[QuantisedNote], rhythm: Rhythm, cuts: Sequence[RestCut]) -> list[dict[str, Any]]:
-    """``score.json``'s silences left out: the measure the shortened rest starts in, its real and shown bars."""
+def shortened_rests(notes: Sequence[QuantisedNote], rhythm: Rhythm, cuts: Sequence[RestCut],
+                    *, held: bool = False) -> list[dict[str, Any]]:
+    """``score.json``'s silences left out (with ``held``: held notes' bars left out): the measure
+    the shortened rest (or the held note's shown bars) starts in, its real and shown bars."""
     shift, bar = _pickup_shift(notes, rhythm), rhythm.bar_quarters
-    return [{"measure": int((c.at + shift) // bar) + (0 if shift else 1) - MAX_REST_BARS, "bars": c.bars,
-             "bars_shown": MAX_REST_BARS} for c in cuts]
+    return [{"measure": int((c.at + shift) // bar) + (0 if shift else 1) - c.shown, "bars": c.bars,
+             "bars_shown": c.shown} for c in cuts if c.held == held]

@@ -114,12 +114,26 @@ def test_long_silences_and_held_notes_are_shortened() -> None:
              QuantisedNote(Fraction(40_000), Fraction(1), 64),       # 10,000 bars later
              QuantisedNote(Fraction(40_001), Fraction(1), 65)]
     shortened, cuts = shorten_silences(notes, bar)
-    assert shortened[1].duration == MAX_NOTE_BARS * bar
-    assert [c.bars for c in cuts] == [(40_000 - (2 + MAX_NOTE_BARS * 4) - 2) // 4]
+    # The held note keeps its first bars (to the bar line, then MAX_NOTE_BARS whole bars and what
+    # is left of its last bar); the bars left out are its own, not a silence's.
+    assert shortened[1].duration == 2 + MAX_NOTE_BARS * bar + 2
+    held, rest = cuts
+    assert (held.held, held.bars, held.removed) == (True, 399, (399 - MAX_NOTE_BARS) * bar)
+    assert (rest.held, rest.bars) == (False, (40_000 - (2 + 400 * 4)) // 4)
     # Whole bars only: every note keeps its beat; the gap is MAX_REST_BARS empty bars.
     assert [n.start % bar for n in shortened] == [n.start % bar for n in notes]
     assert shortened[2].start - (shortened[1].start + shortened[1].duration) <= (MAX_REST_BARS + 1) * bar
     assert shortened[3].start - shortened[2].start == 1
+
+
+def test_a_held_note_under_other_notes_is_cut_short_not_cut_out() -> None:
+    """Bars are removed only where nothing else sounds: a pedal note under a tune is shortened."""
+    bar = Fraction(4)
+    notes = [QuantisedNote(Fraction(0), 40 * bar, 40), *(QuantisedNote(Fraction(k), Fraction(1), 72) for k in range(0, 160, 8))]
+    shortened, cuts = shorten_silences(sorted(notes, key=lambda n: n.start), bar)
+    assert not [c for c in cuts if c.held]
+    assert [n.start for n in shortened] == sorted(n.start for n in notes)
+    assert next(n for n in shortened if n.midi == 40).duration == MAX_NOTE_BARS * bar
 
 
 def test_velocity_and_instrument_of_a_polyphonic_engine_are_read() -> None:

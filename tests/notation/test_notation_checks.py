@@ -23,6 +23,7 @@ import score_corpus as sc
 from audioscore.errors import InputError
 from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
 from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.score import MAX_NOTE_BARS
 from audioscore.notation.transcription import TranscribeOptions, _notate
 
 MUSESCORE = next((shutil.which(name) for name in ("mscore3", "musescore3", "mscore") if shutil.which(name)), None)
@@ -47,6 +48,7 @@ CASES = {
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],
+    "minute-drone": lambda: [PerformedNote(0.5, 60.5, 50)],  # held past MAX_NOTE_BARS: bars left out, marked
     # Polyphonic performances with a transcriber's noise: chords, voices, two staves, treble_8.
     "poly-chorale": lambda: _polyphonic("chorale_g_major"),
     "poly-two-hands": lambda: _polyphonic("two_hands_a_minor"),
@@ -108,6 +110,18 @@ def test_a_short_melody_is_a_short_score_with_a_remark(scores, name: str) -> Non
     assert summary["notes"][0]["midi"] == CASES[name]()[0].midi
     if name != "two-notes":  # one pitch: its own major key, not a guess
         assert summary["key"] == {"one-note": "A major", "drone": "D major"}[name]
+
+
+def test_a_minute_long_drone_is_shown_in_part_and_keeps_its_length(scores) -> None:
+    """60 s at the default quarter = 100 is 25 bars: MAX_NOTE_BARS of them shown, the cut marked
+    in the score and in score.json, and the note's times the recording's."""
+    xml, _, summary = scores["minute-drone"]
+    (note,) = summary["notes"]
+    assert summary["measures"] <= MAX_NOTE_BARS + 1
+    assert abs(note["offset_s"] - 60.5) < 0.7 and abs(note["onset_s"] - 0.5) < 0.7
+    assert summary["shortened_notes"] == [{"measure": 1, "bars": 25, "bars_shown": MAX_NOTE_BARS}]
+    assert summary["shortened_rests"] == []
+    assert f"held 25 bars, {MAX_NOTE_BARS} shown" in xml.read_text()
 
 
 def test_no_notes_is_still_an_error() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import score_corpus as sc
 
-from audioscore.notation.quantise import join_tracker_splits, notate_rhythm
+from audioscore.notation.quantise import clean_notes, join_tracker_splits, notate_rhythm
 from audioscore.notation.rhythm import PerformedNote, QuantisedNote, Rhythm
 
 # One melody per meter and pickup case, named up front (not picked by result).
@@ -120,3 +120,18 @@ def test_tracker_splits_are_joined_and_repeated_notes_kept() -> None:
     joined = join_tracker_splits(notes, times, voiced)
     assert joined == [PerformedNote(0.0, 0.9, 69), PerformedNote(0.91, 1.4, 69)]
     assert join_tracker_splits(notes, [], []) == notes
+
+
+
+def test_a_fast_stepwise_run_keeps_every_note_and_a_scoop_is_still_merged() -> None:
+    """Sixteenths at 150 bpm (0.1 s apart, each sounding 90 ms) step by tones as a scoop does:
+    every one is a note. A 60 ms scoop into a long note is still that note's attack."""
+    beat = 0.4
+    run = [72, 74, 76, 77, 79, 77, 76, 74]
+    bar = [PerformedNote(k * beat / 4, k * beat / 4 + 0.09, m) for k, m in enumerate(run)]
+    bar += [PerformedNote(2 * beat, 2.9 * beat, 72), PerformedNote(3 * beat, 3.9 * beat, 67)]
+    notes = [PerformedNote(n.onset + 4 * beat * k, n.offset + 4 * beat * k, n.midi) for k in range(3) for n in bar]
+    notes += [PerformedNote(12 * beat - 0.06, 12 * beat, 71), PerformedNote(12 * beat, 15.5 * beat, 72)]  # a scoop
+    assert [n.midi for n in clean_notes(notes)] == [*run, 72, 67] * 3 + [72]
+    _, quantised, _ = notate_rhythm(notes)
+    assert [n.midi for n in quantised] == [*run, 72, 67] * 3 + [72]
