@@ -59,6 +59,7 @@ def choose_layout(instrument: str | None, midis: Sequence[int]) -> str:
     if high - low >= GRAND_SPREAD:
         return "grand"
     clef = choose_clef(list(midis))
+    clef = {"treble^8": "treble", "bass_8": "bass"}.get(clef, clef)  # octave clefs: melodies only
     return clef if clef in ("treble", "bass") else "treble"
 
 

@@ -34,6 +34,12 @@ MIDDLE_C = 60
 # Clef from the range: a grand staff when the notes reach well into both.
 TREBLE_LOW = 55     # G3: the treble clef reads comfortably down to here (10th percentile)
 BASS_HIGH = 64      # E4: the bass clef up to here (90th percentile)
+# A line this far above or below the staff (piccolo, whistle; a contrabass line) reads in an
+# octave clef, as such parts are written, rather than on four or five ledger lines.
+TREBLE_8VA_LOW = 79  # G5 (10th percentile): the treble clef an octave up ("treble^8")
+BASS_8VB_HIGH = 40   # E2 (90th percentile): the bass clef an octave down ("bass_8")
+CLEFS = {"treble": m21clef.TrebleClef, "bass": m21clef.BassClef, "treble^8": m21clef.Treble8vaClef,
+         "bass_8": m21clef.Bass8vbClef}
 GRAND_SPREAD = 19   # semitones between 10th and 90th percentiles that ask for two staves
 # The score grows with the notes, not with the time they span: a silence of more
 # empty bars than this between two notes is shortened to this many (and marked
@@ -140,8 +146,13 @@ def _restore(position: Fraction, cut_at: Sequence[Fraction], removed_before: Seq
 
 
 def choose_clef(midis: list[int]) -> str:
-    """'treble', 'bass' or 'grand' from the pitch range."""
+    """'treble', 'bass', 'treble^8', 'bass_8' (octave clefs, see TREBLE_8VA_LOW) or 'grand'
+    from the pitch range."""
     low, high = np.percentile(midis, [10, 90])
+    if low >= TREBLE_8VA_LOW:
+        return "treble^8"
+    if high <= BASS_8VB_HIGH:
+        return "bass_8"
     if low >= TREBLE_LOW:
         return "treble"
     if high <= BASS_HIGH:
@@ -262,8 +273,7 @@ def build_score(
                               changes=changes))
         score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
-        staff_clef = m21clef.TrebleClef() if clef == "treble" else m21clef.BassClef()
-        score.insert(0, _part(notes, rhythm, key, staff_clef, first=True, end=end, cuts=cuts, changes=changes))
+        score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
             _as_pickup(part, padding)
@@ -341,7 +351,7 @@ def summarise_score(
     and ``offset_s`` are times in the recording, cuts undone."""
     parts = list(score.parts)
     first_clef = parts[0].recurse().getElementsByClass(m21clef.Clef).first()
-    clef = "grand" if len(parts) == 2 else ("bass" if isinstance(first_clef, m21clef.BassClef) else "treble")
+    clef = "grand" if len(parts) == 2 else next(name for name, kind in CLEFS.items() if type(first_clef) is kind)
     return {
         "schema": SCORE_SCHEMA,
         "key": f"{key.tonic.name} {key.mode}",

@@ -48,6 +48,9 @@ CASES = {
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],
+    # A whistle line C6-C7 and a contrabass line around C1-C2: octave clefs, not five ledger lines.
+    "whistle": lambda: [PerformedNote(0.3 * k, 0.3 * k + 0.27, m) for k, m in enumerate([84, 88, 91, 96, 95, 91, 88, 84] * 2)],
+    "contrabass": lambda: [PerformedNote(0.5 * k, 0.5 * k + 0.45, m) for k, m in enumerate([24, 28, 31, 36, 35, 31, 28, 24] * 2)],
     "minute-drone": lambda: [PerformedNote(0.5, 60.5, 50)],  # held past MAX_NOTE_BARS: bars left out, marked
     # Polyphonic performances with a transcriber's noise: chords, voices, two staves, treble_8.
     "poly-chorale": lambda: _polyphonic("chorale_g_major"),
@@ -122,6 +125,15 @@ def test_a_minute_long_drone_is_shown_in_part_and_keeps_its_length(scores) -> No
     assert summary["shortened_notes"] == [{"measure": 1, "bars": 25, "bars_shown": MAX_NOTE_BARS}]
     assert summary["shortened_rests"] == []
     assert f"held 25 bars, {MAX_NOTE_BARS} shown" in xml.read_text()
+
+
+@pytest.mark.parametrize(("name", "clef", "lilypond"), [("whistle", "treble^8", '\\clef "treble^8"'),
+                                                         ("contrabass", "bass_8", '\\clef "bass_8"')])
+def test_lines_far_above_or_below_the_staff_get_an_octave_clef(scores, name: str, clef: str, lilypond: str) -> None:
+    xml, _, summary = scores[name]
+    assert summary["clef"] == clef and lilypond in (xml.parent / "score.ly").read_text()
+    assert f"<clef-octave-change>{1 if clef == 'treble^8' else -1}</clef-octave-change>" in xml.read_text()
+    assert summary["notes"][0]["midi"] == CASES[name]()[0].midi  # sounding pitches: only the clef says 8va
 
 
 def test_no_notes_is_still_an_error() -> None:

@@ -47,7 +47,8 @@ def test_six_eight_and_summary() -> None:
 
 @pytest.mark.parametrize(
     ("midis", "clef"),
-    [([67, 72, 76, 79], "treble"), ([40, 45, 48, 52], "bass"), ([40, 43, 47, 72, 76, 79, 81], "grand")],
+    [([67, 72, 76, 79], "treble"), ([40, 45, 48, 52], "bass"), ([40, 43, 47, 72, 76, 79, 81], "grand"),
+     ([84, 88, 91, 96, 93], "treble^8"), ([28, 31, 33, 36, 40], "bass_8"), ([74, 79, 84, 88], "treble")],
 )
 def test_clef_from_range(midis: list[int], clef: str) -> None:
     assert choose_clef(midis) == clef
