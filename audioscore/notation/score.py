@@ -189,13 +189,14 @@ def beat_unit(rhythm: Rhythm) -> m21duration.Duration:
     return m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
 
 
-def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_marks: bool) -> list[Any]:
+def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_marks: bool,
+                  opening_bpm: int | None = None) -> list[Any]:
     """What opens a staff: clef, time signature and key (a Key, not a bare signature: minor
-    prints as minor); with ``tempo_marks`` (the staff that carries them) the metronome mark and,
-    for swung eighths, "Swing"."""
+    prints as minor); with ``tempo_marks`` (the staff that carries them) the metronome mark (the
+    main tempo, or ``opening_bpm`` felt beats per minute) and, for swung eighths, "Swing"."""
     marks: list[Any] = [clef, meter.TimeSignature(rhythm.time_signature), m21key.Key(key.tonic, key.mode)]
     if tempo_marks:
-        beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat)
+        beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat) if opening_bpm is None else opening_bpm
         marks.append(tempo.MetronomeMark(number=round(beat_bpm), referent=beat_unit(rhythm)))
         if rhythm.swing:
             marks.append(expressions.TextExpression("Swing"))
@@ -204,7 +205,7 @@ def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_
 
 def _part(
     notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
-    cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (),
+    cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (), opening_bpm: int | None = None,
 ) -> stream.Part:
     """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
     on the first staff, a mark where each shortened silence begins and each tempo change."""
@@ -212,7 +213,7 @@ def _part(
     # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
     part.insert(0, instrument.Instrument(instrumentName="Melody"))
     part.partName = "Melody"
-    for mark in opening_marks(rhythm, key, clef, tempo_marks=first):
+    for mark in opening_marks(rhythm, key, clef, tempo_marks=first, opening_bpm=opening_bpm):
         part.insert(0, mark)
     if first:
         for change in changes:
@@ -258,6 +259,10 @@ def build_score(
         notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
         cuts = [replace(c, at=c.at + shift) for c in cuts]
     changes = _changes_in_score(rhythm, notes, cuts, shift)
+    # A change at the first note's bar is the opening tempo: one mark there, not two.
+    opening_bpm = None
+    if changes and changes[0].at <= notes[0].start // rhythm.bar_quarters * rhythm.bar_quarters:
+        opening_bpm, changes = changes[0].bpm, changes[1:]
     score = stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = spec.title
@@ -270,10 +275,11 @@ def build_score(
         upper = [n for n in notes if n.midi >= MIDDLE_C]
         lower = [n for n in notes if n.midi < MIDDLE_C]
         score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end, cuts=cuts,
-                              changes=changes))
+                              changes=changes, opening_bpm=opening_bpm))
         score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
-        score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes))
+        score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes,
+                              opening_bpm=opening_bpm))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
             _as_pickup(part, padding)

@@ -51,7 +51,11 @@ def tempo_changes(rhythm: Rhythm, first_q: Fraction, end_q: Fraction) -> list[Te
     """The tempo changes to write between ``first_q`` and ``end_q`` (quarters): each starts
     at the first bar of a run of at least MIN_BARS bars whose tempo differs from the current
     mark by more than CHANGE_SHARE in the same direction, at that run's median tempo (the
-    first mark's when it is within CHANGE_SHARE of it). None for a constant-tempo rhythm."""
+    first mark's when it is within CHANGE_SHARE of it). None for a constant-tempo rhythm.
+
+    A run from the first bar is the opening tempo (a slow introduction before the main
+    tempo): its change, at ``first_q``'s bar, replaces the opening mark, and "a tempo"
+    afterwards means a return to it."""
     if len(rhythm.beat_times_s) < 2:
         return []
     bar_q = rhythm.bar_quarters
@@ -70,7 +74,9 @@ def tempo_changes(rhythm: Rhythm, first_q: Fraction, end_q: Fraction) -> list[Te
             run += 1
         if direction and run - bar >= MIN_BARS:
             value = float(np.median(tempi[bar:run]))
-            returns = abs(value / main - 1.0) <= CHANGE_SHARE
+            if bar == 0:
+                main = value  # the opening mark's tempo
+            returns = bar > 0 and abs(value / main - 1.0) <= CHANGE_SHARE
             current = main if returns else value
             changes.append(TempoChange((first_bar + bar) * bar_q, round(current), returns))
             bar = run
