@@ -303,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_tempo:
         run_corpus("humanised, held out (round 4's classes: whole-beat triplets after a pickup, 2/4 airs)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_tempo], args)
+    held_out_slow = [p for p in humanised.HELD_OUT_SLOW if not args.piece or p.name in args.piece]
+    if held_out_slow:
+        run_corpus("humanised, held out (round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_slow], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:
