@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--piece", action="append", default=[])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-real", action="store_true", help="skip the real clips")
+    parser.add_argument("--check", action="store_true", help="also the round-6 check pieces")
     args = parser.parse_args(argv)
     chosen = [m for m in score_corpus.SCORED_MELODIES if not args.piece or m.name in args.piece]
     exact = [(p, [transcribe.PerformedNote(on, off, midi) for on, off, midi, _ in p.played])
@@ -307,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_slow:
         run_corpus("humanised, held out (round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_slow], args)
+    held_out_check = [p for p in humanised.HELD_OUT_CHECK if not args.piece or p.name in args.piece]
+    if held_out_check and args.check:
+        run_corpus("humanised, held out (round 6: the check on round 5, slow and brisk pieces)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_check], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:
