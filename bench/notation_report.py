@@ -76,10 +76,12 @@ def _analysis_version() -> str:
     return digest.hexdigest()[:10]
 
 
-def features_document(performance: humanised.Performance, cache: Path) -> dict[str, Any]:
+def features_document(performance: humanised.Performance, cache: Path, room: humanised.Room | None = None
+                      ) -> dict[str, Any]:
     """The performance's notes and pitch frames (times, voicing) as a features.json would
-    carry them (cached)."""
-    wav = humanised.render_performance(performance, cache)
+    carry them (cached), heard in ``room`` when given."""
+    wav = (humanised.render_performance(performance, cache) if room is None
+           else humanised.render_in_room(performance, room, cache))
     path = wav.with_suffix(f".notes-voicing-{_analysis_version()}.json")
     if not path.exists():
         features = extract_file(wav)
@@ -296,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
                                               for p in pieces], args,
                                 subsets=[("humanised, round 1's pieces", original),
                                          ("humanised, widened (all)", {p.name for p in humanised.HUMANISED})])
+    rooms = humanised.ROOMS
+    in_rooms = [(p, rooms[i % len(rooms)]) for i, p in enumerate(humanised.HUMANISED[:humanised.ORIGINAL_COUNT])
+                if not args.piece or p.name in args.piece]
+    if in_rooms:
+        run_corpus("humanised in rooms (round 1's performances through reverb, noise and a phone, rooms in turn)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in in_rooms],
+                   args)
     held_out = [p for p in humanised.HELD_OUT if not args.piece or p.name in args.piece]
     if held_out:
         run_corpus("humanised, held out (round 3's classes, not tuned on)",

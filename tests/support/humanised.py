@@ -37,7 +37,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -277,6 +277,35 @@ def _write_midi(performance: Performance, path: Path) -> None:
     midi.write(str(path))
 
 
+@dataclass(frozen=True)
+class Room:
+    """Where a performance is recorded (``realistic.recorded``): RT60 of the room's reverb
+    in seconds (0: fluidsynth's own only), noise floor and breaths in dB below the peak
+    (None: none), and a phone's band and compression."""
+
+    reverb_s: float = 0.0
+    noise_db: float | None = None
+    phone: bool = False
+
+
+def render_in_room(performance: Performance, room: Room, out_dir: str | os.PathLike[str],
+                   sr: int = corpus.DEFAULT_SR) -> Path:
+    """The performance's rendering (:func:`render_performance`) as recorded in ``room``, cached."""
+    import soundfile as sf
+    from realistic import recorded
+
+    dry = render_performance(performance, out_dir, sr)
+    wav = dry.with_name(f"{dry.stem}-room{room.reverb_s:g}-{room.noise_db}-{int(room.phone)}.wav")
+    if not wav.exists():
+        x, _ = sf.read(dry, dtype="float64")
+        wet = recorded(x, list(performance.played), reverb_s=room.reverb_s, noise_db=room.noise_db, phone=room.phone,
+                       sr=sr, seed=performance.seed)
+        partial = wav.with_suffix(".partial.wav")
+        sf.write(partial, wet, sr, subtype="PCM_16")
+        os.replace(partial, wav)
+    return wav
+
+
 def render_performance(performance: Performance, out_dir: str | os.PathLike[str],
                        sr: int = corpus.DEFAULT_SR) -> Path:
     """The performance as a mono WAV (fluidsynth, FluidR3 GM, default reverb), cached by content."""
@@ -311,6 +340,12 @@ HUMANISED: tuple[Performance, ...] = tuple(
     for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES))
 )
 ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)
+
+# Rooms for round 1's performances heard as recordings (the issue's "some through the
+# realistic-audio path"), taken in turn: a hall, a noisy room, a phone in a small room,
+# a dry room with a breathing player.
+ROOMS = (Room(reverb_s=1.4), Room(reverb_s=0.5, noise_db=-35.0), Room(reverb_s=0.4, noise_db=-45.0, phone=True),
+         Room(noise_db=-40.0))
 
 
 # Held out (round 3): pieces of the classes round 3 fixed (a slow 6/8 of dotted figures, a
