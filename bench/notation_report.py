@@ -76,10 +76,12 @@ def _analysis_version() -> str:
     return digest.hexdigest()[:10]
 
 
-def features_document(performance: humanised.Performance, cache: Path) -> dict[str, Any]:
+def features_document(performance: humanised.Performance, cache: Path, room: humanised.Room | None = None
+                      ) -> dict[str, Any]:
     """The performance's notes and pitch frames (times, voicing) as a features.json would
-    carry them (cached)."""
-    wav = humanised.render_performance(performance, cache)
+    carry them (cached), heard in ``room`` when given."""
+    wav = (humanised.render_performance(performance, cache) if room is None
+           else humanised.render_in_room(performance, room, cache))
     path = wav.with_suffix(f".notes-voicing-{_analysis_version()}.json")
     if not path.exists():
         features = extract_file(wav)
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--piece", action="append", default=[])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-real", action="store_true", help="skip the real clips")
+    parser.add_argument("--check", action="store_true", help="also the round-6 check pieces")
     args = parser.parse_args(argv)
     chosen = [m for m in score_corpus.SCORED_MELODIES if not args.piece or m.name in args.piece]
     exact = [(p, [transcribe.PerformedNote(on, off, midi) for on, off, midi, _ in p.played])
@@ -295,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
                                               for p in pieces], args,
                                 subsets=[("humanised, round 1's pieces", original),
                                          ("humanised, widened (all)", {p.name for p in humanised.HUMANISED})])
+    rooms = humanised.ROOMS
+    in_rooms = [(p, rooms[i % len(rooms)]) for i, p in enumerate(humanised.HUMANISED[:humanised.ORIGINAL_COUNT])
+                if not args.piece or p.name in args.piece]
+    if in_rooms:
+        run_corpus("humanised in rooms (round 1's performances through reverb, noise and a phone, rooms in turn)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in in_rooms],
+                   args)
     held_out = [p for p in humanised.HELD_OUT if not args.piece or p.name in args.piece]
     if held_out:
         run_corpus("humanised, held out (round 3's classes, not tuned on)",
@@ -303,6 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_tempo:
         run_corpus("humanised, held out (round 4's classes: whole-beat triplets after a pickup, 2/4 airs)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_tempo], args)
+    held_out_slow = [p for p in humanised.HELD_OUT_SLOW if not args.piece or p.name in args.piece]
+    if held_out_slow:
+        run_corpus("humanised, held out (round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_slow], args)
+    held_out_check = [p for p in humanised.HELD_OUT_CHECK if not args.piece or p.name in args.piece]
+    if held_out_check and args.check:
+        run_corpus("humanised, held out (round 6: the check on round 5, slow and brisk pieces)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_check], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:

@@ -27,7 +27,7 @@ from audioscore.analysis.audio import Limits
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
-from audioscore.notation.tonality import tuning_offset
+from audioscore.notation.tonality import drifting_offsets
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
            "parse_features", "performed_notes", "read_features"]
@@ -171,30 +171,29 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
         raise LimitExceeded(f"{len(notes)} notes, more than the {MAX_NOTES} a score may have")
     max_duration_s = (limits or Limits()).max_duration_s
     parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
-    summary = document.get("summary")
-    tuned = isinstance(summary, Mapping) and isinstance(summary.get("tuning_cents"), (int, float))
-    return performed_notes(parsed, tuned=tuned, frames=_voicing(document),
+    return performed_notes(parsed, frames=_voicing(document),
                            melodic=_engine(document).get("name") != "poly")
 
 
 def performed_notes(
-    notes: Sequence[tuple[float, float, float, int]], *, tuned: bool,
+    notes: Sequence[tuple[float, float, float, int]], *,
     frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool,
 ) -> list[PerformedNote]:
     """Notes ``(onset_s, offset_s, midi, velocity)`` as notation takes them, in onset order:
     the CLI's analysis in memory and a ``features.json`` read back give the same notes.
 
     Args:
-        tuned: the midi numbers already have the recording's tuning taken off
-            (``summary.tuning_cents``); else the offset is estimated from the notes themselves.
         frames: the pitch analysis's frame times and voicing probabilities, if known.
         melodic: the melody tracker's notes, whose splits of one note are joined
             (a polyphonic engine's notes are not its).
     """
-    offset = 0.0 if tuned else tuning_offset([m for _, _, m, _ in notes], [off - on for on, off, _, _ in notes])
+    ordered = sorted(notes, key=lambda n: n[0])
+    # Tuned notes still carry a singer's drift around the take's one offset.
+    offsets = drifting_offsets([on for on, _, _, _ in ordered], [m for _, _, m, _ in ordered],
+                               [off - on for on, off, _, _ in ordered])
     low, high = MIDI_RANGE
-    performed = sorted((PerformedNote(on, off, min(high, max(low, round(m - offset))), v) for on, off, m, v in notes),
-                       key=lambda n: n.onset)
+    performed = [PerformedNote(on, off, min(high, max(low, round(m - offset))), v)
+                 for (on, off, m, v), offset in zip(ordered, offsets, strict=True)]
     return join_tracker_splits(performed, *frames) if frames and melodic else performed
 
 

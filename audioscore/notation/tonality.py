@@ -15,10 +15,9 @@ from music21 import note as m21note
 from music21 import pitch as m21pitch
 from music21 import stream
 
-from audioscore.analysis.note_cleaning import semitone_offset
 from audioscore.notation.key_names import KEY_FORMS, read_key_name
 
-__all__ = ["KEY_FORMS", "KEY_METHOD", "estimate_key", "key_respelling", "parse_key", "spell", "tuning_offset"]
+__all__ = ["KEY_FORMS", "KEY_METHOD", "drifting_offsets", "estimate_key", "key_respelling", "parse_key", "spell"]
 
 # Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
 # where Krumhansl-Schmuckler took a major key for its relative minor.
@@ -31,22 +30,39 @@ _STEPS = "CDEFGAB"
 MODE_MARGIN = 0.1
 FINAL_WEIGHT = 2.0
 FIRST_WEIGHT = 1.0
+# An unaccompanied singer sinks or rises slowly (tens of cents a minute, a semitone over a
+# song): the tuning is followed over this window, long enough to average a note's scoop
+# and vibrato out over its neighbours, short enough to follow the drift.
+DRIFT_WINDOW_S = 10.0
 
 
-def tuning_offset(midis: Iterable[float], weights: Iterable[float] | None = None) -> float:
-    """The performance's offset from equal temperament at A440, in semitones (-0.5..0.5).
+def drifting_offsets(onsets_s: Iterable[float], midis: Iterable[float], weights: Iterable[float]) -> np.ndarray:
+    """Each note's offset from equal temperament at A440 in semitones, following a
+    performance's slow drift: the weighted circular mean of the fractional MIDI numbers of
+    the notes within DRIFT_WINDOW_S around it (as an angle, so that +-48 cents average to
+    50, not 0), unwrapped along the piece from its first note.
 
-    The weighted circular mean of the notes' fractional MIDI numbers: a singer 40 cents
-    flat throughout has every note near x.6, which rounding alone would put a semitone
-    low half the time. Subtract the offset before rounding to MIDI note numbers.
+    Rounding ``midi - offset`` writes a singer 40 cents flat throughout in tune (every note
+    near x.6, which rounding alone puts a semitone low half the time), and one who has
+    sunk a semitone by the last verse in the key they began in, as a musician would, where
+    one offset for the whole take flips the notes once the drift passes half a semitone.
+    A real change of key moves every pitch by whole semitones and leaves the offset as it was.
 
     Args:
-        midis: unrounded MIDI numbers (69.0 = 440 Hz).
-        weights: e.g. note durations in seconds; equal when None.
+        onsets_s: note onsets in seconds, in time order, shape (n,).
+        midis: unrounded MIDI numbers, shape (n,).
+        weights: e.g. note durations in seconds, shape (n,).
     """
+    times = np.asarray(list(onsets_s), dtype=float)
     values = np.asarray(list(midis), dtype=float)
-    w = np.ones(len(values)) if weights is None else np.asarray(list(weights), dtype=float)
-    return semitone_offset(values, w)
+    w = np.asarray(list(weights), dtype=float)
+    if len(values) == 0:
+        return np.zeros(0)
+    phasors = np.concatenate([[0.0], np.cumsum(w * np.exp(2j * np.pi * (values - np.round(values))))])
+    low = np.searchsorted(times, times - DRIFT_WINDOW_S / 2.0, side="left")
+    high = np.searchsorted(times, times + DRIFT_WINDOW_S / 2.0, side="right")
+    local = np.angle(phasors[high] - phasors[low])
+    return np.unwrap(local) / (2.0 * np.pi)
 
 
 def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:

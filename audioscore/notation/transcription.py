@@ -269,7 +269,7 @@ def transcribe_file(
         melodic = features.engine_choice.name != "poly"
         raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY) for n in features.pitch.notes] if melodic
                else [(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes])
-        notes = performed_notes(raw, tuned=True, frames=(features.pitch.times, features.pitch.voiced_prob),
+        notes = performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
                                 melodic=melodic)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import score_corpus as sc
 
-from audioscore.notation.tonality import estimate_key, parse_key, spell
+from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, spell
 
 
 @pytest.mark.parametrize("melody", sc.SCORED_MELODIES, ids=lambda m: m.name)
@@ -50,3 +51,39 @@ def test_mode_follows_the_tonic_when_the_profile_hesitates() -> None:
     """The same white notes: starting and ending on A is A minor, on C is C major."""
     assert str(estimate_key([(69, 1), (72, 1), (76, 1), (74, 1), (72, 1), (71, 1), (69, 2)])) == "a minor"
     assert str(estimate_key([(60, 1), (64, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 2)])) == "C major"
+
+
+# A sight-singing tune in C major, sung twice through.
+_TUNE = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 69, 67, 65, 64, 62, 60, 62, 64, 67, 69, 67, 65, 64, 62, 60] * 2
+
+
+def _sung(drift_cents: float, note_s: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Onsets and unrounded MIDI numbers of the tune sung with a steady drift over its length
+    and 12 cents of scatter per note."""
+    rng = np.random.default_rng(seed)
+    onsets = np.arange(len(_TUNE)) * note_s
+    cents = drift_cents * onsets / onsets[-1] + rng.normal(0.0, 12.0, len(_TUNE))
+    return onsets, np.array(_TUNE) + cents / 100.0
+
+
+@pytest.mark.parametrize("drift_cents", [-120.0, -60.0, 0.0, 90.0])
+def test_a_drifting_singer_is_written_in_the_key_they_began_in(drift_cents: float) -> None:
+    onsets, midis = _sung(drift_cents)
+    offsets = drifting_offsets(onsets, midis, np.full(len(midis), 0.45))
+    assert np.round(midis - offsets).astype(int).tolist() == _TUNE
+    # One offset for the whole take writes the last notes a semitone off once the drift
+    # passes half a semitone.
+    one = np.angle(np.exp(2j * np.pi * (midis - np.round(midis))).sum()) / (2 * np.pi)
+    if abs(drift_cents) > 100:
+        assert np.round(midis - one).astype(int).tolist() != _TUNE
+
+
+def test_a_take_a_quarter_tone_off_and_a_real_change_of_key_stay_as_sung() -> None:
+    """A singer 48 cents sharp throughout is in tune with themself; a phrase repeated a
+    semitone higher, in tune, is a new key, not drift."""
+    onsets, midis = _sung(0.0)
+    offsets = drifting_offsets(onsets, midis + 0.48, np.ones(len(midis)))
+    assert np.round(midis + 0.48 - offsets).astype(int).tolist() == _TUNE
+    raised = np.concatenate([midis[:28], midis[28:] + 1.0])
+    offsets = drifting_offsets(onsets, raised, np.ones(len(midis)))
+    assert np.round(raised - offsets).astype(int).tolist() == _TUNE[:28] + [m + 1 for m in _TUNE[28:]]

@@ -37,7 +37,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -277,6 +277,35 @@ def _write_midi(performance: Performance, path: Path) -> None:
     midi.write(str(path))
 
 
+@dataclass(frozen=True)
+class Room:
+    """Where a performance is recorded (``realistic.recorded``): RT60 of the room's reverb
+    in seconds (0: fluidsynth's own only), noise floor and breaths in dB below the peak
+    (None: none), and a phone's band and compression."""
+
+    reverb_s: float = 0.0
+    noise_db: float | None = None
+    phone: bool = False
+
+
+def render_in_room(performance: Performance, room: Room, out_dir: str | os.PathLike[str],
+                   sr: int = corpus.DEFAULT_SR) -> Path:
+    """The performance's rendering (:func:`render_performance`) as recorded in ``room``, cached."""
+    import soundfile as sf
+    from realistic import recorded
+
+    dry = render_performance(performance, out_dir, sr)
+    wav = dry.with_name(f"{dry.stem}-room{room.reverb_s:g}-{room.noise_db}-{int(room.phone)}.wav")
+    if not wav.exists():
+        x, _ = sf.read(dry, dtype="float64")
+        wet = recorded(x, list(performance.played), reverb_s=room.reverb_s, noise_db=room.noise_db, phone=room.phone,
+                       sr=sr, seed=performance.seed)
+        partial = wav.with_suffix(".partial.wav")
+        sf.write(partial, wet, sr, subtype="PCM_16")
+        os.replace(partial, wav)
+    return wav
+
+
 def render_performance(performance: Performance, out_dir: str | os.PathLike[str],
                        sr: int = corpus.DEFAULT_SR) -> Path:
     """The performance as a mono WAV (fluidsynth, FluidR3 GM, default reverb), cached by content."""
@@ -311,6 +340,12 @@ HUMANISED: tuple[Performance, ...] = tuple(
     for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES))
 )
 ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)
+
+# Rooms for round 1's performances heard as recordings (the issue's "some through the
+# realistic-audio path"), taken in turn: a hall, a noisy room, a phone in a small room,
+# a dry room with a breathing player.
+ROOMS = (Room(reverb_s=1.4), Room(reverb_s=0.5, noise_db=-35.0), Room(reverb_s=0.4, noise_db=-45.0, phone=True),
+         Room(noise_db=-40.0))
 
 
 # Held out (round 3): pieces of the classes round 3 fixed (a slow 6/8 of dotted figures, a
@@ -358,3 +393,65 @@ HELD_OUT_TEMPO_MELODIES = (
 # fmt: on
 HELD_OUT_TEMPO: tuple[Performance, ...] = tuple(perform(melody, seed=3000 + i)
                                                for i, melody in enumerate(HELD_OUT_TEMPO_MELODIES))
+
+
+# Held out (round 5): slow music (quarter 54-66) in 4/4, 3/4 and 6/8 with eighths and
+# sixteenths, the class whose tempo octave a 2/4 air showed is at risk; written before any
+# result on them was seen and never tuned on; the bench reports them apart.
+# fmt: off
+HELD_OUT_SLOW_MELODIES = (
+    sc._scored("ballad_d_major", "D major", "4/4", 66, (VOICE,),
+               "A4:1 | D5:1.5 E5:.5 F#5:1 E5:.5 D5:.5 | B4:2 A4:1 F#4:1 | G4:.75 A4:.25 B4:1 A4:.5 G4:.5 F#4:1 |"
+               " E4:3 A4:1 | D5:1.5 E5:.5 F#5:1 A5:1 | G5:.5 F#5:.5 E5:.5 D5:.5 B4:2 |"
+               " A4:.75 B4:.25 A4:.5 G4:.5 F#4:1 E4:1 | D4:4", pickup=1),
+    sc._scored("nocturne_a_minor", "A minor", "4/4", 60, (VIOLIN,),
+               "A4:1 C5:.5 E5:.5 A5:1.5 G5:.5 | F5:.25 E5:.25 D5:.25 C5:.25 B4:1 E5:2 | D5:.75 C5:.25 B4:.5 A4:.5 G#4:1 B4:1 |"
+               " A4:2 E5:1 r:1 | F5:.5 E5:.5 D5:.5 C5:.5 B4:1.5 C5:.5 | D5:.25 C5:.25 B4:.25 A4:.25 G#4:.5 A4:.5 B4:2 |"
+               " C5:.5 B4:.5 A4:.5 G#4:.5 A4:1 E4:1 | A4:4"),
+    sc._scored("slow_hymn_f_major", "F major", "4/4", 58, (VOICE,),
+               "F4:1 A4:1 C5:1 A4:1 | Bb4:2 A4:1 G4:1 | F4:1 G4:1 A4:1 Bb4:.5 A4:.5 | G4:4 | A4:1 C5:1 F5:1 E5:1 |"
+               " D5:2 C5:1 Bb4:1 | A4:1 G4:.5 F4:.5 G4:2 | F4:4"),
+    sc._scored("lament_g_minor", "G minor", "3/4", 54, (VIOLIN,),
+               "D5:.5 | G5:1 F#5:.5 G5:.5 A5:1 | Bb5:1.5 A5:.5 G5:1 | F5:.75 Eb5:.25 D5:1 C5:1 | D5:2 r:.5 D5:.5 |"
+               " Eb5:1 D5:.5 C5:.5 Bb4:1 | A4:.25 Bb4:.25 C5:.25 A4:.25 G4:1 F#4:1 | G4:.5 A4:.5 Bb4:.5 C5:.5 A4:1 |"
+               " G4:3", pickup=0.5),
+    sc._scored("pastoral_e_major", "E major", "6/8", 66, (FLUTE,),
+               "B4:.5 | E5:1 F#5:.5 G#5:.75 F#5:.25 E5:.5 | B5:1.5 G#5:1 E5:.5 | F#5:.5 G#5:.5 A5:.5 G#5:.5 F#5:.5 E5:.5 |"
+               " D#5:1.5 r:1 B4:.5 | C#5:1 D#5:.5 E5:.75 F#5:.25 G#5:.5 | A5:1 F#5:.5 D#5:1 B4:.5 |"
+               " E5:.5 D#5:.25 C#5:.25 B4:.5 G#4:1 B4:.5 | E5:3", pickup=0.5),
+)
+# fmt: on
+HELD_OUT_SLOW: tuple[Performance, ...] = tuple(perform(melody, seed=4000 + i)
+                                               for i, melody in enumerate(HELD_OUT_SLOW_MELODIES))
+
+
+# Held out (round 6): the check on whatever round 5 changes: three more slow pieces and,
+# against reading fast music at half tempo, three brisk ones with eighths and sixteenths;
+# written before round 5's work began and never run until it ended.
+# fmt: off
+HELD_OUT_CHECK_MELODIES = (
+    sc._scored("romance_bb_major", "B- major", "4/4", 63, (VIOLIN,),
+               "F4:.5 Bb4:.5 | D5:1.5 C5:.5 Bb4:1 F5:1 | Eb5:.75 D5:.25 C5:.5 Bb4:.5 A4:2 | Bb4:1 C5:.5 D5:.5 Eb5:1 G5:1 |"
+               " F5:3 F4:.5 Bb4:.5 | D5:1.5 C5:.5 Bb4:1 D5:1 | G5:.5 F5:.5 Eb5:.5 D5:.5 C5:1 A4:1 | Bb4:4", pickup=1),
+    sc._scored("cradle_song_c_major", "C major", "3/4", 60, (VOICE,),
+               "E5:1 D5:.5 C5:.5 D5:1 | E5:2 G5:1 | F5:.75 E5:.25 D5:1 B4:1 | C5:3 | A4:1 C5:.5 B4:.5 A4:1 |"
+               " G4:1.5 A4:.5 C5:1 | D5:.5 E5:.5 D5:1 B4:1 | C5:3"),
+    sc._scored("evening_a_major", "A major", "6/8", 60, (FLUTE,),
+               "E5:1 C#5:.5 A4:1 B4:.5 | C#5:.5 D5:.5 E5:.5 F#5:1.5 | E5:.75 D5:.25 C#5:.5 B4:1 A4:.5 | B4:3 |"
+               " C#5:1 E5:.5 A5:1 G#5:.5 | F#5:.5 E5:.5 D5:.5 C#5:1 B4:.5 | A4:.5 B4:.5 C#5:.5 B4:1 G#4:.5 | A4:3"),
+    sc._scored("hornpipe_d_major", "D major", "4/4", 104, (FLUTE,),
+               "A4:.5 D5:.5 F#5:.5 D5:.5 A5:1 F#5:1 | G5:.25 F#5:.25 E5:.25 D5:.25 C#5:.5 E5:.5 A4:2 |"
+               " B4:.5 C#5:.5 D5:.5 E5:.5 F#5:.5 G5:.5 A5:1 | F#5:.5 D5:.5 E5:.5 C#5:.5 D5:2 |"
+               " A5:.5 F#5:.5 D5:.5 F#5:.5 G5:1 E5:1 | F#5:.25 E5:.25 D5:.25 C#5:.25 B4:.5 D5:.5 A4:2 |"
+               " B4:.5 D5:.5 C#5:.5 E5:.5 D5:.5 F#5:.5 E5:1 | D5:4"),
+    sc._scored("galop_g_major", "G major", "2/4", 116, (VIOLIN,),
+               "G4:.5 B4:.5 D5:.5 G5:.5 | F#5:.25 E5:.25 D5:.25 C5:.25 B4:.5 D5:.5 | G4:1 A4:.5 C5:.5 |"
+               " E5:.5 A5:.5 G5:.25 F#5:.25 E5:.25 D5:.25 | D5:1 G4:.5 B4:.5 | D5:.5 B5:.5 A5:.25 G5:.25 F#5:.25 E5:.25 |"
+               " D5:.5 C5:.5 B4:.5 A4:.5 | F#4:.5 A4:.5 G4:1"),
+    sc._scored("country_e_minor", "E minor", "4/4", 132, (VOICE,),
+               "E4:1 G4:1 B4:1.5 A4:.5 | G4:1 E4:1 D4:2 | E4:1 G4:1 A4:1 B4:1 | A4:4 | B4:1 D5:1 E5:1.5 D5:.5 |"
+               " B4:1 A4:1 G4:2 | A4:1 B4:.5 A4:.5 G4:1 F#4:1 | E4:4"),
+)
+# fmt: on
+HELD_OUT_CHECK: tuple[Performance, ...] = tuple(perform(melody, seed=5000 + i)
+                                                for i, melody in enumerate(HELD_OUT_CHECK_MELODIES))

@@ -36,7 +36,7 @@ import corpus
 import numpy as np
 from corpus import DEFAULT_SR, SOUNDFONT, Melody, midi_to_hz
 
-__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "render_performance", "synth_tones"]
+__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "recorded", "render_performance", "synth_tones"]
 
 # General MIDI programs (0-based) beyond those in corpus.
 VIOLA, CELLO, CONTRABASS, STRINGS, SLOW_STRINGS, SYNTH_STRINGS, SYNTH_STRINGS_2 = 41, 42, 43, 48, 49, 50, 51
@@ -273,6 +273,19 @@ def _phone(x: np.ndarray, sr: int) -> np.ndarray:
     return resample_poly(narrow, sr, 8000)
 
 
+def recorded(x: np.ndarray, notes: list, *, reverb_s: float, noise_db: float | None, phone: bool, sr: int,
+             seed: int) -> np.ndarray:
+    """A dry rendering as a room, a noise floor with breaths (in the rests of ``notes``,
+    ``(onset_s, offset_s, ...)``) and a phone make it sound, peak-normalised to 0.5."""
+    if reverb_s:
+        x = _reverb(x, reverb_s, sr, seed)
+    if noise_db is not None:
+        x = _noise(x, notes, noise_db, sr, seed)
+    if phone:
+        x = _phone(x, sr)
+    return 0.5 * x / max(np.max(np.abs(x)), 1e-12)
+
+
 def _cache_key(p: Performance, sr: int) -> str:
     extra = (INHARMONICITY[p.name],) if p.name in INHARMONICITY else ()
     text = repr((dataclasses.astuple(p), sr, SOUNDFONT.name, "v1") + extra)
@@ -294,13 +307,7 @@ def render_performance(p: Performance, out_dir: str | os.PathLike[str], sr: int 
         return wav
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         x = synth_tones(p, sr) if p.program == SYNTH else _fluidsynth(p, sr, Path(tmp))
-        if p.reverb_s:
-            x = _reverb(x, p.reverb_s, sr, p.seed)
-        if p.noise_db is not None:
-            x = _noise(x, perform(p), p.noise_db, sr, p.seed)
-        if p.phone:
-            x = _phone(x, sr)
-        x = 0.5 * x / max(np.max(np.abs(x)), 1e-12)
+        x = recorded(x, perform(p), reverb_s=p.reverb_s, noise_db=p.noise_db, phone=p.phone, sr=sr, seed=p.seed)
         mono = Path(tmp) / "mono.wav"
         sf.write(mono, x, sr, subtype="PCM_16")
         os.replace(mono, wav)
