@@ -100,6 +100,7 @@ bench: setup $(STAMPS)/apt-bench
 	$(PY) bench/realistic_report.py
 	$(PY) bench/plugin_instructions.py
 	$(PY) bench/notation_report.py
+	$(PY) bench/edge_report.py
 	$(PY) bench/poly_report.py
 	$(PY) bench/poly_notation_report.py
 	$(PY) bench/poly_score_report.py
