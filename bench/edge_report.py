@@ -163,7 +163,7 @@ def _cases() -> list[Case]:
         Case("2 quarter = 45", _rendered(_melody("slow45", TUNE, _steady(45)), FLUTE), {"tempo": 45, "notes": 28, **four_four}),
         Case("2 quarter = 220", _rendered(_melody("fast220", twice, _steady(220)), FLUTE), {"tempo": 220, "notes": 56, **four_four}),
         Case("2 sixteenth runs at 150", _rendered(_melody("runs150", f"{RUNS} | {RUNS}", _steady(150)), FLUTE),
-             {"tempo": 150, "notes": 64, **four_four}),
+             {"tempo": 150, "notes": 80, **four_four}),
         Case("3 one note", _rendered(Melody("one", ((1.0, 3.0, 69),), 100.0), FLUTE), {"notes": 1}),
         Case("3 two notes", _rendered(Melody("two", ((1.0, 2.0, 64), (4.0, 5.5, 67)), 100.0), FLUTE), {"notes": 2}),
         Case("3 three notes seconds apart", _rendered(Melody("three", ((1.0, 1.8, 60), (4.5, 5.3, 64), (8.0, 9.5, 67)),

@@ -124,11 +124,13 @@ def test_tracker_splits_are_joined_and_repeated_notes_kept() -> None:
 
 
 def test_a_fast_stepwise_run_keeps_every_note_and_a_scoop_is_still_merged() -> None:
-    """Sixteenths at 150 bpm (0.1 s apart, each sounding 90 ms) step by tones as a scoop does:
-    every one is a note. A 60 ms scoop into a long note is still that note's attack."""
+    """Sixteenths at 150 bpm (0.1 s apart, sounding 87-105 ms as the tracker reads a flute's)
+    step by tones as a scoop does: every one is a note. A 60 ms scoop into a long note is still
+    that note's attack."""
     beat = 0.4
     run = [72, 74, 76, 77, 79, 77, 76, 74]
-    bar = [PerformedNote(k * beat / 4, k * beat / 4 + 0.09, m) for k, m in enumerate(run)]
+    sounding = [0.09, 0.105, 0.099, 0.093, 0.099, 0.087, 0.105, 0.087]
+    bar = [PerformedNote(k * beat / 4, k * beat / 4 + length, m) for k, (m, length) in enumerate(zip(run, sounding, strict=True))]
     bar += [PerformedNote(2 * beat, 2.9 * beat, 72), PerformedNote(3 * beat, 3.9 * beat, 67)]
     notes = [PerformedNote(n.onset + 4 * beat * k, n.offset + 4 * beat * k, n.midi) for k in range(3) for n in bar]
     notes += [PerformedNote(12 * beat - 0.06, 12 * beat, 71), PerformedNote(12 * beat, 15.5 * beat, 72)]  # a scoop
