@@ -125,13 +125,12 @@ def shorten_silences(
             last_full = math.floor((n.start + n.duration) / bar) * bar
             cut_from, cut_to = first_full + longest, last_full
             others = bisect.bisect_left(starts, cut_to) - bisect.bisect_left(starts, n.start) - 1
-            if cut_to <= cut_from:
-                pass  # no more than MAX_NOTE_BARS whole bars: written as it is
-            elif others == 0 and (end is None or end <= cut_from):
+            alone = others == 0 and (end is None or end <= cut_from)
+            if cut_to > cut_from and alone:  # more than MAX_NOTE_BARS whole bars, nothing else sounding
                 cuts.append(RestCut(cut_from - removed, cut_to - cut_from, int((last_full - first_full) / bar), held=True))
                 duration -= cut_to - cut_from
                 removed += cut_to - cut_from
-            else:
+            elif cut_to > cut_from:
                 duration = longest
                 sounds_to = n.start + longest  # what follows the cut note is silence in the score
         shortened.append(QuantisedNote(start, duration, n.midi))
