@@ -469,14 +469,14 @@ void HarmonicRises::addSlowAttack(const Attack &attack, std::vector<Note> &notes
         if (!decaying(*holding, spanStart, attack.peak)) return;
         // The held note ends; the new one runs to its end or takes over the next note of its pitch.
         const int end = holding->endFrame;
-        holding->endFrame = onset;
         auto after = std::find_if(notes.begin(), notes.end(), [&](const Note &n) { return n.startFrame >= end; });
-        if (after != notes.end() && near(*after) && after->startFrame - end < plugin(kJoinS))
+        const bool takesOverNext = after != notes.end() && near(*after) && after->startFrame - end < plugin(kJoinS);
+        if (!takesOverNext && !audible(attack)) return;
+        holding->endFrame = onset;
+        if (takesOverNext)
             after->startFrame = onset;
-        else if (audible(attack))
-            notes.push_back({onset, end, hz});
         else
-            holding->endFrame = end;
+            notes.push_back({onset, end, hz});
         return;
     }
     // In a gap: the note before ends at the onset, and a note starts there.
