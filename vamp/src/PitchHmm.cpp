@@ -20,10 +20,7 @@ constexpr float kMinObservation = 1e-6f;
 // layer. Blocks of kVectors x 8 bins keep their running maxima in registers
 // across all jumps (loading and storing them per jump cost twice as much);
 // jumps in ascending order with a strict `>`, so ties go to the smallest jump.
-// GCC vector types (no intrinsics) so the same source gives the AVX2 clone
-// and the default one.
-typedef float Float8 __attribute__((vector_size(32)));
-typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+// VectorMath.h's vector types: the same source gives the AVX2 clone and the default one.
 constexpr int kVectors = 4;
 constexpr int kLanes = 8 * kVectors;
 

@@ -1,13 +1,12 @@
 #include "ProbabilisticYin.h"
 
 #include "FftwPlanner.h"
+#include "VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 
 namespace audioscore {
@@ -48,9 +47,6 @@ std::vector<double> thresholdPriorPmf(ThresholdPrior prior) {
     for (double &p : pmf) p /= total;
     return pmf;
 }
-
-typedef float Float8 __attribute__((vector_size(32)));
-typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
 
 // d(tau) from energies and correlation, then d'(tau) = d(tau) * tau / sum_{j<=tau} d(j).
 // Float lanes throughout (prefix sums of squares stay double: they cancel).
@@ -126,15 +122,12 @@ void boxcarAverage(const float *in, int n, int length, int count, double *runnin
 // in order, to out; returns how many. Eight lags compared at a time: troughs are few.
 __attribute__((target_clones("avx2", "default")))
 int localMinima(const float *v, int from, int to, int *out) {
-    typedef int Int8 __attribute__((vector_size(32)));
     int count = 0, tau = from;
     for (; tau + 7 <= to; tau += 8) {
         const Float8 value = *reinterpret_cast<const UnalignedFloat8 *>(v + tau);
         const Int8 trough = (value < *reinterpret_cast<const UnalignedFloat8 *>(v + tau - 1))
                           & (value <= *reinterpret_cast<const UnalignedFloat8 *>(v + tau + 1));
-        uint64_t words[4];
-        std::memcpy(words, &trough, sizeof words);
-        if ((words[0] | words[1] | words[2] | words[3]) == 0) continue;
+        if (!anyLane(trough)) continue;
         for (int lane = 0; lane < 8; ++lane)
             if (trough[lane]) out[count++] = tau + lane;
     }

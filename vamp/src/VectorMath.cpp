@@ -1,17 +1,9 @@
 #include "VectorMath.h"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 #include <limits>
 
 namespace audioscore {
-
-namespace {
-typedef float Float8 __attribute__((vector_size(32)));
-typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
-typedef int Int8 __attribute__((vector_size(32)));
-}  // namespace
 
 __attribute__((target_clones("avx2", "default")))
 void multiply(const float *a, const float *b, int count, float *out) {
@@ -37,10 +29,7 @@ int firstLargest(const float *values, int count) {
     const float peak = largest(values, count);
     int i = 0;
     for (; i + 8 <= count; i += 8) {
-        const Int8 equal = *reinterpret_cast<const UnalignedFloat8 *>(values + i) == peak;
-        uint64_t words[4];
-        std::memcpy(words, &equal, sizeof words);
-        if ((words[0] | words[1] | words[2] | words[3]) != 0) break;
+        if (anyLane(*reinterpret_cast<const UnalignedFloat8 *>(values + i) == peak)) break;
     }
     while (i < count - 1 && values[i] != peak) ++i;
     return i;
@@ -50,10 +39,7 @@ __attribute__((target_clones("avx2", "default")))
 int firstAbove(const float *values, int from, int count, float limit) {
     int i = from;
     for (; i + 8 <= count; i += 8) {
-        const Int8 above = *reinterpret_cast<const UnalignedFloat8 *>(values + i) > limit;
-        uint64_t words[4];
-        std::memcpy(words, &above, sizeof words);
-        if ((words[0] | words[1] | words[2] | words[3]) != 0) break;
+        if (anyLane(*reinterpret_cast<const UnalignedFloat8 *>(values + i) > limit)) break;
     }
     for (; i < count; ++i)
         if (values[i] > limit) return i;

@@ -1,7 +1,23 @@
-// Element-wise loops several modules share, with an AVX2 clone where the CPU has it.
+// Element-wise loops several modules share, with an AVX2 clone where the CPU has it,
+// and the GCC vector types the hand-vectorised loops use (no intrinsics, so the same
+// source gives the AVX2 clone and the default one).
 #pragma once
 
+#include <cstdint>
+#include <cstring>
+
 namespace audioscore {
+
+typedef float Float8 __attribute__((vector_size(32)));
+typedef float UnalignedFloat8 __attribute__((vector_size(32), aligned(4)));
+typedef int Int8 __attribute__((vector_size(32)));
+
+// Whether any lane of a vector comparison's mask is set.
+inline bool anyLane(Int8 mask) {
+    uint64_t words[4];
+    std::memcpy(words, &mask, sizeof words);
+    return (words[0] | words[1] | words[2] | words[3]) != 0;
+}
 
 // out[i] = a[i] * b[i] for i < count (a window applied to samples).
 void multiply(const float *a, const float *b, int count, float *out);
