@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -335,10 +336,12 @@ def render_performance(performance: Performance, out_dir: str | os.PathLike[str]
 
 # The corpus: every score-corpus melody, the triplet tunes and the widened set, one
 # performance each; the first ORIGINAL_COUNT are round 1's corpus (same seeds).
-HUMANISED: tuple[Performance, ...] = tuple(
-    perform(melody, seed=1000 + i)
-    for i, melody in enumerate((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES))
-)
+def _performed(melodies: Sequence[sc.ScoredMelody], first_seed: int) -> tuple[Performance, ...]:
+    """One performance of each melody, seeded first_seed, first_seed + 1, ..."""
+    return tuple(perform(melody, seed=first_seed + i) for i, melody in enumerate(melodies))
+
+
+HUMANISED = _performed((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES), first_seed=1000)
 ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)
 
 # Rooms for round 1's performances heard as recordings (the issue's "some through the
@@ -368,7 +371,7 @@ HELD_OUT_MELODIES = (
                " B4:1.5 C5:.5 D5:2 | E5:1 D5:1 C5:1 A4:1 | G4:4"),
 )
 # fmt: on
-HELD_OUT: tuple[Performance, ...] = tuple(perform(melody, seed=2000 + i) for i, melody in enumerate(HELD_OUT_MELODIES))
+HELD_OUT = _performed(HELD_OUT_MELODIES, first_seed=2000)
 
 
 # Held out (round 4): pieces of the classes round 4 works on (whole-beat eighth triplets
@@ -391,8 +394,7 @@ HELD_OUT_TEMPO_MELODIES = (
                " G4:.5 A4:.25 B4:.25 C5:.5 E5:.5 | D5:.5 B4:.5 G4:.5 A4:.25 F#4:.25 | E4:2", pickup=0.5),
 )
 # fmt: on
-HELD_OUT_TEMPO: tuple[Performance, ...] = tuple(perform(melody, seed=3000 + i)
-                                               for i, melody in enumerate(HELD_OUT_TEMPO_MELODIES))
+HELD_OUT_TEMPO = _performed(HELD_OUT_TEMPO_MELODIES, first_seed=3000)
 
 
 # Held out (round 5): slow music (quarter 54-66) in 4/4, 3/4 and 6/8 with eighths and
@@ -421,8 +423,7 @@ HELD_OUT_SLOW_MELODIES = (
                " E5:.5 D#5:.25 C#5:.25 B4:.5 G#4:1 B4:.5 | E5:3", pickup=0.5),
 )
 # fmt: on
-HELD_OUT_SLOW: tuple[Performance, ...] = tuple(perform(melody, seed=4000 + i)
-                                               for i, melody in enumerate(HELD_OUT_SLOW_MELODIES))
+HELD_OUT_SLOW = _performed(HELD_OUT_SLOW_MELODIES, first_seed=4000)
 
 
 # Held out (round 6): the check on whatever round 5 changes: three more slow pieces and,
@@ -453,5 +454,4 @@ HELD_OUT_CHECK_MELODIES = (
                " B4:1 A4:1 G4:2 | A4:1 B4:.5 A4:.5 G4:1 F#4:1 | E4:4"),
 )
 # fmt: on
-HELD_OUT_CHECK: tuple[Performance, ...] = tuple(perform(melody, seed=5000 + i)
-                                                for i, melody in enumerate(HELD_OUT_CHECK_MELODIES))
+HELD_OUT_CHECK = _performed(HELD_OUT_CHECK_MELODIES, first_seed=5000)
