@@ -124,14 +124,12 @@ int HarmonicSpectrum::attackStart(int from, int noteStart, int to, float f0Hz, f
     return std::clamp(from + low + 1, from, noteStart);
 }
 
-std::vector<int> HarmonicSpectrum::reattacks(int from, int to, int head, int tail, int spacing) const {
-    std::vector<int> cuts;
+void HarmonicSpectrum::fluxAndLevel(int lo, int n, std::vector<float> &flux, std::vector<float> &level) const {
     // Frame f's spectrum is stored m_lag frames earlier (see harmonicAmplitude).
-    const int lo = std::max(from, m_lag + kFluxLag), hi = std::min(to, frames() + m_lag);
-    const int first = from + head, last = to - tail;
-    if (hi - lo < 2 * kPeakHalfWidth + 1 || last <= first) return cuts;
-    const int n = hi - lo, bins = m_bins - 1 - m_fluxFirstBin;  // the last bin stays out, as in harmonicAmplitude
-    std::vector<float> logMagnitude(static_cast<size_t>(n + kFluxLag) * bins), flux(n), level(n);
+    const int bins = m_bins - 1 - m_fluxFirstBin;  // the last bin stays out, as in harmonicAmplitude
+    std::vector<float> logMagnitude(static_cast<size_t>(n + kFluxLag) * bins);
+    flux.assign(n, 0.f);
+    level.assign(n, 0.f);
     for (int i = -kFluxLag; i < n; ++i) {
         const float *power = &m_power[static_cast<size_t>(lo + i - m_lag) * m_bins + m_fluxFirstBin];
         float *out = &logMagnitude[static_cast<size_t>(i + kFluxLag) * bins];
@@ -146,6 +144,29 @@ std::vector<int> HarmonicSpectrum::reattacks(int from, int to, int head, int tai
         for (int k = 0; k < bins; ++k) sum += std::max(0.f, out[k] - before[k]);
         flux[i] = sum;
     }
+}
+
+float HarmonicSpectrum::fluxRatio(int from, int to, int frame, int near) const {
+    const int lo = std::max(from, m_lag + kFluxLag), hi = std::min(to, frames() + m_lag);
+    if (hi - lo < 3 || frame < lo || frame >= hi) return 0.f;
+    std::vector<float> flux, level;
+    fluxAndLevel(lo, hi - lo, flux, level);
+    std::vector<float> sorted(flux);
+    const int n = hi - lo;
+    std::nth_element(sorted.begin(), sorted.begin() + n / 2, sorted.end());
+    float peak = 0.f;
+    for (int f = std::max(lo, frame - near); f <= std::min(hi - 1, frame + near); ++f) peak = std::max(peak, flux[f - lo]);
+    return peak / std::max(sorted[n / 2], 1e-3f);
+}
+
+std::vector<int> HarmonicSpectrum::reattacks(int from, int to, int head, int tail, int spacing) const {
+    std::vector<int> cuts;
+    const int lo = std::max(from, m_lag + kFluxLag), hi = std::min(to, frames() + m_lag);
+    const int first = from + head, last = to - tail;
+    if (hi - lo < 2 * kPeakHalfWidth + 1 || last <= first) return cuts;
+    const int n = hi - lo;
+    std::vector<float> flux, level;
+    fluxAndLevel(lo, n, flux, level);
     std::vector<float> sorted(flux);
     std::nth_element(sorted.begin(), sorted.begin() + n / 2, sorted.end());
     const float threshold = std::max(kReattackMinFlux, kReattackRatio * sorted[n / 2]);

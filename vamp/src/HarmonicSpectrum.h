@@ -42,7 +42,16 @@ public:
     // frames apart.
     std::vector<int> reattacks(int from, int to, int head, int tail, int spacing) const;
 
+    // How broadband an onset at `frame` is: the peak of the log-spectral flux
+    // over every bin (reattacks()' flux, between the partials as well as on
+    // them) within `near` frames of it, over the median flux of frames
+    // [from, to). A breath, tongue or bow noise raises every bin at once; one
+    // partial beating against reverb moves a few. 0 when the span is too short.
+    float fluxRatio(int from, int to, int frame, int near) const;
+
 private:
+    // Per frame of [lo, lo + n): the flux and the level (dB) of the flux band.
+    void fluxAndLevel(int lo, int n, std::vector<float> &flux, std::vector<float> &level) const;
     float harmonicAmplitude(int frame, float f0Hz, float avoidHz) const;
     int frames() const { return static_cast<int>(m_power.size() / m_bins); }
 
