@@ -178,9 +178,10 @@ def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple])
     out: list[NoteTuple] = []
     for onset, offset, hz in notes:
         target = float(_midi(hz))
-        # A repeated note's onset stays where it is: the frames before it are the previous note's.
+        # A repeated note's onset stays where it is: the frames before it, up to the
+        # previous note's release, are that note's (its reverb or release tail).
         same = bool(out) and abs(float(_midi(out[-1][2])) - target) <= BACKTRACK_SEMITONES
-        earliest = max(onset - BACKTRACK_MAX_S, (out[-1][1] if same else out[-1][0] + MIN_NOTE_S) if out else 0.0)
+        earliest = onset if same else max(onset - BACKTRACK_MAX_S, out[-1][0] + MIN_NOTE_S if out else 0.0)
         k = int(np.searchsorted(times, onset)) - 1
         new_onset = onset
         while k >= 0 and times[k] >= earliest and f0[k] > 0 and abs(float(_midi(f0[k])) - target) <= BACKTRACK_SEMITONES:

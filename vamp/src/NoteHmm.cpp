@@ -162,7 +162,7 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
-                              const std::function<int(int, int)> &reattackStart,
+                              const std::function<Split(int, int)> &reattack,
                               int snapBefore, int snapAfter, int minFrames) {
     // The note model moves between neighbouring tuning steps when a held note
     // drifts; fragments less than half a semitone apart with no onset between
@@ -203,10 +203,10 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
 
         for (int onset : onsets) {
             if (onset - start < minFrames || note.endFrame - onset < minFrames || !isStrong(onset)) continue;
-            const int split = reattackStart(start, onset);
-            if (split - start < minFrames) continue;
-            placed.push_back({start, split, medianPitch(pitchHz, start, split)});
-            start = split;
+            const Split split = reattack(start, onset);
+            if (split.start - start < minFrames) continue;
+            placed.push_back({start, split.end, medianPitch(pitchHz, start, split.end)});
+            start = split.start;
         }
         placed.push_back({start, note.endFrame, medianPitch(pitchHz, start, note.endFrame)});
     }

@@ -58,17 +58,23 @@ private:
     float midiOfPitch(int p) const { return m_s.minMidi + static_cast<float>(p) / m_s.stepsPerSemitone; }
 };
 
+// Where placeOnsets splits a note: the first part ends at `end`, the next starts at `start` (>= end).
+struct Split {
+    int end;
+    int start;
+};
+
 // Places note starts on detected onsets and splits notes at onsets inside
 // them (a re-struck note keeps its pitch, so the note model alone cannot see
 // it). First, touching fragments less than half a semitone apart merge unless
 // a strong onset (isStrong(frame)) separates them. An onset within
 // [start - snapBefore, start + snapAfter] frames moves the start there; a
-// strong onset inside a note splits it where reattackStart(noteStart, frame)
-// finds a re-attack (>= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
+// strong onset inside a note splits it where reattack(noteStart, frame)
+// finds a re-attack (start >= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
-                              const std::function<int(int, int)> &reattackStart,
+                              const std::function<Split(int, int)> &reattack,
                               int snapBefore, int snapAfter, int minFrames);
 
 }  // namespace audioscore

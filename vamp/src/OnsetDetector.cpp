@@ -129,7 +129,7 @@ void OnsetDetector::discard(int frames, int statisticsFrames) {
     m_levelDb.erase(m_levelDb.begin(), m_levelDb.begin() + frames);
 }
 
-int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb, float *rise) const {
+Reattack OnsetDetector::reattack(int noteStart, int frame, int span, float riseDb, float dipDb) const {
     // The note's earlier level and the new attack are peaks, not single frames:
     // beating between close partials swings the level periodically but leaves
     // the peaks equal. The dip between them is the quietest 3-frame mean over
@@ -137,7 +137,7 @@ int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseD
     // repeated note, a re-tongued sax note) is shorter than the span, so a peak
     // over the span would still hold the previous note's level.
     const int frames = static_cast<int>(m_levelDb.size());
-    if (frame - span <= noteStart || frame + 1 >= frames) return -1;
+    if (frame - span <= noteStart || frame + 1 >= frames) return {};
     auto peak = [this](int from, int to) {
         return *std::max_element(m_levelDb.begin() + from, m_levelDb.begin() + to);
     };
@@ -146,15 +146,19 @@ int OnsetDetector::reattackStart(int noteStart, int frame, int span, float riseD
     float valley = std::numeric_limits<float>::infinity();
     for (int f = frame - span + 1; f <= frame; ++f) valley = std::min(valley, smoothed(f));
     const float after = peak(frame, std::min(frames, frame + span));
-    if (after - valley < riseDb || valley > earlier - dipDb) return -1;
-    if (rise) *rise = after - valley;
+    if (after - valley < riseDb || valley > earlier - dipDb) return {};
+    Reattack found;
+    found.riseDb = after - valley;
     // The new note starts where the level leaves the dip, not at the flux peak:
     // a compressed or band-limited voice rises for 30-50 ms before its partials
     // change enough to peak the flux.
-    int start = frame;
+    found.start = frame;
     for (int f = frame - span + 1; f <= frame; ++f)
-        if (smoothed(f) <= valley + kRiseStartDb) start = f;
-    return start;
+        if (smoothed(f) <= valley + kRiseStartDb) found.start = f;
+    found.released = found.start;
+    while (found.released > frame - span + 1 && smoothed(found.released - 1) <= valley + 0.5f * found.riseDb)
+        --found.released;
+    return found;
 }
 
 std::vector<int> OnsetDetector::peaks(float sensitivity, int minDistance) const {

@@ -10,6 +10,15 @@
 
 namespace audioscore {
 
+// A re-attack inside a note (OnsetDetector::reattack): where the new attack
+// leaves the dip, where the previous note had faded halfway (in dB) from the
+// new attack's peak down to the dip, and the rise out of the dip.
+struct Reattack {
+    int start = -1;  // -1: no re-attack
+    int released = -1;
+    float riseDb = 0.f;
+};
+
 class OnsetDetector {
 public:
     // windowSize samples centred on the frame time; flux over bins in [minHz, maxHz].
@@ -38,10 +47,9 @@ public:
     // exceeds the peak over the `span` frames before by at least `riseDb`, and
     // that recent peak lies at least `dipDb` below the note's earlier peak. A
     // re-struck or re-tongued note passes; vibrato, beating partials and a
-    // slowly swelling attack do not. Returns the frame where the new attack
-    // leaves the dip (at most `frame`), or -1 when it is no re-attack; the rise
-    // (dB) out of the dip goes to `rise` when given.
-    int reattackStart(int noteStart, int frame, int span, float riseDb, float dipDb, float *rise = nullptr) const;
+    // slowly swelling attack do not. The start is at most `frame`; both frames
+    // lie in the span before it.
+    Reattack reattack(int noteStart, int frame, int span, float riseDb, float dipDb) const;
 
 private:
     int m_windowSize, m_firstBin, m_bins;

@@ -59,6 +59,11 @@ constexpr float kSteadySplitRiseDb = 6.f;
 constexpr float kBroadbandOnsetRatio = 1.4f;
 constexpr float kBroadbandNearS = 0.025f;
 constexpr float kCleanRiseDb = 16.f;
+// A note that rose kCleanRiseDb out of its dip was released before it was played
+// again: the previous note ends where it had faded halfway (in dB) into the dip
+// (Reattack::released), which leaves the gap the notation's join of tracker
+// splits needs to keep them apart (fluidsynth's re-struck flute: 41-52 ms; a held
+// flute's swell dips 6-8 dB and rises back 7-8 dB, as much voiced as a re-struck note).
 constexpr float kArticulationCents = 50.f;
 constexpr float kArticulationS = 0.08f;
 constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
@@ -441,14 +446,15 @@ std::vector<Note> PyinPlugin::spanNotes() {
     std::vector<Note> notes = placeOnsets(
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         isStrong,
-        [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) {
-            float rise = 0.f;
-            const int start = m_onsets->reattackStart(noteStart, frame, span, kSplitRiseDb, kSplitDipDb, &rise);
-            if (start < 0 || articulated(noteStart, frame)) return start;
-            if (rise >= kCleanRiseDb) return start;
+        [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) -> Split {
+            const Reattack found = m_onsets->reattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
+            if (found.start < 0) return {-1, -1};
+            if (found.riseDb >= kCleanRiseDb) return {found.released, found.start};
+            if (articulated(noteStart, frame)) return {found.start, found.start};
             const int context = std::min(static_cast<int>(m_voicedPitch.size()), frame + framesOf(kArticulationContextS));
             const float broadband = m_harmonics->fluxRatio(noteStart, context, frame, framesOf(kBroadbandNearS));
-            return rise >= kSteadySplitRiseDb && broadband >= kBroadbandOnsetRatio ? start : -1;
+            const bool played = found.riseDb >= kSteadySplitRiseDb && broadband >= kBroadbandOnsetRatio;
+            return played ? Split{found.start, found.start} : Split{-1, -1};
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
     // Slow attacks (strings, choir): the note model starts a note once its
