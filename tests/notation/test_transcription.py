@@ -16,7 +16,9 @@ import score_corpus as sc
 import soundfile as sf
 
 from audioscore.analysis.evaluation import note_scores
+from audioscore.analysis.features import extract_file
 from audioscore.cli import main
+from audioscore.notation.feature_notes import DEFAULT_VELOCITY, performed_notes
 from audioscore.notation.transcription import Transcription, transcribe_file
 
 # Named up front for coverage (sharps and flats, major and minor, 4/4, 3/4, 6/8,
@@ -136,3 +138,18 @@ def test_a_singer_who_sinks_a_semitone_stays_in_c_major(tmp_path: Path) -> None:
     score = transcribe_file(wav, tmp_path / "out", plot=False).score
     assert score["key"] == "C major"
     assert [n["midi"] % 12 for n in score["notes"]] == [m % 12 for m in tune]
+
+
+def test_a_re_struck_flute_note_stays_apart_from_its_repeats(tmp_path: Path) -> None:
+    """Issue 14: G4 played eight times on a flute (0.4 s on, 0.1 s off), fluidsynth's reverb
+    keeping the pitch voiced (0.98-0.99) through every gap. The plugin ends each note where
+    it fell into the dip, so notation's join of tracker splits leaves them apart.
+    Before: every other pair joined, four notes for eight."""
+    onsets = [1.0 + 0.5 * k for k in range(8)]
+    melody = corpus.Melody("restruck8", tuple((t, t + 0.4, 67) for t in onsets), 120.0)
+    wav, _ = corpus.render(melody, corpus.FLUTE, tmp_path, 22050)
+    features = extract_file(wav)
+    notes = performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY) for n in features.pitch.notes],
+                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
+    assert [n.midi for n in notes] == [67] * 8, notes
+    assert all(abs(n.onset - t) < 0.05 for n, t in zip(notes, onsets, strict=True)), notes
