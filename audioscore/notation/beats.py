@@ -14,6 +14,13 @@ of the humanised corpus (``bench/notation_report.py``); choosing the level by ho
 the onsets are notated at each candidate tempo (a sixteenth grid, eighth triplets only
 where needed, little syncopation, few empty beats, quarter = 60-160 preferred) and then
 re-measuring the tempo from the onsets on those beats got 12/16.
+
+A programme at one tempo loses or gains a beat where a performance wanders from it for a
+few bars (a beat 10 % long for eight beats is most of a beat): the piece's beats are
+also placed by a second-order programme whose period moves from beat to beat, and
+replace the fixed-tempo ones where the two disagree and they notate the onsets there
+more simply (on 112 new performances of the corpus's melodies, 7 pieces of 0.45-0.84
+aligned accuracy went to 0.84-1.0).
 """
 
 from __future__ import annotations
@@ -34,6 +41,14 @@ TIGHTNESS = 400.0              # librosa's tempo-deviation penalty: beats bend, 
 # programme's beats a third of a beat off the notes there.
 LOOSE_TIGHTNESS = 200.0
 LOOSE_MOST_GAIN = 0.5          # beats the loose placement may add over the notes
+# Beats that follow the tempo from beat to beat (_beats_following) replace those placed at
+# one tempo where the two disagree and they notate the onsets there more simply (_merged).
+FOLLOW_CHANGE = 400.0          # per squared log ratio of a beat's period to the previous one's
+FOLLOW_PULL = 150.0            # and to the chosen tempo's
+FOLLOW_RANGE = 1.35            # periods within this factor of the chosen one
+FOLLOW_PERIODS = 64            # period states, geometric in that range
+FOLLOW_AGREE = 0.2             # beats this close (in periods) agree
+FOLLOW_IRREGULARITY = 5.0      # per squared log ratio of consecutive periods, against the notation cost
 JITTER_S = 0.045               # onset timing spread a listener forgives
 MISFIT_CAP = 3.0               # cost of an onset far from every grid position, in squared-jitter units
 # Notational cost of an onset at each position inside a beat (fractions of a beat):
@@ -147,9 +162,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     ``periods`` (frames, one per frame) replaces the one period where the tempo moves.
     """
     period = 60.0 / bpm / FRAME_S
-    width = max(1.0, period / 32.0)
-    kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
-    local = np.convolve(envelope / (envelope.std() or 1.0), kernel, mode="same")
+    local = _onset_strength(envelope, period)
     n = len(local)
     lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
@@ -170,18 +183,110 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
         score[t] = local[t] + candidates[k]
         if t >= first:
             back[t] = t - lo - k
-    # The last beat: the last local maximum of the score above half their median.
-    peaks = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
-    if len(peaks):
-        strong = peaks[score[peaks] >= 0.5 * np.median(score[peaks])]
-        t = int(strong[-1]) if len(strong) else int(np.argmax(score))
-    else:
-        t = int(np.argmax(score))
+    t = _last_beat(score)
     beats = [t]
     while back[t] >= 0:
         t = int(back[t])
         beats.append(t)
     return np.array(beats[::-1], dtype=float) * FRAME_S
+
+
+def _onset_strength(envelope: np.ndarray, period: float) -> np.ndarray:
+    """The envelope in units of its spread, smoothed over a 32nd of the beat ``period`` (frames)."""
+    width = max(1.0, period / 32.0)
+    kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
+    return np.convolve(envelope / (envelope.std() or 1.0), kernel, mode="same")
+
+
+def _last_beat(score: np.ndarray) -> int:
+    """The frame of the last beat: the last local maximum of the score above half their median."""
+    peaks = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
+    if len(peaks):
+        strong = peaks[score[peaks] >= 0.5 * np.median(score[peaks])]
+        return int(strong[-1]) if len(strong) else int(np.argmax(score))
+    return int(np.argmax(score))
+
+
+def _beats_following(envelope: np.ndarray, bpm: float) -> np.ndarray:
+    """Beat times (s) on an onset envelope whose period moves from beat to beat.
+
+    Ellis's programme holds every period near one tempo's, so a stretch played 10 % fast
+    loses a beat and a phrase's ritardando over a held note gains one. Here a beat's state
+    is its frame and its period (FOLLOW_PERIODS of them, geometric within FOLLOW_RANGE of
+    ``bpm``'s); each period costs FOLLOW_CHANGE per squared log ratio to the previous one and
+    FOLLOW_PULL to ``bpm``'s, as a second-order version of the same programme. A beat depends
+    only on beats at least the shortest period earlier, so that many frames are scored at once.
+    """
+    period = 60.0 / bpm / FRAME_S
+    local = _onset_strength(envelope, period)
+    n = len(local)
+    lags = np.unique(np.round(np.geomspace(period / FOLLOW_RANGE, period * FOLLOW_RANGE, FOLLOW_PERIODS)).astype(int))
+    lags = lags[lags >= 1]
+    log_lags = np.log(lags)
+    change = FOLLOW_CHANGE * (log_lags[:, None] - log_lags[None, :]) ** 2  # [this period, previous period]
+    pull = FOLLOW_PULL * (log_lags - np.log(period)) ** 2
+    # A track starts at a beat with no predecessor, within two periods of the first onset.
+    first = int(np.argmax(local >= 0.01 * local.max()))
+    starts = np.arange(n) <= first + 2 * period
+    score = np.full((n, len(lags)), -np.inf)
+    back = np.full((n, len(lags)), -1)
+    shortest = int(lags[0])
+    for block in range(0, n, shortest):
+        frames = np.arange(block, min(n, block + shortest))
+        before = frames[:, None] - lags[None, :]
+        previous = np.where((before >= 0)[:, :, None], score[np.maximum(before, 0)], -np.inf) - change[None]
+        best_previous = previous.argmax(axis=2)
+        linked = np.take_along_axis(previous, best_previous[:, :, None], axis=2)[:, :, 0]
+        fresh = np.where(starts[frames], 0.0, -np.inf)[:, None]
+        score[frames] = local[frames, None] - pull[None, :] + np.maximum(linked, fresh)
+        back[frames] = np.where(linked > fresh, best_previous, -1)
+    t = _last_beat(score.max(axis=1))
+    state = int(np.argmax(score[t]))
+    beats = [t]
+    while back[t, state] >= 0:
+        t, state = t - int(lags[state]), int(back[t, state])
+        beats.append(t)
+    return np.array(beats[::-1], dtype=float) * FRAME_S
+
+
+def _merged(fixed: np.ndarray, following: np.ndarray, onsets: np.ndarray, compound: bool) -> np.ndarray:
+    """The fixed-tempo beats, with each stretch where the tempo-following ones do not agree
+    with them (no beat within FOLLOW_AGREE periods) replaced by those where they notate the
+    stretch's onsets more simply, counting FOLLOW_IRREGULARITY per squared log ratio of
+    consecutive periods: warping beats onto every onset is simple but not a tempo."""
+    period = float(np.median(np.diff(fixed)))
+    k = np.clip(np.searchsorted(following, fixed), 1, len(following) - 1)
+    agree = np.minimum(np.abs(following[k] - fixed), np.abs(following[k - 1] - fixed)) < FOLLOW_AGREE * period
+    merged: list[float] = []
+    i = 0
+    while i < len(fixed):
+        if agree[i]:
+            merged.append(float(fixed[i]))
+            i += 1
+            continue
+        j = i
+        while j < len(fixed) and not agree[j]:
+            j += 1
+        lo = fixed[i - 1] if i > 0 else -np.inf
+        hi = fixed[j] if j < len(fixed) else np.inf
+        inside = (onsets > lo) & (onsets < hi)
+        replacement = following[(following > lo + FOLLOW_AGREE * period) & (following < hi - FOLLOW_AGREE * period)]
+        kept = fixed[i:j]
+        if inside.any() and len(replacement):
+            tried = [np.concatenate([merged, stretch, fixed[j:]]) for stretch in (kept, replacement)]
+            costs = [notation_cost(onsets[inside], beats, compound)
+                     + FOLLOW_IRREGULARITY * _irregularity(beats, lo - 2.5 * period, hi + 2.5 * period)
+                     for beats in tried]
+            kept = replacement if costs[1] < costs[0] else kept
+        merged.extend(kept.tolist())
+        i = j
+    return np.array(merged)
+
+
+def _irregularity(beats: np.ndarray, start_s: float, end_s: float) -> float:
+    """Sum of squared log ratios of consecutive beat periods between two times."""
+    periods = np.diff(beats[(beats >= start_s) & (beats <= end_s)])
+    return float(np.sum(np.diff(np.log(periods)) ** 2)) if len(periods) > 1 else 0.0
 
 
 def _local_periods(envelope: np.ndarray, bpm: float) -> np.ndarray | None:
@@ -450,8 +555,11 @@ def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bo
     # ritardando (which lengthens beats) but split a held note or a rest.
     ends = onsets[[0, -1]]
     if np.ptp(positions_in_beats(ends, loose)) > np.ptp(positions_in_beats(ends, tight)) + LOOSE_MOST_GAIN:
-        return tight
-    return min((tight, loose), key=lambda beats: notation_cost(onsets, beats, compound))
+        fixed = tight
+    else:
+        fixed = min((tight, loose), key=lambda beats: notation_cost(onsets, beats, compound))
+    following = _extend(_beats_following(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
+    return _merged(fixed, following, onsets, compound)
 
 
 def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:
