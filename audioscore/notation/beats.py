@@ -240,7 +240,10 @@ def _beats_following(envelope: np.ndarray, bpm: float) -> np.ndarray:
         fresh = np.where(starts[frames], 0.0, -np.inf)[:, None]
         score[frames] = local[frames, None] - pull[None, :] + np.maximum(linked, fresh)
         back[frames] = np.where(linked > fresh, best_previous, -1)
-    t = _last_beat(score.max(axis=1))
+    # A melody ends on a beat: the track ends at the last onset (the fixed programme's ends
+    # where its score peaks, and a final ritardando's last notes fell between its beats).
+    peaks = np.flatnonzero((envelope[1:-1] > envelope[:-2]) & (envelope[1:-1] >= envelope[2:])) + 1
+    t = int(peaks[-1]) if len(peaks) and np.isfinite(score[int(peaks[-1])]).any() else _last_beat(score.max(axis=1))
     state = int(np.argmax(score[t]))
     beats = [t]
     while back[t, state] >= 0:

@@ -154,3 +154,23 @@ def test_a_march_whose_tempo_wanders_keeps_every_beat():
     shift = quantised[0].start - performance.truth[0].start
     placed = sum(n.start - shift == t.start for n, t in zip(quantised, performance.truth, strict=False))
     assert len(quantised) == len(performance.truth) and placed == len(quantised)
+
+
+# The notes the pitch tracker finds in a jazz trumpet phrase (freesound 77711 by sorohanro,
+# CC BY 3.0, from librosa's example data; /work/shared/audio/tp_librosa_sorohanro.flac):
+# an eighth pickup, a fast run, eighths and a closing F, "about 90 bpm".
+TRUMPET_LICK = (
+    (0.000, 0.203, 75), (0.203, 0.174, 74), (0.377, 0.180, 72), (0.557, 0.151, 70), (0.714, 0.157, 68),
+    (0.894, 0.116, 70), (1.120, 0.250, 72), (1.370, 0.261, 68), (1.631, 0.250, 65), (2.014, 0.313, 70),
+    (2.334, 0.192, 68), (2.525, 0.476, 65),
+)
+
+
+def test_a_lick_ends_on_a_beat():
+    # Beats that follow the tempo ended where their programme's score peaked: the closing F
+    # fell half a beat off one, after sixteenths and a dotted eighth (109 bpm). A melody ends
+    # on a beat, so that track ends at the last onset.
+    notes = [PerformedNote(on, on + length, midi) for on, length, midi in TRUMPET_LICK]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert quantised[-1].start.denominator == 1
+    assert abs(rhythm.tempo_bpm / 90.0 - 1.0) < 0.15
