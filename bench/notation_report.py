@@ -23,7 +23,8 @@ Corpora, each with these totals: ``exact`` (the score corpus's melodies as writt
 MIDI timing, no audio: notation must return them unchanged), ``humanised`` (the
 performances above, through audio and the pitch tracker), ``in rooms`` (round 1's
 humanised performances recorded in a hall, a noisy room, on a phone, with breaths),
-``held out`` (rounds 3-6: pieces written before their results were seen, reported apart;
+``re-performed`` (every melody of the humanised corpus played again with four new
+seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-6: pieces written before their results were seen, reported apart;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
 
@@ -288,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-real", action="store_true", help="skip the real clips")
     parser.add_argument("--check", action="store_true", help="also the round-6 check pieces")
+    parser.add_argument("--no-reperformed", action="store_true", help="skip the re-performed corpus")
     args = parser.parse_args(argv)
     chosen = [m for m in score_corpus.SCORED_MELODIES if not args.piece or m.name in args.piece]
     exact = [(p, [transcribe.PerformedNote(on, off, midi) for on, off, midi, _ in p.played])
@@ -306,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised in rooms (round 1's performances through reverb, noise and a phone, rooms in turn)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in in_rooms],
                    args)
+    if not args.no_reperformed:
+        again = [p for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+        run_corpus(f"humanised, re-performed (every melody above played again with seeds "
+                   f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
+                   subsets=[("re-performed, round 1's pieces", original), ("re-performed, all", {p.name for p in again})])
     held_out = [p for p in humanised.HELD_OUT if not args.piece or p.name in args.piece]
     if held_out:
         run_corpus("humanised, held out (round 3's classes, not tuned on)",

@@ -38,7 +38,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -343,6 +343,16 @@ def _performed(melodies: Sequence[sc.ScoredMelody], first_seed: int) -> tuple[Pe
 
 HUMANISED = _performed((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES), first_seed=1000)
 ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)
+
+# The corpus's melodies performed again with new seeds (new drift, rubato, jitter, scoops
+# and tuning; the same notation): what of the corpus's figures is its own performances.
+REPERFORMANCE_SEEDS = (21, 22, 23, 24)
+
+
+def reperformed() -> tuple[Performance, ...]:
+    """Every melody of HUMANISED performed once per REPERFORMANCE_SEEDS (seed s * 100 + its index)."""
+    melodies = (*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES)
+    return tuple(perform(m, seed=s * 100 + i) for s in REPERFORMANCE_SEEDS for i, m in enumerate(melodies))
 
 # Rooms for round 1's performances heard as recordings (the issue's "some through the
 # realistic-audio path"), taken in turn: a hall, a noisy room, a phone in a small room,
