@@ -174,3 +174,18 @@ def test_a_lick_ends_on_a_beat():
     rhythm, quantised, _ = notate_rhythm(notes)
     assert quantised[-1].start.denominator == 1
     assert abs(rhythm.tempo_bpm / 90.0 - 1.0) < 0.15
+
+
+def test_a_tune_that_speeds_up_into_its_final_ritardando_keeps_its_last_bar():
+    # The triplet tune (2/4 at 84) in another performance (seed 2215): its last phrase is
+    # played 10 % faster than the beats held near one tempo, which put the closing triplet
+    # and cadence between beats (18 of 25 notes in place, the mark 79); the stretch where
+    # the beats that follow the tempo disagree notates more simply on theirs.
+    melody = next(m for m in humanised.TRIPLET_MELODIES if m.name == "triplets_c_minor")
+    performance = humanised.perform(melody, seed=2215)
+    notes = [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert abs(rhythm.tempo_bpm / 84.0 - 1.0) < 0.04
+    shift = quantised[0].start - performance.truth[0].start
+    placed = sum(n.start - shift == t.start for n, t in zip(quantised, performance.truth, strict=False))
+    assert len(quantised) == len(performance.truth) and placed == len(quantised)
