@@ -5,6 +5,7 @@ SIGKILL when the caller gives up: on timeout, on any exception (including Keyboa
 a generator's GeneratorExit) and when the interpreter exits (``atexit``), so a tool's children
 (lilypond's Ghostscript) go too and a stopped server leaves nothing behind. Kills happen before
 the tool is reaped, so a group id is never reused by an unrelated process when it is killed.
+SIGTERM and SIGINT that arrive while a tool starts are handled once it is known, so that it is killed too.
 
 Waiting is bounded by a budget in seconds (time spent by the caller between reads not counted).
 POSIX only (``os.killpg``, ``selectors`` on pipes).
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PipeReader", "kill_all", "kill_group", "run", "started"]
 
@@ -44,15 +46,22 @@ def started(
     Raises:
         FileNotFoundError: the tool is not on PATH.
     """
-    proc = subprocess.Popen(
-        list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-        bufsize=0, start_new_session=True,
-    )
-    with _live_lock:
-        _live.add(proc)
+    held: list[tuple[int, Any]] = []
+    try:
+        with _signals_held(held):
+            proc = subprocess.Popen(
+                list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                bufsize=0, start_new_session=True,
+            )
+            with _live_lock:
+                _live.add(proc)
+    except BaseException:
+        _deliver(held, None)
+        raise
     try:
         with proc:  # closes the pipes and waits for the tool
             try:
+                _deliver(held, proc)
                 yield proc
             except BaseException:
                 kill_group(proc)
@@ -60,6 +69,39 @@ def started(
     finally:
         with _live_lock:
             _live.discard(proc)
+
+
+@contextlib.contextmanager
+def _signals_held(held: list[tuple[int, Any]]) -> Iterator[None]:
+    """SIGTERM and SIGINT arriving inside the block are appended to ``held`` with the handler
+    they would have run, not handled: a handler that raised inside ``Popen`` (the tool started,
+    not yet in _live) left the tool's group running. Only the main thread handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {int(signum): signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    if any(handler is None for handler in previous.values()):  # set outside Python: cannot be restored
+        yield
+        return
+    for signum in previous:
+        signal.signal(signum, lambda number, _frame: held.append((number, previous[number])))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _deliver(held: list[tuple[int, Any]], proc: subprocess.Popen[bytes] | None) -> None:
+    """Runs the handlers of the signals held while ``proc`` started (None: it did not); see
+    _signals_held. The default action ends this process, so the tool's group goes first."""
+    for signum, handler in held:
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            if proc is not None:
+                kill_group(proc)
+            os.kill(os.getpid(), signum)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -278,6 +278,37 @@ def test_cli_signal_kills_the_decoder_group(
     assert_all_gone(pids)
 
 
+class _Stopped(BaseException):
+    """What the CLI's SIGTERM handler raises (as KeyboardInterrupt does for SIGINT)."""
+
+
+def test_a_signal_while_the_decoder_starts_kills_its_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CI machine, loaded, once ran the fake decoder (and its child) before Popen returned:
+    # SIGTERM's handler raised there, before the decoder was known, and both survived.
+    from audioscore.infra import tools
+
+    pids = fake_env(monkeypatch, tmp_path)
+    real_popen = subprocess.Popen
+
+    def popen_then_signalled(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = real_popen(*args, **kwargs)
+        wait_for(pids)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return proc
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped
+
+    monkeypatch.setattr(tools.subprocess, "Popen", popen_then_signalled)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(_Stopped), tools.started(["ffmpeg"]):
+            pytest.fail("the held signal is delivered before the block runs")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert_all_gone(pids)
+
+
 def test_cli_timeout_kills_the_decoder_group(
         wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     pids = fake_env(monkeypatch, tmp_path)
