@@ -341,7 +341,8 @@ def _performed(melodies: Sequence[sc.ScoredMelody], first_seed: int) -> tuple[Pe
     return tuple(perform(melody, seed=first_seed + i) for i, melody in enumerate(melodies))
 
 
-HUMANISED = _performed((*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES), first_seed=1000)
+CORPUS_MELODIES = (*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES)
+HUMANISED = _performed(CORPUS_MELODIES, first_seed=1000)
 ORIGINAL_COUNT = len(sc.SCORED_MELODIES) + len(TRIPLET_MELODIES)
 
 # The corpus's melodies performed again with new seeds (new drift, rubato, jitter, scoops
@@ -351,8 +352,7 @@ REPERFORMANCE_SEEDS = (21, 22, 23, 24)
 
 def reperformed() -> tuple[Performance, ...]:
     """Every melody of HUMANISED performed once per REPERFORMANCE_SEEDS (seed s * 100 + its index)."""
-    melodies = (*sc.SCORED_MELODIES, *TRIPLET_MELODIES, *WIDENED_MELODIES)
-    return tuple(perform(m, seed=s * 100 + i) for s in REPERFORMANCE_SEEDS for i, m in enumerate(melodies))
+    return tuple(p for s in REPERFORMANCE_SEEDS for p in _performed(CORPUS_MELODIES, first_seed=s * 100))
 
 # Rooms for round 1's performances heard as recordings (the issue's "some through the
 # realistic-audio path"), taken in turn: a hall, a noisy room, a phone in a small room,
