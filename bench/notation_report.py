@@ -330,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_check and args.check:
         run_corpus("humanised, held out (round 6: the check on round 5, slow and brisk pieces)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_check], args)
+    held_out_modal = [p for p in humanised.HELD_OUT_MODAL if not args.piece or p.name in args.piece]
+    if held_out_modal:
+        run_corpus("humanised, held out (round 7: modal tunes in dorian and mixolydian)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_modal], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:
