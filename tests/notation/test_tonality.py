@@ -77,6 +77,15 @@ def test_a_modal_tune_is_in_its_mode(notes: list[tuple[int, float]], expected: s
     assert f"{key.tonic.name} {key.mode}" == expected
 
 
+def test_a_blues_line_that_bends_its_third_rests_on_its_tonic() -> None:
+    """A B blues (D and D-sharp, A natural): the profile alone takes E minor, whose tonic
+    the line barely touches; the line starts, rests and ends on B."""
+    line = [(71, 1), (74, .5), (75, .5), (78, 1), (71, 1), (69, 1), (66, .5), (69, .5), (71, 2), (71, .5), (74, .5),
+            (75, .5), (78, .5), (81, 1), (78, 1), (76, 1), (74, .5), (71, .5), (69, 1), (71, 3)]
+    key = estimate_key(line)
+    assert f"{key.tonic.name} {key.mode}" == "B mixolydian"
+
+
 def test_a_passing_flat_seventh_leaves_a_major_tune_major() -> None:
     """One F natural on the way down in a G major tune is a passing note, not a mode."""
     tune = [(67, 1), (71, 1), (74, 1), (72, .5), (71, .5), (69, 1), (66, 1), (67, 2),

@@ -468,7 +468,8 @@ HELD_OUT_CHECK = _performed(HELD_OUT_CHECK_MELODIES, first_seed=5000)
 
 # Round 7, held out: modal tunes (folk, rock and blues lines in dorian and mixolydian),
 # written before the modes were added to the key estimate and checked only after. The
-# blues riff bends the third (C and C-sharp over A), as blues players do.
+# blues lines bend the third (C and C-sharp over A), as blues players do; a blues is
+# written here with its dominant-seventh scale's signature (mixolydian).
 # fmt: off
 HELD_OUT_MODAL_MELODIES = (
     sc._scored("mixo_reel_a", "A mixolydian", "4/4", 112, (FLUTE,),
@@ -487,6 +488,15 @@ HELD_OUT_MODAL_MELODIES = (
                "A4:1 C5:.5 C#5:.5 E5:1 A4:1 | G4:1 E4:.5 G4:.5 A4:2 | A4:.5 C5:.5 C#5:.5 E5:.5 G5:1 E5:1 |"
                " D5:1 C5:.5 A4:.5 G4:1 E4:1 | A4:1 C#5:1 E5:1 F#5:1 | G5:1 E5:.5 D5:.5 C5:1 A4:1 |"
                " G4:.5 A4:.5 C5:.5 C#5:.5 E5:1 G4:1 | A4:4"),
+    # Two more blues lines, written after the riff above had been looked at.
+    sc._scored("blues_e_fiddle", "E mixolydian", "4/4", 84, (VIOLIN,),
+               "E4:.5 G4:.5 G#4:.5 B4:.5 D5:1 B4:1 | A4:.5 G4:.5 E4:.5 D4:.5 E4:2 | G4:.5 G#4:.5 B4:.5 C#5:.5 D5:1 E5:1 |"
+               " D5:.5 B4:.5 A4:.5 G4:.5 E4:2 | B4:1 D5:1 B4:.5 A4:.5 G#4:1 | A4:1 G4:.5 E4:.5 D4:1 E4:1 |"
+               " G4:.5 A4:.5 Bb4:.5 B4:.5 D5:1 B4:1 | E4:4"),
+    sc._scored("blues_f_vocal", "F mixolydian", "4/4", 120, (VOICE,),
+               "F4:1 Ab4:.5 A4:.5 C5:1 Eb5:1 | D5:.5 C5:.5 A4:.5 F4:.5 C5:2 | Bb4:1 Ab4:.5 F4:.5 Eb4:1 F4:1 | A4:2 F4:2 |"
+               " C5:.5 Eb5:.5 F5:.5 Eb5:.5 C5:1 A4:1 | Bb4:.5 A4:.5 Ab4:.5 F4:.5 G4:1 F4:1 |"
+               " Eb4:.5 F4:.5 Ab4:.5 A4:.5 C5:1 A4:1 | F4:4"),
 )
 # fmt: on
 HELD_OUT_MODAL = _performed(HELD_OUT_MODAL_MELODIES, first_seed=6000)
