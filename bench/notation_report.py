@@ -24,7 +24,7 @@ MIDI timing, no audio: notation must return them unchanged), ``humanised`` (the
 performances above, through audio and the pitch tracker), ``in rooms`` (round 1's
 humanised performances recorded in a hall, a noisy room, on a phone, with breaths),
 ``re-performed`` (every melody of the humanised corpus played again with four new
-seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-6: pieces written before their results were seen, reported apart;
+seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
 
