@@ -20,6 +20,7 @@ from audioscore.analysis.audio import (
     Limits,
 )
 from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyphony
+from audioscore.analysis.loudness import note_velocities
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
 from audioscore.analysis.overview import ROWS, Spectrogram, SpectrogramSampler
 from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
@@ -128,7 +129,11 @@ class _Extractor:
                               reason, measured)
         spectrogram = (self.spectrogram.finish() if self.spectrogram is not None
                        else Spectrogram(np.zeros((ROWS, 0), np.float32), 0.0))
-        return Features(audio, pitch, self.mfcc.finish(), spectrogram, choice, tuple(poly_notes or ()))
+        mfcc = self.mfcc.finish()
+        velocities = note_velocities(pitch.notes, mfcc)
+        pitch = dataclasses.replace(pitch, notes=[dataclasses.replace(n, velocity=v)
+                                                  for n, v in zip(pitch.notes, velocities, strict=True)])
+        return Features(audio, pitch, mfcc, spectrogram, choice, tuple(poly_notes or ()))
 
     def close(self) -> None:
         self.pitch.close()
@@ -275,7 +280,7 @@ class RoundedSeries:
 def _note(note: Note | PolyNote) -> dict[str, Any]:
     out: dict[str, Any] = {"onset": round(note.onset, 4), "offset": round(note.offset, 4),
                            "pitch_hz": round(note.pitch_hz, 3), "midi": round(note.midi, 3)}
-    if isinstance(note, PolyNote):
+    if note.velocity is not None:
         out["velocity"] = note.velocity
     return out
 

@@ -39,11 +39,15 @@ class Mfcc:
         coefficients: shape (n_mfcc, n_frames).
         times: frame centres in seconds, shape (n_frames,).
         hop_s: seconds between frames.
+        level_db: each frame's power over the mel bands in dB, unclipped, shape (n_frames,):
+            a loudness that, unlike the first coefficient (a mean of the bands' dB), does
+            not depend on how the sound's partials fall into bands.
     """
 
     coefficients: np.ndarray
     times: np.ndarray
     hop_s: float
+    level_db: np.ndarray
 
     @property
     def mean(self) -> np.ndarray:
@@ -163,6 +167,7 @@ def mfcc_from_log_mel(
     bands = MEL_BANDS
     _, hop = mfcc_frame_sizes(sample_rate)
     coefficients = np.empty((n_mfcc, n_frames), np.float32)
+    level_db = np.empty(n_frames, np.float32)
     floor = max_db - TOP_DB
     dct = dct_ortho_matrix(n_mfcc, bands)  # librosa.feature.mfcc's DCT-II, orthonormal
     spill.seek(0)
@@ -170,8 +175,10 @@ def mfcc_from_log_mel(
         count = min(FRAMES_PER_READ, n_frames - first)
         block = np.frombuffer(spill.read(count * bands * 4), np.float32).reshape(count, bands).T
         coefficients[:, first : first + count] = dct @ np.maximum(block, floor)
+        peak = block.max(axis=0)
+        level_db[first : first + count] = peak + 10.0 * np.log10(np.sum(10.0 ** ((block - peak) / 10.0), axis=0))
     times = np.arange(n_frames) * (hop / sample_rate)
-    return Mfcc(coefficients, times, hop / sample_rate)
+    return Mfcc(coefficients, times, hop / sample_rate, level_db)
 
 
 def compute_mfcc(samples: np.ndarray, sample_rate: int, *, n_mfcc: int = N_MFCC) -> Mfcc:

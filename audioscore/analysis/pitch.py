@@ -50,13 +50,15 @@ import vampyhost
 
 @dataclass(frozen=True)
 class Note:
-    """A note event: onset and offset in seconds, raw pitch in Hz, and the recording's
-    tuning offset from A440 in cents (``PitchResult.tuning_cents``)."""
+    """A note event: onset and offset in seconds, raw pitch in Hz, the recording's
+    tuning offset from A440 in cents (``PitchResult.tuning_cents``) and, once measured
+    (``loudness.note_velocities``), its attack's loudness as a MIDI velocity."""
 
     onset: float
     offset: float
     pitch_hz: float
     tuning_cents: float = 0.0
+    velocity: int | None = None
 
     @property
     def midi(self) -> float:

@@ -145,7 +145,7 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     if "pitch_hz" in raw:  # not used for notation, but a document that has it must be sane
         _number(raw, "pitch_hz", where, math.ulp(0.0), MAX_PITCH_HZ, f"a frequency in Hz, > 0 and ≤ {MAX_PITCH_HZ:g}")
     velocity = DEFAULT_VELOCITY
-    if "velocity" in raw:  # the polyphonic engine's loudness; a melody's notes have none
+    if "velocity" in raw:  # the attack's loudness (either engine); older documents have none
         velocity = round(_number(raw, "velocity", where, 1, 127, "a MIDI velocity in 1..127"))
     return onset, offset, midi, velocity
 

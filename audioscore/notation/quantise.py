@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -74,6 +75,11 @@ SWING_RANGE = (0.58, 0.76)        # where a swung eighth falls (1/2: straight; 2
 SWING_SHARE = 0.7                 # of the pairs' second onsets
 SWING_MIN_PAIRS = 6
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
+# Loudness: a note played louder than the piece's median velocity is a metric accent,
+# LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the opposite),
+# at most two spreads either way: a player's downbeats, not one stray loud note, decide.
+LOUDNESS_ACCENT = 1.0
+LOUDNESS_SPREAD = 9.0
 
 
 def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
@@ -86,26 +92,25 @@ def clean_notes(notes: Sequence[PerformedNote]) -> list[PerformedNote]:
     """
     ordered = sorted(notes, key=lambda n: n.onset)
     result: list[PerformedNote] = []
-    carried: float | None = None  # onset of an attack merged into the next note
+    carried: PerformedNote | None = None  # an attack merged into the next note: its onset and loudness
     for i, note in enumerate(ordered):
         following = ordered[i + 1] if i + 1 < len(ordered) else None
         length = note.offset - note.onset
         if (following is not None and length < GLIDE_MAX_S and following.onset - note.offset < GLIDE_GAP_S
                 and abs(following.midi - note.midi) <= GLIDE_SEMITONES and not _in_run(ordered, i)):
-            carried = note.onset if carried is None else carried
+            carried = note if carried is None else carried
             continue
         if length < BLIP_S and carried is None and len(ordered) > 1:
             continue
-        onset = carried if carried is not None else note.onset
+        attack = carried if carried is not None else note
         carried = None
-        result.append(PerformedNote(onset, note.offset, note.midi))
+        result.append(PerformedNote(attack.onset, note.offset, note.midi, attack.velocity))
     if not result and ordered:
         longest = max(ordered, key=lambda n: n.offset - n.onset)
         result = [longest]
     for i in range(len(result) - 1):
         if result[i].offset > result[i + 1].onset:
-            result[i] = PerformedNote(result[i].onset, max(result[i + 1].onset, result[i].onset + 1e-3),
-                                      result[i].midi)
+            result[i] = replace(result[i], offset=max(result[i + 1].onset, result[i].onset + 1e-3))
     return result
 
 
@@ -148,7 +153,7 @@ def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Se
         if previous is not None and note.midi == previous.midi and note.onset - previous.offset < SPLIT_GAP_S:
             around = (times >= previous.offset - SPLIT_WINDOW_S) & (times <= note.onset + SPLIT_WINDOW_S)
             if around.any() and float(voiced[around].min()) >= SPLIT_VOICED:
-                joined[-1] = PerformedNote(previous.onset, max(note.offset, previous.offset), note.midi)
+                joined[-1] = replace(previous, offset=max(note.offset, previous.offset))
                 continue
         joined.append(note)
     return joined
@@ -389,8 +394,17 @@ def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool,
     lengths = [float(order[k + 1] - order[k]) for k in range(len(order) - 1)]
     lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
     meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
-                         compound=compound, time_signature=time_signature)
+                         compound=compound, time_signature=time_signature,
+                         accents=_loudness_accents([cleaned[i].velocity for i in chosen]))
     return order, chosen, lengths, meter
+
+
+def _loudness_accents(velocities: Sequence[int]) -> list[float] | None:
+    """Each note's accent from its velocity (see LOUDNESS_ACCENT); None when all are equal."""
+    v = np.asarray(velocities, dtype=float)
+    if np.ptp(v) == 0:
+        return None
+    return (LOUDNESS_ACCENT * np.clip((v - np.median(v)) / LOUDNESS_SPREAD, -2.0, 2.0)).tolist()
 
 
 def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int, per_bar: int, compound: bool

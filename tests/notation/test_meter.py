@@ -57,3 +57,22 @@ def test_a_siciliano_is_6_8_and_a_fast_waltz_stays_3_4():
         rhythm, _, _ = notate_rhythm(notes)
         assert rhythm.time_signature == signature, name
         assert abs(rhythm.tempo_bpm / bpm - 1.0) < 0.04, name
+
+
+def _even_quarters(per_bar: int, bars: int = 8, bpm: float = 100.0) -> list[PerformedNote]:
+    """Even quarters on a scale up and down, every bar's first note played louder (velocity
+    100 against 80): a player's downbeats are all that says where the bars are."""
+    beat = 60.0 / bpm
+    scale = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
+    return [PerformedNote(k * beat, k * beat + 0.9 * beat, scale[k % len(scale)], 100 if k % per_bar == 0 else 80)
+            for k in range(per_bar * bars)]
+
+
+def test_louder_downbeats_decide_the_bar():
+    """Even quarters, the same notes: accented every three beats they are 3/4 with the loud
+    notes on its downbeats, every four 4/4; without velocities nothing would say 3/4."""
+    for per_bar, signature in ((3, "3/4"), (4, "4/4")):
+        rhythm, quantised, _ = notate_rhythm(_even_quarters(per_bar))
+        assert rhythm.time_signature == signature
+        bar = rhythm.beats_per_bar
+        assert all((n.start % bar == 0) == (k % per_bar == 0) for k, n in enumerate(quantised)), signature
