@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audioscore.notation.harmony import beat_profiles, window_fits
+
 __all__ = ["Meter", "choose_meter", "divided_fast_triple", "meter_scores", "phase_changes"]
 
 # (beats per bar, time signature) for simple and compound beats.
@@ -51,6 +53,13 @@ PHASE_SWITCH_COST = 4.0
 PHASE_MIN_BARS = 2
 LONGEST_ACCENT_BEATS = 4.0
 CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
+# Harmonic rhythm (see _harmony), per unit of fit (share of the sounding length on one
+# chord's tones) by which bars fit one chord better than windows of their length anywhere.
+# On the written corpus melodies, 3/4 bars' gain minus 2- or 4-beat bars' is -0.02..+0.14 for
+# 3/4 tunes, -0.14..+0.025 for 4/4 and 2/4 ones; on the performed corpora the humanised
+# minuet turns 3/4 from a weight of 8, a waltz turns 4/4 from 20.
+HARMONY_WEIGHT = 12.0
+HARMONY_PHASE_WEIGHT = 0.0
 # A triple beat this fast (quarter bpm) that divides in two on this share of its beats or
 # more is the eighth of a compound meter (see divided_fast_triple).
 FAST_TRIPLE_BPM = 140.0
@@ -122,6 +131,23 @@ def _layout(pos: np.ndarray, lengths: np.ndarray, per_bar: int, signature: str, 
     return score - PICKUP_COST * max(0.0, pickup - 1.0)
 
 
+def _harmony(profiles: np.ndarray, first: int, per_bar: int) -> tuple[float, list[float]]:
+    """How much better bars of ``per_bar`` beats at their best downbeat fit one chord each than
+    windows of that length at any beat do (harmony changing at the bar lines), and each
+    downbeat phase's fit relative to the best."""
+    if len(profiles) < 2 * per_bar:
+        return 0.0, [0.0] * per_bar
+    fits, weight = window_fits(profiles, per_bar)
+    starts = first + np.arange(len(fits))
+    overall = float(np.average(fits, weights=weight)) if weight.sum() > 0 else 0.0
+    by_phase = []
+    for phase in range(per_bar):
+        mine = (starts - phase) % per_bar == 0
+        by_phase.append(float(np.average(fits[mine], weights=weight[mine])) if weight[mine].sum() > 0 else overall)
+    best = max(by_phase)
+    return best - overall, [value - best for value in by_phase]
+
+
 def meter_scores(
     positions: Sequence[float], lengths: Sequence[float], pitches: Sequence[float], *, compound: bool,
     time_signature: str | None = None, accents: Sequence[float] | None = None,
@@ -144,6 +170,8 @@ def meter_scores(
     beats = np.arange(first, first + len(strength))
     scale = float(strength.std()) or 1.0
     periodicity = _periodicity(pos, accent)
+    profiles, beat_first = beat_profiles(pos, length, np.asarray(pitches, dtype=float))
+    harmonies = {span: _harmony(profiles, beat_first, span) for span in (2, 3, 4)} if not compound else {}
     scored = []
     for per_bar, signature in COMPOUND_METERS if compound else SIMPLE_METERS:
         if time_signature is not None and signature != time_signature:
@@ -154,13 +182,16 @@ def meter_scores(
             contrasts.append(0.0 if template.std() == 0 else float(
                 np.mean((strength - strength.mean()) * (template - template.mean())) / (scale * template.std())))
             layouts.append(_layout(pos, length, per_bar, signature, phase))
+        # A 4/4 tune's chords often change every half bar: duple bars take the better of 2 and 4 beats.
+        harmony = 0.0 if compound else max(harmonies[span][0] for span in ((3,) if per_bar == 3 else (2, 4)))
+        harmony_phases = harmonies[per_bar][1] if per_bar in harmonies else [0.0] * per_bar
         bar_score = (max(contrasts) + PERIODICITY_WEIGHT * periodicity[per_bar % 3 == 0]
-                     - (0.0 if time_signature else METER_PENALTY[signature]))
+                     + HARMONY_WEIGHT * harmony - (0.0 if time_signature else METER_PENALTY[signature]))
         for phase in range(per_bar):
             parts = {"meter": bar_score, "contrast": contrasts[phase] - max(contrasts),
-                     "layout": layouts[phase] - max(layouts)}
+                     "layout": layouts[phase] - max(layouts), "harmony": HARMONY_PHASE_WEIGHT * harmony_phases[phase]}
             scored.append((bar_score, Meter(per_bar, signature, phase), parts))
-    return sorted(scored, key=lambda item: (-item[0], -(item[2]["contrast"] + item[2]["layout"])))
+    return sorted(scored, key=lambda item: (-item[0], -(item[2]["contrast"] + item[2]["layout"] + item[2]["harmony"])))
 
 
 def choose_meter(
