@@ -30,19 +30,25 @@ def _templates(chords: tuple[tuple[int, ...], ...]) -> np.ndarray:
 TRIADS = _templates(CHORDS)
 
 
-def beat_profiles(positions: np.ndarray, lengths: np.ndarray, pitches: np.ndarray) -> tuple[np.ndarray, int]:
-    """Beats each note sounds in each whole beat, by pitch class: shape (beats, 12), from
-    beat ``first`` (the floor of the first position); (profiles, first)."""
-    first = int(np.floor(positions.min()))
+def _ramps(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``sum(max(edge - point, 0))`` over the points, at each edge."""
+    ordered = np.sort(points)
+    below = np.searchsorted(ordered, edges)
+    return below * edges - np.concatenate([[0.0], np.cumsum(ordered)])[below]
+
+
+def beat_profiles(positions: np.ndarray, lengths: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """How long (beats) each pitch class sounds in each whole beat from the floor of the
+    first position on: shape (beats, 12). Each note sounds ``lengths`` beats."""
     ends = positions + np.maximum(lengths, 0.0)
-    last = int(np.ceil(ends.max()))
-    profiles = np.zeros((max(last - first, 1), 12))
+    edges = np.arange(np.floor(positions.min()), np.ceil(ends.max()) + 1.0)
     classes = np.round(pitches).astype(int) % 12
-    edges = np.arange(first, last + 1, dtype=float)
-    # Overlap of each note with each beat (notes are short and few: a dense (notes, beats) product).
-    overlap = np.clip(np.minimum(ends[:, None], edges[None, 1:]) - np.maximum(positions[:, None], edges[None, :-1]), 0.0, None)
-    np.add.at(profiles.T, classes, overlap)
-    return profiles, first
+    profiles = np.zeros((max(len(edges) - 1, 1), 12))
+    # Time sounded up to each edge: the ramps from the notes' starts less those from their ends.
+    for pitch_class in np.unique(classes):
+        mine = classes == pitch_class
+        profiles[:len(edges) - 1, pitch_class] = np.diff(_ramps(positions[mine], edges) - _ramps(ends[mine], edges))
+    return profiles
 
 
 def window_fits(profiles: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
