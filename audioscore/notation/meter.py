@@ -58,7 +58,7 @@ CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
 # chord's tones) by which bars fit one chord better than windows of their length anywhere.
 # On the written corpus melodies, 3/4 bars' gain minus 2- or 4-beat bars' is -0.02..+0.14 for
 # 3/4 tunes, -0.14..+0.025 for 4/4 and 2/4 ones; on the performed corpora the humanised
-# minuet turns 3/4 from a weight of 8, a waltz turns 4/4 from 20.
+# minuet turns 3/4 from a weight of 8; from 20 a low waltz turns 4/4 and a 2/4 air 3/4.
 HARMONY_WEIGHT = 12.0
 # A triple beat this fast (quarter bpm) that divides in two on this share of its beats or
 # more is the eighth of a compound meter (see divided_fast_triple).
