@@ -30,25 +30,21 @@ def _templates(chords: tuple[tuple[int, ...], ...]) -> np.ndarray:
 TRIADS = _templates(CHORDS)
 
 
-def _ramps(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``sum(max(edge - point, 0))`` over the points, at each edge."""
-    ordered = np.sort(points)
-    below = np.searchsorted(ordered, edges)
-    return below * edges - np.concatenate([[0.0], np.cumsum(ordered)])[below]
-
-
 def beat_profiles(positions: np.ndarray, lengths: np.ndarray, pitches: np.ndarray) -> np.ndarray:
     """How long (beats) each pitch class sounds in each whole beat from the floor of the
     first position on: shape (beats, 12). Each note sounds ``lengths`` beats."""
-    ends = positions + np.maximum(lengths, 0.0)
-    edges = np.arange(np.floor(positions.min()), np.ceil(ends.max()) + 1.0)
+    first = np.floor(positions.min())
+    starts, ends = positions - first, positions + np.maximum(lengths, 0.0) - first
+    beats = max(int(np.ceil(ends.max())), 1)
     classes = np.round(pitches).astype(int) % 12
-    profiles = np.zeros((max(len(edges) - 1, 1), 12))
-    # Time sounded up to each edge: the ramps from the notes' starts less those from their ends.
-    for pitch_class in np.unique(classes):
-        mine = classes == pitch_class
-        profiles[:len(edges) - 1, pitch_class] = np.diff(_ramps(positions[mine], edges) - _ramps(ends[mine], edges))
-    return profiles
+    # Sounding from x on adds (k + 1 - x) of beat k = floor(x) and all of every later beat:
+    # steps whose running sum is the profile; a note's end subtracts its own.
+    steps = np.zeros((beats + 2, 12))
+    for points, sign in ((starts, 1.0), (ends, -1.0)):
+        beat = np.floor(points).astype(int)
+        np.add.at(steps, (beat, classes), sign * (beat + 1 - points))
+        np.add.at(steps, (beat + 1, classes), sign * (points - beat))
+    return np.cumsum(steps, axis=0)[:beats]
 
 
 def window_fits(profiles: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:

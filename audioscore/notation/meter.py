@@ -143,9 +143,9 @@ def _harmony(profiles: np.ndarray, per_bar: int) -> float:
     if weight.sum() == 0:
         return 0.0
     phases = np.arange(len(fits)) % per_bar
-    best = max(float(np.average(fits[phases == p], weights=weight[phases == p]))
-               for p in range(per_bar) if weight[phases == p].sum() > 0)
-    return best - float(np.average(fits, weights=weight))
+    sounding = np.bincount(phases, weights=weight, minlength=per_bar)
+    by_phase = np.bincount(phases, weights=fits * weight, minlength=per_bar)[sounding > 0] / sounding[sounding > 0]
+    return float(by_phase.max()) - float(np.dot(fits, weight) / weight.sum())
 
 
 def meter_scores(
