@@ -136,7 +136,7 @@ def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
 def _add_notation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--tempo", type=_tempo, metavar="BPM", help="quarter-note tempo (20..400) instead of estimating it")
     command.add_argument("--time-signature", choices=["2/4", "3/4", "4/4", "6/8"], help="meter instead of estimating it")
-    command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor'; "
+    command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
                          "a key that would need more than 7 sharps or flats is written as its enharmonic "
                          "equivalent (B# major as C major), with a note")
     command.add_argument("--title", type=_label, default="", help="title (default: the file name)")

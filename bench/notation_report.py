@@ -24,7 +24,7 @@ MIDI timing, no audio: notation must return them unchanged), ``humanised`` (the
 performances above, through audio and the pitch tracker), ``in rooms`` (round 1's
 humanised performances recorded in a hall, a noisy room, on a phone, with breaths),
 ``re-performed`` (every melody of the humanised corpus played again with four new
-seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-6: pieces written before their results were seen, reported apart;
+seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
 
@@ -330,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_check and args.check:
         run_corpus("humanised, held out (round 6: the check on round 5, slow and brisk pieces)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_check], args)
+    held_out_modal = [p for p in humanised.HELD_OUT_MODAL if not args.piece or p.name in args.piece]
+    if held_out_modal:
+        run_corpus("humanised, held out (round 7: modal tunes in dorian and mixolydian)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_modal], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:

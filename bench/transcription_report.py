@@ -83,7 +83,7 @@ TEMPO_RATIOS = (
 _PC_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _FOUND_KEY_RE = re.compile(
-    r"^\s*([A-Ga-g])\s*(#{1,2}|♯|-?sharp|-?flat|-{1,2}|b{1,2}|♭)?[\s-]*(major|minor|maj|min|m)?\s*$",
+    r"^\s*([A-Ga-g])\s*(#{1,2}|♯|-?sharp|-?flat|-{1,2}|b{1,2}|♭)?[\s-]*(major|minor|maj|min|m|dorian|mixolydian)?\s*$",
     re.IGNORECASE,
 )
 
@@ -115,7 +115,9 @@ def parse_found_key(text: Any) -> tuple[int, str, str] | None:
         alter = -max(1, accidental.count("-"), accidental.count("b"))
     else:
         alter = 0
-    if mode:
+    if mode and mode.lower() in ("dorian", "mixolydian"):
+        mode = mode.lower()
+    elif mode:
         mode = "minor" if mode.lower() in ("minor", "min") or mode == "m" else "major"
     else:
         mode = "major" if letter.isupper() else "minor"
@@ -143,6 +145,8 @@ def key_relation(expected: str, found: Any) -> str:
         return {7: "dominant", 5: "subdominant"}.get(interval, "other")
     if pc == exp_pc:
         return "parallel"
+    if {mode, exp_mode} != {"major", "minor"}:
+        return "other"
     relative_pc = (exp_pc + (9 if exp_mode == "major" else 3)) % 12
     return "relative" if pc == relative_pc else "other"
 

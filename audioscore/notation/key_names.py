@@ -7,13 +7,17 @@ import re
 
 __all__ = ["KEY_FORMS", "read_key_name"]
 
-_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|♯|b|♭|-|sharp|flat)?\s*(major|minor|maj|min|m)?\s*$", re.IGNORECASE)
+_MODES = ("ionian", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian")
+_KEY_TEXT = re.compile(r"^\s*([A-Ga-g])\s*(#|♯|b|♭|-|sharp|flat)?\s*(major|minor|maj|min|m|" + "|".join(_MODES) + r")?\s*$",
+                       re.IGNORECASE)
 _ACCIDENTALS = {"#": "#", "♯": "#", "sharp": "#", "b": "-", "♭": "-", "-": "-", "flat": "-"}
-KEY_FORMS = "a letter A-G, then #, ♯, b, ♭ or nothing, then major or minor (e.g. 'D major', 'Bb minor', 'f# minor')"
+KEY_FORMS = ("a letter A-G, then #, ♯, b, ♭ or nothing, then major, minor or a mode such as dorian or mixolydian "
+             "(e.g. 'D major', 'Bb minor', 'f# minor', 'A mixolydian')")
 
 
 def read_key_name(text: str) -> tuple[str, str]:
-    """The tonic in music21's spelling ("B-", "F#") and the mode ("major" or "minor").
+    """The tonic in music21's spelling ("B-", "F#") and the mode ("major", "minor" or a
+    church mode: "dorian", "mixolydian", ...).
 
     A bare letter means major; a lower-case letter alone means minor.
 
@@ -27,6 +31,8 @@ def read_key_name(text: str) -> tuple[str, str]:
     alter = _ACCIDENTALS.get((accidental or "").lower(), "")
     if mode is None:
         mode_name = "minor" if letter.islower() else "major"
+    elif mode.lower() in _MODES:
+        mode_name = {"ionian": "major", "aeolian": "minor"}.get(mode.lower(), mode.lower())
     else:
         mode_name = "major" if mode.lower() in ("major", "maj") else "minor"
     return letter.upper() + alter, mode_name

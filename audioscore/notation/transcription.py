@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -215,10 +216,17 @@ def transcribe_notes(
     return Transcription(summary, files, timings)
 
 
+# MuseScore 3 reports "Unsupported mode 'dorian'" for MusicXML's church modes: those files
+# carry the key signature (fifths) alone, which MusicXML allows; score.json names the mode.
+_CHURCH_MODE = re.compile(rb"\s*<mode>(?:dorian|phrygian|lydian|mixolydian|locrian)</mode>")
+
+
 def _write_with_music21(score: Any, fmt: str, path: Path) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         score.write(fmt, fp=str(temporary))
+        if fmt == "musicxml":
+            temporary.write_bytes(_CHURCH_MODE.sub(b"", temporary.read_bytes()))
         os.replace(temporary, path)
     except OSError as error:
         raise ProcessingError(f"cannot write {path.name}: {error}") from None

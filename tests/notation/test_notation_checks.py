@@ -24,7 +24,7 @@ from audioscore.errors import InputError
 from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
 from audioscore.notation.rhythm import PerformedNote
 from audioscore.notation.score import MAX_NOTE_BARS
-from audioscore.notation.transcription import TranscribeOptions, _notate
+from audioscore.notation.transcription import TranscribeOptions, _notate, _write_with_music21
 
 MUSESCORE = next((shutil.which(name) for name in ("mscore3", "musescore3", "mscore") if shutil.which(name)), None)
 
@@ -34,7 +34,7 @@ def _exact(name: str) -> list[PerformedNote]:
 
 
 def _performed(name: str) -> list[PerformedNote]:
-    performance = next(p for p in humanised.HUMANISED if p.name == name)
+    performance = next(p for p in (*humanised.HUMANISED, *humanised.HELD_OUT_MODAL) if p.name == name)
     return [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
 
 
@@ -45,6 +45,7 @@ CASES = {
     "humanised-triplets_g_major": lambda: _performed("triplets_g_major"),
     "humanised-siciliano_f_sharp_minor": lambda: _performed("siciliano_f_sharp_minor"),
     "humanised-swing_f_major": lambda: _performed("swing_f_major"),  # a "Swing" mark with the tempo
+    "humanised-dorian_air_d": lambda: _performed("dorian_air_d"),  # a mode: D dorian, no key signature
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],
@@ -77,7 +78,7 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, st
         out.mkdir()
         rendered = render_lilypond(score_to_lilypond(score), out, basename="score")
         xml = out / "score.musicxml"
-        score.write("musicxml", fp=str(xml))
+        _write_with_music21(score, "musicxml", xml)
         result[name] = (xml, rendered.log, summary)
     return result
 
@@ -146,3 +147,15 @@ def test_score_json_carries_a_tempo_curve(scores) -> None:
     curve = summary["tempo_curve"]
     assert len(curve) > 10 and all(t2 > t1 for (t1, _), (t2, _) in itertools.pairwise(curve))
     assert all(0.8 < bpm / summary["tempo_bpm"] < 1.25 for _, bpm in curve)
+
+
+def test_a_modal_tune_is_written_in_its_mode(scores) -> None:
+    """D dorian is written as such in score.json and LilyPond, its B naturals need no
+    accidental, and the MusicXML has C major's empty signature without the mode, which
+    MuseScore 3 refuses."""
+    xml, _, summary = scores["humanised-dorian_air_d"]
+    assert summary["key"] == "D dorian"
+    lilypond = (xml.parent / "score.ly").read_text()
+    assert "\\key d \\dorian" in lilypond and "bes" not in lilypond
+    text = xml.read_text()
+    assert "<fifths>0</fifths>" in text and "<mode>" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import score_corpus as sc
+from real_notes import GUITAR_SOLO
 
 from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, spell
 
@@ -23,6 +24,9 @@ def test_every_corpus_key_is_found(melody: sc.ScoredMelody) -> None:
         ("d minor", [61, 59, 70], ["C#4", "B3", "B-4"]),
         ("F major", [70, 66], ["B-4", "G-4"]),
         ("b minor", [70, 68, 42], ["A#4", "G#4", "F#2"]),
+        # A mode's own notes as its signature has them, the others as in the parallel key.
+        ("D dorian", [71, 70, 73, 65], ["B4", "B-4", "C#5", "F4"]),
+        ("A mixolydian", [67, 68, 72, 61], ["G4", "G#4", "C5", "C#4"]),
     ],
 )
 def test_spelling_follows_the_key(key: str, midis: list[int], names: list[str]) -> None:
@@ -34,14 +38,15 @@ def test_spelling_follows_the_key(key: str, midis: list[int], names: list[str]) 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("D major", "D major"), ("Bb minor", "B- minor"), ("f# min", "F# minor"), ("E-", "E- major"),
-     ("c", "C minor"), ("G sharp minor", "G# minor")],
+     ("c", "C minor"), ("G sharp minor", "G# minor"), ("D dorian", "D dorian"), ("bb Mixolydian", "B- mixolydian"),
+     ("e aeolian", "E minor")],
 )
 def test_parse_key(text: str, expected: str) -> None:
     key = parse_key(text)
     assert f"{key.tonic.name} {key.mode}".lower() == expected.lower()
 
 
-@pytest.mark.parametrize("text", ["H major", "", "D dorian", "#(system \"x\")"])
+@pytest.mark.parametrize("text", ["H major", "", "D dorien", "A mixo", "#(system \"x\")"])
 def test_parse_key_rejects_nonsense(text: str) -> None:
     with pytest.raises(ValueError, match="is not a key"):
         parse_key(text)
@@ -51,6 +56,48 @@ def test_mode_follows_the_tonic_when_the_profile_hesitates() -> None:
     """The same white notes: starting and ending on A is A minor, on C is C major."""
     assert str(estimate_key([(69, 1), (72, 1), (76, 1), (74, 1), (72, 1), (71, 1), (69, 2)])) == "a minor"
     assert str(estimate_key([(60, 1), (64, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 2)])) == "C major"
+
+
+# Tunes written for these tests: (MIDI, quarters).
+# A fiddle tune on G's notes with F naturals (a major key's flat seventh), ending on G.
+_G_MIXOLYDIAN = [(67, 1), (71, .5), (74, .5), (77, 1), (74, 1), (72, 1), (71, .5), (69, .5), (67, 2),
+                 (65, 1), (69, 1), (72, 1), (71, 1), (69, 1), (65, 1), (67, 2)]
+# A minor air on A with F sharps (the raised sixth) and G naturals, starting and ending on A.
+_A_DORIAN = [(69, 1), (72, 1), (76, 1), (78, 2), (76, 1), (74, 1), (72, 1), (71, 1), (69, 3),
+             (67, 1), (69, 1), (71, 1), (72, 1), (74, 1), (78, 1), (76, 2), (74, 1), (72, 1), (71, 1), (69, 3)]
+# The same notes as C major's, resting on D: D dorian.
+_D_DORIAN = [(62, 1), (65, 1), (69, 1), (71, 2), (69, 1), (72, 1), (69, 1), (67, 1), (69, 3),
+             (74, 1), (72, 1), (69, 1), (67, 1), (65, 1), (64, 1), (65, 1), (64, 1), (60, 1), (62, 3)]
+
+
+@pytest.mark.parametrize(("notes", "expected"), [(_G_MIXOLYDIAN, "G mixolydian"), (_A_DORIAN, "A dorian"),
+                                                 (_D_DORIAN, "D dorian")])
+def test_a_modal_tune_is_in_its_mode(notes: list[tuple[int, float]], expected: str) -> None:
+    key = estimate_key(notes)
+    assert f"{key.tonic.name} {key.mode}" == expected
+
+
+def test_a_blues_line_that_bends_its_third_rests_on_its_tonic() -> None:
+    """A B blues (D and D-sharp, A natural): the profile alone takes E minor, whose tonic
+    the line barely touches; the line starts, rests and ends on B."""
+    line = [(71, 1), (74, .5), (75, .5), (78, 1), (71, 1), (69, 1), (66, .5), (69, .5), (71, 2), (71, .5), (74, .5),
+            (75, .5), (78, .5), (81, 1), (78, 1), (76, 1), (74, .5), (71, .5), (69, 1), (71, 3)]
+    key = estimate_key(line)
+    assert f"{key.tonic.name} {key.mode}" == "B mixolydian"
+
+
+def test_a_passing_flat_seventh_leaves_a_major_tune_major() -> None:
+    """One F natural on the way down in a G major tune is a passing note, not a mode."""
+    tune = [(67, 1), (71, 1), (74, 1), (72, .5), (71, .5), (69, 1), (66, 1), (67, 2),
+            (74, 1), (72, .5), (71, .5), (69, .5), (67, .5), (65, .5), (64, .5), (62, 1), (66, 1), (67, 2)]
+    assert str(estimate_key(tune)) == "G major"
+
+
+def test_the_rock_guitar_solo_in_a_rests_on_a() -> None:
+    """GuitarSet's "Rock1-130-A" solo uses D major's notes with C naturals, and rests on A
+    (its first note, the most held): A mixolydian, as rock players hear it, not D major."""
+    key = estimate_key([(midi, length * 130.0 / 60.0) for _, length, midi in GUITAR_SOLO])
+    assert f"{key.tonic.name} {key.mode}" == "A mixolydian"
 
 
 # A sight-singing tune in C major, sung twice through.

@@ -65,14 +65,16 @@ LOWEST = {FLUTE: 60, VIOLIN: 55}
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _LETTER_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}
-_KEY_RE = re.compile(r"^([A-G])(#{1,2}|-{1,2})? (major|minor)$")
+_KEY_RE = re.compile(r"^([A-G])(#{1,2}|-{1,2})? (major|minor|dorian|mixolydian)$")
+# Key signature of a mode against the major key on its tonic (D dorian: C major's, -2).
+_MODE_FIFTHS = {"major": 0, "minor": -3, "dorian": -2, "mixolydian": -1}
 
 
 def parse_key(name: str) -> tuple[int, str]:
     """``"E- minor"`` -> ``(3, "minor")``: tonic pitch class (C = 0) and mode.
 
     Accepts music21's spelling only: an upper-case letter, ``#``/``##`` or ``-``/``--``,
-    a space, then ``major`` or ``minor``.
+    a space, then ``major``, ``minor``, ``dorian`` or ``mixolydian``.
     """
     match = _KEY_RE.match(name)
     if not match:
@@ -89,7 +91,7 @@ def key_fifths(name: str) -> int:
         raise ValueError(f"not a music21 key name: {name!r}")
     letter, accidental, mode = match.groups()
     alter = (accidental or "").count("#") - (accidental or "").count("-")
-    return _LETTER_FIFTHS[letter] + 7 * alter - (3 if mode == "minor" else 0)
+    return _LETTER_FIFTHS[letter] + 7 * alter + _MODE_FIFTHS[mode]
 
 
 @dataclass(frozen=True)
