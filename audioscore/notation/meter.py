@@ -5,9 +5,10 @@ dotted quarter in 6/8); beat 0 is the first tracked beat.
 
 Written by hand: no installable library chooses a time signature for a melody. The
 choice follows the accents a listener hears: long notes, notes on the beat, the
-highest and lowest notes of a phrase, and how a piece is laid out in bars: its final note
-on a strong beat and ending at a bar line, its first note on a downbeat or after a short
-pickup. 4/4 is preferred unless another meter clearly explains the accents better.
+highest and lowest notes of a phrase, the harmony a melody outlines changing at bar lines,
+and how a piece is laid out in bars: its final note on a strong beat and ending at a bar
+line, its first note on a downbeat or after a short pickup. 4/4 is preferred unless another
+meter clearly explains the accents better.
 
 A downbeat that moves by a beat for good in the middle of a piece is not music but a
 beat the tracker gained or lost (a held note at a tempo change, a ritardando):
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from audioscore.notation.harmony import beat_profiles, window_fits
 
 __all__ = ["Meter", "choose_meter", "divided_fast_triple", "meter_scores", "phase_changes"]
 
@@ -51,6 +54,12 @@ PHASE_SWITCH_COST = 4.0
 PHASE_MIN_BARS = 2
 LONGEST_ACCENT_BEATS = 4.0
 CONTOUR_ACCENT = 0.3  # a local pitch peak or trough
+# Harmonic rhythm (see _harmony), per unit of fit (share of the sounding length on one
+# chord's tones) by which bars fit one chord better than windows of their length anywhere.
+# On the written corpus melodies, 3/4 bars' gain minus 2- or 4-beat bars' is -0.02..+0.14 for
+# 3/4 tunes, -0.14..+0.025 for 4/4 and 2/4 ones; on the performed corpora the humanised
+# minuet turns 3/4 from a weight of 8; from 20 a low waltz turns 4/4 and a 2/4 air 3/4.
+HARMONY_WEIGHT = 12.0
 # A triple beat this fast (quarter bpm) that divides in two on this share of its beats or
 # more is the eighth of a compound meter (see divided_fast_triple).
 FAST_TRIPLE_BPM = 140.0
@@ -122,14 +131,33 @@ def _layout(pos: np.ndarray, lengths: np.ndarray, per_bar: int, signature: str, 
     return score - PICKUP_COST * max(0.0, pickup - 1.0)
 
 
+def _harmony(profiles: np.ndarray, per_bar: int) -> float:
+    """How much better bars of ``per_bar`` beats at their best downbeat fit one chord each
+    than windows of that length starting on any beat: harmony that changes at bar lines.
+
+    Against windows of the same length, not the fit itself: shorter windows hold fewer
+    notes and fit some chord more easily, so a bar of three beats would always win."""
+    if len(profiles) < 2 * per_bar:
+        return 0.0
+    fits, weight = window_fits(profiles, per_bar)
+    if weight.sum() == 0:
+        return 0.0
+    phases = np.arange(len(fits)) % per_bar
+    sounding = np.bincount(phases, weights=weight, minlength=per_bar)
+    by_phase = np.bincount(phases, weights=fits * weight, minlength=per_bar)[sounding > 0] / sounding[sounding > 0]
+    return float(by_phase.max()) - float(np.dot(fits, weight) / weight.sum())
+
+
 def meter_scores(
     positions: Sequence[float], lengths: Sequence[float], pitches: Sequence[float], *, compound: bool,
     time_signature: str | None = None, accents: Sequence[float] | None = None,
 ) -> list[tuple[float, Meter, dict[str, float]]]:
     """Every candidate meter and downbeat with its score and the score's parts, best first.
 
-    The bar length is chosen by the accents alone: the best downbeat ``contrast`` of the
-    meter, the ``periodicity`` of the accents at its bar length and its ``prior``; the
+    The bar length is chosen by the accents and the harmony: the best downbeat ``contrast``
+    of the meter, the periodicity of the accents at its bar length, how much better its
+    bars fit one chord each than other windows of their length (``harmony``, weighted) and
+    its prior, summed in ``meter``; the
     downbeat within it by its contrast and the ``layout`` (final note, pickup), relative to
     the meter's best layout. A final note that happens to land on some meter's bar line says
     little about the bar's length, and a beat the tracker lost would decide it. Arguments
@@ -144,6 +172,8 @@ def meter_scores(
     beats = np.arange(first, first + len(strength))
     scale = float(strength.std()) or 1.0
     periodicity = _periodicity(pos, accent)
+    profiles = beat_profiles(pos, length, np.asarray(pitches, dtype=float))
+    harmonies = {span: _harmony(profiles, span) for span in (2, 3, 4)} if not compound else {}
     scored = []
     for per_bar, signature in COMPOUND_METERS if compound else SIMPLE_METERS:
         if time_signature is not None and signature != time_signature:
@@ -154,11 +184,13 @@ def meter_scores(
             contrasts.append(0.0 if template.std() == 0 else float(
                 np.mean((strength - strength.mean()) * (template - template.mean())) / (scale * template.std())))
             layouts.append(_layout(pos, length, per_bar, signature, phase))
+        # A 4/4 tune's chords often change every half bar: duple bars take the better of 2 and 4 beats.
+        harmony = 0.0 if compound else max(harmonies[span] for span in ((3,) if per_bar == 3 else (2, 4)))
         bar_score = (max(contrasts) + PERIODICITY_WEIGHT * periodicity[per_bar % 3 == 0]
-                     - (0.0 if time_signature else METER_PENALTY[signature]))
+                     + HARMONY_WEIGHT * harmony - (0.0 if time_signature else METER_PENALTY[signature]))
         for phase in range(per_bar):
             parts = {"meter": bar_score, "contrast": contrasts[phase] - max(contrasts),
-                     "layout": layouts[phase] - max(layouts)}
+                     "layout": layouts[phase] - max(layouts), "harmony": HARMONY_WEIGHT * harmony}
             scored.append((bar_score, Meter(per_bar, signature, phase), parts))
     return sorted(scored, key=lambda item: (-item[0], -(item[2]["contrast"] + item[2]["layout"])))
 

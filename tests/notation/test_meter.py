@@ -3,6 +3,7 @@ gained or lost (``quantise.repair_slip``): bar lines where the composer put them
 
 from __future__ import annotations
 
+import corpus
 import score_corpus as sc
 from test_tempo_marks import performance
 
@@ -59,7 +60,7 @@ def test_a_siciliano_is_6_8_and_a_fast_waltz_stays_3_4():
         assert abs(rhythm.tempo_bpm / bpm - 1.0) < 0.04, name
 
 
-def _even_quarters(per_bar: int, bars: int = 8, bpm: float = 100.0) -> list[PerformedNote]:
+def _accented_quarters(per_bar: int, bars: int = 8, bpm: float = 100.0) -> list[PerformedNote]:
     """Even quarters on a scale up and down, every bar's first note played louder (velocity
     100 against 80): a player's downbeats are all that says where the bars are."""
     beat = 60.0 / bpm
@@ -72,7 +73,34 @@ def test_louder_downbeats_decide_the_bar():
     """Even quarters, the same notes: accented every three beats they are 3/4 with the loud
     notes on its downbeats, every four 4/4; without velocities nothing would say 3/4."""
     for per_bar, signature in ((3, "3/4"), (4, "4/4")):
-        rhythm, quantised, _ = notate_rhythm(_even_quarters(per_bar))
+        rhythm, quantised, _ = notate_rhythm(_accented_quarters(per_bar))
         assert rhythm.time_signature == signature
         bar = rhythm.beats_per_bar
         assert all((n.start % bar == 0) == (k % per_bar == 0) for k, n in enumerate(quantised)), signature
+
+
+def _even_quarters(text: str, bpm: float, beats_per_bar: int) -> list[PerformedNote]:
+    melody = corpus.Melody.from_beats("quarters", text, bpm, lead_in_beats=beats_per_bar)
+    return [PerformedNote(a, b, p) for a, b, p in melody.notes]
+
+
+def test_bars_that_each_outline_a_chord_are_heard_in_three():
+    """Quarters, a dotted half every twelve beats: the long notes fit 3/4 and 4/4 with a
+    pickup alike (the old reading was 4/4); each bar spells one chord, so the bar is three."""
+    notes = _even_quarters("G4:1 B4:1 D5:1 | C5:1 E5:1 C5:1 | A4:1 D5:1 F#4:1 | G4:3 |"
+                           " E5:1 C5:1 G4:1 | D5:1 B4:1 G4:1 | C5:1 A4:1 F#4:1 | G4:3", 112.0, 3)
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert rhythm.time_signature == "3/4"
+    assert quantised[0].start == 0, "the first chord starts a bar"
+    assert [n.start % 3 for n in quantised if n.duration == 3] == [0, 0]
+
+
+def test_a_chord_per_bar_of_four_stays_in_four():
+    """The same pattern in 4/4: quarters, held notes twelve beats apart, one chord per bar
+    (held notes end a chord's bar): the harmony keeps the 4/4 bars."""
+    notes = _even_quarters("D5:1 A4:1 F#4:1 A4:1 | G4:1 B4:1 D5:1 B4:1 | A4:3 C#5:1 | D5:1 F#5:1 A5:1 F#5:1 |"
+                           " E5:1 C#5:1 A4:1 C#5:1 | D5:3 A4:1 | B4:1 G4:1 B4:1 D5:1 | E5:1 C#5:1 A4:1 C#5:1 | D5:4",
+                           104.0, 4)
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert rhythm.time_signature == "4/4"
+    assert [n.start % 4 for n in quantised if n.duration >= 3] == [0, 0, 0]
