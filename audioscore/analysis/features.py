@@ -20,7 +20,7 @@ from audioscore.analysis.audio import (
     Limits,
 )
 from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyphony
-from audioscore.analysis.loudness import note_velocities
+from audioscore.analysis.loudness import with_velocities
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
 from audioscore.analysis.overview import ROWS, Spectrogram, SpectrogramSampler
 from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
@@ -130,10 +130,7 @@ class _Extractor:
         spectrogram = (self.spectrogram.finish() if self.spectrogram is not None
                        else Spectrogram(np.zeros((ROWS, 0), np.float32), 0.0))
         mfcc = self.mfcc.finish()
-        velocities = note_velocities(pitch.notes, mfcc)
-        pitch = dataclasses.replace(pitch, notes=[dataclasses.replace(n, velocity=v)
-                                                  for n, v in zip(pitch.notes, velocities, strict=True)])
-        return Features(audio, pitch, mfcc, spectrogram, choice, tuple(poly_notes or ()))
+        return Features(audio, with_velocities(pitch, mfcc), mfcc, spectrogram, choice, tuple(poly_notes or ()))
 
     def close(self) -> None:
         self.pitch.close()

@@ -7,14 +7,15 @@ no second pass over the audio.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
 from audioscore.analysis.mfcc import Mfcc
-from audioscore.analysis.pitch import Note
+from audioscore.analysis.pitch import Note, PitchResult
 
-__all__ = ["ATTACK_S", "MEDIAN_VELOCITY", "VELOCITY_PER_DB", "note_velocities"]
+__all__ = ["ATTACK_S", "MEDIAN_VELOCITY", "VELOCITY_PER_DB", "note_velocities", "with_velocities"]
 
 ATTACK_S = 0.1          # the level is the loudest frame from the onset to this much after it
 VELOCITY_PER_DB = 3.0   # MIDI's 1..127 spans about 40 dB of a player's dynamics
@@ -33,3 +34,10 @@ def note_velocities(notes: Sequence[Note], mfcc: Mfcc) -> list[int]:
                        for a, b in zip(first, last, strict=True)])
     velocity = MEDIAN_VELOCITY + VELOCITY_PER_DB * (attack - np.median(attack))
     return [int(v) for v in np.clip(np.round(velocity), 1, 127)]
+
+
+def with_velocities(pitch: PitchResult, mfcc: Mfcc) -> PitchResult:
+    """The pitch result with each note's velocity measured (``note_velocities``)."""
+    velocities = note_velocities(pitch.notes, mfcc)
+    return dataclasses.replace(pitch, notes=[dataclasses.replace(n, velocity=v)
+                                             for n, v in zip(pitch.notes, velocities, strict=True)])

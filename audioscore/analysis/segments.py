@@ -22,6 +22,7 @@ import numpy as np
 
 from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, AudioInfo, AudioStream, Limits
 from audioscore.analysis.features import DecodedAudio, Features
+from audioscore.analysis.loudness import with_velocities
 from audioscore.analysis.mfcc import (
     FRAMES_PER_BLOCK,
     MEL_BANDS,
@@ -250,8 +251,8 @@ def merge_segments(
         mfcc = mfcc_from_log_mel(spill, n_mel_frames, np.float32(max_db), plan.sample_rate, n_mfcc)
     f0_hz = np.concatenate(f0).astype(np.float64)
     hop_s = step / plan.sample_rate
-    pitch = PitchResult(np.arange(f0_hz.size) * hop_s, f0_hz, np.concatenate(voiced).astype(np.float64), hop_s,
-                        _join_notes(notes), plugin_key)
+    pitch = with_velocities(PitchResult(np.arange(f0_hz.size) * hop_s, f0_hz, np.concatenate(voiced).astype(np.float64),
+                                        hop_s, _join_notes(notes), plugin_key), mfcc)
     spectrogram = spectrogram_from_magnitudes(np.concatenate(columns, axis=1), plan.spectrogram_hop / plan.sample_rate)
     return Features(DecodedAudio(source, plan.sample_rate, total), pitch, mfcc, spectrogram,
                     poly_notes=tuple(sorted(poly_notes, key=lambda n: (n.onset, n.midi))))
