@@ -256,7 +256,8 @@ def _single(notes: Sequence[PerformedNote], tempo_bpm: float | None, time_signat
         beats = max(1, round((note.offset - note.onset) / beat_s))
         if result and start * grid.quarters_per_beat < result[-1].start + result[-1].duration:
             start = (result[-1].start + result[-1].duration) / grid.quarters_per_beat
-        result.append(QuantisedNote(start * grid.quarters_per_beat, beats * grid.quarters_per_beat, note.midi))
+        result.append(QuantisedNote(start * grid.quarters_per_beat, beats * grid.quarters_per_beat, note.midi,
+                                    note.velocity))
     return rhythm, result
 
 
@@ -332,8 +333,8 @@ def notate_rhythm(
     full_bar = downbeat if order[0] == downbeat else downbeat + meter.beats_per_bar
     if order[0] != downbeat and order[0] - downbeat < meter.beats_per_bar / 2:
         full_bar = downbeat  # a late first note in its bar, not a pickup: rests before it
-    quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi)
-                 for start, end, i in zip(order, ends, chosen, strict=True)]
+    quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi,
+                               cleaned[i].velocity) for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
     played = main_tempo_bpm([cleaned[i].onset for i in chosen], [float(w) for w in order])
     beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None

@@ -92,8 +92,10 @@ class Rhythm:
 
 @dataclass(frozen=True)
 class QuantisedNote:
-    """A note on the grid: start and duration in quarter notes, MIDI pitch."""
+    """A note on the grid: start and duration in quarter notes, MIDI pitch, and the MIDI
+    velocity it was played at (the MIDI file's dynamics)."""
 
     start: Fraction
     duration: Fraction
     midi: int
+    velocity: int = 80

@@ -133,7 +133,7 @@ def shorten_silences(
             elif cut_to > cut_from:
                 duration = longest
                 sounds_to = n.start + longest  # what follows the cut note is silence in the score
-        shortened.append(QuantisedNote(start, duration, n.midi))
+        shortened.append(replace(n, start=start, duration=duration))
         end = sounds_to if end is None else max(end, sounds_to)
     return shortened, cuts
 
@@ -228,7 +228,9 @@ def _part(
     position = Fraction(0)
     for n in notes:
         rests(position, n.start)
-        part.insert(float(n.start), m21note.Note(spell(n.midi, key), quarterLength=n.duration))
+        written = m21note.Note(spell(n.midi, key), quarterLength=n.duration)
+        written.volume.velocity = n.velocity
+        part.insert(float(n.start), written)
         position = n.start + n.duration
     rests(position, end)
     part.makeNotation(inPlace=True)
@@ -255,7 +257,7 @@ def build_score(
     if notes[0].start < 0:
         shift = rhythm.bar_quarters
         padding = shift - (-notes[0].start)
-        notes = [QuantisedNote(n.start + shift, n.duration, n.midi) for n in notes]
+        notes = [replace(n, start=n.start + shift) for n in notes]
         cuts = [replace(c, at=c.at + shift) for c in cuts]
     changes = _changes_in_score(rhythm, notes, cuts, shift)
     # A change at the first note's bar is the opening tempo: one mark there, not two.

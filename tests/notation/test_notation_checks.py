@@ -17,6 +17,7 @@ from pathlib import Path
 
 import humanised
 import polyphonic
+import pretty_midi
 import pytest
 import score_corpus as sc
 
@@ -159,3 +160,15 @@ def test_a_modal_tune_is_written_in_its_mode(scores) -> None:
     assert "\\key d \\dorian" in lilypond and "bes" not in lilypond
     text = xml.read_text()
     assert "<fifths>0</fifths>" in text and "<mode>" not in text
+
+
+def test_a_melody_s_midi_keeps_how_loud_each_note_was_played(tmp_path: Path) -> None:
+    """The humanised waltz as played (louder downbeats, random +-8): the MIDI file's notes
+    carry the performed velocities, in order."""
+    performance = next(p for p in humanised.HUMANISED if p.name == "waltz_d_minor")
+    notes = [PerformedNote(on, off, midi, velocity) for on, off, midi, velocity in performance.played]
+    score, _ = _notate(notes, TranscribeOptions())
+    score.write("midi", fp=str(tmp_path / "score.mid"))
+    (track,) = pretty_midi.PrettyMIDI(str(tmp_path / "score.mid")).instruments
+    assert [(n.pitch, n.velocity) for n in sorted(track.notes, key=lambda n: n.start)] == [
+        (n.midi, n.velocity) for n in notes]
