@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import corpus
+import humanised
 import numpy as np
+import pretty_midi
 import pytest
 import score_corpus as sc
 import soundfile as sf
@@ -19,7 +21,13 @@ from audioscore.analysis.evaluation import note_scores
 from audioscore.analysis.features import extract_file
 from audioscore.cli import main
 from audioscore.notation.feature_notes import DEFAULT_VELOCITY, performed_notes
-from audioscore.notation.transcription import Transcription, transcribe_file
+from audioscore.notation.transcription import (
+    TranscribeOptions,
+    Transcription,
+    _notate,
+    notes_from_features,
+    transcribe_file,
+)
 
 # Named up front for coverage (sharps and flats, major and minor, 4/4, 3/4, 6/8,
 # pickups, bass clef), not picked by result. The whole corpus: bench/transcription_report.py.
@@ -153,3 +161,23 @@ def test_a_re_struck_flute_note_stays_apart_from_its_repeats(tmp_path: Path) -> 
                             frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
     assert [n.midi for n in notes] == [67] * 8, notes
     assert all(abs(n.onset - t) < 0.05 for n, t in zip(notes, onsets, strict=True)), notes
+
+
+def test_transcribe_and_its_features_json_hear_the_same_loudness(tmp_path: Path) -> None:
+    """The humanised waltz (louder downbeats) transcribed in one run, and scored again from the
+    features.json that run wrote: the same meter, and the MIDI files' velocities the same
+    and as varied as the playing (the in-memory path once gave every melody note 80)."""
+    performance = next(p for p in humanised.HUMANISED if p.name == "waltz_d_minor")
+    wav = humanised.render_performance(performance, tmp_path / "render")
+    direct = transcribe_file(wav, tmp_path / "direct", plot=False)
+    document = json.loads((tmp_path / "direct" / "features.json").read_text())
+    score, summary = _notate(notes_from_features(document), TranscribeOptions())
+    score.write("midi", fp=str(tmp_path / "again.mid"))
+
+    def velocities(path: Path) -> list[int]:
+        (track,) = pretty_midi.PrettyMIDI(str(path)).instruments
+        return [n.velocity for n in sorted(track.notes, key=lambda n: n.start)]
+
+    assert summary["time_signature"] == direct.score["time_signature"]
+    assert velocities(direct.files.midi) == velocities(tmp_path / "again.mid")
+    assert np.ptp(velocities(direct.files.midi)) >= 10
