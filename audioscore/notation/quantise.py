@@ -75,9 +75,14 @@ SWING_RANGE = (0.58, 0.76)        # where a swung eighth falls (1/2: straight; 2
 SWING_SHARE = 0.7                 # of the pairs' second onsets
 SWING_MIN_PAIRS = 6
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
-# Loudness: a note played louder than the piece's median velocity is a metric accent,
-# LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the opposite),
-# at most two spreads either way: a player's downbeats, not one stray loud note, decide.
+# Loudness: a note played louder than the same pitch elsewhere in the piece is a metric
+# accent, LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the
+# opposite), at most two spreads either way. Against the same pitch: an instrument's own
+# loudness varies by key (a piano rendered at one velocity measured 66-92 by pitch, and its
+# folk tune read 3/4); a player's downbeats are louder than the same note off the beat.
+# Simple meters only: a 6/8 bar's two beats differ little in loudness, and a siciliano
+# rendered at one velocity on violin and piano had its downbeat moved by the sound's own
+# swells (bench/transcription_report.py: bar positions 1.00 -> 0.00).
 LOUDNESS_ACCENT = 1.0
 LOUDNESS_SPREAD = 9.0
 
@@ -396,16 +401,19 @@ def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool,
     lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
     meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
                          compound=compound, time_signature=time_signature,
-                         accents=_loudness_accents([cleaned[i].velocity for i in chosen]))
+                         accents=None if compound else _loudness_accents([cleaned[i] for i in chosen]))
     return order, chosen, lengths, meter
 
 
-def _loudness_accents(velocities: Sequence[int]) -> list[float] | None:
-    """Each note's accent from its velocity (see LOUDNESS_ACCENT); None when all are equal."""
-    v = np.asarray(velocities, dtype=float)
+def _loudness_accents(notes: Sequence[PerformedNote]) -> list[float] | None:
+    """Each note's accent from its velocity against its pitch's median (see LOUDNESS_ACCENT);
+    None when all velocities are equal."""
+    v = np.array([n.velocity for n in notes], dtype=float)
     if np.ptp(v) == 0:
         return None
-    return (LOUDNESS_ACCENT * np.clip((v - np.median(v)) / LOUDNESS_SPREAD, -2.0, 2.0)).tolist()
+    pitches = np.array([n.midi for n in notes])
+    typical = np.array([np.median(v[pitches == p]) for p in pitches])
+    return (LOUDNESS_ACCENT * np.clip((v - typical) / LOUDNESS_SPREAD, -2.0, 2.0)).tolist()
 
 
 def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int, per_bar: int, compound: bool
