@@ -412,7 +412,9 @@ def _loudness_accents(notes: Sequence[PerformedNote]) -> list[float] | None:
     if np.ptp(v) == 0:
         return None
     pitches = np.array([n.midi for n in notes])
-    typical = np.array([np.median(v[pitches == p]) for p in pitches])
+    typical = np.empty_like(v)
+    for pitch in np.unique(pitches):  # once per pitch: a long recording holds tens of thousands of notes
+        typical[pitches == pitch] = np.median(v[pitches == pitch])
     return (LOUDNESS_ACCENT * np.clip((v - typical) / LOUDNESS_SPREAD, -2.0, 2.0)).tolist()
 
 

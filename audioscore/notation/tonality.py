@@ -167,9 +167,7 @@ def _on_tonic(tonic: int, share: np.ndarray) -> m21key.Key:
         mode = "major" if more(11, 10) else "mixolydian"
     else:
         mode = "dorian" if more(9, 8) and more(10, 11) and share[(tonic + 9) % 12] > 0 else "minor"
-    names = [step + alter for step in _STEPS for alter in ("", "#", "-")]
-    keys = [m21key.Key(n, mode) for n in names if m21pitch.Pitch(n).pitchClass == tonic]
-    return min(keys, key=lambda k: abs(k.sharps))
+    return _enharmonic(m21key.Key(m21pitch.Pitch(tonic).name, mode))
 
 
 def _mode_key(tonic: int, mode: str, key: m21key.Key) -> m21key.Key:
