@@ -27,7 +27,7 @@ from audioscore.analysis.audio import Limits
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
-from audioscore.notation.tonality import drifting_offsets
+from audioscore.notation.tonality import drifting_offsets, quarter_tone_shift
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
            "parse_features", "performed_notes", "read_features"]
@@ -171,13 +171,20 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
         raise LimitExceeded(f"{len(notes)} notes, more than the {MAX_NOTES} a score may have")
     max_duration_s = (limits or Limits()).max_duration_s
     parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
-    return performed_notes(parsed, frames=_voicing(document),
-                           melodic=_engine(document).get("name") != "poly")
+    return performed_notes(parsed, frames=_voicing(document), melodic=_engine(document).get("name") != "poly",
+                           tuning_cents=_tuning_cents(notes))
+
+
+def _tuning_cents(notes: list[dict[str, Any]]) -> float:
+    """The take's tuning as the melody engine took it off each (checked) note: its
+    ``pitch_hz`` against its ``midi``, cents in [-50, 50); 0 when no note has a ``pitch_hz``."""
+    cents = [100.0 * (69.0 + 12.0 * math.log2(n["pitch_hz"] / 440.0) - n["midi"]) for n in notes if "pitch_hz" in n]
+    return float((np.median(cents) + 50.0) % 100.0 - 50.0) if cents else 0.0
 
 
 def performed_notes(
     notes: Sequence[tuple[float, float, float, int]], *,
-    frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool,
+    frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool, tuning_cents: float = 0.0,
 ) -> list[PerformedNote]:
     """Notes ``(onset_s, offset_s, midi, velocity)`` as notation takes them, in onset order:
     the CLI's analysis in memory and a ``features.json`` read back give the same notes.
@@ -186,14 +193,21 @@ def performed_notes(
         frames: the pitch analysis's frame times and voicing probabilities, if known.
         melodic: the melody tracker's notes, whose splits of one note are joined
             (a polyphonic engine's notes are not its).
+        tuning_cents: the take's tuning the melody's ``midi`` have taken off; near a
+            quarter tone, the key signature decides which semitone they round to.
     """
     ordered = sorted(notes, key=lambda n: n[0])
     # Tuned notes still carry a singer's drift around the take's one offset.
     offsets = drifting_offsets([on for on, _, _, _ in ordered], [m for _, _, m, _ in ordered],
                                [off - on for on, off, _, _ in ordered])
+    rounded = [round(m - offset) for (_, _, m, _), offset in zip(ordered, offsets, strict=True)]
+    if melodic:
+        shift = quarter_tone_shift([(m, off - on) for m, (on, off, _, _) in zip(rounded, ordered, strict=True)],
+                                   tuning_cents)
+        rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
-    performed = [PerformedNote(on, off, min(high, max(low, round(m - offset))), v)
-                 for (on, off, m, v), offset in zip(ordered, offsets, strict=True)]
+    performed = [PerformedNote(on, off, min(high, max(low, m)), v)
+                 for (on, off, _, v), m in zip(ordered, rounded, strict=True)]
     return join_tracker_splits(performed, *frames) if frames and melodic else performed
 
 

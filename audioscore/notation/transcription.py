@@ -279,7 +279,7 @@ def transcribe_file(
                 for n in features.pitch.notes] if melodic
                else [(n.onset, n.offset, n.midi, n.velocity) for n in features.poly_notes])
         notes = performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
-                                melodic=melodic)
+                                melodic=melodic, tuning_cents=features.pitch.tuning_cents)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
     feature_files: list[FeatureFiles] = []
 

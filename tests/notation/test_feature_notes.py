@@ -165,3 +165,26 @@ def test_a_polyphonic_engine_s_repeated_notes_are_not_joined() -> None:
     pitch = {"times": [0.01 * k for k in range(200)], "voiced_prob": [1.0] * 200}
     assert len(notes_for_notation(document(*notes) | {"pitch": pitch})) == 1
     assert len(notes_for_notation(document(*notes) | {"pitch": pitch, "engine": {"name": "poly"}})) == 2
+
+
+def _performed(written: list[int], played_cents: float, tuning_cents: float) -> dict:
+    """A features document of ``written`` played ``played_cents`` off A440, as the melody
+    engine writes it with its tuning estimate ``tuning_cents`` taken off each midi."""
+    notes = []
+    for i, midi in enumerate(written):
+        played = midi + played_cents / 100.0
+        notes.append({"onset": 0.5 * i, "offset": 0.5 * i + 0.45, "pitch_hz": 440.0 * 2 ** ((played - 69) / 12),
+                      "midi": played - tuning_cents / 100.0})
+    return document(*notes)
+
+
+def test_a_take_a_quarter_tone_sharp_reads_in_the_smaller_key_signature() -> None:
+    """A B-flat tune played 49 cents sharp sits between B-flat and B; the engine's tuning
+    estimate wrapped to -49 rounds it to B major (5 sharps), and notation writes B-flat."""
+    written = [70, 72, 74, 75, 77, 75, 74, 72, 70, 74, 77, 82, 81, 79, 77, 75, 74, 72, 70]
+    assert [n.midi for n in notes_for_notation(_performed(written, 49.0, -49.0))] == written
+    # 40 cents sharp, clearly tuned high: read as played, in B-flat either way.
+    assert [n.midi for n in notes_for_notation(_performed(written, 40.0, 40.0))] == written
+    # The same notes without pitch_hz give no tuning to judge by: rounded as they are.
+    bare = [{k: v for k, v in n.items() if k != "pitch_hz"} for n in _performed(written, 49.0, -49.0)["notes"]]
+    assert [n.midi for n in notes_for_notation(document(*bare))] == [m + 1 for m in written]

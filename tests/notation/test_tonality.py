@@ -7,7 +7,7 @@ import pytest
 import score_corpus as sc
 from real_notes import GUITAR_SOLO
 
-from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, spell
+from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, quarter_tone_shift, spell
 
 
 @pytest.mark.parametrize("melody", sc.SCORED_MELODIES, ids=lambda m: m.name)
@@ -134,3 +134,20 @@ def test_a_take_a_quarter_tone_off_and_a_real_change_of_key_stay_as_sung() -> No
     raised = np.concatenate([midis[:28], midis[28:] + 1.0])
     offsets = drifting_offsets(onsets, raised, np.ones(len(midis)))
     assert np.round(raised - offsets).astype(int).tolist() == _TUNE[:28] + [m + 1 for m in _TUNE[28:]]
+
+
+
+@pytest.mark.parametrize(
+    ("transposed", "tuning_cents", "expected"),
+    [
+        (-1, -48.0, -1),  # read as B major from notes 48 cents flat of it: B-flat (2 flats, not 5 sharps)
+        (-1, 47.0, 1),    # read as B major from notes 47 cents sharp of it: C major
+        (0, 48.0, 0),     # C major, not D-flat (5 flats)
+        (0, -48.0, 0),    # C major, not B (5 sharps)
+        (-1, -40.0, 0),   # 40 cents flat is a take tuned low, not a quarter tone: B major stays
+        (4, 47.0, 1),     # E major becomes F major (1 flat): the prior's cost when the take was in E
+    ],
+)
+def test_a_take_near_a_quarter_tone_reads_in_the_smaller_key_signature(
+        transposed: int, tuning_cents: float, expected: int) -> None:
+    assert quarter_tone_shift([(m + transposed, 0.5) for m in _TUNE], tuning_cents) == expected

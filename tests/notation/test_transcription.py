@@ -148,6 +148,24 @@ def test_a_singer_who_sinks_a_semitone_stays_in_c_major(tmp_path: Path) -> None:
     assert [n["midi"] % 12 for n in score["notes"]] == [m % 12 for m in tune]
 
 
+@pytest.mark.parametrize("cents", [51.0, -51.0])
+def test_a_take_a_quarter_tone_off_is_written_in_the_simpler_key(tmp_path: Path, cents: float) -> None:
+    """A B-flat tune sung with vibrato a quarter tone sharp (49 cents flat of B) or flat (49
+    cents sharp of A): either semitone fits the notes as well, and the score takes B-flat
+    major (2 flats) over B major (5 sharps) or A major (3 sharps)."""
+    tune = [70, 72, 74, 75, 77, 75, 74, 72, 70, 74, 77, 82, 81, 79, 77, 75, 74, 72, 70, 72, 74, 77, 79, 77, 75, 74, 72, 70]
+    parts = []
+    for midi in tune:
+        # Whole vibrato cycles: a note's median pitch is its centre.
+        tone, _ = corpus.vibrato(corpus.midi_to_hz(midi + cents / 100.0), 35.0, 5.5, 3 / 5.5, partials=8)
+        parts += [tone, np.zeros(int(0.05 * corpus.DEFAULT_SR), dtype=np.float32)]
+    wav = tmp_path / "quarter_tone.wav"
+    sf.write(wav, np.concatenate(parts), corpus.DEFAULT_SR)
+    score = transcribe_file(wav, tmp_path / "out", plot=False).score
+    assert score["key"] == "B- major"
+    assert [n["midi"] for n in score["notes"]] == tune
+
+
 def test_a_re_struck_flute_note_stays_apart_from_its_repeats(tmp_path: Path) -> None:
     """Issue 14: G4 played eight times on a flute (0.4 s on, 0.1 s off), fluidsynth's reverb
     keeping the pitch voiced (0.98-0.99) through every gap. The plugin ends each note where
