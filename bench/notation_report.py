@@ -334,6 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     if held_out_modal:
         run_corpus("humanised, held out (round 7: modal tunes in dorian and mixolydian)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_modal], args)
+    held_out_known = [p for p in humanised.HELD_OUT_KNOWN if not args.piece or p.name in args.piece]
+    if held_out_known:
+        run_corpus("humanised, held out (round 8: well-known tunes, pickups, a dotted 6/8, a dorian song)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_known], args)
+    held_out_known_2 = [p for p in humanised.HELD_OUT_KNOWN_2 if not args.piece or p.name in args.piece]
+    if held_out_known_2:
+        run_corpus("humanised, held out (round 9: more well-known tunes, run once on the final code)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_known_2], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:

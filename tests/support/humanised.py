@@ -38,7 +38,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -500,3 +500,75 @@ HELD_OUT_MODAL_MELODIES = (
 )
 # fmt: on
 HELD_OUT_MODAL = _performed(HELD_OUT_MODAL_MELODIES, first_seed=6000)
+
+# Round 8, held out: well-known public-domain tunes as users bring them (a birthday song with
+# its dotted pickup, hymns and folk songs with pickups, a slow 6/8 with dotted figures, a
+# dorian folk song, a round), written from memory in common keys and tempos before any run.
+# fmt: off
+HELD_OUT_KNOWN_MELODIES = (
+    sc._scored("happy_birthday_f", "F major", "3/4", 100, (VOICE,),
+               "C4:.75 C4:.25 | D4:1 C4:1 F4:1 | E4:2 C4:.75 C4:.25 | D4:1 C4:1 G4:1 | F4:2 C4:.75 C4:.25 |"
+               " C5:1 A4:1 F4:1 | E4:1 D4:1 Bb4:.75 Bb4:.25 | A4:1 F4:1 G4:1 | F4:3", pickup=1),
+    sc._scored("ode_to_joy_d", "D major", "4/4", 112, (VIOLIN,),
+               "F#4:1 F#4:1 G4:1 A4:1 | A4:1 G4:1 F#4:1 E4:1 | D4:1 D4:1 E4:1 F#4:1 | F#4:1.5 E4:.5 E4:2 |"
+               " F#4:1 F#4:1 G4:1 A4:1 | A4:1 G4:1 F#4:1 E4:1 | D4:1 D4:1 E4:1 F#4:1 | E4:1.5 D4:.5 D4:2"),
+    sc._scored("amazing_grace_g", "G major", "3/4", 84, (VOICE,),
+               "D4:1 | G4:2 B4:.5 G4:.5 | B4:2 A4:1 | G4:2 E4:1 | D4:2 D4:1 | G4:2 B4:.5 G4:.5 | B4:2 A4:1 |"
+               " D5:3 | D5:2 B4:1 | D5:1.5 B4:.5 G4:1 | B4:2 A4:1 | G4:2 E4:1 | D4:2 D4:1 | G4:2 B4:.5 G4:.5 |"
+               " B4:2 A4:1 | G4:3", pickup=1),
+    sc._scored("twinkle_c", "C major", "4/4", 100, (PIANO,),
+               "C4:1 C4:1 G4:1 G4:1 | A4:1 A4:1 G4:2 | F4:1 F4:1 E4:1 E4:1 | D4:1 D4:1 C4:2 |"
+               " G4:1 G4:1 F4:1 F4:1 | E4:1 E4:1 D4:2 | G4:1 G4:1 F4:1 F4:1 | E4:1 E4:1 D4:2 |"
+               " C4:1 C4:1 G4:1 G4:1 | A4:1 A4:1 G4:2 | F4:1 F4:1 E4:1 E4:1 | D4:1 D4:1 C4:2"),
+    sc._scored("greensleeves_a", "A minor", "6/8", 84, (FLUTE,),
+               "A4:.5 | C5:1 D5:.5 E5:.75 F#5:.25 E5:.5 | D5:1 B4:.5 G4:.75 A4:.25 B4:.5 |"
+               " C5:1 A4:.5 A4:.75 G#4:.25 A4:.5 | B4:1 G#4:.5 E4:1 A4:.5 | C5:1 D5:.5 E5:.75 F#5:.25 E5:.5 |"
+               " D5:1 B4:.5 G4:.75 A4:.25 B4:.5 | C5:.75 B4:.25 A4:.5 G#4:.75 F#4:.25 G#4:.5 | A4:3", pickup=.5),
+    sc._scored("saints_c", "C major", "4/4", 120, (VIOLIN,),
+               "C4:1 E4:1 F4:1 | G4:4 | r:1 C4:1 E4:1 F4:1 | G4:4 | r:1 C4:1 E4:1 F4:1 | G4:2 E4:2 | C4:2 E4:2 |"
+               " D4:4 | r:1 E4:1 E4:1 D4:1 | C4:3 C4:1 | E4:2 G4:2 | G4:1 F4:3 | r:1 E4:1 F4:1 G4:1 | E4:2 C4:2 |"
+               " D4:2 D4:2 | C4:4", pickup=3),
+    sc._scored("auld_lang_syne_f", "F major", "4/4", 80, (VOICE,),
+               "C4:1 | F4:1.5 F4:.5 F4:1 A4:1 | G4:1.5 F4:.5 G4:1 A4:.5 G4:.5 | F4:1.5 F4:.5 A4:1 C5:1 | D5:3 D5:1 |"
+               " C5:1.5 A4:.5 A4:1 F4:1 | G4:1.5 F4:.5 G4:1 A4:.5 G4:.5 | F4:1.5 D4:.5 D4:1 C4:1 | F4:3 r:1", pickup=1),
+    sc._scored("frere_jacques_f", "F major", "4/4", 108, (PIANO,),
+               "F4:1 G4:1 A4:1 F4:1 | F4:1 G4:1 A4:1 F4:1 | A4:1 Bb4:1 C5:2 | A4:1 Bb4:1 C5:2 |"
+               " C5:.75 D5:.25 C5:.5 Bb4:.5 A4:1 F4:1 | C5:.75 D5:.25 C5:.5 Bb4:.5 A4:1 F4:1 |"
+               " F4:1 C4:1 F4:2 | F4:1 C4:1 F4:2"),
+    sc._scored("scarborough_fair_d", "D dorian", "3/4", 108, (VOICE,),
+               "D4:2 D4:1 | A4:2 A4:1 | E4:1.5 F4:.5 E4:1 | D4:3 | r:1 A4:1 C5:1 | D5:2 C5:1 | A4:1 B4:1 G4:1 |"
+               " A4:3 | r:1 D5:1 D5:1 | D5:2 C5:1 | A4:2 A4:1 | G4:1 F4:1 E4:1 | C4:2 C4:1 | D4:1 A4:1 G4:1 |"
+               " F4:1 E4:1 D4:1 | D4:3"),
+)
+# fmt: on
+HELD_OUT_KNOWN = _performed(HELD_OUT_KNOWN_MELODIES, first_seed=7000)
+
+# Round 9, held out: more well-known tunes, written after round 8's repeated notes had been
+# fixed and run once on the final code (repeated notes, pickups, slow 3/4 and 6/8).
+# fmt: off
+HELD_OUT_KNOWN_2_MELODIES = (
+    sc._scored("jingle_bells_g", "G major", "4/4", 120, (VIOLIN,),
+               "B4:1 B4:1 B4:2 | B4:1 B4:1 B4:2 | B4:1 D5:1 G4:1.5 A4:.5 | B4:4 | C5:1 C5:1 C5:1.5 C5:.5 |"
+               " C5:1 B4:1 B4:1 B4:.5 B4:.5 | B4:1 A4:1 A4:1 B4:1 | A4:2 D5:2"),
+    sc._scored("oh_susanna_c", "C major", "4/4", 100, (VOICE,),
+               "C4:.5 D4:.5 | E4:1 G4:1 G4:1.5 A4:.5 | G4:1 E4:1 C4:1.5 D4:.5 | E4:1 E4:1 D4:1 C4:1 | D4:3 C4:.5 D4:.5 |"
+               " E4:1 G4:1 G4:1.5 A4:.5 | G4:1 E4:1 C4:1.5 D4:.5 | E4:1 E4:1 D4:1 D4:1 | C4:3 r:1", pickup=1),
+    sc._scored("brahms_lullaby_f", "F major", "3/4", 72, (PIANO,),
+               "A4:.5 A4:.5 | C5:2 A4:.5 A4:.5 | C5:2 A4:.5 C5:.5 | F5:1 E5:1.5 D5:.5 | D5:1 C5:1 G4:.5 A4:.5 |"
+               " Bb4:1 G4:1 G4:.5 A4:.5 | Bb4:2 G4:.5 Bb4:.5 | E5:.5 D5:.5 C5:1 E5:1 | F5:3", pickup=1),
+    sc._scored("silent_night_c", "C major", "6/8", 90, (VOICE,),
+               "G4:.75 A4:.25 G4:.5 E4:1.5 | G4:.75 A4:.25 G4:.5 E4:1.5 | D5:1 D5:.5 B4:1.5 | C5:1 C5:.5 G4:1.5 |"
+               " A4:1 A4:.5 C5:.75 B4:.25 A4:.5 | G4:.75 A4:.25 G4:.5 E4:1.5 | A4:1 A4:.5 C5:.75 B4:.25 A4:.5 |"
+               " G4:.75 A4:.25 G4:.5 E4:1.5"),
+    sc._scored("johnny_marching_e_minor", "E minor", "6/8", 150, (FLUTE,),
+               "B3:.5 | E4:1 E4:.5 E4:1 G4:.5 | B4:1 B4:.5 B4:1 G4:.5 | A4:1 A4:.5 A4:1 G4:.5 | F#4:1.5 D4:1 B3:.5 |"
+               " E4:1 E4:.5 E4:1 G4:.5 | B4:1 B4:.5 B4:1 E5:.5 | D5:1 B4:.5 A4:1 F#4:.5 | E4:3", pickup=.5),
+    sc._scored("row_your_boat_c", "C major", "6/8", 120, (PIANO,),
+               "C4:1.5 C4:1.5 | C4:1 D4:.5 E4:1.5 | E4:1 D4:.5 E4:1 F4:.5 | G4:3 |"
+               " C5:.5 C5:.5 C5:.5 G4:.5 G4:.5 G4:.5 | E4:.5 E4:.5 E4:.5 C4:.5 C4:.5 C4:.5 | G4:1 F4:.5 E4:1 D4:.5 | C4:3"),
+    sc._scored("michael_row_c", "C major", "4/4", 96, (VOICE,),
+               "C4:1 E4:1 G4:2 | E4:1 G4:1 A4:2 | G4:2 r:1 E4:1 | G4:1 G4:1 G4:2 | E4:1 F4:1 G4:2 | F4:2 E4:2 |"
+               " D4:1 C4:1 D4:2 | C4:4"),
+)
+# fmt: on
+HELD_OUT_KNOWN_2 = _performed(HELD_OUT_KNOWN_2_MELODIES, first_seed=8000)

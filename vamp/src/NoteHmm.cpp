@@ -202,7 +202,7 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
         if (!placed.empty() && placed.back().endFrame > start) placed.back().endFrame = start;
 
         for (int onset : onsets) {
-            if (onset - start < minFrames || note.endFrame - onset < minFrames || !isStrong(onset)) continue;
+            if (onset - start < minFrames || note.endFrame - onset < minFrames) continue;
             const Split split = reattack(start, onset);
             if (split.start - start < minFrames) continue;
             placed.push_back({start, split.end, medianPitch(pitchHz, start, split.end)});

@@ -68,9 +68,9 @@ struct Split {
 // them (a re-struck note keeps its pitch, so the note model alone cannot see
 // it). First, touching fragments less than half a semitone apart merge unless
 // a strong onset (isStrong(frame)) separates them. An onset within
-// [start - snapBefore, start + snapAfter] frames moves the start there; a
-// strong onset inside a note splits it where reattack(noteStart, frame)
-// finds a re-attack (start >= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
+// [start - snapBefore, start + snapAfter] frames moves the start there; an
+// onset inside a note splits it where reattack(noteStart, frame) finds a
+// re-attack (start >= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,

@@ -57,6 +57,10 @@ constexpr float kSteadySplitRiseDb = 6.f;
 // band 1.5x); fluidsynth's flute makes no breath noise when re-struck (1.2-1.3x) but
 // rises 18-22 dB.
 constexpr float kBroadbandOnsetRatio = 1.4f;
+// A strong onset whose flux peaks this many times the note's median is a note struck or
+// bowed again even when it rises less than kSteadySplitRiseDb: a piano's repeated note
+// played softer while the first still rings rose 4.3 dB with flux 10x.
+constexpr float kStruckOnsetRatio = 3.f;
 constexpr float kBroadbandNearS = 0.025f;
 constexpr float kCleanRiseDb = 16.f;
 // A note that rose kCleanRiseDb out of its dip was released before it was played
@@ -69,6 +73,12 @@ constexpr float kArticulationS = 0.08f;
 constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
+// Weaker onsets (down to this share of the strong threshold) split a note too, on the level's
+// dip and rise and a flux peak of kWeakOnsetBroadbandRatio, above any swell's (1.2-1.6x): a
+// violin's legato repeated note (flux 4.3x) in a piece whose first notes were loud fell just
+// under the strong threshold; a choir's swell into its next note (1.45x) does not split.
+constexpr float kWeakSplitOnsetRatio = 0.4f;
+constexpr float kWeakOnsetBroadbandRatio = 2.f;
 // A window's note may start this much before the end of the previous window's
 // last note and still be emitted (from that end on): the two decodes place a
 // note cut at its start a few frames apart.
@@ -447,13 +457,17 @@ std::vector<Note> PyinPlugin::spanNotes() {
         m_noteHmm.decode(m_voicedPitch, m_voicedProbability), onsets, strength, m_voicedPitch,
         isStrong,
         [&, span = framesOf(kSplitSpanS)](int noteStart, int frame) -> Split {
+            const bool strong = isStrong(frame);
+            if (!strong && strength[frame] < kWeakSplitOnsetRatio * strongOnset) return {-1, -1};
             const Reattack found = m_onsets->reattack(noteStart, frame, span, kSplitRiseDb, kSplitDipDb);
             if (found.start < 0) return {-1, -1};
             if (found.riseDb >= kCleanRiseDb) return {found.released, found.start};
-            if (articulated(noteStart, frame)) return {found.start, found.start};
+            if (strong && articulated(noteStart, frame)) return {found.start, found.start};
             const int context = std::min(static_cast<int>(m_voicedPitch.size()), frame + framesOf(kArticulationContextS));
             const float broadband = m_harmonics->fluxRatio(noteStart, context, frame, framesOf(kBroadbandNearS));
-            const bool played = found.riseDb >= kSteadySplitRiseDb && broadband >= kBroadbandOnsetRatio;
+            const bool played = (found.riseDb >= kSteadySplitRiseDb
+                                 && broadband >= (strong ? kBroadbandOnsetRatio : kWeakOnsetBroadbandRatio))
+                                || (strong && broadband >= kStruckOnsetRatio);
             return played ? Split{found.start, found.start} : Split{-1, -1};
         },
         framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
