@@ -282,6 +282,18 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
           f"{_share(rows, lambda r: abs(r['measures']['found'] - r['measures']['expected']) <= 1)}")
 
 
+# Held-out rounds: (what each holds, its performances, the flag it needs or None).
+HELD_OUT_ROUNDS = (
+    ("round 3's classes, not tuned on", humanised.HELD_OUT, None),
+    ("round 4's classes: whole-beat triplets after a pickup, 2/4 airs", humanised.HELD_OUT_TEMPO, None),
+    ("round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8", humanised.HELD_OUT_SLOW, None),
+    ("round 6: the check on round 5, slow and brisk pieces", humanised.HELD_OUT_CHECK, "check"),
+    ("round 7: modal tunes in dorian and mixolydian", humanised.HELD_OUT_MODAL, None),
+    ("round 8: well-known tunes, pickups, a dotted 6/8, a dorian song", humanised.HELD_OUT_KNOWN, None),
+    ("round 9: more well-known tunes, run once on the final code", humanised.HELD_OUT_KNOWN_2, None),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "audioscore-humanised")
@@ -314,34 +326,11 @@ def main(argv: list[str] | None = None) -> int:
                    f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
                    subsets=[("re-performed, round 1's pieces", original), ("re-performed, all", {p.name for p in again})])
-    held_out = [p for p in humanised.HELD_OUT if not args.piece or p.name in args.piece]
-    if held_out:
-        run_corpus("humanised, held out (round 3's classes, not tuned on)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out], args)
-    held_out_tempo = [p for p in humanised.HELD_OUT_TEMPO if not args.piece or p.name in args.piece]
-    if held_out_tempo:
-        run_corpus("humanised, held out (round 4's classes: whole-beat triplets after a pickup, 2/4 airs)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_tempo], args)
-    held_out_slow = [p for p in humanised.HELD_OUT_SLOW if not args.piece or p.name in args.piece]
-    if held_out_slow:
-        run_corpus("humanised, held out (round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_slow], args)
-    held_out_check = [p for p in humanised.HELD_OUT_CHECK if not args.piece or p.name in args.piece]
-    if held_out_check and args.check:
-        run_corpus("humanised, held out (round 6: the check on round 5, slow and brisk pieces)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_check], args)
-    held_out_modal = [p for p in humanised.HELD_OUT_MODAL if not args.piece or p.name in args.piece]
-    if held_out_modal:
-        run_corpus("humanised, held out (round 7: modal tunes in dorian and mixolydian)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_modal], args)
-    held_out_known = [p for p in humanised.HELD_OUT_KNOWN if not args.piece or p.name in args.piece]
-    if held_out_known:
-        run_corpus("humanised, held out (round 8: well-known tunes, pickups, a dotted 6/8, a dorian song)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_known], args)
-    held_out_known_2 = [p for p in humanised.HELD_OUT_KNOWN_2 if not args.piece or p.name in args.piece]
-    if held_out_known_2:
-        run_corpus("humanised, held out (round 9: more well-known tunes, run once on the final code)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in held_out_known_2], args)
+    for label, performances, wanted in HELD_OUT_ROUNDS:
+        chosen = [p for p in performances if not args.piece or p.name in args.piece]
+        if chosen and (wanted is None or getattr(args, wanted)):
+            run_corpus(f"humanised, held out ({label})",
+                       [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in chosen], args)
     if not args.no_real and not args.piece:
         real_clips()
     if args.json:
