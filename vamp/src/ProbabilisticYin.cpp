@@ -140,10 +140,9 @@ int localMinima(const float *v, int from, int to, int *out) {
 constexpr int kKeptBins = 192;
 // A trough is the shoulder of a deeper one at most this factor further in lag.
 constexpr float kShoulderRatio = 1.12f;
-// Candidates below this are refined on a smoothed waveform (refinePitch): stretched
-// partials of strings pull YIN's period sharp (fluidsynth's piano read 15-26 cents
-// sharp from G3 to A5, whose fundamentals an FFT puts within 3 cents).
-constexpr float kRefineBelowHz = 1100.f;
+// Candidates below this are refined on a smoothed waveform (refineLowPitch):
+// stretched partials of low strings pull YIN's period sharp.
+constexpr float kRefineBelowHz = 160.f;
 // Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp).
 constexpr float kRefineCents = 30.f;
 constexpr int kRefineSpanMax = 16;
@@ -247,9 +246,9 @@ void ProbabilisticYin::hannPower(int bins, float *out) const {
     for (int k = live; k < bins; ++k) out[k] = 0.f;
 }
 
-float ProbabilisticYin::refinePitch(const float *frame, float hz) {
-    // Strings' partials are stretched (f_k = k f0 sqrt(1 + B k^2)), and a
-    // bright note's window holds many of them: the best period of the whole
+float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
+    // Low strings' partials are stretched (f_k = k f0 sqrt(1 + B k^2)), and a
+    // low note's window holds many of them: the best period of the whole
     // waveform is a compromise that reads 10-25 cents sharp of the
     // fundamental. Smoothed by two moving averages of a third of the period
     // (nulls at 3 f0, 6 f0, ...; partial 2 at -15 dB, 4 and up under -27 dB),
@@ -257,9 +256,8 @@ float ProbabilisticYin::refinePitch(const float *frame, float hz) {
     const int n = m_blockSize, w = m_window;
     const float lag = m_sampleRate / hz;
     const int length = std::max(2, static_cast<int>(std::lround(lag / 3.f)));
-    // At least 3 lags each side: over 30 cents a high note's period moves by under a sample.
     const int kRefineSpan = std::clamp(
-        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 3, kRefineSpanMax);
+        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
     if (lag + kRefineSpan + 1 >= n - length) return hz;
     m_smoothed.resize(n);
     m_running.resize(n);
@@ -275,8 +273,8 @@ float ProbabilisticYin::refinePitch(const float *frame, float hz) {
     boxcar(m_scratch.data(), m_smoothed.data(), needed);
     // Difference over the window's samples clear of the edges the averages blur.
     if (to - from < lag / 2) return hz;
-    // The smoothed waveform has nothing above about 3 f0 (3.3 kHz at 1100 Hz, under
-    // the 5.5 kHz that every kRefineStride-th sample resolves): enough for the sums.
+    // The smoothed waveform has nothing above about 3 f0 (> 90 samples a cycle
+    // at 160 Hz): every kRefineStride-th sample is enough for the sums.
     double energy = 0;
     for (int j = from; j < to; j += kRefineStride) energy += static_cast<double>(m_smoothed[j]) * m_smoothed[j];
     float d[2 * kRefineSpanMax + 1];
@@ -306,10 +304,8 @@ float ProbabilisticYin::refinePitch(const float *frame, float hz) {
     const float left = d[best - 1], value = d[best], right = d[best + 1];
     const float curvature = left - 2 * value + right;
     const float shift = curvature > 0 ? 0.5f * (left - right) / curvature : 0.f;
-    // Stretched partials only ever read sharp: a longer period or none, and at most
-    // kRefineCents longer (a high note's span of 3 lags reaches further).
-    const float refined = m_sampleRate / (centre + best - kRefineSpan + shift);
-    return std::clamp(refined, hz * std::exp2(-kRefineCents / 1200.f), hz);
+    // Stretched partials only ever read sharp: a longer period or none.
+    return std::min(hz, m_sampleRate / (centre + best - kRefineSpan + shift));
 }
 
 float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> &out) {
@@ -360,7 +356,7 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
 
     for (auto i = firstCandidate; i < out.size(); ++i)
         if (out[i].frequencyHz < kRefineBelowHz && out[i].probability >= kRefineMinProbability)
-            out[i].frequencyHz = refinePitch(frame, out[i].frequencyHz);
+            out[i].frequencyHz = refineLowPitch(frame, out[i].frequencyHz);
 
     // Thresholds below every trough: YIN falls back to the global minimum,
     // which the paper down-weights by p_a.

@@ -49,8 +49,8 @@ public:
 private:
     void differenceFunction(const float *frame);
     float priorMassAtOrBelow(float threshold) const;
-    // A candidate's frequency from the period of its first partials.
-    float refinePitch(const float *frame, float hz);
+    // A low candidate's frequency from the period of its first partials.
+    float refineLowPitch(const float *frame, float hz);
 
     float m_sampleRate;
     int m_blockSize;
@@ -69,7 +69,7 @@ private:
     std::vector<double> m_squaresPrefix;
     std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
-    std::vector<float> m_scratch, m_smoothed;  // refinePitch's buffers
+    std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
     std::vector<double> m_running;
     std::vector<int> m_minima, m_troughs;
     std::vector<float> m_rawSpectrum;  // re, im of bins [0, kKeptBins] of the last frame  // lags of this frame's troughs, shoulders dropped
