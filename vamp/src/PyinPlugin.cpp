@@ -73,8 +73,9 @@ constexpr float kArticulationS = 0.08f;
 constexpr float kArticulationContextS = 0.25f;  // the note's pitch: its median this far around
 // Strong onsets: at least this share of the 90th percentile of detected onset strengths.
 constexpr float kStrongOnsetRatio = 0.25f;
-// Weaker onsets (down to this share of the strong threshold) split a note too, on the level's
-// dip and rise and a flux peak of kWeakOnsetBroadbandRatio, above any swell's (1.2-1.6x): a
+// Weaker onsets (down to this share of the strong threshold) split a note too, on a rise of
+// kCleanRiseDb out of the dip, or of kSteadySplitRiseDb with a flux peak of
+// kWeakOnsetBroadbandRatio, above any swell's (1.2-1.6x); never on a pitch move alone: a
 // violin's legato repeated note (flux 4.3x) in a piece whose first notes were loud fell just
 // under the strong threshold; a choir's swell into its next note (1.45x) does not split.
 constexpr float kWeakSplitOnsetRatio = 0.4f;
