@@ -59,6 +59,7 @@ CHARACTERISTIC_RATIO = 3.0
 # sharps or flats are the common ones. The tuning estimate of the corpus's 182 performances
 # was within 3.6 cents of the played tuning for 95 % of them.
 AMBIGUOUS_TUNING_CENTS = 5.0
+KEY_SAMPLE_NOTES = 2000
 # Semitones from a major scale's tonic to the tonic of each of its modes written here.
 _MODE_DEGREES = {"major": 0, "dorian": 2, "mixolydian": 7, "minor": 9}
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -137,7 +138,10 @@ def quarter_tone_shift(notes: Sequence[tuple[int, float]], tuning_cents: float) 
         return 0
     # Notes 49 cents sharp of C read as C or, 51 cents flat, as C#.
     step = 1 if tuning_cents > 0 else -1
-    key = estimate_key(notes)
+    # Evenly spaced notes, the first and last kept, give a long take's signature in a fraction
+    # of the time (music21 took 9 s for 60,000 notes).
+    picked = np.linspace(0, len(notes) - 1, min(len(notes), KEY_SAMPLE_NOTES)).round().astype(int)
+    key = estimate_key([notes[i] for i in picked])
     other = m21key.Key(m21pitch.Pitch((key.tonic.pitchClass + step) % 12).name, key.mode)
     return step if abs(_enharmonic(other).sharps) < abs(_enharmonic(key).sharps) else 0
 
