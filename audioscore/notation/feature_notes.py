@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from audioscore.analysis.audio import Limits
+from audioscore.analysis.note_cleaning import tuned_midi
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
@@ -178,7 +179,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
 def _tuning_cents(notes: list[dict[str, Any]]) -> float:
     """The take's tuning as the melody engine took it off each (checked) note: its
     ``pitch_hz`` against its ``midi``, cents in [-50, 50); 0 when no note has a ``pitch_hz``."""
-    cents = [100.0 * (69.0 + 12.0 * math.log2(n["pitch_hz"] / 440.0) - n["midi"]) for n in notes if "pitch_hz" in n]
+    cents = [100.0 * (tuned_midi(n["pitch_hz"]) - n["midi"]) for n in notes if "pitch_hz" in n]
     return float((np.median(cents) + 50.0) % 100.0 - 50.0) if cents else 0.0
 
 

@@ -142,8 +142,12 @@ def quarter_tone_shift(notes: Sequence[tuple[int, float]], tuning_cents: float) 
     # of the time (music21 took 9 s for 60,000 notes).
     picked = np.linspace(0, len(notes) - 1, min(len(notes), KEY_SAMPLE_NOTES)).round().astype(int)
     key = estimate_key([notes[i] for i in picked])
-    other = m21key.Key(m21pitch.Pitch((key.tonic.pitchClass + step) % 12).name, key.mode)
-    return step if abs(_enharmonic(other).sharps) < abs(_enharmonic(key).sharps) else 0
+    tonic = key.tonic.pitchClass
+
+    def signature(pitch_class: int) -> int:
+        return abs(_simplest_key(pitch_class % 12, key.mode).sharps)
+
+    return step if signature(tonic + step) < signature(tonic) else 0
 
 
 def _modal(key: m21key.Key, notes: list[tuple[int, float]]) -> m21key.Key:
@@ -196,6 +200,11 @@ def _on_tonic(tonic: int, share: np.ndarray) -> m21key.Key:
         mode = "major" if more(11, 10) else "mixolydian"
     else:
         mode = "dorian" if more(9, 8) and more(10, 11) and share[(tonic + 9) % 12] > 0 else "minor"
+    return _simplest_key(tonic, mode)
+
+
+def _simplest_key(tonic: int, mode: str) -> m21key.Key:
+    """The ``mode`` on pitch class ``tonic`` spelled with the fewest sharps or flats."""
     return _enharmonic(m21key.Key(m21pitch.Pitch(tonic).name, mode))
 
 
