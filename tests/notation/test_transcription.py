@@ -210,3 +210,16 @@ def test_a_piano_tune_played_at_one_velocity_keeps_its_bar_lines(tmp_path: Path)
     wav, _ = corpus.render(melody, corpus.PIANO, tmp_path, 44100)  # as bench_transcribe renders it
     result = transcribe_file(wav, tmp_path / "out", plot=False)
     assert result.score["time_signature"] == "4/4"
+
+
+@pytest.mark.parametrize("name", ["frere_jacques_f", "brahms_lullaby_f"])
+def test_a_piano_take_tuned_sharp_is_written_in_its_key(tmp_path: Path, name: str) -> None:
+    """Two F major tunes on fluidsynth's piano, 41 cents sharp. The piano's stretched partials
+    read 15-26 cents sharp of its fundamentals, which took these takes past the quarter tone:
+    every note a semitone high, in F-sharp major (before). Each note's pitch now comes from
+    its first partials."""
+    performance = next(p for p in humanised.HELD_OUT_KNOWN + humanised.HELD_OUT_KNOWN_2 if p.name == name)
+    assert performance.program == 0 and performance.tuning_cents > 40
+    wav = humanised.render_performance(performance, tmp_path / "render")
+    score = transcribe_file(wav, tmp_path / "out", plot=False).score
+    assert score["key"] == "F major"

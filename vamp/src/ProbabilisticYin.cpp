@@ -140,11 +140,18 @@ int localMinima(const float *v, int from, int to, int *out) {
 constexpr int kKeptBins = 192;
 // A trough is the shoulder of a deeper one at most this factor further in lag.
 constexpr float kShoulderRatio = 1.12f;
-// Candidates below this are refined on a smoothed waveform (refineLowPitch):
+// Candidates below this are refined on a smoothed waveform (refinePitch):
 // stretched partials of low strings pull YIN's period sharp.
 constexpr float kRefineBelowHz = 160.f;
-// Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp).
+// Above it and up to this, only the likeliest candidate is refined, for the notes' pitch
+// alone (lastRefined): fluidsynth's piano read 15-26 cents sharp from G3 to A5, where an
+// FFT puts its fundamentals within 3 cents. Refining every candidate that high moved the
+// pitch track and with it the notes' boundaries (a voice's eighth in a noisy room merged).
+constexpr float kRefineNoteBelowHz = 1100.f;
+// Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp); for
+// the notes' pitch more (fluidsynth's piano F#4 reads 37 cents sharp).
 constexpr float kRefineCents = 30.f;
+constexpr float kRefineNoteCents = 50.f;
 constexpr int kRefineSpanMax = 16;
 constexpr int kRefineStride = 4;
 // Candidates less likely than this are left alone (subharmonics of higher notes, noise).
@@ -246,9 +253,9 @@ void ProbabilisticYin::hannPower(int bins, float *out) const {
     for (int k = live; k < bins; ++k) out[k] = 0.f;
 }
 
-float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
-    // Low strings' partials are stretched (f_k = k f0 sqrt(1 + B k^2)), and a
-    // low note's window holds many of them: the best period of the whole
+std::optional<float> ProbabilisticYin::refinePitch(const float *frame, float hz, float cents) {
+    // Strings' partials are stretched (f_k = k f0 sqrt(1 + B k^2)), and a
+    // bright note's window holds many of them: the best period of the whole
     // waveform is a compromise that reads 10-25 cents sharp of the
     // fundamental. Smoothed by two moving averages of a third of the period
     // (nulls at 3 f0, 6 f0, ...; partial 2 at -15 dB, 4 and up under -27 dB),
@@ -256,9 +263,10 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     const int n = m_blockSize, w = m_window;
     const float lag = m_sampleRate / hz;
     const int length = std::max(2, static_cast<int>(std::lround(lag / 3.f)));
+    // At least 3 lags each side: over 30 cents a high note's period moves by under a sample.
     const int kRefineSpan = std::clamp(
-        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-kRefineCents / 1200.f)))) + 1, 2, kRefineSpanMax);
-    if (lag + kRefineSpan + 1 >= n - length) return hz;
+        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-cents / 1200.f)))) + 1, 3, kRefineSpanMax);
+    if (lag + kRefineSpan + 1 >= n - length) return std::nullopt;
     m_smoothed.resize(n);
     m_running.resize(n);
     auto boxcar = [this, n, length](const float *in, float *out, int count) {
@@ -272,9 +280,9 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     boxcar(frame, m_scratch.data(), std::min(n, needed + length));
     boxcar(m_scratch.data(), m_smoothed.data(), needed);
     // Difference over the window's samples clear of the edges the averages blur.
-    if (to - from < lag / 2) return hz;
-    // The smoothed waveform has nothing above about 3 f0 (> 90 samples a cycle
-    // at 160 Hz): every kRefineStride-th sample is enough for the sums.
+    if (to - from < lag / 2) return std::nullopt;
+    // The smoothed waveform has nothing above about 3 f0 (3.3 kHz at 1100 Hz, under
+    // the 5.5 kHz that every kRefineStride-th sample resolves): enough for the sums.
     double energy = 0;
     for (int j = from; j < to; j += kRefineStride) energy += static_cast<double>(m_smoothed[j]) * m_smoothed[j];
     float d[2 * kRefineSpanMax + 1];
@@ -297,7 +305,7 @@ float ProbabilisticYin::refineLowPitch(const float *frame, float hz) {
     const int step = difference(-1) < difference(0) ? -1 : 1;
     while (std::abs(k + step) < kRefineSpan && difference(k + step) < difference(k)) k += step;
     // Keep YIN's answer unless the smoothed waveform repeats clearly at a lag inside the span.
-    if (std::abs(k) >= kRefineSpan - 1 || energy <= 0 || difference(k) > kRefineMaxDifference * 2 * energy) return hz;
+    if (std::abs(k) >= kRefineSpan - 1 || energy <= 0 || difference(k) > kRefineMaxDifference * 2 * energy) return std::nullopt;
     const int best = k + kRefineSpan;
     difference(k - 1);
     difference(k + 1);
@@ -354,9 +362,18 @@ float ProbabilisticYin::analyse(const float *frame, std::vector<PitchCandidate> 
         voicedProbability += mass;
     }
 
-    for (auto i = firstCandidate; i < out.size(); ++i)
+    m_lastRefined = {0.f, 0.f};
+    const PitchCandidate *likeliest = nullptr;
+    for (auto i = firstCandidate; i < out.size(); ++i) {
         if (out[i].frequencyHz < kRefineBelowHz && out[i].probability >= kRefineMinProbability)
-            out[i].frequencyHz = refineLowPitch(frame, out[i].frequencyHz);
+            out[i].frequencyHz = refinePitch(frame, out[i].frequencyHz, kRefineCents).value_or(out[i].frequencyHz);
+        else if (out[i].frequencyHz < kRefineNoteBelowHz && out[i].probability >= kRefineMinProbability
+                 && (!likeliest || out[i].probability > likeliest->probability))
+            likeliest = &out[i];
+    }
+    if (likeliest)
+        if (const auto refined = refinePitch(frame, likeliest->frequencyHz, kRefineNoteCents))
+            m_lastRefined = {likeliest->frequencyHz, *refined};
 
     // Thresholds below every trough: YIN falls back to the global minimum,
     // which the paper down-weights by p_a.

@@ -6,6 +6,8 @@
 #include <fftw3.h>
 
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace audioscore {
@@ -46,11 +48,17 @@ public:
     // Root mean square of the last analysed frame.
     float lastRms() const { return m_rms; }
 
+    // The last frame's likeliest candidate from kRefineBelowHz up, and its frequency refined
+    // on its first partials ({0, 0}: none, or no refinement); candidates there are otherwise
+    // left as YIN read them.
+    std::pair<float, float> lastRefined() const { return m_lastRefined; }
+
 private:
     void differenceFunction(const float *frame);
     float priorMassAtOrBelow(float threshold) const;
-    // A low candidate's frequency from the period of its first partials.
-    float refineLowPitch(const float *frame, float hz);
+    // A candidate's frequency from the period of its first partials, searched within `cents`
+    // (none when the smoothed waveform does not repeat clearly there).
+    std::optional<float> refinePitch(const float *frame, float hz, float cents);
 
     float m_sampleRate;
     int m_blockSize;
@@ -58,6 +66,7 @@ private:
     int m_minLag;
     int m_maxLag;
     float m_rms = 0.f;
+    std::pair<float, float> m_lastRefined{0.f, 0.f};
 
     // Cumulative prior mass over the 100 thresholds 0.01 .. 1.00.
     std::vector<double> m_priorCdf;
@@ -69,7 +78,7 @@ private:
     std::vector<double> m_squaresPrefix;
     std::vector<float> m_difference, m_runningSum;
     std::vector<float> m_cmnd;  // cumulative-mean-normalised difference
-    std::vector<float> m_scratch, m_smoothed;  // refineLowPitch's buffers
+    std::vector<float> m_scratch, m_smoothed;  // refinePitch's buffers
     std::vector<double> m_running;
     std::vector<int> m_minima, m_troughs;
     std::vector<float> m_rawSpectrum;  // re, im of bins [0, kKeptBins] of the last frame  // lags of this frame's troughs, shoulders dropped

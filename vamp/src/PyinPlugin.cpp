@@ -80,6 +80,11 @@ constexpr float kStrongOnsetRatio = 0.25f;
 // under the strong threshold; a choir's swell into its next note (1.45x) does not split.
 constexpr float kWeakSplitOnsetRatio = 0.4f;
 constexpr float kWeakOnsetBroadbandRatio = 2.f;
+// A note's pitch is refined on its first partials (ProbabilisticYin::lastRefined) by the
+// median over its frames within kRefinedSameCents of it (an attack's first frames read up
+// to 35 cents sharp); fewer than kRefinedMinS of refined frames leave it as it is.
+constexpr float kRefinedSameCents = 35.f;
+constexpr float kRefinedMinS = 0.03f;
 // A window's note may start this much before the end of the previous window's
 // last note and still be emitted (from that end on): the two decodes place a
 // note cut at its start a few frames apart.
@@ -255,10 +260,12 @@ void PyinPlugin::reset() {
     m_peakRms = 0.f;
     m_peakDecay = m_stepSize ? std::pow(10.f, -kPeakDecayDbPerS * m_stepSize / m_inputSampleRate / 20.f) : 1.f;
     m_lastNoteCutShort = false;
-    for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch}) {
+    for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch, &m_scale}) {
         frames->clear();
         frames->shrink_to_fit();
     }
+    m_refined.clear();
+    m_refined.shrink_to_fit();
     m_spanOnsets.clear();
     m_earlierOnsets.clear();
     m_noteHmm = NoteHmm();
@@ -309,6 +316,7 @@ Vamp::Plugin::FeatureSet PyinPlugin::process(const float *const *inputBuffers, V
     }
     m_pitchHmm->addFrame(m_candidates.data(), static_cast<int>(m_candidates.size()), voiced);
     m_voicedProbability.push_back(voiced);
+    m_refined.push_back(m_yin->lastRefined());
     m_onsets->process(inputBuffers[0]);  // the block's first half: centred on the frame time
     m_harmonicPower.resize(m_harmonics->bins());
     m_yin->hannPower(m_harmonics->bins(), m_harmonicPower.data());  // the whole block: centred a quarter block later
@@ -351,8 +359,15 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
     const std::vector<Note> notes = spanNotes();
     const int cut = final ? m_frames : chooseCut(notes);
 
+    // Each note's frames are scaled by its refinement, so the track and the notes agree.
+    std::vector<float> refinements(notes.size());
+    m_scale.assign(m_pitch.size(), 1.f);
+    for (size_t i = 0; i < notes.size(); ++i) {
+        refinements[i] = refinement(notes[i]);
+        std::fill(m_scale.begin() + notes[i].startFrame, m_scale.begin() + notes[i].endFrame, refinements[i]);
+    }
     for (int f = m_committed; f < cut; ++f) {
-        const float pitch = m_pitch[f - m_spanStart];
+        const float pitch = m_pitch[f - m_spanStart] * (m_pitch[f - m_spanStart] > 0 ? m_scale[f - m_spanStart] : 1.f);
         if (pitch <= 0 && m_outputUnvoiced == 0) continue;
         Feature feature;
         feature.hasTimestamp = true;
@@ -365,7 +380,8 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
     // note emitted is the previous window's, already out, unless that note
     // was cut short: then this is its continuation.
     const int tolerance = framesOf(kJoinToleranceS), minFrames = framesOf(m_pruneSeconds);
-    for (const auto &note : notes) {
+    for (size_t i = 0; i < notes.size(); ++i) {
+        const Note &note = notes[i];
         const int noteStart = m_spanStart + note.startFrame;
         if (noteStart >= cut) break;
         const int end = std::min(m_spanStart + note.endFrame, cut);
@@ -377,7 +393,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
         feature.hasTimestamp = feature.hasDuration = true;
         feature.timestamp = frameTime(start);
         feature.duration = frameTime(end) - feature.timestamp;
-        feature.values.push_back(note.frequencyHz);
+        feature.values.push_back(note.frequencyHz * refinements[i]);
         fs[Notes].push_back(std::move(feature));
         m_lastNoteEnd = end;
         m_lastNoteCutShort = m_spanStart + note.endFrame > cut;
@@ -390,6 +406,7 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
     const int keepFrom = std::max(m_spanStart, m_committed - m_contextFrames);
     const int drop = keepFrom - m_spanStart;
     m_voicedProbability.erase(m_voicedProbability.begin(), m_voicedProbability.begin() + drop);
+    m_refined.erase(m_refined.begin(), m_refined.begin() + drop);
     m_pitch.erase(m_pitch.begin(), m_pitch.begin() + drop);
     for (int onset : m_spanOnsets)
         if (onset < drop) m_earlierOnsets.emplace_back(m_spanStart + onset, m_onsets->strength()[onset]);
@@ -436,6 +453,21 @@ bool PyinPlugin::articulated(int noteStart, int frame) const {
     for (int f = std::max(0, frame - near); f < std::min(frames, frame + near); ++f)
         if (m_voicedPitch[f] > 0 && std::fabs(1200.f * std::log2(m_voicedPitch[f] / noteHz)) >= kArticulationCents) return true;
     return false;
+}
+
+float PyinPlugin::refinement(const Note &note) const {
+    // The median over the note's own frames (its start may have moved back over the previous
+    // note's pitch) that were refined: a piano's first frames hold the previous note's release.
+    std::vector<float> ratios;
+    for (int f = note.startFrame; f < note.endFrame; ++f) {
+        const float hz = m_voicedPitch[f];
+        const auto [candidate, refined] = m_refined[f];
+        if (hz > 0 && candidate > 0 && std::fabs(1200.f * std::log2(hz / note.frequencyHz)) < kRefinedSameCents
+            && std::fabs(1200.f * std::log2(hz / candidate)) < 1.f)
+            ratios.push_back(refined / candidate);
+    }
+    if (static_cast<int>(ratios.size()) < framesOf(kRefinedMinS)) return 1.f;
+    return medianPitch(ratios, 0, static_cast<int>(ratios.size()));
 }
 
 std::vector<Note> PyinPlugin::spanNotes() {

@@ -56,6 +56,9 @@ private:
     std::vector<Note> reattacked(const std::vector<Note> &notes) const;
     // Whether the pitch track leaves the note around `frame` (a re-articulation).
     bool articulated(int noteStart, int frame) const;
+    // The factor that takes a note's pitch to that of its first partials: the median over its
+    // frames of their likeliest candidate's refinement (ProbabilisticYin::lastRefined).
+    float refinement(const Note &note) const;
     int chooseCut(const std::vector<Note> &notes) const;
 
     // Parameters.
@@ -87,10 +90,11 @@ private:
     bool m_lastNoteCutShort = false;  // that note went on past the cut
     // Frames [m_spanStart, m_frames). Pitch: as emitted before m_committed, the latest estimate after.
     std::vector<float> m_voicedProbability, m_pitch;
+    std::vector<std::pair<float, float>> m_refined;  // (candidate Hz, refined Hz) per frame
     std::vector<int> m_spanOnsets;  // of the last decode, relative to m_spanStart
     // Onsets (frame, strength) before m_spanStart, within the statistics horizon.
     std::vector<std::pair<int, float>> m_earlierOnsets;
-    std::vector<float> m_path, m_voicedPitch;  // scratch, reused by every decode
+    std::vector<float> m_path, m_voicedPitch, m_scale;  // scratch, reused by every decode
     Vamp::RealTime m_firstTimestamp;
     bool m_haveFirstTimestamp = false;
 };
