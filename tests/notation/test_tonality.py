@@ -140,12 +140,12 @@ def test_a_take_a_quarter_tone_off_and_a_real_change_of_key_stay_as_sung() -> No
 @pytest.mark.parametrize(
     ("transposed", "tuning_cents", "expected"),
     [
-        (-1, -48.0, -1),  # read as B major from notes 48 cents flat of it: B-flat (2 flats, not 5 sharps)
-        (-1, 47.0, 1),    # read as B major from notes 47 cents sharp of it: C major
-        (0, 48.0, 0),     # C major, not D-flat (5 flats)
-        (0, -48.0, 0),    # C major, not B (5 sharps)
-        (-1, -40.0, 0),   # 40 cents flat is a take tuned low, not a quarter tone: B major stays
-        (4, 47.0, 1),     # E major becomes F major (1 flat): the prior's cost when the take was in E
+        (-1, -49.0, -1),  # read as B major from notes 49 cents flat of it: B-flat (2 flats, not 5 sharps)
+        (-1, 48.5, 1),    # read as B major from notes 48.5 cents sharp of it: C major
+        (0, 49.0, 0),     # C major, not D-flat (5 flats)
+        (0, -49.0, 0),    # C major, not B (5 sharps)
+        (-1, -47.0, 0),   # 47 cents flat is a take tuned low, as read: B major stays
+        (4, 48.5, 1),     # E major becomes F major (1 flat): the prior's cost when the take was in E
     ],
 )
 def test_a_take_near_a_quarter_tone_reads_in_the_smaller_key_signature(
