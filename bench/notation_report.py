@@ -282,15 +282,17 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
           f"{_share(rows, lambda r: abs(r['measures']['found'] - r['measures']['expected']) <= 1)}")
 
 
-# Held-out rounds: (what each holds, its performances, the flag it needs or None).
-HELD_OUT_ROUNDS = (
-    ("round 3's classes, not tuned on", humanised.HELD_OUT, None),
-    ("round 4's classes: whole-beat triplets after a pickup, 2/4 airs", humanised.HELD_OUT_TEMPO, None),
-    ("round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8", humanised.HELD_OUT_SLOW, None),
-    ("round 6: the check on round 5, slow and brisk pieces", humanised.HELD_OUT_CHECK, "check"),
-    ("round 7: modal tunes in dorian and mixolydian", humanised.HELD_OUT_MODAL, None),
-    ("round 8: well-known tunes, pickups, a dotted 6/8, a dorian song", humanised.HELD_OUT_KNOWN, None),
-    ("round 9: more well-known tunes, run once on the final code", humanised.HELD_OUT_KNOWN_2, None),
+# Rounds after the first corpora: held out, and rounds 8-9 again on the piano (measured before
+# and after the change they check): (title, performances, the flag it needs or None).
+LATER_ROUNDS = (
+    ("held out (round 3's classes, not tuned on)", humanised.HELD_OUT, None),
+    ("held out (round 4's classes: whole-beat triplets after a pickup, 2/4 airs)", humanised.HELD_OUT_TEMPO, None),
+    ("held out (round 5: slow music, quarter 54-66, in 4/4, 3/4 and 6/8)", humanised.HELD_OUT_SLOW, None),
+    ("held out (round 6: the check on round 5, slow and brisk pieces)", humanised.HELD_OUT_CHECK, "check"),
+    ("held out (round 7: modal tunes in dorian and mixolydian)", humanised.HELD_OUT_MODAL, None),
+    ("held out (round 8: well-known tunes, pickups, a dotted 6/8, a dorian song)", humanised.HELD_OUT_KNOWN, None),
+    ("held out (round 9: more well-known tunes, run once on the final code)", humanised.HELD_OUT_KNOWN_2, None),
+    ("rounds 8-9's tunes on the piano (not held out)", humanised.KNOWN_ON_PIANO, None),
 )
 
 
@@ -326,10 +328,10 @@ def main(argv: list[str] | None = None) -> int:
                    f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
                    subsets=[("re-performed, round 1's pieces", original), ("re-performed, all", {p.name for p in again})])
-    for label, performances, wanted in HELD_OUT_ROUNDS:
+    for label, performances, wanted in LATER_ROUNDS:
         chosen = [p for p in performances if not args.piece or p.name in args.piece]
         if chosen and (wanted is None or getattr(args, wanted)):
-            run_corpus(f"humanised, held out ({label})",
+            run_corpus(f"humanised, {label}",
                        [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in chosen], args)
     if not args.no_real and not args.piece:
         real_clips()
