@@ -149,7 +149,8 @@ constexpr float kRefineBelowHz = 160.f;
 // pitch track and with it the notes' boundaries (a voice's eighth in a noisy room merged).
 constexpr float kRefineNoteBelowHz = 1100.f;
 // Lags searched each side of YIN's: this many cents (B = 5e-4 reads 21 cents sharp); for
-// the notes' pitch more (fluidsynth's piano F#4 reads 37 cents sharp).
+// the notes' pitch more (fluidsynth's piano F#4 reads 37 cents sharp; at 44.1 kHz, 50 cents
+// is at least 3 lags up to 1100 Hz).
 constexpr float kRefineCents = 30.f;
 constexpr float kRefineNoteCents = 50.f;
 constexpr int kRefineSpanMax = 16;
@@ -263,9 +264,8 @@ std::optional<float> ProbabilisticYin::refinePitch(const float *frame, float hz,
     const int n = m_blockSize, w = m_window;
     const float lag = m_sampleRate / hz;
     const int length = std::max(2, static_cast<int>(std::lround(lag / 3.f)));
-    // At least 3 lags each side: over 30 cents a high note's period moves by under a sample.
     const int kRefineSpan = std::clamp(
-        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-cents / 1200.f)))) + 1, 3, kRefineSpanMax);
+        static_cast<int>(std::ceil(lag * (1.f - std::exp2(-cents / 1200.f)))) + 1, 2, kRefineSpanMax);
     if (lag + kRefineSpan + 1 >= n - length) return std::nullopt;
     m_smoothed.resize(n);
     m_running.resize(n);
