@@ -569,12 +569,16 @@ def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bo
 
 def _followed(track: BeatTrack, envelope: np.ndarray, bpm: float, onsets: np.ndarray) -> BeatTrack:
     """The track re-placed on the local tempo where that moves for long (a slower middle
-    section), else as it is."""
+    section) and the onsets notate at least as simply on it, else as it is."""
     periods = _local_periods(envelope, bpm)
     if periods is None:
         return track
-    beats = _beats_at(envelope, bpm, periods)
-    return BeatTrack(_extend(beats, onsets[0], onsets[-1], 60.0 / bpm), track.compound)
+    beats = _extend(_beats_at(envelope, bpm, periods), onsets[0], onsets[-1], 60.0 / bpm)
+    # A "change" can be rubato read as another grouping of the pulse: Silent Night's slower
+    # opening measured 1.42x its eighths, just outside 3:2, and its first bars became quarters.
+    if notation_cost(onsets, beats, track.compound) > notation_cost(onsets, track.beats_s, track.compound):
+        return track
+    return BeatTrack(beats, track.compound)
 
 
 def _measured_bpm(onsets: np.ndarray, beats: np.ndarray) -> float | None:

@@ -170,3 +170,15 @@ def test_a_tune_that_speeds_up_into_its_final_ritardando_keeps_its_last_bar():
     tempo_bpm, found, placed = _played_and_placed(performance)
     assert abs(tempo_bpm / 84.0 - 1.0) < 0.04
     assert found == len(performance.truth) and placed == found
+
+
+def test_a_slower_opening_in_6_8_is_not_read_as_a_new_tempo():
+    """Silent Night's played notes (rounds 8-9 on the piano): its first bars are slower, and
+    their local beat measured 1.42 times the tracked eighth, which passed for a change of
+    tempo (not 3:2 within 4 %). Beats on that "tempo" made the opening quarters, and the
+    piece 4/4 at 121 (before); the fixed tempo's beats notate it more simply."""
+    performance = next(p for p in humanised.KNOWN_ON_PIANO if p.name == "silent_night_c")
+    rhythm, quantised, _ = notate_rhythm([PerformedNote(*note) for note in performance.played])
+    assert rhythm.time_signature == "6/8"
+    first = quantised[0].start
+    assert [n.start - first for n in quantised[:4]] == [t.start - performance.truth[0].start for t in performance.truth[:4]]
