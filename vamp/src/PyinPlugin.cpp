@@ -260,7 +260,7 @@ void PyinPlugin::reset() {
     m_peakRms = 0.f;
     m_peakDecay = m_stepSize ? std::pow(10.f, -kPeakDecayDbPerS * m_stepSize / m_inputSampleRate / 20.f) : 1.f;
     m_lastNoteCutShort = false;
-    for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch, &m_scale}) {
+    for (auto *frames : {&m_voicedProbability, &m_pitch, &m_path, &m_voicedPitch}) {
         frames->clear();
         frames->shrink_to_fit();
     }
@@ -360,14 +360,13 @@ void PyinPlugin::decode(bool final, FeatureSet &fs) {
     const int cut = final ? m_frames : chooseCut(notes);
 
     // Each note's frames are scaled by its refinement, so the track and the notes agree.
-    std::vector<float> refinements(notes.size());
-    m_scale.assign(m_pitch.size(), 1.f);
+    std::vector<float> refinements(notes.size()), scale(m_pitch.size(), 1.f);
     for (size_t i = 0; i < notes.size(); ++i) {
         refinements[i] = refinement(notes[i]);
-        std::fill(m_scale.begin() + notes[i].startFrame, m_scale.begin() + notes[i].endFrame, refinements[i]);
+        std::fill(scale.begin() + notes[i].startFrame, scale.begin() + notes[i].endFrame, refinements[i]);
     }
     for (int f = m_committed; f < cut; ++f) {
-        const float pitch = m_pitch[f - m_spanStart] * (m_pitch[f - m_spanStart] > 0 ? m_scale[f - m_spanStart] : 1.f);
+        const float pitch = m_pitch[f - m_spanStart] * (m_pitch[f - m_spanStart] > 0 ? scale[f - m_spanStart] : 1.f);
         if (pitch <= 0 && m_outputUnvoiced == 0) continue;
         Feature feature;
         feature.hasTimestamp = true;

@@ -94,7 +94,7 @@ private:
     std::vector<int> m_spanOnsets;  // of the last decode, relative to m_spanStart
     // Onsets (frame, strength) before m_spanStart, within the statistics horizon.
     std::vector<std::pair<int, float>> m_earlierOnsets;
-    std::vector<float> m_path, m_voicedPitch, m_scale;  // scratch, reused by every decode
+    std::vector<float> m_path, m_voicedPitch;  // scratch, reused by every decode
     Vamp::RealTime m_firstTimestamp;
     bool m_haveFirstTimestamp = false;
 };
