@@ -85,7 +85,8 @@ def features_document(performance: humanised.Performance, cache: Path, room: hum
     path = wav.with_suffix(f".notes-voicing-{_analysis_version()}.json")
     if not path.exists():
         features = extract_file(wav)
-        notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi, "velocity": n.velocity}
+        notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi, "velocity": n.velocity,
+                  **({} if n.rise_db is None else {"rise_db": n.rise_db})}
                  for n in features.pitch.notes]
         pitch = {"times": [round(float(t), 5) for t in features.pitch.times],
                  "voiced_prob": [round(float(v), 4) for v in features.pitch.voiced_prob]}

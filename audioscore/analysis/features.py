@@ -20,7 +20,7 @@ from audioscore.analysis.audio import (
     Limits,
 )
 from audioscore.analysis.engines import EngineChoice, choose, engine_for, polyphony
-from audioscore.analysis.loudness import with_velocities
+from audioscore.analysis.loudness import with_loudness
 from audioscore.analysis.mfcc import N_MFCC, Mfcc, MfccStream
 from audioscore.analysis.overview import ROWS, Spectrogram, SpectrogramSampler
 from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracker
@@ -130,7 +130,7 @@ class _Extractor:
         spectrogram = (self.spectrogram.finish() if self.spectrogram is not None
                        else Spectrogram(np.zeros((ROWS, 0), np.float32), 0.0))
         mfcc = self.mfcc.finish()
-        return Features(audio, with_velocities(pitch, mfcc), mfcc, spectrogram, choice, tuple(poly_notes or ()))
+        return Features(audio, with_loudness(pitch, mfcc), mfcc, spectrogram, choice, tuple(poly_notes or ()))
 
     def close(self) -> None:
         self.pitch.close()
@@ -279,6 +279,8 @@ def _note(note: Note | PolyNote) -> dict[str, Any]:
                            "pitch_hz": round(note.pitch_hz, 3), "midi": round(note.midi, 3)}
     if note.velocity is not None:
         out["velocity"] = note.velocity
+    if isinstance(note, Note) and note.rise_db is not None:
+        out["rise_db"] = note.rise_db
     return out
 
 

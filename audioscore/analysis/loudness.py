@@ -1,5 +1,6 @@
-"""A melody note's loudness at its attack, as a MIDI velocity: the notation reads a
-player's louder downbeats as metric accents.
+"""A melody note's loudness at its attack, as a MIDI velocity (the notation reads a
+player's louder downbeats as metric accents), and how far the level rises into it (the
+notation keeps a re-attacked repeated note apart from a swell of the note before).
 
 Read from the MFCC pass's frames (``Mfcc.level_db``, their power over the mel bands):
 no second pass over the audio.
@@ -15,11 +16,14 @@ import numpy as np
 from audioscore.analysis.mfcc import Mfcc
 from audioscore.analysis.pitch import Note, PitchResult
 
-__all__ = ["ATTACK_S", "MEDIAN_VELOCITY", "VELOCITY_PER_DB", "note_velocities", "with_velocities"]
+__all__ = ["ATTACK_S", "DIP_S", "MEDIAN_VELOCITY", "MOST_RISE_DB", "VELOCITY_PER_DB", "note_rises", "note_velocities",
+           "with_loudness"]
 
 ATTACK_S = 0.1          # the level is the loudest frame from the onset to this much after it
 VELOCITY_PER_DB = 3.0   # MIDI's 1..127 spans about 40 dB of a player's dynamics
 MEDIAN_VELOCITY = 80    # the piece's median note: only differences between notes are measured
+DIP_S = 0.15            # the dip before an attack is the quietest frame this far before the onset
+MOST_RISE_DB = 60.0     # a rise out of digital silence is written as this
 
 
 def note_velocities(notes: Sequence[Note], mfcc: Mfcc) -> list[int]:
@@ -36,8 +40,30 @@ def note_velocities(notes: Sequence[Note], mfcc: Mfcc) -> list[int]:
     return [int(v) for v in np.clip(np.round(velocity), 1, 127)]
 
 
-def with_velocities(pitch: PitchResult, mfcc: Mfcc) -> PitchResult:
-    """The pitch result with each note's velocity measured (``note_velocities``)."""
-    velocities = note_velocities(pitch.notes, mfcc)
-    return dataclasses.replace(pitch, notes=[dataclasses.replace(n, velocity=v)
-                                             for n, v in zip(pitch.notes, velocities, strict=True)])
+def note_rises(notes: Sequence[Note], mfcc: Mfcc) -> list[float | None]:
+    """Each note's rise in dB: its attack's loudest frame (as for the velocity) less the
+    quietest frame from DIP_S before its onset to the onset; None without frames there.
+
+    A detached repeat whose voicing holds through its gap rises 3-17 dB here (over 10 at
+    7 of the humanised corpora's 13); a swell inside one held note, which the pitch tracker
+    may split, at most 8.6 (77 of them).
+    """
+    rises: list[float | None] = []
+    half_hop = mfcc.hop_s / 2
+    for note in notes:
+        before = (mfcc.times >= note.onset - DIP_S) & (mfcc.times <= note.onset + half_hop)
+        attack = (mfcc.times >= note.onset - half_hop) & (mfcc.times <= note.onset + ATTACK_S)
+        if not before.any() or not attack.any():
+            rises.append(None)
+            continue
+        rise = float(mfcc.level_db[attack].max() - mfcc.level_db[before].min())
+        rises.append(round(min(MOST_RISE_DB, max(0.0, rise)), 1))
+    return rises
+
+
+def with_loudness(pitch: PitchResult, mfcc: Mfcc) -> PitchResult:
+    """The pitch result with each note's velocity and rise measured (``note_velocities``,
+    ``note_rises``)."""
+    velocities, rises = note_velocities(pitch.notes, mfcc), note_rises(pitch.notes, mfcc)
+    return dataclasses.replace(pitch, notes=[dataclasses.replace(n, velocity=v, rise_db=r)
+                                             for n, v, r in zip(pitch.notes, velocities, rises, strict=True)])

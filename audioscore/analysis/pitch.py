@@ -52,13 +52,15 @@ import vampyhost
 class Note:
     """A note event: onset and offset in seconds, raw pitch in Hz, the recording's
     tuning offset from A440 in cents (``PitchResult.tuning_cents``) and, once measured
-    (``loudness.note_velocities``), its attack's loudness as a MIDI velocity."""
+    (``loudness.with_loudness``), its attack's loudness as a MIDI velocity and how many dB
+    the level rises into the attack from the dip before it."""
 
     onset: float
     offset: float
     pitch_hz: float
     tuning_cents: float = 0.0
     velocity: int | None = None
+    rise_db: float | None = None
 
     @property
     def midi(self) -> float:

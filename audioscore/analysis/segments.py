@@ -22,7 +22,7 @@ import numpy as np
 
 from audioscore.analysis.audio import DEFAULT_SAMPLE_RATE, AudioInfo, AudioStream, Limits
 from audioscore.analysis.features import DecodedAudio, Features
-from audioscore.analysis.loudness import with_velocities
+from audioscore.analysis.loudness import with_loudness
 from audioscore.analysis.mfcc import (
     FRAMES_PER_BLOCK,
     MEL_BANDS,
@@ -251,7 +251,7 @@ def merge_segments(
         mfcc = mfcc_from_log_mel(spill, n_mel_frames, np.float32(max_db), plan.sample_rate, n_mfcc)
     f0_hz = np.concatenate(f0).astype(np.float64)
     hop_s = step / plan.sample_rate
-    pitch = with_velocities(PitchResult(np.arange(f0_hz.size) * hop_s, f0_hz, np.concatenate(voiced).astype(np.float64),
+    pitch = with_loudness(PitchResult(np.arange(f0_hz.size) * hop_s, f0_hz, np.concatenate(voiced).astype(np.float64),
                                         hop_s, _join_notes(notes), plugin_key), mfcc)
     spectrogram = spectrogram_from_magnitudes(np.concatenate(columns, axis=1), plan.spectrogram_hop / plan.sample_rate)
     return Features(DecodedAudio(source, plan.sample_rate, total), pitch, mfcc, spectrogram,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from audioscore.analysis.audio import Limits
+from audioscore.analysis.loudness import MOST_RISE_DB
 from audioscore.analysis.note_cleaning import tuned_midi
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
@@ -132,7 +133,7 @@ def _number(note: Mapping[str, Any], field: str, where: str, low: float, high: f
     raise InputError(f"{where}.{field} must be {rule}, got {_shown(value)}")
 
 
-def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float, int]:
+def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float, int, float | None]:
     where = f"notes[{index}]"
     if not isinstance(raw, dict):
         raise InputError(f"{where} must be an object with onset, offset and midi, got {_shown(raw)}")
@@ -148,7 +149,8 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     velocity = DEFAULT_VELOCITY
     if "velocity" in raw:  # the attack's loudness (either engine); older documents have none
         velocity = round(_number(raw, "velocity", where, 1, 127, "a MIDI velocity in 1..127"))
-    return onset, offset, midi, velocity
+    rise = _number(raw, "rise_db", where, 0.0, MOST_RISE_DB, f"a level rise in dB, 0..{MOST_RISE_DB:g}") if "rise_db" in raw else None
+    return onset, offset, midi, velocity, rise
 
 
 def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
@@ -157,7 +159,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
     recording (``limits.max_duration_s``: the caller's configured limits, ``Limits()`` when None), and a
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
-    (0, 20000] Hz; ``velocity``, when present, in 1..127. Notes may come in any order and
+    (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` in 0..60. Notes may come in any order and
     overlap (a polyphonic engine's); the melody tracker's splits are joined unless
     ``engine.name`` is "poly".
 
@@ -184,10 +186,10 @@ def _tuning_cents(notes: list[dict[str, Any]]) -> float:
 
 
 def performed_notes(
-    notes: Sequence[tuple[float, float, float, int]], *,
+    notes: Sequence[tuple[float, float, float, int, float | None]], *,
     frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool, tuning_cents: float = 0.0,
 ) -> list[PerformedNote]:
-    """Notes ``(onset_s, offset_s, midi, velocity)`` as notation takes them, in onset order:
+    """Notes ``(onset_s, offset_s, midi, velocity, rise_db)`` as notation takes them, in onset order:
     the CLI's analysis in memory and a ``features.json`` read back give the same notes.
 
     Args:
@@ -199,16 +201,15 @@ def performed_notes(
     """
     ordered = sorted(notes, key=lambda n: n[0])
     # Tuned notes still carry a singer's drift around the take's one offset.
-    offsets = drifting_offsets([on for on, _, _, _ in ordered], [m for _, _, m, _ in ordered],
-                               [off - on for on, off, _, _ in ordered])
-    rounded = [round(m - offset) for (_, _, m, _), offset in zip(ordered, offsets, strict=True)]
+    offsets = drifting_offsets([n[0] for n in ordered], [n[2] for n in ordered], [n[1] - n[0] for n in ordered])
+    rounded = [round(n[2] - offset) for n, offset in zip(ordered, offsets, strict=True)]
     if melodic:
-        shift = quarter_tone_shift([(m, off - on) for m, (on, off, _, _) in zip(rounded, ordered, strict=True)],
+        shift = quarter_tone_shift([(m, n[1] - n[0]) for m, n in zip(rounded, ordered, strict=True)],
                                    tuning_cents)
         rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
-    performed = [PerformedNote(on, off, min(high, max(low, m)), v)
-                 for (on, off, _, v), m in zip(ordered, rounded, strict=True)]
+    performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise)
+                 for (on, off, _, v, rise), m in zip(ordered, rounded, strict=True)]
     return join_tracker_splits(performed, *frames) if frames and melodic else performed
 
 

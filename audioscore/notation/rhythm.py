@@ -19,12 +19,14 @@ __all__ = ["Grid", "PerformedNote", "QuantisedNote", "Rhythm"]
 
 @dataclass(frozen=True)
 class PerformedNote:
-    """A note as played: onset and offset in seconds, MIDI pitch (rounded), MIDI velocity (1..127)."""
+    """A note as played: onset and offset in seconds, MIDI pitch (rounded), MIDI velocity
+    (1..127) and, where the analysis measured it, the level's rise into its attack in dB."""
 
     onset: float
     offset: float
     midi: int
     velocity: int = 80
+    rise_db: float | None = None
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def _notated_in(room: humanised.Room, name: str, tmp_path: Path) -> dict[str, An
     """score.json's summary of a round-1 humanised performance recorded in ``room``."""
     performance = next(p for p in humanised.HUMANISED if p.name == name)
     features = extract_file(humanised.render_in_room(performance, room, tmp_path))
-    notes = performed_notes([(n.onset, n.offset, n.midi, 80) for n in features.pitch.notes],
+    notes = performed_notes([(n.onset, n.offset, n.midi, 80, n.rise_db) for n in features.pitch.notes],
                             frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
     return transcription._notate(notes, transcription.TranscribeOptions())[1]
 

@@ -146,6 +146,17 @@ def test_velocity_and_instrument_of_a_polyphonic_engine_are_read() -> None:
     assert instrument_of(document(NOTE) | {"engine": {"name": "melody", "instrument": None}}) is None
 
 
+@pytest.mark.parametrize("rise", [-1, 61, "steep", True, None, float("nan")])
+def test_a_bad_level_rise_is_named(rise: object) -> None:
+    with pytest.raises(InputError, match=r"notes\[0\]\.rise_db must be a level rise in dB, 0\.\.60"):
+        notes_for_notation(document(dict(NOTE, rise_db=rise)))
+
+
+def test_a_level_rise_is_read() -> None:
+    notes = notes_for_notation(document(dict(NOTE, rise_db=12.5)))
+    assert [n.rise_db for n in notes] == [12.5]
+
+
 @pytest.mark.parametrize("velocity", [0, 128, "loud", True, None, 1e400])
 def test_a_bad_velocity_is_named(velocity: object) -> None:
     with pytest.raises(InputError, match=r"notes\[0\]\.velocity must be a MIDI velocity in 1\.\.127"):

@@ -122,6 +122,16 @@ def test_tracker_splits_are_joined_and_repeated_notes_kept() -> None:
     assert join_tracker_splits(notes, [], []) == notes
 
 
+def test_a_repeat_whose_level_rises_is_kept_though_its_voicing_held() -> None:
+    """A detached repeat in a room: the voicing holds through the gap, but the level dips
+    and rises 10 dB or more into the new attack (a swell inside one note rises less)."""
+    times = np.arange(0.0, 1.5, 0.01)
+    voiced = np.ones_like(times)
+    for rise, count in ((14.0, 2), (10.0, 2), (6.0, 1), (None, 1)):
+        notes = [PerformedNote(0.0, 0.5, 69, 80, 20.0), PerformedNote(0.52, 1.0, 69, 80, rise)]
+        assert len(join_tracker_splits(notes, times, voiced)) == count, rise
+
+
 
 def test_a_fast_stepwise_run_keeps_every_note_and_a_scoop_is_still_merged() -> None:
     """Sixteenths at 150 bpm (0.1 s apart, sounding 87-105 ms as the tracker reads a flute's)
