@@ -93,6 +93,38 @@ def test_stiff_string_notes_read_their_fundamental(f0: float, b: float) -> None:
     assert abs(np.median(1200 * np.log2(inside[inside > 0] / f0))) < 4.0
 
 
+@pytest.mark.parametrize("top_midi", [98, 103])
+def test_a_whistled_tune_above_b6_is_read_at_its_octave(top_midi: int) -> None:
+    # A whistle is a near-sine at 1-3 kHz. The pitch range ended at 2000 Hz (B6), and YIN's
+    # dip at twice the period read C7-G7 an octave low (before: every note 12 semitones under).
+    pitches = [top_midi - d for d in (7, 5, 3, 2, 0, 2, 3, 5)]
+    rng = np.random.default_rng(7)
+    parts = [np.zeros(int(0.3 * SR))]
+    for midi in pitches:
+        t = np.arange(int(0.4 * SR)) / SR
+        f0 = 440.0 * 2 ** ((midi - 69) / 12)
+        phase = 2 * np.pi * f0 * t + (f0 * 2 ** (20 / 1200) - f0) / 5.0 * np.sin(2 * np.pi * 5.0 * t)
+        parts += [0.3 * np.sin(phase) * np.hanning(len(t)) ** 0.2, np.zeros(int(0.08 * SR))]
+    x = np.concatenate(parts)
+    result = track_pitch((x + 0.003 * rng.standard_normal(len(x))).astype(np.float32), SR)
+    assert [round(n.midi) for n in result.notes] == pitches
+
+
+def test_a_piano_s_top_octave_is_read_at_its_octave(tmp_path: Path) -> None:
+    # Fluidsynth's piano from C7 to G7 (2.1-3.1 kHz): above the pitch range's old 2 kHz end
+    # the notes read an octave low, and above the note model's D7 they were lost (before:
+    # 8 notes of C6-G6 for C7-G7; then 3 of 8 with the range raised alone).
+    corpus = pytest.importorskip("corpus")
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed")
+    pitches = [96, 98, 100, 101, 103, 101, 100, 98]
+    melody = corpus.Melody("top_octave", tuple((0.5 + 0.5 * k, 0.95 + 0.5 * k, p) for k, p in enumerate(pitches)), 120.0)
+    wav, _ = corpus.render(melody, corpus.PIANO, tmp_path, 22050)
+    sf = pytest.importorskip("soundfile")
+    samples, sr = sf.read(wav, dtype="float32")
+    assert [round(n.midi) for n in track_pitch(samples, sr).notes] == pitches
+
+
 def test_sustained_low_piano_stays_on_its_pitch() -> None:
     # Class 4: fluidsynth piano, 12 sustained notes of 52-123 Hz. A shallow CMND trough 5 %
     # short of the period (a window of two periods) took every YIN threshold above it, so

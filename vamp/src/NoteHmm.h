@@ -23,7 +23,7 @@ struct Note {
 
 struct NoteHmmSettings {
     float minMidi = 28.f;          // E1
-    float maxMidi = 98.f;          // D7
+    float maxMidi = 108.f;         // C8
     int stepsPerSemitone = 3;      // tuning tolerance: notes may sit between semitones
     float stableSpreadSemitones = 0.5f;  // pitch deviation within a held note (vibrato)
     float attackSpreadSemitones = 1.5f;  // pitch is unsettled while a note starts

@@ -7,7 +7,7 @@ namespace audioscore {
 
 namespace {
 constexpr float kMinHz = 50.f;
-constexpr float kMaxHz = 2000.f;
+constexpr float kMaxHz = 4200.f;             // C8, a piano's top; a whistle sings at 1-3 kHz
 constexpr float kBinCents = 10.f;
 constexpr int kMaxJumpBins = 25;          // 250 cents per frame
 constexpr float kSwitchProbability = 0.01f;
