@@ -81,8 +81,9 @@ def test_features_json_follows_the_design_contract(extracted: tuple[Path, subpro
     assert [round(n["midi"]) for n in doc["notes"]] == [69, 76]
     assert doc["notes"][0]["onset"] == pytest.approx(0.0, abs=0.05)
     assert doc["notes"][1]["onset"] == pytest.approx(1.3, abs=0.05)
-    assert set(doc["notes"][0]) == {"onset", "offset", "pitch_hz", "midi", "velocity"}
+    assert set(doc["notes"][0]) == {"onset", "offset", "pitch_hz", "midi", "velocity", "rise_db"}
     assert all(1 <= n["velocity"] <= 127 for n in doc["notes"])
+    assert doc["notes"][1]["rise_db"] >= 10, "the second note starts after a silent gap"
     assert doc["mfcc"]["n_mfcc"] == 13 and len(doc["mfcc"]["mean"]) == len(doc["mfcc"]["std"]) == 13
     assert doc["mfcc"]["frames"] == "mfcc.csv"
     summary = doc["summary"]

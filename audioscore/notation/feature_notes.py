@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from audioscore.analysis.audio import Limits
-from audioscore.analysis.loudness import MOST_RISE_DB
 from audioscore.analysis.note_cleaning import tuned_midi
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
@@ -42,6 +41,7 @@ MAX_FEATURES_BYTES = 256 * 1024**2
 MAX_NOTES = 100_000
 MIDI_RANGE = (0, 127)
 MAX_PITCH_HZ = 20_000.0  # the top of human hearing; MIDI 127 is 12.5 kHz
+MAX_RISE_DB = 200.0      # beyond any recording's dynamic range (the analysis writes at most 60)
 _SHOWN_CHARS = 40  # of an offending value quoted in a message
 DEFAULT_VELOCITY = 80  # PerformedNote's, for notes without one
 _INSTRUMENT = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -149,7 +149,7 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     velocity = DEFAULT_VELOCITY
     if "velocity" in raw:  # the attack's loudness (either engine); older documents have none
         velocity = round(_number(raw, "velocity", where, 1, 127, "a MIDI velocity in 1..127"))
-    rise = _number(raw, "rise_db", where, 0.0, MOST_RISE_DB, f"a level rise in dB, 0..{MOST_RISE_DB:g}") if "rise_db" in raw else None
+    rise = _number(raw, "rise_db", where, 0.0, MAX_RISE_DB, f"a level rise in dB, 0..{MAX_RISE_DB:g}") if "rise_db" in raw else None
     return onset, offset, midi, velocity, rise
 
 
@@ -159,7 +159,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
     recording (``limits.max_duration_s``: the caller's configured limits, ``Limits()`` when None), and a
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
-    (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` in 0..60. Notes may come in any order and
+    (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` in 0..200. Notes may come in any order and
     overlap (a polyphonic engine's); the melody tracker's splits are joined unless
     ``engine.name`` is "poly".
 

@@ -146,9 +146,9 @@ def test_velocity_and_instrument_of_a_polyphonic_engine_are_read() -> None:
     assert instrument_of(document(NOTE) | {"engine": {"name": "melody", "instrument": None}}) is None
 
 
-@pytest.mark.parametrize("rise", [-1, 61, "steep", True, None, float("nan")])
+@pytest.mark.parametrize("rise", [-1, 201, "steep", True, None, float("nan")])
 def test_a_bad_level_rise_is_named(rise: object) -> None:
-    with pytest.raises(InputError, match=r"notes\[0\]\.rise_db must be a level rise in dB, 0\.\.60"):
+    with pytest.raises(InputError, match=r"notes\[0\]\.rise_db must be a level rise in dB, 0\.\.200"):
         notes_for_notation(document(dict(NOTE, rise_db=rise)))
 
 
