@@ -254,8 +254,9 @@ def phase_changes(positions: Sequence[float], lengths: Sequence[float], pitches:
     ``shift`` beats later (mod the bar) from ``beat`` on, both sides lasting PHASE_MIN_BARS
     bars or more. A Viterbi path over the downbeat's phase, each beat scored by its accent
     against the metric template, each move costing PHASE_SWITCH_COST, or
-    PHASE_SWITCH_COST_QUIET at a beat with no onset since the beat before (an HMM over the
-    bar position of each beat, as downbeat trackers use, on the notes' accents).
+    PHASE_SWITCH_COST_QUIET at a beat where no note starts, nor on the beat before or
+    between them (an HMM over the bar position of each beat, as downbeat trackers use, on
+    the notes' accents).
 
     Args:
         positions, lengths, pitches: as for :func:`choose_meter`.
@@ -274,7 +275,9 @@ def phase_changes(positions: Sequence[float], lengths: Sequence[float], pitches:
     emission = strength[:, None] * (template[(beats[:, None] - np.arange(per_bar)[None, :]) % per_bar] - template.mean())
     score = emission[0].copy()
     back = np.zeros((len(beats), per_bar), dtype=int)
-    quiet = [not np.any((pos > beat - 1 - 1e-6) & (pos < beat + 1e-6)) for beat in beats]
+    ordered = np.sort(pos)
+    started = np.searchsorted(ordered, beats + 1e-6) - np.searchsorted(ordered, beats - 1 - 1e-6, side="right")
+    quiet = started == 0
     for b in range(1, len(beats)):
         stay = score
         move = score.max() - (PHASE_SWITCH_COST_QUIET if quiet[b] else PHASE_SWITCH_COST)
