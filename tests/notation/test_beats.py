@@ -9,10 +9,10 @@ from typing import Any
 import humanised
 import numpy as np
 from real_notes import GUITAR_SOLO
+from tracked_notes import melody_notes
 
 from audioscore.analysis.features import extract_file
 from audioscore.notation import transcription
-from audioscore.notation.feature_notes import performed_notes
 from audioscore.notation.quantise import notate_rhythm
 from audioscore.notation.rhythm import PerformedNote
 
@@ -104,8 +104,7 @@ def _notated_in(room: humanised.Room, name: str, tmp_path: Path) -> dict[str, An
     """score.json's summary of a round-1 humanised performance recorded in ``room``."""
     performance = next(p for p in humanised.HUMANISED if p.name == name)
     features = extract_file(humanised.render_in_room(performance, room, tmp_path))
-    notes = performed_notes([(n.onset, n.offset, n.midi, 80, n.rise_db) for n in features.pitch.notes],
-                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
+    notes = melody_notes(features)
     return transcription._notate(notes, transcription.TranscribeOptions())[1]
 
 

@@ -16,11 +16,11 @@ import pretty_midi
 import pytest
 import score_corpus as sc
 import soundfile as sf
+from tracked_notes import melody_notes
 
 from audioscore.analysis.evaluation import note_scores
 from audioscore.analysis.features import extract_file
 from audioscore.cli import main
-from audioscore.notation.feature_notes import DEFAULT_VELOCITY, performed_notes
 from audioscore.notation.transcription import (
     TranscribeOptions,
     Transcription,
@@ -175,8 +175,7 @@ def test_a_re_struck_flute_note_stays_apart_from_its_repeats(tmp_path: Path) -> 
     melody = corpus.Melody("restruck8", tuple((t, t + 0.4, 67) for t in onsets), 120.0)
     wav, _ = corpus.render(melody, corpus.FLUTE, tmp_path, 22050)
     features = extract_file(wav)
-    notes = performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY, n.rise_db) for n in features.pitch.notes],
-                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
+    notes = melody_notes(features)
     assert [n.midi for n in notes] == [67] * 8, notes
     assert all(abs(n.onset - t) < 0.05 for n, t in zip(notes, onsets, strict=True)), notes
 
@@ -189,8 +188,7 @@ def test_a_detached_repeat_whose_voicing_held_stays_two_notes(tmp_path: Path) ->
     performance = next(p for p in humanised.HUMANISED if p.name == "tune_a_minor")
     first, second = next((a, b) for a, b in zip(performance.truth, performance.truth[1:]) if a.midi == b.midi)
     features = extract_file(humanised.render_performance(performance, tmp_path))
-    notes = performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY, n.rise_db) for n in features.pitch.notes],
-                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
+    notes = melody_notes(features)
     around = [n for n in notes if first.onset_s - 0.1 < n.onset < second.offset_s]
     assert [n.midi for n in around] == [first.midi, second.midi], around
     assert abs(around[1].onset - second.onset_s) < 0.05, around
@@ -204,8 +202,7 @@ def test_a_beat_gained_in_a_phrase_end_hold_is_repaired(tmp_path: Path) -> None:
     found and repaired."""
     performance = next(p for p in humanised.reperformed() if p.name == "reel_a_major" and p.seed == 2103)
     features = extract_file(humanised.render_performance(performance, tmp_path))
-    notes = performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY, n.rise_db) for n in features.pitch.notes],
-                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
+    notes = melody_notes(features)
     _, summary = _notate(notes, TranscribeOptions())
     found = summary["notes"]
     first = min(found, key=lambda n: abs(n["onset_s"] - performance.truth[0].onset_s))["start_quarters"]
