@@ -60,7 +60,7 @@ import score_corpus
 from music21 import note as m21note
 from transcription_report import key_relation, normalise_meter, tempo_flag
 
-from audioscore.analysis.features import extract_file
+from audioscore.analysis.features import extract_file, note_document
 from audioscore.notation import transcription as transcribe
 
 MATCH_S = 0.35
@@ -85,9 +85,7 @@ def features_document(performance: humanised.Performance, cache: Path, room: hum
     path = wav.with_suffix(f".notes-voicing-{_analysis_version()}.json")
     if not path.exists():
         features = extract_file(wav)
-        notes = [{"onset": n.onset, "offset": n.offset, "pitch_hz": n.pitch_hz, "midi": n.midi, "velocity": n.velocity,
-                  **({} if n.rise_db is None else {"rise_db": n.rise_db})}
-                 for n in features.pitch.notes]
+        notes = [note_document(n) for n in features.pitch.notes]
         pitch = {"times": [round(float(t), 5) for t in features.pitch.times],
                  "voiced_prob": [round(float(v), 4) for v in features.pitch.voiced_prob]}
         path.write_text(json.dumps({"notes": notes, "pitch": pitch}))

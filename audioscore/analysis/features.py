@@ -27,7 +27,7 @@ from audioscore.analysis.pitch import PLUGIN_KEY, Note, PitchResult, PitchTracke
 from audioscore.analysis.polyphonic import PolyNote, PolyProbe, PolyStream, model_name
 from audioscore.errors import InputError
 
-__all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "summarise", "to_document"]
+__all__ = ["SCHEMA", "DecodedAudio", "Features", "RoundedSeries", "Source", "extract", "extract_file", "note_document", "summarise", "to_document"]
 
 SCHEMA = "audioscore.features/1"
 # The f0 range is robust to stray frames: these percentiles of voiced f0.
@@ -274,7 +274,8 @@ class RoundedSeries:
         return np.round(np.asarray(self.values[start:stop], np.float64), self.digits).tolist()
 
 
-def _note(note: Note | PolyNote) -> dict[str, Any]:
+def note_document(note: Note | PolyNote) -> dict[str, Any]:
+    """A note as features.json carries it."""
     out: dict[str, Any] = {"onset": round(note.onset, 4), "offset": round(note.offset, 4),
                            "pitch_hz": round(note.pitch_hz, 3), "midi": round(note.midi, 3)}
     if note.velocity is not None:
@@ -305,7 +306,7 @@ def to_document(features: Features, source: Source, *, mfcc_frames: str = "mfcc.
             "voiced_prob": RoundedSeries(pitch.voiced_prob, 4),
         },
         "engine": features.engine_choice.to_dict(),
-        "notes": [_note(n) for n in features.notes],
+        "notes": [note_document(n) for n in features.notes],
         "mfcc": {
             "n_mfcc": int(mfcc.coefficients.shape[0]),
             "hop_s": round(mfcc.hop_s, 7),
