@@ -24,7 +24,10 @@ MIDI timing, no audio: notation must return them unchanged), ``humanised`` (the
 performances above, through audio and the pitch tracker), ``in rooms`` (round 1's
 humanised performances recorded in a hall, a noisy room, on a phone, with breaths),
 ``re-performed`` (every melody of the humanised corpus played again with four new
-seeds: the figures the corpus's own performances do not decide), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
+seeds: the figures the corpus's own performances do not decide), ``tempo changes``
+(twelve melodies played twice through, the second time 0.7-1.35 times as fast, with
+``tempo change marked``: a second metronome mark within a bar of the change and within 8 %
+of its tempo; its tempo "of played" is the first time through), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
 
@@ -58,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 import humanised
 import score_corpus
 from music21 import note as m21note
+from music21 import tempo as m21tempo
 from transcription_report import key_relation, normalise_meter, tempo_flag
 
 from audioscore.analysis.features import extract_file, note_document
@@ -163,7 +167,23 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "meter": {"expected": m.time_signature, "found": normalise_meter(summary["time_signature"])},
         "key": {"expected": m.key, "found": summary["key"], "relation": key_relation(m.key, summary["key"])},
         "measures": {"expected": m.measures, "found": summary["measures"]},
+        "change_marked": None if perf.tempo_change is None else change_marked(perf, score, summary),
     }
+
+
+def change_marked(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -> bool:
+    """Whether the score marks the performance's tempo change as played: two metronome marks,
+    the second within a bar of where the change is (in the score's bars, its meter may be
+    another) and within 8 % of its tempo (in the score's beats)."""
+    m, (at, factor) = perf.melody, perf.tempo_change
+    marks = [{"measure": mark.measureNumber, "bpm": mark.number}
+             for mark in score.parts[0].recurse().getElementsByClass(m21tempo.MetronomeMark)]
+    numerator, denominator = map(int, summary["time_signature"].split("/"))
+    bar = 4.0 * numerator / denominator
+    beat = 1.5 if summary["time_signature"] == "6/8" else 1.0
+    expected_bpm = m.tempo_bpm * factor / beat
+    return (len(marks) == 2 and abs((marks[1]["measure"] - 1) * bar - at) <= bar
+            and abs(marks[1]["bpm"] / expected_bpm - 1.0) <= 0.08)
 
 
 def _share(rows: list[dict[str, Any]], test: Any) -> str:
@@ -275,6 +295,9 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
     # The drift walk moves a performance's own median tempo up to ~5 % from the written one.
     print(f"  tempo within 4% of played  {_share(rows, lambda r: r['tempo']['performed_flag'] == 'ok')}"
           " (the performance's median beat, not the written mark)")
+    if any(r["change_marked"] is not None for r in rows):
+        print(f"  tempo change marked        {_share(rows, lambda r: r['change_marked'])}"
+              " (a second mark within a measure of the change, within 8 % of its tempo)")
     print(f"  meter right                {_share(rows, lambda r: r['meter']['found'] == r['meter']['expected'])}")
     print(f"  key right                  {_share(rows, lambda r: r['key']['relation'] in ('ok', 'enharmonic'))}")
     print(f"  measures within one        "
@@ -327,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
                    f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
                    subsets=[("re-performed, round 1's pieces", original), ("re-performed, all", {p.name for p in again})])
+    changed = [p for p in humanised.tempo_changed() if not args.piece or p.name in args.piece]
+    if changed:
+        run_corpus("humanised, tempo changes (melodies played twice, the second time 0.7-1.35 times as fast)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in changed], args)
     for label, performances, wanted in LATER_ROUNDS:
         chosen = [p for p in performances if not args.piece or p.name in args.piece]
         if chosen and (wanted is None or getattr(args, wanted)):

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audioscore.notation.sections import MIN_CHANGE as SECTION_MIN_CHANGE
+from audioscore.notation.sections import tempo_sections
+
 __all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
@@ -88,6 +91,13 @@ LOCAL_RANGE = 1.5              # local periods within this factor of the chosen 
 LOCAL_WIDTH_OCTAVES = 0.4      # log-Gaussian preference for the chosen period
 LOCAL_CHANGE = 0.15
 LOCAL_MIN_WINDOWS = 3          # a change must hold over this many windows in a row (breaths do not)
+# Sections of different tempi (see _sectioned) must change tempo at their boundary: an
+# accelerando read as two sections wrote its opening mark 9 % above the tempo it started at.
+SHARP_ONSETS = 8               # onsets either side of a boundary that measure the tempi there
+# Sections are kept where they notate the notes about as simply as one tempo bent to both
+# (a 1.2x change the following beats absorbed, at 0.203 against 0.200 per onset): with
+# them the score marks the new tempo where it came.
+SECTION_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -97,10 +107,13 @@ class BeatTrack:
     Attributes:
         beats_s: times of the beats, shape (n,), increasing; they span every note.
         compound: each beat divides in three (6/8) rather than two.
+        sections_s: where each section after the first starts (s), when the tempo changes
+            for good between sections (see :mod:`sections`); empty for one tempo.
     """
 
     beats_s: np.ndarray
     compound: bool
+    sections_s: tuple[float, ...] = ()
 
     @property
     def quarters_per_beat(self) -> float:
@@ -175,15 +188,17 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     if periods is not None:
         lo, hi = max(1, round(float(periods.min()) / 2)), round(2 * float(periods.max()))
         lags = np.arange(lo, hi + 1)
-    for t in range(lo, n):
-        start = max(0, t - hi)
-        if periods is not None:
-            penalty = -tightness * np.log(lags / periods[t]) ** 2
-        candidates = score[start:t - lo + 1][::-1] + penalty[: t - lo + 1 - start]
-        k = int(np.argmax(candidates))
-        score[t] = local[t] + candidates[k]
-        if t >= first:
-            back[t] = t - lo - k
+    # A beat links only to beats at least ``lo`` frames earlier: that many frames at once.
+    for block in range(lo, n, lo):
+        frames = np.arange(block, min(n, block + lo))
+        before = frames[:, None] - lags[None, :]
+        gain = (penalty[None, :] if periods is None
+                else -tightness * np.log(lags[None, :] / periods[frames, None]) ** 2)
+        candidates = np.where(before >= 0, score[np.maximum(before, 0)] + gain, -np.inf)
+        k = np.argmax(candidates, axis=1)
+        rows = np.arange(len(frames))
+        score[frames] = local[frames] + candidates[rows, k]
+        back[frames] = np.where(frames >= first, before[rows, k], -1)
     t = _last_beat(score)
     beats = [t]
     while back[t] >= 0:
@@ -349,6 +364,12 @@ def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -
 
 def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float) -> float:
     """Notational cost per onset of the onsets on this beat sequence (lower is simpler)."""
+    return float(_onset_costs(onsets, beats, compound, quarter_bpm).mean())
+
+
+def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float) -> np.ndarray:
+    """Each onset's share of :func:`_cost`: its grid cost, its syncopation, the empty beats
+    just before it, and the piece's tempo prior and meter cost."""
     grid = COMPOUND_GRID if compound else SIMPLE_GRID
     positions = positions_in_beats(onsets, beats)
     whole = np.floor(positions)
@@ -367,12 +388,13 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
     snapped = whole + where_all[np.argmin(costs, axis=0)]
     off_beat = np.abs(snapped - np.round(snapped)) > 1e-6
     crosses = np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1] + 1e-6)
-    syncopated = float(np.sum(off_beat[:-1] & crosses & (np.abs(snapped[1:] - np.round(snapped[1:])) > 1e-6)
-                              | off_beat[:-1] & (np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1]) + 0.5)))
+    syncopated = (off_beat[:-1] & crosses & (np.abs(snapped[1:] - np.round(snapped[1:])) > 1e-6)
+                  | off_beat[:-1] & (np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1]) + 0.5))
     nearest = np.round(positions)
     spanned = np.arange(int(whole.min()), int(whole.max()) + 1)
     occupied = np.isin(spanned, np.unique(np.concatenate([whole, nearest])))
-    empty = float(np.sum(~occupied)) / len(onsets)
+    empty = np.zeros(len(onsets))
+    np.add.at(empty, np.minimum(np.searchsorted(whole, spanned[~occupied]), len(onsets) - 1), 1.0)
     low, high = PREFERRED_QUARTER_BPM
     prior = PRIOR_WEIGHT * float(np.log2(min(1.0, quarter_bpm / low) * max(1.0, quarter_bpm / high))) ** 2
     compound_cost = 0.0
@@ -385,7 +407,7 @@ def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: fl
         divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
         grouped = divided >= COMPOUND_SHARE and eighth_grouping(onsets, beats) >= GROUPING_MARGIN
         compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
-    return (float(per_onset.mean()) + SYNCOPATION_COST * syncopated / len(onsets) + EMPTY_BEAT_COST * empty
+    return (per_onset + SYNCOPATION_COST * np.append(syncopated, False) + EMPTY_BEAT_COST * empty
             + prior + compound_cost)
 
 
@@ -508,7 +530,7 @@ def track_beats(
         window = np.arange(len(onsets)) < 8
     scored = onsets[window]
     level_envelope = envelope[: int((scored[-1] + 2.0) / FRAME_S)] if not window.all() else envelope
-    tried: list[tuple[float, np.ndarray, bool, float]] = []
+    tried: list[Candidate] = []
     for is_compound in ((False, True) if compound is None else (compound,)):
         per_beat = 1.5 if is_compound else 1.0
         if tempo_bpm is not None:
@@ -521,7 +543,7 @@ def track_beats(
         # A tempo halfway between two candidates (125 between 120 and 131) fits neither, and
         # which one won turned on onsets 10-20 ms apart (a room's noise): the best few are
         # re-measured from the onsets on their beats and compared again.
-        for _, beats, is_compound, bpm in sorted(tried, key=lambda c: c[0])[:REMEASURED_CANDIDATES]:
+        for _, beats, is_compound, bpm, _ in sorted(tried, key=lambda c: c[0])[:REMEASURED_CANDIDATES]:
             refined = _measured_bpm(scored, beats)
             if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
                 best = min(best, _candidate(level_envelope, scored, refined, is_compound), key=lambda c: c[0])
@@ -543,15 +565,61 @@ def track_beats(
     # and sixteenth runs at 150 were then re-measured at 191 and written as triplets.
     following = _extend(_beats_following(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
     beats = _merged(beats, following, onsets, best[2])
-    return _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
+    track = _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
+    # Sections are looked for over the whole piece: a song's last chorus may be faster.
+    every = tried if window.all() else [_candidate(envelope, onsets, c[3], c[2]) for c in tried]
+    sectioned = _sectioned(every, envelope, onsets)
+    if sectioned is not None and (notation_cost(onsets, sectioned.beats_s, sectioned.compound)
+                                  <= notation_cost(onsets, track.beats_s, track.compound) + SECTION_MARGIN):
+        return sectioned
+    return track
 
 
-def _candidate(envelope: np.ndarray, onsets: np.ndarray, bpm: float, compound: bool
-               ) -> tuple[float, np.ndarray, bool, float]:
-    """(cost, beats, compound, bpm) of the beats the programme places at ``bpm`` over ``onsets``."""
+Candidate = tuple[float, np.ndarray, bool, float, np.ndarray]
+
+
+def _candidate(envelope: np.ndarray, onsets: np.ndarray, bpm: float, compound: bool) -> Candidate:
+    """(cost, beats, compound, bpm, each onset's cost) of the beats the programme places at
+    ``bpm`` over ``onsets``."""
     beats = _extend(_beats_at(envelope, bpm), onsets[0], onsets[-1], 60.0 / bpm)
     quarter_bpm = 60.0 / float(np.median(np.diff(beats))) * (1.5 if compound else 1.0)
-    return _cost(onsets, beats, compound, quarter_bpm), beats, compound, bpm
+    costs = _onset_costs(onsets, beats, compound, quarter_bpm)
+    return float(costs.mean()), beats, compound, bpm, costs
+
+
+def _sectioned(tried: list[Candidate], envelope: np.ndarray, onsets: np.ndarray) -> BeatTrack | None:
+    """Beats whose tempo changes for good between sections (see :mod:`sections`), where
+    sections of different tempi notate the onsets more simply than any one
+    tempo and the tempo changes at each boundary: the SHARP_ONSETS onsets either side of it
+    measure tempi at least SECTION_MIN_CHANGE apart. None where not."""
+    found: list[tuple[float, bool, list[tuple[int, Candidate]]]] = []
+    for compound in sorted({c[2] for c in tried}):
+        states = [c for c in tried if c[2] == compound]
+        total, runs = tempo_sections(np.stack([c[4] for c in states]), [c[3] for c in states], onsets)
+        found.append((total, compound, [(first, states[k]) for first, k in runs]))
+    _, compound, sections = min(found, key=lambda f: f[0])
+    if len(sections) < 2:
+        return None
+    for (_, before), (first, after) in zip(sections, sections[1:], strict=False):
+        near = (_measured_bpm(onsets[max(0, first - SHARP_ONSETS):first + 1], before[1]),
+                _measured_bpm(onsets[first:first + SHARP_ONSETS + 1], after[1]))
+        if near[0] is None or near[1] is None or abs(np.log(near[1] / near[0])) < np.log1p(SECTION_MIN_CHANGE):
+            return None  # an accelerando: a single tempo follows it more smoothly
+    periods = np.empty(len(envelope))
+    ends = [first for first, _ in sections[1:]] + [len(onsets)]
+    for (first, state), end in zip(sections, ends, strict=True):
+        bpm = state[3]
+        refined = _measured_bpm(onsets[first:end], state[1])
+        if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
+            bpm = refined
+        # A section's tempo holds from just after its first onset: the note before it ends
+        # a phrase, slowed by its rubato, and switching there instead lost accuracy on the
+        # tempo-change corpus (0.81 -> 0.76).
+        start_frame = 0 if first == 0 else int(onsets[first] / FRAME_S) + 1
+        periods[start_frame:] = 60.0 / bpm / FRAME_S
+    beats = _beats_at(envelope, 60.0 / FRAME_S / float(periods[0]), periods)
+    return BeatTrack(_extend(beats, onsets[0], onsets[-1], FRAME_S * float(periods[-1])), compound,
+                     tuple(float(onsets[first]) for first, _ in sections[1:]))
 
 
 def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bool) -> np.ndarray:

@@ -310,7 +310,7 @@ def notate_rhythm(
     weights = 1.0 + np.sqrt(np.clip(following - onsets, 0.0, 2.0))
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
-    beats = track.beats_s
+    beats, sections_s = track.beats_s, track.sections_s
     swing = None if track.compound else swing_ratio(positions_in_beats(onsets, beats))
     order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
     if swing is not None and meter.time_signature != "4/4":
@@ -351,12 +351,24 @@ def notate_rhythm(
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi,
                                cleaned[i].velocity) for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
-    played = main_tempo_bpm([cleaned[i].onset for i in chosen], [float(w) for w in order])
+    main = _main_section([cleaned[i].onset for i in chosen], sections_s)
+    played = main_tempo_bpm([cleaned[chosen[k]].onset for k in main], [float(order[k]) for k in main])
     beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None
               else 60.0 / (played or track.tempo_bpm))
     rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
                     tuple(float(b) for b in beat_times[0]), full_bar - beat_times[1], swing=swing is not None)
     return rhythm, quantised, cleaned
+
+
+def _main_section(onsets: Sequence[float], sections_s: Sequence[float]) -> list[int]:
+    """Indices of the onsets whose tempo is the piece's main one, where it is played in
+    sections of different tempi (``sections_s``: where each after the first starts): the
+    first section's, as a reader marks the opening tempo, unless a later one holds more than
+    twice as many notes (the first was an introduction); all of them for one tempo."""
+    section = np.searchsorted(np.asarray(sections_s, dtype=float), np.asarray(onsets, dtype=float), side="right")
+    counts = np.bincount(section, minlength=len(sections_s) + 1)
+    chosen = int(np.argmax(counts)) if counts.max() > 2 * counts[0] else 0
+    return np.flatnonzero(section == chosen).tolist()
 
 
 def swing_ratio(positions: np.ndarray) -> float | None:

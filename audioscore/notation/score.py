@@ -27,7 +27,7 @@ from audioscore.notation.tempo_marks import TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve"]
+           "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve", "tempo_marks"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -368,10 +368,18 @@ def summarise_score(
         "clef": clef,
         "notes": note_entries(notes, rhythm, key, cuts),
         "tempo_curve": tempo_curve(rhythm),
+        "tempo_marks": tempo_marks(parts[0]),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(notes, rhythm, cuts),
         "shortened_notes": shortened_rests(notes, rhythm, cuts, held=True),
     }
+
+
+def tempo_marks(part: stream.Part) -> list[dict[str, Any]]:
+    """``score.json``'s metronome marks as printed: the measure each stands in, felt beats per
+    minute, and whether it is written "a tempo" (a return to the opening mark)."""
+    return [{"measure": mark.measureNumber, "bpm": mark.number, "a_tempo": mark.text == "a tempo"}
+            for mark in part.recurse().getElementsByClass(tempo.MetronomeMark)]
 
 
 def _pickup_shift(notes: Sequence[QuantisedNote], rhythm: Rhythm) -> Fraction:

@@ -13,6 +13,7 @@ from tracked_notes import melody_notes
 
 from audioscore.analysis.features import extract_file
 from audioscore.notation import transcription
+from audioscore.notation.beats import track_beats
 from audioscore.notation.quantise import notate_rhythm
 from audioscore.notation.rhythm import PerformedNote
 
@@ -181,3 +182,23 @@ def test_a_slower_opening_in_6_8_is_not_read_as_a_new_tempo():
     assert rhythm.time_signature == "6/8"
     first = quantised[0].start
     assert [n.start - first for n in quantised[:4]] == [t.start - performance.truth[0].start for t in performance.truth[:4]]
+
+
+def test_sections_only_where_the_tempo_changes_at_once():
+    """A tune at 100 then 140 is two sections, split where the faster half starts; the same
+    tune sped up gradually from 90 to 130 is one tempo whose beats bend (two sections there
+    wrote an opening mark 9 % above the tempo it began at), as are drifting performances."""
+    positions = [quarter + 4 * bar for bar in range(16) for quarter in (0.0, 2.0, 3.0, 3.5)] + [64.0]
+    grid = np.linspace(0.0, 64.0, 6401)
+
+    def played(bpm_at) -> np.ndarray:
+        seconds = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 60.0 / bpm_at(grid[:-1]))])
+        return 1.0 + np.interp(positions, grid, seconds)
+
+    sudden = played(lambda q: np.where(q < 32, 100.0, 140.0))
+    (change,) = track_beats(sudden).sections_s
+    assert sudden[32] <= change <= sudden[33]  # the downbeat at the change, or the first note after it
+    assert track_beats(played(lambda q: 90.0 + 40.0 * q / 64.0)).sections_s == ()
+    for name in ("hymn_c_major", "tune_a_minor", "waltz_g_major", "siciliano_f_sharp_minor"):
+        perf = next(p for p in humanised.HUMANISED if p.name == name)
+        assert track_beats([on for on, _, _, _ in perf.played]).sections_s == (), name

@@ -1,12 +1,16 @@
 """Tempo-change marks (``audioscore.notation.tempo_marks``) in scores of performed notes:
-written where the tempo moves by more than 15 % for at least two bars, never for rubato."""
+written where the tempo moves by more than 15 % for at least two bars, never for rubato; a
+sudden lasting change is a new section of beats at its own tempo (``notation.sections``)."""
 
 from __future__ import annotations
 
 import humanised
 import numpy as np
+import pytest
 from music21 import tempo
+from tracked_notes import melody_notes
 
+from audioscore.analysis.features import extract_file
 from audioscore.notation import transcription
 from audioscore.notation.lilypond import score_to_lilypond
 from audioscore.notation.rhythm import PerformedNote
@@ -74,3 +78,34 @@ def test_a_slow_introduction_is_the_opening_mark_not_a_second_one():
     assert (change_at, change, change_text) == ({72: 16.0, 144: 32.0}[opening], 100, None)
     assert round(summary["tempo_bpm"]) == 100  # score.json's tempo stays the main one
     assert score_to_lilypond(score).count("\\tempo") == 2
+
+
+@pytest.mark.parametrize("first, second", [(100.0, 140.0), (120.0, 75.0), (90.0, 120.0), (132.0, 100.0)])
+def test_a_sudden_lasting_change_is_a_second_section_in_the_same_meter(first: float, second: float):
+    """Eight bars at one tempo, eight at another, by a factor no reader takes for the same pulse.
+    One tempo for both read 100 -> 140 as 6/8 at dotted quarter = 93 (140's dotted quarter is
+    100's quarter give or take 7 %), and 120 -> 75 as 60 then 75 with the first half in eighths."""
+    notes = performance([(8, first), (8, second)])
+    found, summary = marks(notes)
+    assert summary["time_signature"] == "4/4"
+    assert [(at, number, text) for at, number, text in found] == [(0.0, round(first), None), (32.0, round(second), None)]
+    assert summary["tempo_marks"] == [{"measure": 1, "bpm": round(first), "a_tempo": False},
+                                      {"measure": 9, "bpm": round(second), "a_tempo": False}]
+    assert abs(summary["tempo_bpm"] / first - 1.0) < 0.02  # the opening tempo, as marked
+    written = [quarter + 4 * bar for bar in range(16) for quarter in BAR] + [64.0]
+    assert [n["start_quarters"] for n in summary["notes"]] == written
+
+
+def test_a_faster_second_verse_played_by_a_person_is_marked_where_it_came(tmp_path):
+    """A song played twice through, the second time 1.3 times as fast, with drift, rubato and
+    jitter, rendered and tracked: the change is marked within a bar of where it came, at the
+    tempo played there."""
+    performance = next(p for p in humanised.tempo_changed() if p.name == "song_bb_major_twice")
+    features = extract_file(humanised.render_performance(performance, tmp_path))
+    _, summary = transcription._notate(melody_notes(features), transcription.TranscribeOptions())
+    at, factor = performance.tempo_change
+    (opening, change) = summary["tempo_marks"]
+    assert summary["time_signature"] == "4/4"
+    assert abs(opening["bpm"] / performance.mean_tempo_bpm - 1.0) < 0.04
+    assert abs((change["measure"] - 1) * 4 - at) <= 4
+    assert abs(change["bpm"] / (performance.melody.tempo_bpm * factor) - 1.0) < 0.08

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,7 +38,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -168,6 +168,7 @@ class Performance:
     bends: tuple[tuple[float, float], ...]
     played: tuple[tuple[float, float, int, int], ...]
     beat_times_s: tuple[float, ...]  # every written beat's performed time
+    tempo_change: tuple[float, float] | None = None  # as perform's
 
     @property
     def name(self) -> str:
@@ -179,8 +180,12 @@ class Performance:
 
     @property
     def mean_tempo_bpm(self) -> float:
-        """Quarter-note tempo of the performance over its written beats."""
-        beats = np.diff(self.beat_times_s)
+        """Quarter-note tempo of the performance over its written beats (those before its tempo
+        change: the opening mark's)."""
+        times = np.asarray(self.beat_times_s)
+        if self.tempo_change is not None:  # no pickup: the first beat is the first downbeat
+            times = times[: int(self.tempo_change[0] / self.melody.beat_quarters) + 1]
+        beats = np.diff(times)
         return 60.0 / float(np.median(beats)) * self.melody.beat_quarters if len(beats) else self.melody.tempo_bpm
 
 
@@ -188,8 +193,11 @@ def _fraction(x: float) -> Fraction:
     return Fraction(x).limit_denominator(48)
 
 
-def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None) -> Performance:
-    """Play ``melody`` like a person would (see the module docstring); deterministic in ``seed``."""
+def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None,
+            tempo_change: tuple[float, float] | None = None) -> Performance:
+    """Play ``melody`` like a person would (see the module docstring); deterministic in ``seed``.
+    ``tempo_change`` (quarters from the first downbeat, factor): from there on the tempo is
+    the written one times the factor, as a faster second verse."""
     rng = np.random.default_rng(seed)
     bar = _fraction(melody.measure_quarters)
     pickup = _fraction(melody.pickup_quarters)
@@ -211,6 +219,8 @@ def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None) -> P
         span = 2 * melody.beat_quarters
         inside = (positions > end - span) & (positions <= end)
         rate[inside] *= 1.0 - slowing * (positions[inside] - (end - span)) / span
+    if tempo_change is not None:
+        rate[positions >= tempo_change[0]] *= tempo_change[1]
     quarter_s = 60.0 / melody.tempo_bpm
     times = np.concatenate([[0.0], np.cumsum(quarter_s / rate[:-1] * float(step))])
     lead_s = (float(bar) - float(pickup)) * quarter_s
@@ -261,7 +271,7 @@ def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None) -> P
     first_beat = np.ceil(-float(pickup) / melody.beat_quarters - 1e-9) * melody.beat_quarters
     beats = np.arange(first_beat, float(total - pickup) + 1e-9, melody.beat_quarters)
     return Performance(melody, _program(melody) if program is None else program, seed, tuple(truth), float(tuning),
-                       float(jitter), tuple(bends), tuple(played), tuple(at(_fraction(b)) for b in beats))
+                       float(jitter), tuple(bends), tuple(played), tuple(at(_fraction(b)) for b in beats), tempo_change)
 
 
 def _write_midi(performance: Performance, path: Path) -> None:
@@ -576,3 +586,29 @@ HELD_OUT_KNOWN_2 = _performed(HELD_OUT_KNOWN_2_MELODIES, first_seed=8000)
 # either way): piano recordings are what users bring most, and the piano's stretched
 # partials read sharp of its fundamentals.
 KNOWN_ON_PIANO = tuple(perform(p.melody, seed=p.seed, program=PIANO) for p in (*HELD_OUT_KNOWN, *HELD_OUT_KNOWN_2))
+
+
+# Tempo changes: melodies played twice through, the second time at another tempo (a faster
+# second verse, a slower reprise), by a factor no reader takes for the same pulse at
+# another level (not 3:2 or 2:1); with drift, rubato and jitter as everywhere.
+# (melody, factor)
+TEMPO_CHANGE_PLAN = (
+    ("hymn_c_major", 0.75), ("waltz_g_major", 0.8), ("reel_a_major", 0.8), ("song_bb_major", 1.3),
+    ("lullaby_eb_major", 1.35), ("tune_a_minor", 0.7), ("jig_e_minor", 0.8), ("low_march_c_minor", 1.25),
+    ("low_waltz_b_minor", 1.3), ("siciliano_f_sharp_minor", 1.25), ("minuet_a_minor", 0.75), ("polka_f_major", 0.8),
+)
+
+
+def twice_through(melody: sc.ScoredMelody) -> sc.ScoredMelody:
+    """The melody played twice (it must have no pickup)."""
+    assert not melody.pickup_quarters, melody.name
+    return replace(melody, name=f"{melody.name}_twice", measures=2 * melody.measures, events=melody.events * 2,
+                   source=f"{melody.source} | {melody.source}")
+
+
+def tempo_changed() -> tuple[Performance, ...]:
+    """TEMPO_CHANGE_PLAN's performances: the second time through at the factor's tempo."""
+    melodies = {m.name: m for m in CORPUS_MELODIES}
+    return tuple(perform(twice_through(melodies[name]), seed=9000 + i,
+                         tempo_change=(float(melodies[name].total_quarters), factor))
+                 for i, (name, factor) in enumerate(TEMPO_CHANGE_PLAN))
