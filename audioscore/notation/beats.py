@@ -617,8 +617,10 @@ def _sectioned(tried: list[Candidate], envelope: np.ndarray, onsets: np.ndarray)
         # tempo-change corpus (0.81 -> 0.76).
         start_frame = 0 if first == 0 else int(onsets[first] / FRAME_S) + 1
         periods[start_frame:] = 60.0 / bpm / FRAME_S
-    beats = _beats_at(envelope, 60.0 / FRAME_S / float(periods[0]), periods)
-    return BeatTrack(_extend(beats, onsets[0], onsets[-1], FRAME_S * float(periods[-1])), compound,
+    placed = [_extend(_beats_at(envelope, 60.0 / FRAME_S / float(periods[0]), periods, tightness), onsets[0], onsets[-1],
+                      FRAME_S * float(periods[-1])) for tightness in (TIGHTNESS, LOOSE_TIGHTNESS)]
+    beats = min(placed, key=lambda b: notation_cost(onsets, b, compound))
+    return BeatTrack(beats, compound,
                      tuple(float(onsets[first]) for first, _ in sections[1:]))
 
 
