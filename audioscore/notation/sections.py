@@ -22,7 +22,7 @@ __all__ = ["tempo_sections"]
 
 SWITCH_COST = 5.0       # notation cost a new section must save, summed over its onsets
 MIN_CHANGE = 0.15       # tempi closer than this are the same tempo drifting, not a new one
-MIN_ONSETS = 12         # a section shorter than this is a phrase, not a new tempo
+MIN_ONSETS = 8          # a section shorter than this is a phrase, not a new tempo
 MIN_SECONDS = 6.0
 # Tempi this close to 2:1, 3:2, 3:1 or 4:1 are the same pulse read at another level: a run
 # of sixteenths reads more simply at twice the tempo, but a reader wants the beat kept.
