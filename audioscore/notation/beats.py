@@ -98,6 +98,7 @@ SHARP_ONSETS = 8               # onsets either side of a boundary that measure t
 # (a 1.2x change the following beats absorbed, at 0.203 against 0.200 per onset): with
 # them the score marks the new tempo where it came.
 SECTION_MARGIN = 0.02
+BOUNDARY_TIE = 0.01            # per onset: boundaries this close notate the onsets alike
 
 
 @dataclass(frozen=True)
@@ -605,23 +606,36 @@ def _sectioned(tried: list[Candidate], envelope: np.ndarray, onsets: np.ndarray)
                 _measured_bpm(onsets[first:first + SHARP_ONSETS + 1], after[1]))
         if near[0] is None or near[1] is None or abs(np.log(near[1] / near[0])) < np.log1p(SECTION_MIN_CHANGE):
             return None  # an accelerando: a single tempo follows it more smoothly
-    periods = np.empty(len(envelope))
-    ends = [first for first, _ in sections[1:]] + [len(onsets)]
-    for (first, state), end in zip(sections, ends, strict=True):
-        bpm = state[3]
+    firsts = [first for first, _ in sections]
+    bpms = []
+    for (first, state), end in zip(sections, [*firsts[1:], len(onsets)], strict=True):
         refined = _measured_bpm(onsets[first:end], state[1])
-        if refined is not None and abs(refined / bpm - 1.0) > REFINE_MIN_CHANGE:
-            bpm = refined
-        # A section's tempo holds from just after its first onset: the note before it ends
-        # a phrase, slowed by its rubato, and switching there instead lost accuracy on the
-        # tempo-change corpus (0.81 -> 0.76).
-        start_frame = 0 if first == 0 else int(onsets[first] / FRAME_S) + 1
-        periods[start_frame:] = 60.0 / bpm / FRAME_S
-    placed = [_extend(_beats_at(envelope, 60.0 / FRAME_S / float(periods[0]), periods, tightness), onsets[0], onsets[-1],
-                      FRAME_S * float(periods[-1])) for tightness in (TIGHTNESS, LOOSE_TIGHTNESS)]
-    beats = min(placed, key=lambda b: notation_cost(onsets, b, compound))
-    return BeatTrack(beats, compound,
-                     tuple(float(onsets[first]) for first, _ in sections[1:]))
+        bpms.append(refined if refined is not None and abs(refined / state[3] - 1.0) > REFINE_MIN_CHANGE else state[3])
+
+    def placed(switches: list[int]) -> np.ndarray:
+        """The beats with each later section's tempo from just after the onset ``switches[i]``."""
+        periods = np.full(len(envelope), 60.0 / bpms[0] / FRAME_S)
+        for switch, bpm in zip(switches, bpms[1:], strict=True):
+            periods[int(onsets[switch] / FRAME_S) + 1:] = 60.0 / bpm / FRAME_S
+        tries = [_extend(_beats_at(envelope, bpms[0], periods, tightness), onsets[0], onsets[-1],
+                         FRAME_S * float(periods[-1])) for tightness in (TIGHTNESS, LOOSE_TIGHTNESS)]
+        return min(tries, key=lambda b: notation_cost(onsets, b, compound))
+
+    # Which tempo a note held at the boundary is in, its onset does not say: the tempo
+    # changes after the section's first onset, the one before or the one after, whichever
+    # notates the onsets most simply or, as simply (a held note's length is not in the cost),
+    # with the beats' period changing least abruptly (a minuet's phrase-end dotted half, still
+    # in the old tempo, lost a beat to the new one).
+    switches = firsts[1:]
+    for i, first in enumerate(firsts[1:]):
+        lowest = firsts[i] + 1
+        highest = firsts[i + 2] - 2 if i + 2 < len(firsts) else len(onsets) - 2
+        options = [[*switches[:i], s, *switches[i + 1:]] for s in (first - 1, first, first + 1) if lowest <= s <= highest]
+        beats = [placed(option) for option in options]
+        costs = [notation_cost(onsets, b, compound) for b in beats]
+        tied = [k for k, c in enumerate(costs) if c <= min(costs) + BOUNDARY_TIE]
+        switches = options[min(tied, key=lambda k: _irregularity(beats[k], -np.inf, np.inf))]
+    return BeatTrack(placed(switches), compound, tuple(float(onsets[s]) for s in switches))
 
 
 def _simplest(envelope: np.ndarray, bpm: float, onsets: np.ndarray, compound: bool) -> np.ndarray:

@@ -109,3 +109,21 @@ def test_a_faster_second_verse_played_by_a_person_is_marked_where_it_came(tmp_pa
     assert abs(opening["bpm"] / performance.mean_tempo_bpm - 1.0) < 0.04
     assert abs((change["measure"] - 1) * 4 - at) <= 4
     assert abs(change["bpm"] / (performance.melody.tempo_bpm * factor) - 1.0) < 0.08
+
+
+def test_a_note_held_into_a_slower_section_keeps_its_beats(tmp_path):
+    """The minuet played twice, the second time at 0.75 of the tempo: its first time ends on a
+    dotted half slowed by the phrase's ritardando (1.6 s, three beats of the old tempo, two of
+    the new). Changing tempo at that note's onset lost a beat there and the first half's bar
+    lines moved (before: 0.48 of the notes in place); the change comes after it."""
+    performance = next(p for p in humanised.tempo_changed() if p.name == "minuet_a_minor_twice")
+    features = extract_file(humanised.render_performance(performance, tmp_path))
+    _, summary = transcription._notate(melody_notes(features), transcription.TranscribeOptions())
+    found = summary["notes"]
+    first = found[0]["start_quarters"]
+    in_place = 0
+    for truth in performance.truth:
+        note = min(found, key=lambda n: abs(n["onset_s"] - truth.onset_s))
+        in_place += abs(note["onset_s"] - truth.onset_s) < 0.1 and note["start_quarters"] - first == float(truth.start)
+    assert in_place >= 0.95 * len(performance.truth), (in_place, len(performance.truth))
+    assert [mark["measure"] for mark in summary["tempo_marks"]] == [1, 9]
