@@ -27,7 +27,8 @@ humanised performances recorded in a hall, a noisy room, on a phone, with breath
 seeds: the figures the corpus's own performances do not decide), ``tempo changes``
 (twelve melodies played twice through, the second time 0.7-1.35 times as fast, with
 ``tempo change marked``: a second metronome mark within a bar of the change and within 8 %
-of its tempo; its tempo "of played" is the first time through), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
+of its tempo; its tempo "of played" is the first time through; and in the rooms),
+``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
 
@@ -350,10 +351,14 @@ def main(argv: list[str] | None = None) -> int:
                    f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
                    subsets=[("re-performed, round 1's pieces", original), ("re-performed, all", {p.name for p in again})])
-    changed = [p for p in humanised.tempo_changed() if not args.piece or p.name in args.piece]
+    changed = [(p, rooms[i % len(rooms)]) for i, p in enumerate(humanised.tempo_changed())
+               if not args.piece or p.name in args.piece]
     if changed:
         run_corpus("humanised, tempo changes (melodies played twice, the second time 0.7-1.35 times as fast)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in changed], args)
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p, _ in changed], args)
+        run_corpus("humanised, tempo changes in rooms (the same performances, rooms in turn)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in changed],
+                   args)
     for label, performances, wanted in LATER_ROUNDS:
         chosen = [p for p in performances if not args.piece or p.name in args.piece]
         if chosen and (wanted is None or getattr(args, wanted)):
