@@ -188,6 +188,14 @@ def beat_unit(rhythm: Rhythm) -> m21duration.Duration:
     return m21duration.Duration(1.5 if rhythm.grid.compound else 1.0)
 
 
+def metronome_mark(bpm: int, rhythm: Rhythm, text: str | None = None) -> tempo.MetronomeMark:
+    """A metronome mark of the felt beat, placed above the staff: without a placement
+    MusicXML readers (MuseScore) put it below."""
+    mark = tempo.MetronomeMark(text=text, number=bpm, referent=beat_unit(rhythm))
+    mark.placement = "above"  # type: ignore[assignment]  # music21 types it None
+    return mark
+
+
 def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_marks: bool,
                   opening_bpm: int | None = None) -> list[Any]:
     """What opens a staff: clef, time signature and key (a Key, not a bare signature: minor
@@ -196,7 +204,7 @@ def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_
     marks: list[Any] = [clef, meter.TimeSignature(rhythm.time_signature), m21key.Key(key.tonic, key.mode)]
     if tempo_marks:
         beat_bpm = rhythm.tempo_bpm / float(rhythm.grid.quarters_per_beat) if opening_bpm is None else opening_bpm
-        marks.append(tempo.MetronomeMark(number=round(beat_bpm), referent=beat_unit(rhythm)))
+        marks.append(metronome_mark(round(beat_bpm), rhythm))
         if rhythm.swing:
             marks.append(expressions.TextExpression("Swing"))
     return marks
@@ -216,8 +224,7 @@ def _part(
         part.insert(0, mark)
     if first:
         for change in changes:
-            part.insert(float(change.at), tempo.MetronomeMark(text="a tempo" if change.returns else None,
-                                                              number=change.bpm, referent=beat_unit(rhythm)))
+            part.insert(float(change.at), metronome_mark(change.bpm, rhythm, "a tempo" if change.returns else None))
         for cut in cuts:
             part.insert(float(cut.at - cut.shown * rhythm.bar_quarters), expressions.TextExpression(cut.label))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from xml.etree import ElementTree
 
 import music21
 import pytest
@@ -70,7 +71,11 @@ def test_midi_and_musicxml_round_trip(tmp_path: Path) -> None:
     score.write("midi", fp=tmp_path / "s.mid")
     parsed = music21.converter.parse(tmp_path / "s.musicxml")
     assert [n.pitch.midi for n in parsed.recurse().notes] == [60, 62, 64, 65, 67]
-    assert "<work-title>Round trip</work-title>" in (tmp_path / "s.musicxml").read_text()
+    xml = (tmp_path / "s.musicxml").read_text()
+    assert "<work-title>Round trip</work-title>" in xml
+    # The metronome mark stands above the staff (MuseScore puts a direction without a placement below).
+    marks = [d for d in ElementTree.fromstring(xml.encode()).iter("direction") if d.find("direction-type/metronome") is not None]
+    assert [d.get("placement") for d in marks] == ["above"]
     midi = music21.converter.parse(tmp_path / "s.mid")
     assert [n.pitch.midi for n in midi.recurse().notes] == [60, 62, 64, 65, 67]
 
