@@ -202,3 +202,23 @@ def test_sections_only_where_the_tempo_changes_at_once():
     for name in ("hymn_c_major", "tune_a_minor", "waltz_g_major", "siciliano_f_sharp_minor"):
         perf = next(p for p in humanised.HUMANISED if p.name == name)
         assert track_beats([on for on, _, _, _ in perf.played]).sections_s == (), name
+
+
+def test_a_medley_at_one_tempo_is_one_section():
+    """Every 4/4 melody of the corpora one after another at quarter = 110 (ten minutes of
+    runs, holds, dotted figures, triplets and syncopations): the rhythm changes from tune to
+    tune, the tempo does not, and no stretch is read as a section at another tempo."""
+    melodies = [m for group in (humanised.CORPUS_MELODIES, humanised.HELD_OUT_MELODIES, humanised.HELD_OUT_SLOW_MELODIES,
+                                humanised.HELD_OUT_KNOWN_MELODIES) for m in group if m.time_signature == "4/4"]
+    rng = np.random.default_rng(1)
+    onsets, start = [], 0.0
+    for melody in melodies:
+        position = 0.0
+        for pitch, quarters in melody.events:
+            if pitch is not None:
+                onsets.append(start + position * 60.0 / 110.0 + rng.uniform(-0.025, 0.025))
+            position += quarters
+        start += (position + 4.0) * 60.0 / 110.0  # a bar's rest between tunes
+    track = track_beats(np.sort(onsets))
+    assert track.sections_s == ()
+    assert abs(track.tempo_bpm / 110.0 - 1.0) < 0.02
