@@ -25,7 +25,8 @@ MIN_CHANGE = 0.15       # tempi closer than this are the same tempo drifting, no
 MIN_ONSETS = 8          # a section shorter than this is a phrase, not a new tempo
 MIN_SECONDS = 6.0
 # Tempi this close to 2:1, 3:2, 3:1 or 4:1 are the same pulse read at another level: a run
-# of sixteenths reads more simply at twice the tempo, but a reader wants the beat kept.
+# of sixteenths reads more simply at twice the tempo, but a reader wants the beat kept. (The
+# candidates are 9 % apart, so a real change of 60 to 120 still goes 55 -> 120, re-measured.)
 SAME_PULSE = (1.5, 2.0, 3.0, 4.0)
 SAME_PULSE_TOLERANCE = 0.05
 

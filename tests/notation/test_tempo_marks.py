@@ -80,11 +80,13 @@ def test_a_slow_introduction_is_the_opening_mark_not_a_second_one():
     assert score_to_lilypond(score).count("\\tempo") == 2
 
 
-@pytest.mark.parametrize("first, second", [(100.0, 140.0), (120.0, 75.0), (90.0, 120.0), (132.0, 100.0)])
+@pytest.mark.parametrize("first, second", [(100.0, 140.0), (120.0, 75.0), (90.0, 120.0), (132.0, 100.0), (80.0, 120.0),
+                                           (60.0, 120.0)])
 def test_a_sudden_lasting_change_is_a_second_section_in_the_same_meter(first: float, second: float):
-    """Eight bars at one tempo, eight at another, by a factor no reader takes for the same pulse.
-    One tempo for both read 100 -> 140 as 6/8 at dotted quarter = 93 (140's dotted quarter is
-    100's quarter give or take 7 %), and 120 -> 75 as 60 then 75 with the first half in eighths."""
+    """Eight bars at one tempo, eight at another. One tempo for both read 100 -> 140 as 6/8 at
+    dotted quarter = 93 (140's dotted quarter is 100's quarter give or take 7 %), 120 -> 75 as
+    60 then 75 with the first half in eighths, and 60 -> 120 as 120 with the first half's
+    values doubled."""
     notes = performance([(8, first), (8, second)])
     found, summary = marks(notes)
     assert summary["time_signature"] == "4/4"
