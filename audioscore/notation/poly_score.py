@@ -33,11 +33,15 @@ from audioscore.notation.score import (
     ScoreSpec,
     _rest_lengths,
     choose_clef,
+    metronome_mark,
     note_entries,
     opening_marks,
     shortened_rests,
     tempo_curve,
+    tempo_marks,
+    tempo_plan,
 )
+from audioscore.notation.tempo_marks import TempoChange
 from audioscore.notation.tonality import spell
 
 __all__ = ["LAYOUTS", "arrange", "build_poly_score", "choose_layout", "summarise_poly"]
@@ -157,8 +161,10 @@ def _pieces(notes: Sequence[PolyNote], start: Fraction, end: Fraction
 
 
 def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool,
-           end: Fraction, padding: Fraction, cuts: Sequence[RestCut], part: stream.Part, name: str) -> stream.Part:
-    """One staff in measures; the first measure a pickup when ``padding`` > 0."""
+           end: Fraction, padding: Fraction, cuts: Sequence[RestCut], part: stream.Part, name: str,
+           opening_bpm: int | None = None, changes: Sequence[TempoChange] = ()) -> stream.Part:
+    """One staff in measures; the first measure a pickup when ``padding`` > 0; on the ``first``
+    staff the opening mark (``opening_bpm``, else the main tempo) and the tempo ``changes``."""
     bar = rhythm.bar_quarters
     part.partName = name
     made = instrument.Piano() if name == "Piano" else instrument.Instrument(instrumentName=name)
@@ -173,9 +179,13 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
         high = (bar_start + 1) * bar
         measure = stream.Measure(number=number if padding else number + 1)
         if number == 0:
-            for mark in opening_marks(rhythm, key, clef, tempo_marks=first):
+            for mark in opening_marks(rhythm, key, clef, tempo_marks=first, opening_bpm=opening_bpm):
                 measure.insert(0, mark)
         if first:
+            for change in changes:
+                if low <= change.at < high:
+                    measure.insert(float(change.at - low),
+                                   metronome_mark(change.bpm, rhythm, "a tempo" if change.returns else None))
             for cut in cuts:
                 kept_from = cut.at - cut.shown * bar
                 if low <= kept_from < high:
@@ -223,14 +233,15 @@ def build_poly_score(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key,
     if not notes:
         raise ValueError("no notes to write a score from")
     bar = rhythm.bar_quarters
-    padding = Fraction(0)
+    padding = shift = Fraction(0)
     first = min(n.start for n in notes)
     if first < 0:  # a pickup: everything moves by a bar and the first bar is incomplete
-        padding = bar + first
+        padding, shift = bar + first, bar
         notes = [replace(n, start=n.start + bar) for n in notes]
         cuts = [replace(c, at=c.at + bar) for c in cuts]
     last = max(n.end for n in notes)
     end = -(-last // bar) * bar
+    opening_bpm, changes = tempo_plan(rhythm, [QuantisedNote(n.start, n.duration, n.midi) for n in notes], cuts, shift)
     score = stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = spec.title
@@ -242,7 +253,8 @@ def build_poly_score(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key,
         mine = [n for n in notes if n.staff == staff]
         part: stream.Part = stream.PartStaff() if layout_name == "grand" else stream.Part()
         parts.append(_staff(mine, rhythm, key, _clef(layout_name, staff, [n.midi for n in mine]), first=staff == 1,
-                            end=end, padding=padding, cuts=cuts, part=part, name=name))
+                            end=end, padding=padding, cuts=cuts, part=part, name=name, opening_bpm=opening_bpm,
+                            changes=changes))
     for part in parts:
         score.insert(0, part)
     if len(parts) == 2:
@@ -277,6 +289,7 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
             for entry, n in zip(note_entries(written, rhythm, key, cuts), notes, strict=True)
         ],
         "tempo_curve": tempo_curve(rhythm),
+        "tempo_marks": tempo_marks(score.parts[0]),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(written, rhythm, cuts),
         "shortened_notes": shortened_rests(written, rhythm, cuts, held=True),

@@ -27,7 +27,8 @@ from audioscore.notation.tempo_marks import TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve", "tempo_marks"]
+           "metronome_mark", "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve",
+           "tempo_marks", "tempo_plan"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -266,11 +267,7 @@ def build_score(
         padding = shift - (-notes[0].start)
         notes = [replace(n, start=n.start + shift) for n in notes]
         cuts = [replace(c, at=c.at + shift) for c in cuts]
-    changes = _changes_in_score(rhythm, notes, cuts, shift)
-    # A change at the first note's bar is the opening tempo: one mark there, not two.
-    opening_bpm = None
-    if changes and changes[0].at <= notes[0].start // rhythm.bar_quarters * rhythm.bar_quarters:
-        opening_bpm, changes = changes[0].bpm, changes[1:]
+    opening_bpm, changes = tempo_plan(rhythm, notes, cuts, shift)
     score = stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = spec.title
@@ -292,6 +289,18 @@ def build_score(
         for part in score.parts:
             _as_pickup(part, padding)
     return score
+
+
+def tempo_plan(rhythm: Rhythm, notes: Sequence[QuantisedNote], cuts: Sequence[RestCut], shift: Fraction
+               ) -> tuple[int | None, list[TempoChange]]:
+    """The opening mark's tempo (None: the main tempo's) and the tempo changes after it, at
+    their places in the score (``notes`` and ``cuts`` moved by ``shift`` for a pickup)."""
+    changes = _changes_in_score(rhythm, notes, cuts, shift)
+    # A change at the first note's bar is the opening tempo: one mark there, not two.
+    first = min(n.start for n in notes)
+    if changes and changes[0].at <= first // rhythm.bar_quarters * rhythm.bar_quarters:
+        return changes[0].bpm, changes[1:]
+    return None, changes
 
 
 def _changes_in_score(rhythm: Rhythm, notes: Sequence[QuantisedNote], cuts: Sequence[RestCut], shift: Fraction

@@ -129,3 +129,17 @@ def test_a_note_held_into_a_slower_section_keeps_its_beats(tmp_path):
         in_place += abs(note["onset_s"] - truth.onset_s) < 0.1 and note["start_quarters"] - first == float(truth.start)
     assert in_place >= 0.95 * len(performance.truth), (in_place, len(performance.truth))
     assert [mark["measure"] for mark in summary["tempo_marks"]] == [1, 9]
+
+
+def test_a_piano_part_marks_its_tempo_changes_too():
+    """The same 100 -> 72 -> 100 tune with a chord under every half note, notated as piano: the
+    grand staff carries the marks the melody's staff does (before: the opening mark only)."""
+    melody = performance([(6, 100.0), (6, 72.0), (4, 100.0)])
+    notes = list(melody) + [PerformedNote(n.onset, n.offset, low) for n in melody[::4] for low in (48, 52)]
+    score, summary = transcription._notate_polyphony(sorted(notes, key=lambda n: (n.onset, n.midi)),
+                                                    transcription.TranscribeOptions())
+    assert summary["polyphonic"] and summary["staves"] == 2
+    assert summary["tempo_marks"] == [{"measure": 1, "bpm": 100, "a_tempo": False},
+                                      {"measure": 7, "bpm": 72, "a_tempo": False},
+                                      {"measure": 13, "bpm": 100, "a_tempo": True}]
+    assert score_to_lilypond(score).count("\\tempo") == 3
