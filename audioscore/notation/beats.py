@@ -99,7 +99,6 @@ SHARP_ONSETS = 8               # onsets either side of a boundary that measure t
 # them the score marks the new tempo where it came.
 SECTION_MARGIN = 0.02
 BOUNDARY_TIE = 0.01            # per onset: boundaries this close notate the onsets alike
-SECTION_RANGE = 2.1            # a section's quarter tempo within this factor of the chosen one's
 
 
 @dataclass(frozen=True)
@@ -569,10 +568,9 @@ def track_beats(
     beats = _merged(beats, following, onsets, best[2])
     track = _followed(BeatTrack(beats, best[2]), envelope, bpm, onsets)
     # Sections are looked for over the whole piece (a song's last chorus may be faster), at
-    # tempi within SECTION_RANGE of the chosen one's quarter.
-    quarter_bpm = bpm * (1.5 if best[2] else 1.0)
-    near = [c for c in tried if abs(np.log(c[3] * (1.5 if c[2] else 1.0) / quarter_bpm)) <= np.log(SECTION_RANGE)]
-    every = near if window.all() else [_candidate(envelope, onsets, c[3], c[2]) for c in near]
+    # every candidate tempo: the piece's chosen level may be a section's octave (a waltz at
+    # 160 slowing to 122, heard in a room, was chosen at 62 for both).
+    every = tried if window.all() else [_candidate(envelope, onsets, c[3], c[2]) for c in tried]
     sectioned = _sectioned(every, envelope, onsets)
     if sectioned is not None and (notation_cost(onsets, sectioned.beats_s, sectioned.compound)
                                   <= notation_cost(onsets, track.beats_s, track.compound) + SECTION_MARGIN):
