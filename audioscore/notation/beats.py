@@ -21,6 +21,11 @@ also placed by a second-order programme whose period moves from beat to beat, an
 replace the fixed-tempo ones where the two disagree and they notate the onsets there
 more simply (on 112 new performances of the corpus's melodies, aligned accuracy 0.871 ->
 0.904 and 85 -> 89 tempi right; no figure of another corpus changed).
+
+A tempo that changes for good at once (a second verse 1.3 times as fast, a slow
+introduction) is no wander: one level notated part of it at the wrong level or in the
+wrong meter. Where sections at different candidate tempi notate the onsets more simply
+(:mod:`audioscore.notation.sections`), each section gets beats at its own tempo.
 """
 
 from __future__ import annotations
@@ -99,6 +104,10 @@ SHARP_ONSETS = 8               # onsets either side of a boundary that measure t
 # them the score marks the new tempo where it came.
 SECTION_MARGIN = 0.02
 BOUNDARY_TIE = 0.01            # per onset: boundaries this close notate the onsets alike
+
+
+# A candidate tempo's reading: (cost per onset, beats, compound, bpm, each onset's cost).
+Candidate = tuple[float, np.ndarray, bool, float, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -505,7 +514,8 @@ def track_beats(
 
     For every candidate beat tempo (and for two and three divisions of the beat) librosa's
     dynamic programme places beats on an onset envelope built from the notes; the candidate
-    whose beats notate the onsets most simply wins (see the module docstring).
+    whose beats notate the onsets most simply wins (see the module docstring), or sections of
+    different candidates where the tempo changes for good (``sections_s`` then says where).
 
     Args:
         onsets_s: note onsets in seconds, shape (n,), n ≥ 2.
@@ -576,9 +586,6 @@ def track_beats(
                                   <= notation_cost(onsets, track.beats_s, track.compound) + SECTION_MARGIN):
         return sectioned
     return track
-
-
-Candidate = tuple[float, np.ndarray, bool, float, np.ndarray]
 
 
 def _candidate(envelope: np.ndarray, onsets: np.ndarray, bpm: float, compound: bool) -> Candidate:
