@@ -80,6 +80,7 @@ UNGROUPED_COMPOUND_COST = 0.3  # and this when they do not (straight eighths fit
 GROUPING_MARGIN = 0.25         # triple over duple accent periodicity of the eighths that makes them group in threes
 COMPOUND_SHARE = 0.3           # and the share of beats that must hold a third (a few triplet beats are not 6/8)
 PREFERRED_QUARTER_BPM = (60.0, 160.0)  # quarter tempi as written most often: no prior cost inside
+MAX_QUARTER_BPM = 240.0        # the fastest mark written; faster beats are a beat's halves
 PRIOR_WEIGHT = 3.0             # per squared octave outside the preferred range
 LEVEL_WINDOW_S = 40.0          # the tempo level is chosen on the first this many seconds
 REFINE_ON_BEAT = 0.15          # beats: an onset this close to a beat measures the tempo
@@ -434,6 +435,23 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
         misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
         if np.all(misfit <= TRIPLET_MISFIT):
             groups.append((members, misfit))
+    # A run of triplets starts and ends on a beat. One with a third of the beat before or
+    # after it is a run of sixteenths read at 4/3 of their tempo (eight sixteenths at 150 are
+    # two thirds and two triplets at 200): none of it is discounted.
+    grouped = {float(beat_of[members[0]]) for members, _ in groups}
+    at_third = np.min(np.abs(within[:, None] - np.array([1 / 3, 2 / 3])), axis=1) < np.min(
+        np.abs(within[:, None] - np.array([0.0, 0.25, 0.5, 0.75, 1.0])), axis=1)
+    thirds = {float(b) for b in beat_of[at_third]} - grouped
+    spilled: set[float] = set()
+    for beat in sorted(grouped):
+        if beat - 1 in grouped:
+            continue
+        end = beat
+        while end + 1 in grouped:
+            end += 1
+        if beat - 1 in thirds or end + 1 in thirds:
+            spilled.update(np.arange(beat, end + 1).tolist())
+    groups = [(members, misfit) for members, misfit in groups if float(beat_of[members[0]]) not in spilled]
     # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
     # compound meter's, which its own grid prices): no discount.
     if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
@@ -584,8 +602,23 @@ def track_beats(
     sectioned = _sectioned(every, envelope, onsets)
     if sectioned is not None and (notation_cost(onsets, sectioned.beats_s, sectioned.compound)
                                   <= notation_cost(onsets, track.beats_s, track.compound) + SECTION_MARGIN):
-        return sectioned
-    return track
+        track = sectioned
+    return _on_a_metronome(track, onsets, accents)
+
+
+def _on_a_metronome(track: BeatTrack, onsets: np.ndarray, accents: np.ndarray) -> BeatTrack:
+    """Beats faster than MAX_QUARTER_BPM taken in pairs (those that carry more of the onsets'
+    accents are kept): runs of sixteenths at 150 were written as eighths at quarter = 298,
+    a mark no metronome shows and no reader writes."""
+    if track.compound or track.tempo_bpm <= MAX_QUARTER_BPM:
+        return track
+    beats = track.beats_s
+    nearest = np.clip(np.round(positions_in_beats(onsets, beats)).astype(int), 0, len(beats) - 1)
+    on_beat = np.abs(positions_in_beats(onsets, beats) - nearest) < REFINE_ON_BEAT
+    weight = [float(np.sum(accents[on_beat & (nearest % 2 == phase)])) for phase in (0, 1)]
+    kept = beats[int(np.argmax(weight))::2]
+    return BeatTrack(_extend(kept, onsets[0], onsets[-1], 2.0 * float(np.median(np.diff(beats)))), False,
+                     track.sections_s)
 
 
 def _candidate(envelope: np.ndarray, onsets: np.ndarray, bpm: float, compound: bool) -> Candidate:
