@@ -236,3 +236,18 @@ def test_sixteenth_runs_are_marked_at_their_quarter_not_their_eighth():
     rhythm, quantised, _ = notate_rhythm(notes)
     assert abs(rhythm.tempo_bpm / 150.0 - 1.0) < 0.03
     assert sorted({float(n.duration) for n in quantised}) == [0.25, 1.0, 4.0]
+
+
+def test_no_mark_faster_than_a_metronome_goes():
+    """Beats at quarter = 300 (how the programme once followed sixteenth runs at 150, whose
+    eighths then carried the beat) are taken in pairs, those carrying the accented notes kept."""
+    from audioscore.notation.beats import BeatTrack, _on_a_metronome
+
+    beats = np.arange(-0.2, 10.01, 0.2)
+    onsets = np.arange(0.0, 9.6, 0.1)
+    accents = np.where(np.isclose(onsets % 0.4, 0.2), 2.0, 1.0)
+    track = _on_a_metronome(BeatTrack(beats, False), onsets, accents)
+    assert abs(track.tempo_bpm - 150.0) < 1.0
+    assert np.isclose(np.min(np.abs(track.beats_s - 0.2)), 0.0)  # the accented onsets' phase
+    slow = BeatTrack(np.arange(0.0, 10.0, 0.5), False)
+    assert _on_a_metronome(slow, onsets, accents) is slow
