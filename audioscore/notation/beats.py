@@ -435,23 +435,6 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
         misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
         if np.all(misfit <= TRIPLET_MISFIT):
             groups.append((members, misfit))
-    # A run of triplets starts and ends on a beat. One with a third of the beat before or
-    # after it is a run of sixteenths read at 4/3 of their tempo (eight sixteenths at 150 are
-    # two thirds and two triplets at 200): none of it is discounted.
-    grouped = {float(beat_of[members[0]]) for members, _ in groups}
-    at_third = np.min(np.abs(within[:, None] - np.array([1 / 3, 2 / 3])), axis=1) < np.min(
-        np.abs(within[:, None] - np.array([0.0, 0.25, 0.5, 0.75, 1.0])), axis=1)
-    thirds = {float(b) for b in beat_of[at_third]} - grouped
-    spilled: set[float] = set()
-    for beat in sorted(grouped):
-        if beat - 1 in grouped:
-            continue
-        end = beat
-        while end + 1 in grouped:
-            end += 1
-        if beat - 1 in thirds or end + 1 in thirds:
-            spilled.update(np.arange(beat, end + 1).tolist())
-    groups = [(members, misfit) for members, misfit in groups if float(beat_of[members[0]]) not in spilled]
     # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
     # compound meter's, which its own grid prices): no discount.
     if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):

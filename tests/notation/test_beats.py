@@ -224,20 +224,6 @@ def test_a_medley_at_one_tempo_is_one_section():
     assert abs(track.tempo_bpm / 110.0 - 1.0) < 0.02
 
 
-def test_sixteenth_runs_are_marked_at_their_quarter_not_their_eighth():
-    """Bars of eight sixteenths and two quarters at quarter = 150, as a flute plays them: read
-    at 300 the runs are eighths, and no metronome or reader marks quarter = 300; pairs of
-    those beats are the quarter."""
-    bar = [0.25 * k for k in range(8)] + [2.0, 3.0]
-    positions = [4.0 * b + q for b in range(8) for q in bar] + [32.0]
-    rng = np.random.default_rng(3)
-    onsets = 0.5 + np.array(positions) * 0.4 + rng.uniform(-0.01, 0.01, len(positions))
-    notes = [PerformedNote(a, b - 0.02, 72 + k % 5) for k, (a, b) in enumerate(zip(onsets, [*onsets[1:], onsets[-1] + 1.6]))]
-    rhythm, quantised, _ = notate_rhythm(notes)
-    assert abs(rhythm.tempo_bpm / 150.0 - 1.0) < 0.03
-    assert sorted({float(n.duration) for n in quantised}) == [0.25, 1.0, 4.0]
-
-
 def test_no_mark_faster_than_a_metronome_goes():
     """Beats at quarter = 300 (how the programme once followed sixteenth runs at 150, whose
     eighths then carried the beat) are taken in pairs, those carrying the accented notes kept."""
