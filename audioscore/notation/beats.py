@@ -72,6 +72,10 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8
 TRIPLET_GROUP_COST = 0.0
 TRIPLET_MIN_GROUPS = 2
 TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
+# Onsets a third of a beat apart (within SPILL_TOLERANCE of a beat) run on evenly; where
+# SPILLED_RUNS_MIN runs of triplets or more run on past their groups, those are no triplets.
+SPILL_TOLERANCE = 0.1
+SPILLED_RUNS_MIN = 2
 TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
@@ -439,10 +443,38 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
     # compound meter's, which its own grid prices): no discount.
     if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
         return per_onset
+    spilled = _spilled(groups, whole + fraction, within)
+    if len(set(spilled) - {None}) >= SPILLED_RUNS_MIN:
+        groups = [group for group, run in zip(groups, spilled, strict=True) if run is None]
     cheaper = per_onset.copy()
     for members, misfit in groups:
         cheaper[members[1:]] = np.minimum(cheaper[members[1:]], misfit[1:] + TRIPLET_GROUP_COST)
     return cheaper
+
+
+def _spilled(groups: list[tuple[np.ndarray, np.ndarray]], positions: np.ndarray, within: np.ndarray
+             ) -> list[tuple[int, int] | None]:
+    """For each triplet group (its members' indices first), the run of evenly spaced onsets
+    it belongs to, (first, last) onset, where that run spills beyond its groups; else None.
+
+    Written triplets come whole: a run of notes as evenly spaced as a group's is all
+    triplets up to the beat it lands on. A run of sixteenths read at 4/3 of its tempo is
+    not: it spills into the beats beside it (eight sixteenths at 150 are two triplets and
+    two thirds at 200). One such run may be a pickup into real triplets (a trumpet lick's)."""
+    grouped = np.zeros(len(positions), dtype=bool)
+    for members, _ in groups:
+        grouped[members] = True
+    even = np.abs(np.diff(positions) - 1 / 3) < SPILL_TOLERANCE  # onset k to k + 1
+    on_beat = np.abs(within) < SPILL_TOLERANCE
+    runs: list[tuple[int, int] | None] = []
+    for members, _ in groups:
+        first, last = int(members[0]), int(members[-1])
+        while first > 0 and even[first - 1]:
+            first -= 1
+        while last < len(even) and even[last] and (grouped[last + 1] or not on_beat[last + 1]):
+            last += 1
+        runs.append(None if np.all(grouped[first:last + 1]) else (first, last))
+    return runs
 
 
 def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
