@@ -315,6 +315,7 @@ LATER_ROUNDS = (
     ("held out (round 7: modal tunes in dorian and mixolydian)", humanised.HELD_OUT_MODAL, None),
     ("held out (round 8: well-known tunes, pickups, a dotted 6/8, a dorian song)", humanised.HELD_OUT_KNOWN, None),
     ("held out (round 9: more well-known tunes, run once on the final code)", humanised.HELD_OUT_KNOWN_2, None),
+    ("round 10: runs of sixteenths beside longer notes (studies, reels, a toccata)", humanised.SIXTEENTH_RUNS, None),
     ("rounds 8-9's tunes on the piano (not held out)", humanised.KNOWN_ON_PIANO, None),
 )
 

@@ -72,11 +72,15 @@ COMPOUND_GRID = ((0.0, 0.0), (1 / 3, 0.4), (2 / 3, 0.4), (1 / 6, 1.4), (0.5, 0.8
 TRIPLET_GROUP_COST = 0.0
 TRIPLET_MIN_GROUPS = 2
 TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
+TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
 # Onsets a third of a beat apart (within SPILL_TOLERANCE of a beat) run on evenly; where
 # SPILLED_RUNS_MIN runs of triplets or more run on past their groups, those are no triplets.
 SPILL_TOLERANCE = 0.1
 SPILLED_RUNS_MIN = 2
-TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
+# A beat of four sixteenths (each within TRIPLET_MISFIT of its place) is about as simple as
+# one of eighths: its second and fourth cost this instead of a lone sixteenth's 1.2. Priced
+# alone, runs of sixteenths at 84-104 made their double tempo (eighths at 168-208) simpler.
+SIXTEENTH_GROUP_COST = 0.2
 SYNCOPATION_COST = 1.0        # per onset off the beat whose note runs over the next beat
 EMPTY_BEAT_COST = 0.35         # per beat without an onset, per onset: a beat too fast is mostly empty
 COMPOUND_COST = 0.05           # per onset: 6/8 when the eighths clearly group in threes,
@@ -397,6 +401,7 @@ def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_
     per_onset = np.min(costs, axis=0)
     if not compound:
         per_onset = _triplet_groups(per_onset, whole, fraction, period)
+        per_onset = _sixteenth_groups(per_onset, whole, fraction, period)
     # Syncopation: an onset off the beat held across the next beat (an eighth-quarter-eighth
     # figure read in the wrong meter or at the wrong tempo octave).
     where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
@@ -449,6 +454,24 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
     cheaper = per_onset.copy()
     for members, misfit in groups:
         cheaper[members[1:]] = np.minimum(cheaper[members[1:]], misfit[1:] + TRIPLET_GROUP_COST)
+    return cheaper
+
+
+def _sixteenth_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray
+                      ) -> np.ndarray:
+    """Per-onset costs with beats filled by four sixteenths priced as SIXTEENTH_GROUP_COST
+    for their off-eighth members (see there)."""
+    beat_of = np.floor(whole + np.round(fraction * 4) / 4)  # onsets are in order: so are their beats
+    _, first, count = np.unique(beat_of, return_index=True, return_counts=True)
+    members = first[count == 4][:, None] + np.arange(4)
+    if not len(members):
+        return per_onset
+    within = (whole + fraction)[members] - beat_of[members]
+    misfit = 0.5 * ((within - np.array([0.0, 0.25, 0.5, 0.75])) * period[members] / JITTER_S) ** 2
+    fits = np.all(misfit <= TRIPLET_MISFIT, axis=1)
+    off_eighths = members[fits][:, [1, 3]]
+    cheaper = per_onset.copy()
+    cheaper[off_eighths] = np.minimum(cheaper[off_eighths], misfit[fits][:, [1, 3]] + SIXTEENTH_GROUP_COST)
     return cheaper
 
 

@@ -80,6 +80,10 @@ SWING_RANGE = (0.58, 0.76)        # where a swung eighth falls (1/2: straight; 2
 # of swung eighths outside it (a re-performed swing tune had 0.67 there and lost its mark),
 # while straight eighths put at most half of them inside (two six-pair tunes in all the corpora).
 SWING_SHARE = 0.6
+# Long-short pairs whose median second onset falls this late are dotted eighths and
+# sixteenths (3/4 of the beat), not swing (2/3): a hornpipe's dotted figures at 0.75
+# were written as swung eighths; swung tunes measure 0.64-0.70.
+SWING_DOTTED = 0.72
 SWING_MIN_PAIRS = 6
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
 # Loudness: a note played louder than the same pitch elsewhere in the piece is a metric
@@ -374,7 +378,8 @@ def _main_section(onsets: Sequence[float], sections_s: Sequence[float]) -> list[
 def swing_ratio(positions: np.ndarray) -> float | None:
     """Where a swung second eighth falls in its beat (e.g. 0.67), or None for straight
     eighths: from the beats holding exactly an on-beat onset and one more (a long-short
-    pair), when at least SWING_SHARE of those second onsets lie in SWING_RANGE.
+    pair), when at least SWING_SHARE of those second onsets lie in SWING_RANGE and their
+    median is not a dotted figure's (SWING_DOTTED).
 
     A jig's quarter-eighth is long-short too, but it is found as a compound beat, whose
     thirds are written as they are; this is asked of simple (quarter) beats only.
@@ -388,6 +393,8 @@ def swing_ratio(positions: np.ndarray) -> float | None:
     if len(seconds) < SWING_MIN_PAIRS:
         return None
     swung = [f for f in seconds if SWING_RANGE[0] <= f <= SWING_RANGE[1]]
+    if float(np.median(seconds)) >= SWING_DOTTED:
+        return None
     return float(np.median(swung)) if len(swung) >= SWING_SHARE * len(seconds) else None
 
 

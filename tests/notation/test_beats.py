@@ -276,3 +276,17 @@ def test_sixteenth_runs_are_not_triplets_at_four_thirds_of_their_tempo():
                 in_triplets += sum(n.start.denominator % 3 == 0 or n.duration.denominator % 3 == 0 for n in quantised)
                 total += len(quantised)
     assert in_triplets <= 0.02 * total
+
+
+def test_sixteenth_runs_at_a_moderate_tempo_are_not_eighths_at_its_double():
+    """A beat of four sixteenths is about as simple as one of eighths. Priced as lone
+    sixteenths, these runs at quarter = 96 and 104 were written as eighths at 184-202 (14 of
+    these 16 performances); now all at their tempo. (At 84 five of eight are still
+    doubled: the fixed-tempo programme's first beats sit a fifth of a beat off the
+    opening run, and the level is chosen on them.)"""
+    for name, bar in SIXTEENTH_RUN_BARS.items():
+        for tempo_bpm in (96.0, 104.0):
+            for seed, jitter_s in ((0, 0.008), (5, 0.012)):
+                rhythm, quantised, _ = notate_rhythm(_played_bars(bar, tempo_bpm, jitter_s, seed))
+                assert abs(rhythm.tempo_bpm / tempo_bpm - 1.0) < 0.06, (name, tempo_bpm, seed, rhythm.tempo_bpm)
+                assert all(n.duration.denominator in (1, 2, 4) for n in quantised)

@@ -38,7 +38,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -582,6 +582,55 @@ HELD_OUT_KNOWN_2_MELODIES = (
 )
 # fmt: on
 HELD_OUT_KNOWN_2 = _performed(HELD_OUT_KNOWN_2_MELODIES, first_seed=8000)
+# Round 10: runs of sixteenths beside longer notes (studies, reels, a toccata), the class
+# whose runs were read as eighth triplets at 4/3 of their tempo; written after that fix and
+# run on the code before and after it.
+# fmt: off
+SIXTEENTH_RUN_MELODIES = (
+    sc._scored("study_c_major", "C major", "4/4", 96, (PIANO,),
+               "C5:.25 D5:.25 E5:.25 F5:.25 G5:.25 F5:.25 E5:.25 D5:.25 C5:1 G4:1 |"
+               " A4:.25 B4:.25 C5:.25 D5:.25 E5:.25 D5:.25 C5:.25 B4:.25 A4:1 E4:1 |"
+               " F4:.25 G4:.25 A4:.25 B4:.25 C5:.25 B4:.25 A4:.25 G4:.25 F4:.5 A4:.5 D5:1 |"
+               " G4:.25 A4:.25 B4:.25 C5:.25 D5:.25 E5:.25 F5:.25 D5:.25 G5:2 |"
+               " E5:.25 F5:.25 G5:.25 E5:.25 C5:.25 D5:.25 E5:.25 C5:.25 A4:1 C5:1 |"
+               " D5:.25 E5:.25 F5:.25 D5:.25 B4:.25 C5:.25 D5:.25 B4:.25 G4:1 B4:1 |"
+               " C5:.25 B4:.25 A4:.25 G4:.25 F4:.25 E4:.25 D4:.25 F4:.25 E4:.5 G4:.5 D4:1 | C4:4"),
+    sc._scored("fiddle_reel_d_major", "D major", "4/4", 104, (VIOLIN,),
+               "D5:.5 A4:.5 F#4:.5 A4:.5 D5:.25 E5:.25 F#5:.25 G5:.25 A5:1 |"
+               " B5:.5 A5:.5 G5:.5 F#5:.5 E5:.25 F#5:.25 E5:.25 D5:.25 B4:1 |"
+               " A4:.5 D5:.5 F#5:.5 D5:.5 A4:.25 B4:.25 C#5:.25 D5:.25 E5:1 |"
+               " F#5:.25 G5:.25 F#5:.25 E5:.25 D5:.25 C#5:.25 B4:.25 A4:.25 D5:2 |"
+               " F#5:.5 A5:.5 F#5:.5 D5:.5 G5:.25 F#5:.25 E5:.25 D5:.25 C#5:1 |"
+               " B4:.5 D5:.5 G5:.5 B5:.5 A5:.25 G5:.25 F#5:.25 E5:.25 D5:1 |"
+               " E5:.25 F#5:.25 G5:.25 E5:.25 C#5:.25 D5:.25 E5:.25 C#5:.25 A4:1 C#5:1 | D5:4"),
+    sc._scored("allegro_g_major", "G major", "2/4", 100, (FLUTE,),
+               "D5:.5 | G5:.25 F#5:.25 E5:.25 D5:.25 C5:.5 B4:.5 | A4:.25 B4:.25 C5:.25 A4:.25 D5:1 |"
+               " B4:.25 C5:.25 D5:.25 B4:.25 G4:.5 B4:.5 | A4:1.5 D5:.5 | G5:.25 A5:.25 B5:.25 G5:.25 E5:.5 C5:.5 |"
+               " D5:.25 E5:.25 D5:.25 C5:.25 B4:.5 A4:.5 | G4:.25 A4:.25 B4:.25 C5:.25 D5:.5 F#4:.5 | G4:2", pickup=.5),
+    sc._scored("toccata_a_minor", "A minor", "4/4", 84, (PIANO,),
+               "A4:.25 E5:.25 C5:.25 E5:.25 A4:.25 E5:.25 C5:.25 E5:.25 B4:.25 E5:.25 D5:.25 E5:.25 B4:.25 E5:.25 D5:.25 E5:.25 |"
+               " C5:.25 A5:.25 E5:.25 A5:.25 C5:.25 A5:.25 E5:.25 A5:.25 B4:2 |"
+               " D5:.25 F5:.25 E5:.25 D5:.25 C5:.25 B4:.25 A4:.25 G#4:.25 A4:.25 C5:.25 B4:.25 A4:.25 G#4:.25 F4:.25 E4:.25 D4:.25 |"
+               " E4:3 r:1 |"
+               " A4:.25 C5:.25 E5:.25 A5:.25 G5:.25 F5:.25 E5:.25 D5:.25 C5:.25 E5:.25 A5:.25 C6:.25 B5:.25 A5:.25 G#5:.25 F#5:.25 |"
+               " E5:.25 D5:.25 C5:.25 B4:.25 A4:.25 B4:.25 C5:.25 D5:.25 E5:2 |"
+               " F5:.25 E5:.25 D5:.25 C5:.25 B4:.25 A4:.25 G#4:.25 B4:.25 A4:1 E4:1 | A4:4"),
+    sc._scored("variation_f_major", "F major", "3/4", 88, (VIOLIN,),
+               "F5:.25 E5:.25 D5:.25 C5:.25 A4:1 C5:1 | Bb4:.25 C5:.25 D5:.25 Bb4:.25 G4:1 Bb4:1 |"
+               " A4:.25 Bb4:.25 C5:.25 A4:.25 F4:.25 G4:.25 A4:.25 F4:.25 C5:1 | G4:2 r:1 |"
+               " A4:.25 C5:.25 F5:.25 A5:.25 G5:1 F5:1 | E5:.25 F5:.25 G5:.25 E5:.25 C5:1 Bb4:1 |"
+               " A4:.25 G4:.25 F4:.25 A4:.25 G4:.25 F4:.25 E4:.25 G4:.25 C5:1 | F4:3"),
+    sc._scored("hornpipe_bb_major", "B- major", "4/4", 88, (FLUTE,),
+               "F5:.75 D5:.25 Bb4:.75 D5:.25 F5:.25 G5:.25 F5:.25 Eb5:.25 D5:1 |"
+               " C5:.75 Eb5:.25 A4:.75 C5:.25 F5:.25 Eb5:.25 D5:.25 C5:.25 Bb4:1 |"
+               " D5:.75 F5:.25 Bb5:.75 F5:.25 G5:.25 F5:.25 Eb5:.25 D5:.25 C5:1 |"
+               " Eb5:.25 D5:.25 C5:.25 Bb4:.25 A4:.25 Bb4:.25 C5:.25 A4:.25 F4:2 |"
+               " F5:.75 D5:.25 Bb4:.75 D5:.25 F5:.25 G5:.25 F5:.25 Eb5:.25 D5:1 |"
+               " G5:.75 Eb5:.25 C5:.75 Eb5:.25 A5:.25 G5:.25 F5:.25 Eb5:.25 D5:1 |"
+               " C5:.25 D5:.25 Eb5:.25 C5:.25 A4:.25 Bb4:.25 C5:.25 A4:.25 Bb4:2"),
+)
+# fmt: on
+SIXTEENTH_RUNS = _performed(SIXTEENTH_RUN_MELODIES, first_seed=9000)
 # Rounds 8 and 9's tunes again on the piano (same seeds, so the same tunings of 22-45 cents
 # either way): piano recordings are what users bring most, and the piano's stretched
 # partials read sharp of its fundamentals.
