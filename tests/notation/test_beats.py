@@ -281,12 +281,23 @@ def test_sixteenth_runs_are_not_triplets_at_four_thirds_of_their_tempo():
 def test_sixteenth_runs_at_a_moderate_tempo_are_not_eighths_at_its_double():
     """A beat of four sixteenths is about as simple as one of eighths. Priced as lone
     sixteenths, these runs at quarter = 96 and 104 were written as eighths at 184-202 (14 of
-    these 16 performances); now all at their tempo. (At 84 five of eight are still
-    doubled: the fixed-tempo programme's first beats sit a fifth of a beat off the
-    opening run, and the level is chosen on them.)"""
+    these 16 performances); now all at their tempo. (At 84 two of eight are still
+    doubled.)"""
     for name, bar in SIXTEENTH_RUN_BARS.items():
         for tempo_bpm in (96.0, 104.0):
             for seed, jitter_s in ((0, 0.008), (5, 0.012)):
                 rhythm, quantised, _ = notate_rhythm(_played_bars(bar, tempo_bpm, jitter_s, seed))
                 assert abs(rhythm.tempo_bpm / tempo_bpm - 1.0) < 0.06, (name, tempo_bpm, seed, rhythm.tempo_bpm)
                 assert all(n.duration.denominator in (1, 2, 4) for n in quantised)
+
+
+def test_a_slow_waltz_is_read_at_its_tempo_on_its_own_beats_in_pairs(tmp_path: Path):
+    """Brahms's lullaby (round 9, 3/4 at 72, sung): the programme at 72 placed its first
+    beats off the opening notes, so the tune read as 4/4 at 139 (its beats doubled); the
+    double's own beats taken in pairs notate it more simply at 72 in 3/4."""
+    performance = next(p for p in humanised.HELD_OUT_KNOWN_2 if p.name == "brahms_lullaby_f")
+    notes = melody_notes(extract_file(humanised.render_performance(performance, tmp_path)))
+    rhythm, quantised, _ = notate_rhythm(notes)
+    assert abs(rhythm.tempo_bpm / 72.0 - 1.0) < 0.04
+    assert rhythm.time_signature == "3/4"
+    assert len(quantised) == len(performance.truth)
