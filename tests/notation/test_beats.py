@@ -280,7 +280,7 @@ def test_sixteenth_runs_are_not_triplets_at_four_thirds_of_their_tempo():
 
 def test_sixteenth_runs_at_a_moderate_tempo_are_not_eighths_at_its_double():
     """A beat of four sixteenths is about as simple as one of eighths. Priced as lone
-    sixteenths, these runs at quarter = 96 and 104 were written as eighths at 184-202 (14 of
+    sixteenths, these runs at quarter = 96 and 104 were written as eighths at 184-202 (12 of
     these 16 performances); now all at their tempo. (At 84 two of eight are still
     doubled.)"""
     for name, bar in SIXTEENTH_RUN_BARS.items():
