@@ -73,7 +73,7 @@ TRIPLET_GROUP_COST = 0.0
 TRIPLET_MIN_GROUPS = 2
 TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
 TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
-# Onsets a third of a beat apart (within SPILL_TOLERANCE of a beat) run on evenly; where
+# Onsets a third of a beat apart (to within SPILL_TOLERANCE beats) run on evenly; where
 # SPILLED_RUNS_MIN runs of triplets or more run on past their groups, those are no triplets.
 SPILL_TOLERANCE = 0.1
 SPILLED_RUNS_MIN = 2
