@@ -431,29 +431,34 @@ def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_
             + prior + compound_cost)
 
 
+def _filled_beats(whole: np.ndarray, fraction: np.ndarray, period: np.ndarray, divisions: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Beats holding exactly ``divisions`` onsets, each within TRIPLET_MISFIT of its place
+    (0, 1/divisions, ...): each onset's beat, and the filled beats' member indices and
+    misfits, shape (beats, divisions). The onsets are in order, so are their beats."""
+    beat_of = np.floor(whole + np.round(fraction * divisions) / divisions)  # an early downbeat belongs to its beat
+    _, first, count = np.unique(beat_of, return_index=True, return_counts=True)
+    members = first[count == divisions][:, None] + np.arange(divisions)
+    within = (whole + fraction)[members] - beat_of[members]
+    misfit = 0.5 * ((within - np.arange(divisions) / divisions) * period[members] / JITTER_S) ** 2
+    fits = np.all(misfit <= TRIPLET_MISFIT, axis=1)
+    return beat_of, members[fits], misfit[fits]
+
+
 def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray
                     ) -> np.ndarray:
     """Per-onset costs with complete whole-beat triplets at TRIPLET_GROUP_COST (see there)."""
-    beat_of = np.floor(whole + np.round(fraction * 3) / 3)  # an early downbeat belongs to its beat
-    within = whole + fraction - beat_of
-    groups = []
-    for beat in np.unique(beat_of):
-        members = np.flatnonzero(beat_of == beat)
-        if len(members) != 3:
-            continue
-        misfit = 0.5 * ((within[members] - np.array([0.0, 1 / 3, 2 / 3])) * period[members] / JITTER_S) ** 2
-        if np.all(misfit <= TRIPLET_MISFIT):
-            groups.append((members, misfit))
+    beat_of, members, misfit = _filled_beats(whole, fraction, period, 3)
     # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
     # compound meter's, which its own grid prices): no discount.
-    if len(groups) < TRIPLET_MIN_GROUPS or len(groups) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
+    if len(members) < TRIPLET_MIN_GROUPS or len(members) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
         return per_onset
-    spilled = _spilled(groups, whole + fraction, within)
+    spilled = _spilled(members, whole + fraction, whole + fraction - beat_of)
     if len(set(spilled) - {None}) >= SPILLED_RUNS_MIN:
-        groups = [group for group, run in zip(groups, spilled, strict=True) if run is None]
+        kept = np.array([run is None for run in spilled])
+        members, misfit = members[kept], misfit[kept]
     cheaper = per_onset.copy()
-    for members, misfit in groups:
-        cheaper[members[1:]] = np.minimum(cheaper[members[1:]], misfit[1:] + TRIPLET_GROUP_COST)
+    cheaper[members[:, 1:]] = np.minimum(cheaper[members[:, 1:]], misfit[:, 1:] + TRIPLET_GROUP_COST)
     return cheaper
 
 
@@ -461,23 +466,15 @@ def _sixteenth_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.nda
                       ) -> np.ndarray:
     """Per-onset costs with beats filled by four sixteenths priced as SIXTEENTH_GROUP_COST
     for their off-eighth members (see there)."""
-    beat_of = np.floor(whole + np.round(fraction * 4) / 4)  # onsets are in order: so are their beats
-    _, first, count = np.unique(beat_of, return_index=True, return_counts=True)
-    members = first[count == 4][:, None] + np.arange(4)
-    if not len(members):
-        return per_onset
-    within = (whole + fraction)[members] - beat_of[members]
-    misfit = 0.5 * ((within - np.array([0.0, 0.25, 0.5, 0.75])) * period[members] / JITTER_S) ** 2
-    fits = np.all(misfit <= TRIPLET_MISFIT, axis=1)
-    off_eighths = members[fits][:, [1, 3]]
+    _, members, misfit = _filled_beats(whole, fraction, period, 4)
+    off_eighths = members[:, [1, 3]]
     cheaper = per_onset.copy()
-    cheaper[off_eighths] = np.minimum(cheaper[off_eighths], misfit[fits][:, [1, 3]] + SIXTEENTH_GROUP_COST)
+    cheaper[off_eighths] = np.minimum(cheaper[off_eighths], misfit[:, [1, 3]] + SIXTEENTH_GROUP_COST)
     return cheaper
 
 
-def _spilled(groups: list[tuple[np.ndarray, np.ndarray]], positions: np.ndarray, within: np.ndarray
-             ) -> list[tuple[int, int] | None]:
-    """For each triplet group (its members' indices first), the run of evenly spaced onsets
+def _spilled(groups: np.ndarray, positions: np.ndarray, within: np.ndarray) -> list[tuple[int, int] | None]:
+    """For each triplet group (a row of its members' indices), the run of evenly spaced onsets
     it belongs to, (first, last) onset, where that run spills beyond its groups; else None.
 
     Written triplets come whole: a run of notes as evenly spaced as a group's is all
@@ -485,12 +482,11 @@ def _spilled(groups: list[tuple[np.ndarray, np.ndarray]], positions: np.ndarray,
     not: it spills into the beats beside it (eight sixteenths at 150 are two triplets and
     two thirds at 200). One such run may be a pickup into real triplets (a trumpet lick's)."""
     grouped = np.zeros(len(positions), dtype=bool)
-    for members, _ in groups:
-        grouped[members] = True
+    grouped[groups] = True
     even = np.abs(np.diff(positions) - 1 / 3) < SPILL_TOLERANCE  # onset k to k + 1
     on_beat = np.abs(within) < SPILL_TOLERANCE
     runs: list[tuple[int, int] | None] = []
-    for members, _ in groups:
+    for members in groups:
         first, last = int(members[0]), int(members[-1])
         while first > 0 and even[first - 1]:
             first -= 1
@@ -537,9 +533,15 @@ def main_tempo_bpm(onsets_s: Sequence[float] | np.ndarray, positions: Sequence[f
 def every_third(beats_s: np.ndarray, first: int, onsets_s: np.ndarray) -> np.ndarray:
     """Every third beat from index ``first`` (a simple beat's eighths grouped into compound
     beats), continued to span ``onsets_s`` with a beat to spare."""
-    grouped = np.asarray(beats_s, dtype=float)[first % 3::3]
-    period = 3.0 * float(np.median(np.diff(beats_s)))
-    return _extend(grouped, float(np.min(onsets_s)), float(np.max(onsets_s)), period)
+    return _every(beats_s, 3, first % 3, onsets_s)
+
+
+def _every(beats_s: np.ndarray, step: int, phase: int, onsets_s: np.ndarray) -> np.ndarray:
+    """Every ``step``-th beat from index ``phase`` (beats ``step`` times as long), continued
+    to span ``onsets_s`` with a beat to spare."""
+    kept = np.asarray(beats_s, dtype=float)[phase::step]
+    period = step * float(np.median(np.diff(beats_s)))
+    return _extend(kept, float(np.min(onsets_s)), float(np.max(onsets_s)), period)
 
 
 def eighth_grouping(onsets: np.ndarray, beats: np.ndarray) -> float:
@@ -620,7 +622,7 @@ def track_beats(
     # are its half tempo placed well.
     halved = None
     if tempo_bpm is None and not best[2]:
-        halved = _halved(best, scored)
+        halved = _halved(best[1], best[3], scored)
         if halved[0] < best[0]:
             best = halved
         else:
@@ -631,7 +633,8 @@ def track_beats(
         return BeatTrack(beats, best[2])
     beats = _simplest(envelope, bpm, onsets, best[2])
     if halved is not None:
-        paired = _halved(_candidate(envelope, onsets, 2.0 * bpm, False), onsets)[1]
+        double = _extend(_beats_at(envelope, 2.0 * bpm), onsets[0], onsets[-1], 60.0 / (2.0 * bpm))
+        paired = _halved(double, 2.0 * bpm, onsets)[1]
         if notation_cost(onsets, paired, False) < notation_cost(onsets, beats, False):
             beats = paired
     # The candidates are ~9 % apart and the programme keeps close to the candidate's
@@ -659,15 +662,14 @@ def track_beats(
     return _on_a_metronome(track, onsets, accents)
 
 
-def _halved(candidate: Candidate, onsets: np.ndarray) -> Candidate:
-    """The candidate's beats taken in pairs (the phase that notates the onsets more simply):
-    its half tempo on its own well-placed beats."""
-    beats = candidate[1]
+def _halved(beats: np.ndarray, bpm: float, onsets: np.ndarray) -> Candidate:
+    """Beats at ``bpm`` taken in pairs (the phase that notates the onsets more simply): the
+    half tempo on their own well-placed beats."""
     tried = []
     for phase in (0, 1):
-        paired = _extend(beats[phase::2], onsets[0], onsets[-1], 2.0 * float(np.median(np.diff(beats))))
+        paired = _every(beats, 2, phase, onsets)
         costs = _onset_costs(onsets, paired, False, 60.0 / float(np.median(np.diff(paired))))
-        tried.append((float(costs.mean()), paired, False, candidate[3] / 2.0, costs))
+        tried.append((float(costs.mean()), paired, False, bpm / 2.0, costs))
     return min(tried, key=lambda c: c[0])
 
 
@@ -681,9 +683,7 @@ def _on_a_metronome(track: BeatTrack, onsets: np.ndarray, accents: np.ndarray) -
     nearest = np.clip(np.round(positions_in_beats(onsets, beats)).astype(int), 0, len(beats) - 1)
     on_beat = np.abs(positions_in_beats(onsets, beats) - nearest) < REFINE_ON_BEAT
     weight = [float(np.sum(accents[on_beat & (nearest % 2 == phase)])) for phase in (0, 1)]
-    kept = beats[int(np.argmax(weight))::2]
-    return BeatTrack(_extend(kept, onsets[0], onsets[-1], 2.0 * float(np.median(np.diff(beats)))), False,
-                     track.sections_s)
+    return BeatTrack(_every(beats, 2, int(np.argmax(weight)), onsets), False, track.sections_s)
 
 
 def _candidate(envelope: np.ndarray, onsets: np.ndarray, bpm: float, compound: bool) -> Candidate:
