@@ -62,7 +62,6 @@ sys.path.insert(0, str(ROOT))
 import humanised
 import score_corpus
 from music21 import note as m21note
-from music21 import tempo as m21tempo
 from transcription_report import key_relation, normalise_meter, tempo_flag
 
 from audioscore.analysis.features import extract_file, note_document
@@ -168,17 +167,16 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "meter": {"expected": m.time_signature, "found": normalise_meter(summary["time_signature"])},
         "key": {"expected": m.key, "found": summary["key"], "relation": key_relation(m.key, summary["key"])},
         "measures": {"expected": m.measures, "found": summary["measures"]},
-        "change_marked": None if perf.tempo_change is None else change_marked(perf, score, summary),
+        "change_marked": None if perf.tempo_change is None else change_marked(perf, summary),
     }
 
 
-def change_marked(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -> bool:
+def change_marked(perf: humanised.Performance, summary: dict[str, Any]) -> bool:
     """Whether the score marks the performance's tempo change as played: two metronome marks,
     the second within a bar of where the change is (in the score's bars, its meter may be
     another) and within 8 % of its tempo (in the score's beats)."""
     m, (at, factor) = perf.melody, perf.tempo_change
-    marks = [{"measure": mark.measureNumber, "bpm": mark.number}
-             for mark in score.parts[0].recurse().getElementsByClass(m21tempo.MetronomeMark)]
+    marks = summary["tempo_marks"]
     numerator, denominator = map(int, summary["time_signature"].split("/"))
     bar = 4.0 * numerator / denominator
     beat = 1.5 if summary["time_signature"] == "6/8" else 1.0
