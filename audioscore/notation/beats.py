@@ -73,6 +73,10 @@ TRIPLET_GROUP_COST = 0.0
 TRIPLET_MIN_GROUPS = 2
 TRIPLET_MAX_SHARE = 0.5        # of the beats holding onsets
 TRIPLET_MISFIT = 2.5           # each onset this close to its third, in squared-jitter units
+# Triplets where no beat divides in two and others hold a quarter-eighth are a compound
+# meter's eighths (see _ternary), this close (beats) to a half or two thirds.
+TERNARY_TOLERANCE = 0.08
+TERNARY_MIN_FIGURES = 4        # a trumpet lick's pickup and one late eighth are no jig
 # Onsets a third of a beat apart (to within SPILL_TOLERANCE beats) run on evenly; where
 # SPILLED_RUNS_MIN runs of triplets or more run on past their groups, those are no triplets.
 SPILL_TOLERANCE = 0.1
@@ -451,7 +455,8 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
     beat_of, members, misfit = _filled_beats(whole, fraction, period, 3)
     # Triplets on most beats are a run of eighths read at a beat 3/2 too slow (or a
     # compound meter's, which its own grid prices): no discount.
-    if len(members) < TRIPLET_MIN_GROUPS or len(members) > TRIPLET_MAX_SHARE * len(np.unique(beat_of)):
+    if (len(members) < TRIPLET_MIN_GROUPS or len(members) > TRIPLET_MAX_SHARE * len(np.unique(beat_of))
+            or _ternary(members, whole + fraction - beat_of)):
         return per_onset
     spilled = _spilled(members, whole + fraction, whole + fraction - beat_of)
     if len(set(spilled) - {None}) >= SPILLED_RUNS_MIN:
@@ -460,6 +465,18 @@ def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarr
     cheaper = per_onset.copy()
     cheaper[members[:, 1:]] = np.minimum(cheaper[members[:, 1:]], misfit[:, 1:] + TRIPLET_GROUP_COST)
     return cheaper
+
+
+def _ternary(groups: np.ndarray, within: np.ndarray) -> bool:
+    """Whether the beats divide only in three: TERNARY_MIN_FIGURES quarter-eighth figures or
+    more beside the triplet ``groups`` (rows of onset indices) and no onset on a beat's
+    half. A jig's three eighths and quarter-eighths at a dotted quarter of 96-110 were
+    written as triplets in 4/4, each triplet free and each lone third priced."""
+    grouped = np.zeros(len(within), dtype=bool)
+    grouped[groups] = True
+    halves = np.abs(within - 0.5) < TERNARY_TOLERANCE
+    long_short = ~grouped & (np.abs(within - 2 / 3) < TERNARY_TOLERANCE)
+    return not halves.any() and int(long_short.sum()) >= TERNARY_MIN_FIGURES
 
 
 def _sixteenth_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray

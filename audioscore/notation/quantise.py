@@ -85,6 +85,19 @@ SWING_SHARE = 0.6
 # were written as swung eighths; swung tunes measure 0.64-0.70.
 SWING_DOTTED = 0.72
 SWING_MIN_PAIRS = 6
+# Swung eighths at a ballad's tempo are a compound beat's quarter-eighth exactly, and the
+# tracker reads them as 6/8 (a 4/4 ballad at 100 was written 6/8 in 17 bars). A compound
+# beat this fast or faster is taken as a swung quarter where no onset falls near a third
+# or a half of its beat (COMPOUND_DIVISIONS: a 6/8 tune's three eighths, short-long or
+# dotted figure, as every jig of the corpora has somewhere) and the tune holds notes for
+# two beats or more (SWING_HELD_NOTES before its last: a ballad's halves and whole notes;
+# "When Johnny comes marching home", quarter-eighth on every beat, keeps moving). A
+# barcarolle's slow beat (48) stays 6/8.
+SWING_MIN_BEAT_BPM = 80.0
+COMPOUND_DIVISIONS = (1 / 3, 1 / 2)
+COMPOUND_DIVISION_TOLERANCE = 0.08  # beats
+SWING_HELD_NOTES = 2
+HELD_BEATS = 1.9
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
 # Loudness: a note played louder than the same pitch elsewhere in the piece is a metric
 # accent, LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the
@@ -315,12 +328,15 @@ def notate_rhythm(
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     beats, sections_s = track.beats_s, track.sections_s
-    swing = None if track.compound else swing_ratio(positions_in_beats(onsets, beats))
+    compound_track, on_beats = track, positions_in_beats(onsets, beats)
+    if track.compound and time_signature is None and _swung_beats(on_beats, track.tempo_bpm):
+        track = BeatTrack(beats, False, sections_s)
+    swing = None if track.compound else swing_ratio(on_beats)
     order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
     if swing is not None and meter.time_signature != "4/4":
         # Swing is decided only in bars of 2+2 beats: elsewhere long-short pairs are dotted
         # figures or a compound meter's, written as they are.
-        swing = None
+        swing, track = None, compound_track
         order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature)
     in_threes = track.compound
     for regroup in (False, True):
@@ -396,6 +412,17 @@ def swing_ratio(positions: np.ndarray) -> float | None:
     if float(np.median(seconds)) >= SWING_DOTTED:
         return None
     return float(np.median(swung)) if len(swung) >= SWING_SHARE * len(seconds) else None
+
+
+def _swung_beats(positions: np.ndarray, beat_bpm: float) -> bool:
+    """Whether compound beats at ``beat_bpm`` are swung quarters (see SWING_MIN_BEAT_BPM).
+    The first and last onsets do not count: the beats are extrapolated before the first and
+    drift through a final hold (a ballad's opening note measured 0.28 of its beat)."""
+    within = (positions - np.floor(positions))[1:-1]
+    divided = any(np.any(np.abs(within - d) < COMPOUND_DIVISION_TOLERANCE) for d in COMPOUND_DIVISIONS)
+    held = int(np.sum(np.diff(positions) >= HELD_BEATS))
+    return (beat_bpm >= SWING_MIN_BEAT_BPM and not divided and held >= SWING_HELD_NOTES
+            and swing_ratio(positions) is not None)
 
 
 def straightened(positions: np.ndarray, ratio: float) -> np.ndarray:
