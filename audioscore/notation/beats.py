@@ -206,8 +206,12 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     penalty = -tightness * np.log(lags / period) ** 2
     score = local.copy()
     back = np.full(n, -1)
-    # Before the first onset there is nothing to link to (as in librosa).
+    # Before the first onset there is nothing to link to (as in librosa). A beat at it (less
+    # than half a period after) may link to one before time 0, as librosa pads: made to link
+    # to a frame after time 0 at half a period or more, the first onset of a take that
+    # starts on it (0.5 s in, at 80) lost its beat to the frame before the first linked one.
     first = int(np.argmax(local >= 0.01 * local.max()))
+    opening = (np.arange(n) >= first) & (np.arange(n) < first + lo)
     if periods is not None:
         lo, hi = max(1, round(float(periods.min()) / 2)), round(2 * float(periods.max()))
         lags = np.arange(lo, hi + 1)
@@ -217,11 +221,12 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
         before = frames[:, None] - lags[None, :]
         gain = (penalty[None, :] if periods is None
                 else -tightness * np.log(lags[None, :] / periods[frames, None]) ** 2)
-        candidates = np.where(before >= 0, score[np.maximum(before, 0)] + gain, -np.inf)
+        candidates = np.where(before >= 0, score[np.maximum(before, 0)] + gain,
+                              np.where(opening[frames, None], gain, -np.inf))
         k = np.argmax(candidates, axis=1)
         rows = np.arange(len(frames))
         score[frames] = local[frames] + candidates[rows, k]
-        back[frames] = np.where(frames >= first, before[rows, k], -1)
+        back[frames] = np.where((frames >= first) & (before[rows, k] >= 0), before[rows, k], -1)
     t = _last_beat(score)
     beats = [t]
     while back[t] >= 0:

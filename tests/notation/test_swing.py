@@ -120,7 +120,7 @@ def performed(onsets_q: list[float], quarter_s: float, seed: int, jitter_s: floa
 def test_a_swung_ballad_is_4_4_swing_not_6_8():
     """Swung eighths at 84-132 are a compound beat's quarter-eighth exactly: a 4/4 ballad at
     100 was written in 6/8 (17 bars for 8, aligned accuracy 0.38), and 11 of these 16 were.
-    (Two opening notes and one final pair are misplaced by the beats at the piece's edges.)"""
+    (One final pair is misplaced: the beats drift through the dotted half before it.)"""
     for bpm in (84.0, 100.0, 116.0, 132.0):
         for seed in range(1, 5):
             written = [4 * b + q for b in range(8) for q in BALLAD_BARS[(b + seed) % len(BALLAD_BARS)]] + [32.0]
