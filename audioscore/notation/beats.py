@@ -38,7 +38,7 @@ import numpy as np
 from audioscore.notation.sections import MIN_CHANGE as SECTION_MIN_CHANGE
 from audioscore.notation.sections import tempo_sections
 
-__all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats", "triplet_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -452,6 +452,14 @@ def _filled_beats(whole: np.ndarray, fraction: np.ndarray, period: np.ndarray, d
     misfit = 0.5 * ((within - np.arange(divisions) / divisions) * period[members] / JITTER_S) ** 2
     fits = np.all(misfit <= TRIPLET_MISFIT, axis=1)
     return beat_of, members[fits], misfit[fits]
+
+
+def triplet_beats(onsets: np.ndarray, beats: np.ndarray) -> int:
+    """How many beats the onsets (s) fill with a whole-beat eighth triplet on ``beats`` (s)."""
+    positions = positions_in_beats(onsets, beats)
+    whole = np.floor(positions)
+    period = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    return len(_filled_beats(whole, positions - whole, period, 3)[1])
 
 
 def _triplet_groups(per_onset: np.ndarray, whole: np.ndarray, fraction: np.ndarray, period: np.ndarray

@@ -35,6 +35,7 @@ from audioscore.notation.beats import (
     notation_cost,
     positions_in_beats,
     track_beats,
+    triplet_beats,
 )
 from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
@@ -351,9 +352,11 @@ def notate_rhythm(
         # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
         for _ in range(MAX_REPAIRS):
             changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
-            if not changes:
+            repaired = beats if not changes else repair_slip(beats, onsets, changes[0][0], changes[0][1],
+                                                             meter.beats_per_bar, in_threes)
+            if repaired is beats:
                 break
-            beats = repair_slip(beats, onsets, changes[0][0], changes[0][1], meter.beats_per_bar, in_threes)
+            beats = repaired
             order, chosen, lengths, meter = _placed(cleaned, beats, in_threes, triplets, time_signature, swing)
     track = BeatTrack(beats, in_threes)
     # The downbeat at or before the first note's bar; beats before index 0 do not exist, so
@@ -478,7 +481,11 @@ def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int,
                 ) -> np.ndarray:
     """Beats with the slip before ``at_beat`` undone: ``shift`` beats removed (the downbeat
     came ``shift`` beats late), or ``per_bar - shift`` added when that is fewer, in the bar
-    where the onsets then notate most simply; that bar's beats evenly re-spaced.
+    where the onsets then notate most simply; that bar's beats evenly re-spaced. No window
+    may fill more beats with triplets than before (a hornpipe whose opening bars' accents
+    put the downbeat a beat late had a beat added where none was lost, its four sixteenths
+    and a quarter written as two beats of triplets, priced as free as written triplets);
+    the same ``beats`` when none is left.
 
     Args:
         beats: beat times (s), increasing.
@@ -490,10 +497,13 @@ def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int,
     """
     remove = shift if shift <= per_bar - shift else -(per_bar - shift)
     span = per_bar + remove  # intervals now in the window that become per_bar
+    triplets = None if compound else triplet_beats(onsets, beats)
     best: tuple[float, np.ndarray] | None = None
     for start in range(max(0, at_beat - 2 * per_bar - span), min(len(beats) - span - 1, at_beat + 1) + 1):
         window = np.linspace(beats[start], beats[start + span], per_bar + 1)
         candidate = np.concatenate([beats[:start], window, beats[start + span + 1:]])
+        if triplets is not None and triplet_beats(onsets, candidate) > triplets:
+            continue  # a slip repaired spreads no notes into triplets
         cost = notation_cost(onsets, candidate, compound)
         if best is None or cost < best[0]:
             best = (cost, candidate)

@@ -4,11 +4,13 @@ gained or lost (``quantise.repair_slip``): bar lines where the composer put them
 from __future__ import annotations
 
 import corpus
+import numpy as np
 import score_corpus as sc
 from test_tempo_marks import performance
 
+from audioscore.notation.beats import triplet_beats
 from audioscore.notation.meter import Meter, phase_changes
-from audioscore.notation.quantise import notate_rhythm
+from audioscore.notation.quantise import notate_rhythm, repair_slip
 from audioscore.notation.rhythm import PerformedNote
 
 # A bar of "half, quarter, two eighths" (onsets in beats, lengths to the next onset).
@@ -104,3 +106,17 @@ def test_a_chord_per_bar_of_four_stays_in_four():
     rhythm, quantised, _ = notate_rhythm(notes)
     assert rhythm.time_signature == "4/4"
     assert [n.start % 4 for n in quantised if n.duration >= 3] == [0, 0, 0]
+
+
+def test_a_repaired_slip_spreads_no_notes_into_triplets():
+    """A beat added to undo a slip is added where the onsets notate most simply, and two
+    beats of written triplets are priced as simply as straight eighths: a hornpipe's bar of
+    dotted figures, four sixteenths and a quarter, stretched from three beats over four,
+    was written as two beats of triplets (round 10's spurious tuplets)."""
+    beat_s = 0.6
+    bar = (0.0, 0.75, 1.0, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0)  # the hornpipe's bar, in beats
+    onsets = np.array([0.3 + beat_s * (4 * b + q) for b in range(6) for q in bar])
+    beats = 0.3 + beat_s * np.arange(-1, 26)
+    for at_beat in range(6, 20):
+        repaired = repair_slip(beats, onsets, at_beat, 3, 4, False)  # one beat added before at_beat
+        assert triplet_beats(onsets, repaired) == 0, at_beat
