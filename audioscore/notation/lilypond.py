@@ -346,7 +346,9 @@ class _PartWriter:
         if isinstance(element, tempo.MetronomeMark) and self.with_tempo:
             return _tempo(element)
         if isinstance(element, expressions.TextExpression) and self.with_tempo:  # once, above the top staff
-            return f"\\mark {lilypond_string(element.content)}"
+            text = lilypond_string(element.content)
+            italic = getattr(element.style, "fontStyle", None) == "italic"  # tempo words: "rit."
+            return f"\\mark \\markup \\italic {text}" if italic else f"\\mark {text}"
         # Barlines, beams, layout hints: LilyPond decides, and the end is always |.
         return None
 

@@ -32,14 +32,15 @@ from audioscore.notation.score import (
     RestCut,
     ScoreSpec,
     _rest_lengths,
+    change_mark,
     choose_clef,
-    metronome_mark,
     note_entries,
     opening_marks,
     shortened_rests,
     tempo_curve,
     tempo_marks,
     tempo_plan,
+    tempo_words,
 )
 from audioscore.notation.tempo_marks import TempoChange
 from audioscore.notation.tonality import spell
@@ -184,8 +185,7 @@ def _staff(notes: Sequence[PolyNote], rhythm: Rhythm, key: m21key.Key, clef: m21
         if first:
             for change in changes:
                 if low <= change.at < high:
-                    measure.insert(float(change.at - low),
-                                   metronome_mark(change.bpm, rhythm, "a tempo" if change.returns else None))
+                    measure.insert(float(change.at - low), change_mark(change, rhythm))
             for cut in cuts:
                 kept_from = cut.at - cut.shown * bar
                 if low <= kept_from < high:
@@ -290,6 +290,7 @@ def summarise_poly(score: stream.Score, notes: Sequence[PolyNote], rhythm: Rhyth
         ],
         "tempo_curve": tempo_curve(rhythm),
         "tempo_marks": tempo_marks(score.parts[0]),
+        "tempo_words": tempo_words(score.parts[0]),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(written, rhythm, cuts),
         "shortened_notes": shortened_rests(written, rhythm, cuts, held=True),

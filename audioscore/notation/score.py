@@ -23,12 +23,12 @@ from music21 import key as m21key
 from music21 import note as m21note
 
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
-from audioscore.notation.tempo_marks import TempoChange, tempo_changes
+from audioscore.notation.tempo_marks import TEMPO_WORDS, TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
 
-__all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "choose_clef",
-           "metronome_mark", "note_entries", "shorten_silences", "shortened_rests", "summarise_score", "tempo_curve",
-           "tempo_marks", "tempo_plan"]
+__all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "change_mark",
+           "choose_clef", "metronome_mark", "note_entries", "shorten_silences", "shortened_rests", "summarise_score",
+           "tempo_curve", "tempo_marks", "tempo_plan", "tempo_words"]
 
 SCORE_SCHEMA = "audioscore.score/1"
 MIDDLE_C = 60
@@ -197,6 +197,17 @@ def metronome_mark(bpm: int, rhythm: Rhythm, text: str | None = None) -> tempo.M
     return mark
 
 
+def change_mark(change: TempoChange, rhythm: Rhythm) -> tempo.MetronomeMark | expressions.TextExpression:
+    """What a tempo change prints: its metronome mark ("a tempo" for a return), or its words
+    ("rit.", "accel.") in italics, above the staff."""
+    if change.words is None:
+        return metronome_mark(change.bpm, rhythm, "a tempo" if change.returns else None)
+    words = expressions.TextExpression(change.words)
+    words.style.fontStyle = "italic"  # type: ignore[attr-defined]  # a TextStyle, typed as Style
+    words.placement = "above"
+    return words
+
+
 def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_marks: bool,
                   opening_bpm: int | None = None) -> list[Any]:
     """What opens a staff: clef, time signature and key (a Key, not a bare signature: minor
@@ -225,7 +236,7 @@ def _part(
         part.insert(0, mark)
     if first:
         for change in changes:
-            part.insert(float(change.at), metronome_mark(change.bpm, rhythm, "a tempo" if change.returns else None))
+            part.insert(float(change.at), change_mark(change, rhythm))
         for cut in cuts:
             part.insert(float(cut.at - cut.shown * rhythm.bar_quarters), expressions.TextExpression(cut.label))
 
@@ -317,7 +328,7 @@ def _changes_in_score(rhythm: Rhythm, notes: Sequence[QuantisedNote], cuts: Sequ
         if before and change.at < before[-1].at - shift + removed_before[len(before) - 1] + before[-1].removed:
             continue
         at = change.at - removed_before[len(before)] + shift
-        result.append(TempoChange(at, change.bpm, change.returns))
+        result.append(replace(change, at=at))
     return result
 
 
@@ -385,6 +396,7 @@ def summarise_score(
         "notes": note_entries(notes, rhythm, key, cuts),
         "tempo_curve": tempo_curve(rhythm),
         "tempo_marks": tempo_marks(parts[0]),
+        "tempo_words": tempo_words(parts[0]),
         "swing": rhythm.swing,
         "shortened_rests": shortened_rests(notes, rhythm, cuts),
         "shortened_notes": shortened_rests(notes, rhythm, cuts, held=True),
@@ -396,6 +408,12 @@ def tempo_marks(part: stream.Part) -> list[dict[str, Any]]:
     minute, and whether it is written "a tempo" (a return to the opening mark)."""
     return [{"measure": mark.measureNumber, "bpm": mark.number, "a_tempo": mark.text == "a tempo"}
             for mark in part.recurse().getElementsByClass(tempo.MetronomeMark)]
+
+
+def tempo_words(part: stream.Part) -> list[dict[str, Any]]:
+    """``score.json``'s gradual tempo changes as printed: the measure and the words ("rit.", "accel.")."""
+    return [{"measure": words.measureNumber, "text": words.content}
+            for words in part.recurse().getElementsByClass(expressions.TextExpression) if words.content in TEMPO_WORDS]
 
 
 def _pickup_shift(notes: Sequence[QuantisedNote], rhythm: Rhythm) -> Fraction:

@@ -143,3 +143,16 @@ def test_a_piano_part_marks_its_tempo_changes_too():
                                       {"measure": 7, "bpm": 72, "a_tempo": False},
                                       {"measure": 13, "bpm": 100, "a_tempo": True}]
     assert score_to_lilypond(score).count("\\tempo") == 3
+
+
+def test_a_final_ritardando_is_written_rit_not_a_new_tempo():
+    """The last four bars slowing bar by bar to 60 % (as a piece's end is played): a reader
+    marks "rit." where it begins, not a new metronome mark (written as one before), and a
+    last section at a new steady tempo keeps its mark."""
+    score, summary = transcription._notate(performance([(12, 100.0), (1, 90.0), (1, 80.0), (1, 70.0), (1, 60.0)]),
+                                           transcription.TranscribeOptions())
+    assert [mark["bpm"] for mark in summary["tempo_marks"]] == [100]
+    assert summary["tempo_words"] == [{"measure": 13, "text": "rit."}]
+    assert '\\mark \\markup \\italic "rit."' in score_to_lilypond(score)
+    _, steady = transcription._notate(performance([(10, 100.0), (6, 72.0)]), transcription.TranscribeOptions())
+    assert [mark["bpm"] for mark in steady["tempo_marks"]] == [100, 72] and steady["tempo_words"] == []
