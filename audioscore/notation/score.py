@@ -307,9 +307,10 @@ def tempo_plan(rhythm: Rhythm, notes: Sequence[QuantisedNote], cuts: Sequence[Re
     """The opening mark's tempo (None: the main tempo's) and the tempo changes after it, at
     their places in the score (``notes`` and ``cuts`` moved by ``shift`` for a pickup)."""
     changes = _changes_in_score(rhythm, notes, cuts, shift)
-    # A change at the first note's bar is the opening tempo: one mark there, not two.
+    # A change at the first note's bar is the opening tempo: one mark there, not two (a
+    # ritardando from there is written as words after the mark).
     first = min(n.start for n in notes)
-    if changes and changes[0].at <= first // rhythm.bar_quarters * rhythm.bar_quarters:
+    if changes and changes[0].words is None and changes[0].at <= first // rhythm.bar_quarters * rhythm.bar_quarters:
         return changes[0].bpm, changes[1:]
     return None, changes
 
