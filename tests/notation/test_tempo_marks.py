@@ -156,3 +156,14 @@ def test_a_final_ritardando_is_written_rit_not_a_new_tempo():
     assert '\\mark \\markup \\italic "rit."' in score_to_lilypond(score)
     _, steady = transcription._notate(performance([(10, 100.0), (6, 72.0)]), transcription.TranscribeOptions())
     assert [mark["bpm"] for mark in steady["tempo_marks"]] == [100, 72] and steady["tempo_words"] == []
+
+
+def test_a_final_ritardando_over_chords_is_written_rit():
+    """The same ending played with a left hand of fifths: the piano score writes it alike."""
+    melody = performance([(12, 100.0), (1, 90.0), (1, 80.0), (1, 70.0), (1, 60.0)])
+    chords = sorted([PerformedNote(n.onset, n.offset, n.midi + 12, 80) for n in melody]
+                    + [PerformedNote(n.onset, n.offset, low, 60) for n in melody for low in (48, 55)], key=lambda n: n.onset)
+    score, summary = transcription._notate(chords, transcription.TranscribeOptions(instrument="piano"))
+    assert summary["polyphonic"] and [mark["bpm"] for mark in summary["tempo_marks"]] == [100]
+    assert summary["tempo_words"] == [{"measure": 13, "text": "rit."}]
+    assert '\\mark \\markup \\italic "rit."' in score_to_lilypond(score)
