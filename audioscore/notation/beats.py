@@ -399,10 +399,8 @@ def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_
     """Each onset's share of :func:`_cost`: its grid cost, its syncopation, the empty beats
     just before it, and the piece's tempo prior and meter cost."""
     grid = COMPOUND_GRID if compound else SIMPLE_GRID
-    positions = positions_in_beats(onsets, beats)
-    whole = np.floor(positions)
+    positions, whole, period = _on_beats(onsets, beats)
     fraction = positions - whole
-    period = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
     costs = []
     for where, extra in (*grid, (1.0, 0.0)):
         seconds = (fraction - where) * period
@@ -454,11 +452,17 @@ def _filled_beats(whole: np.ndarray, fraction: np.ndarray, period: np.ndarray, d
     return beat_of, members[fits], misfit[fits]
 
 
+def _on_beats(onsets: np.ndarray, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each onset's (s) position on ``beats`` (s), in beats, the beat it falls in, and the
+    beat period (s) around it."""
+    positions = positions_in_beats(onsets, beats)
+    period = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    return positions, np.floor(positions), period
+
+
 def triplet_beats(onsets: np.ndarray, beats: np.ndarray) -> int:
     """How many beats the onsets (s) fill with a whole-beat eighth triplet on ``beats`` (s)."""
-    positions = positions_in_beats(onsets, beats)
-    whole = np.floor(positions)
-    period = np.interp(positions, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    positions, whole, period = _on_beats(onsets, beats)
     return len(_filled_beats(whole, positions - whole, period, 3)[1])
 
 

@@ -330,9 +330,10 @@ def notate_rhythm(
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     beats, sections_s = track.beats_s, track.sections_s
     compound_track, on_beats = track, positions_in_beats(onsets, beats)
-    if track.compound and time_signature is None and _swung_beats(on_beats, track.tempo_bpm):
+    ratio = swing_ratio(on_beats)
+    if track.compound and time_signature is None and ratio is not None and _swung_beats(on_beats, track.tempo_bpm):
         track = BeatTrack(beats, False, sections_s)
-    swing = None if track.compound else swing_ratio(on_beats)
+    swing = None if track.compound else ratio
     order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
     if swing is not None and meter.time_signature != "4/4":
         # Swing is decided only in bars of 2+2 beats: elsewhere long-short pairs are dotted
@@ -418,14 +419,14 @@ def swing_ratio(positions: np.ndarray) -> float | None:
 
 
 def _swung_beats(positions: np.ndarray, beat_bpm: float) -> bool:
-    """Whether compound beats at ``beat_bpm`` are swung quarters (see SWING_MIN_BEAT_BPM).
-    The first and last onsets do not count: the beats are extrapolated before the first and
-    drift through a final hold (a ballad's opening note measured 0.28 of its beat)."""
+    """Whether compound beats at ``beat_bpm`` whose long-short pairs swing_ratio finds swung
+    are swung quarters (see SWING_MIN_BEAT_BPM). The first and last onsets do not count: the
+    beats are extrapolated before the first and drift through a final hold (a ballad's
+    opening note measured 0.28 of its beat)."""
     within = (positions - np.floor(positions))[1:-1]
     divided = any(np.any(np.abs(within - d) < COMPOUND_DIVISION_TOLERANCE) for d in COMPOUND_DIVISIONS)
     held = int(np.sum(np.diff(positions) >= HELD_BEATS))
-    return (beat_bpm >= SWING_MIN_BEAT_BPM and not divided and held >= SWING_HELD_NOTES
-            and swing_ratio(positions) is not None)
+    return beat_bpm >= SWING_MIN_BEAT_BPM and not divided and held >= SWING_HELD_NOTES
 
 
 def straightened(positions: np.ndarray, ratio: float) -> np.ndarray:
