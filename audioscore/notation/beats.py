@@ -38,7 +38,8 @@ import numpy as np
 from audioscore.notation.sections import MIN_CHANGE as SECTION_MIN_CHANGE
 from audioscore.notation.sections import tempo_sections
 
-__all__ = ["BeatTrack", "eighth_grouping", "every_third", "main_tempo_bpm", "notation_cost", "positions_in_beats", "times_of_positions", "track_beats", "triplet_beats"]
+__all__ = ["BeatTrack", "eighth_grouping", "every_third", "irregularity", "main_tempo_bpm", "notation_cost", "onset_envelope",
+           "onset_strength", "positions_in_beats", "times_of_positions", "track_beats", "triplet_beats"]
 
 FRAME_S = 0.01                 # onset envelope resolution
 ENVELOPE_SMOOTH_S = 0.02       # Gaussian width of each onset impulse
@@ -178,7 +179,8 @@ def times_of_positions(positions: np.ndarray | Sequence[float], beats_s: np.ndar
     return np.where(pos > index[-1], beats_s[-1] + (pos - index[-1]) * last, inside)
 
 
-def _envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarray:
+def onset_envelope(onsets: np.ndarray, weights: np.ndarray, end_s: float) -> np.ndarray:
+    """Onset strength per frame (FRAME_S): each onset an impulse of its weight, smoothed by ENVELOPE_SMOOTH_S."""
     frames = int(end_s / FRAME_S) + 1
     envelope = np.zeros(frames)
     np.add.at(envelope, np.clip(np.round(onsets / FRAME_S).astype(int), 0, frames - 1), weights)
@@ -199,7 +201,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     ``periods`` (frames, one per frame) replaces the one period where the tempo moves.
     """
     period = 60.0 / bpm / FRAME_S
-    local = _onset_strength(envelope, period)
+    local = onset_strength(envelope, period)
     n = len(local)
     lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
@@ -235,7 +237,7 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     return np.array(beats[::-1], dtype=float) * FRAME_S
 
 
-def _onset_strength(envelope: np.ndarray, period: float) -> np.ndarray:
+def onset_strength(envelope: np.ndarray, period: float) -> np.ndarray:
     """The envelope in units of its spread, smoothed over a 32nd of the beat ``period`` (frames)."""
     width = max(1.0, period / 32.0)
     kernel = np.exp(-0.5 * (np.arange(-int(period), int(period) + 1) / width) ** 2)
@@ -262,7 +264,7 @@ def _beats_following(envelope: np.ndarray, bpm: float) -> np.ndarray:
     only on beats at least the shortest period earlier, so that many frames are scored at once.
     """
     period = 60.0 / bpm / FRAME_S
-    local = _onset_strength(envelope, period)
+    local = onset_strength(envelope, period)
     n = len(local)
     lags = np.unique(np.round(np.geomspace(period / FOLLOW_RANGE, period * FOLLOW_RANGE, FOLLOW_PERIODS)).astype(int))
     lags = lags[lags >= 1]
@@ -322,7 +324,7 @@ def _merged(fixed: np.ndarray, following: np.ndarray, onsets: np.ndarray, compou
         if inside.sum() >= FOLLOW_MIN_ONSETS and len(replacement):
             tried = [np.concatenate([merged, stretch, fixed[j:]]) for stretch in (kept, replacement)]
             costs = [notation_cost(onsets[inside], beats, compound)
-                     + FOLLOW_IRREGULARITY * _irregularity(beats, lo - 2.5 * period, hi + 2.5 * period)
+                     + FOLLOW_IRREGULARITY * irregularity(beats, lo - 2.5 * period, hi + 2.5 * period)
                      for beats in tried]
             kept = replacement if costs[1] < costs[0] else kept
         merged.extend(kept.tolist())
@@ -330,7 +332,7 @@ def _merged(fixed: np.ndarray, following: np.ndarray, onsets: np.ndarray, compou
     return np.array(merged)
 
 
-def _irregularity(beats: np.ndarray, start_s: float, end_s: float) -> float:
+def irregularity(beats: np.ndarray, start_s: float, end_s: float) -> float:
     """Sum of squared log ratios of consecutive beat periods between two times."""
     periods = np.diff(beats[(beats >= start_s) & (beats <= end_s)])
     return float(np.sum(np.diff(np.log(periods)) ** 2)) if len(periods) > 1 else 0.0
@@ -390,12 +392,14 @@ def _extend(beats: np.ndarray, first_s: float, last_s: float, period_s: float) -
     return np.concatenate([head, beats, tail])
 
 
-def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float) -> float:
+def _cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float,
+          empty_beat_cost: float = EMPTY_BEAT_COST) -> float:
     """Notational cost per onset of the onsets on this beat sequence (lower is simpler)."""
-    return float(_onset_costs(onsets, beats, compound, quarter_bpm).mean())
+    return float(_onset_costs(onsets, beats, compound, quarter_bpm, empty_beat_cost).mean())
 
 
-def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float) -> np.ndarray:
+def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_bpm: float,
+                 empty_beat_cost: float = EMPTY_BEAT_COST) -> np.ndarray:
     """Each onset's share of :func:`_cost`: its grid cost, its syncopation, the empty beats
     just before it, and the piece's tempo prior and meter cost."""
     grid = COMPOUND_GRID if compound else SIMPLE_GRID
@@ -434,7 +438,7 @@ def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_
         divided = len(np.unique(np.floor(snapped[thirds]))) / max(1, len(np.unique(np.floor(snapped))))
         grouped = divided >= COMPOUND_SHARE and eighth_grouping(onsets, beats) >= GROUPING_MARGIN
         compound_cost = COMPOUND_COST if grouped else UNGROUPED_COMPOUND_COST
-    return (per_onset + SYNCOPATION_COST * np.append(syncopated, False) + EMPTY_BEAT_COST * empty
+    return (per_onset + SYNCOPATION_COST * np.append(syncopated, False) + empty_beat_cost * empty
             + prior + compound_cost)
 
 
@@ -530,10 +534,11 @@ def _spilled(groups: np.ndarray, positions: np.ndarray, within: np.ndarray) -> l
     return runs
 
 
-def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
+def notation_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool, *, empty_beats: bool = True) -> float:
     """Notational cost per onset of ``onsets`` (s) on ``beats`` (s) without the tempo prior:
-    to compare placements of beats at one tempo."""
-    return _cost(onsets, beats, compound, PREFERRED_QUARTER_BPM[0])
+    to compare placements of beats at one tempo. ``empty_beats=False``: without the cost of
+    beats no onset starts on (to compare placements at different tempi over the same notes)."""
+    return _cost(onsets, beats, compound, PREFERRED_QUARTER_BPM[0], EMPTY_BEAT_COST if empty_beats else 0.0)
 
 
 def main_tempo_bpm(onsets_s: Sequence[float] | np.ndarray, positions: Sequence[float] | np.ndarray) -> float | None:
@@ -625,7 +630,7 @@ def track_beats(
     if len(onsets) < 2:
         raise ValueError("at least two onsets are needed to track beats")
     accents = np.ones(len(onsets)) if weights is None else np.asarray(weights, dtype=float)
-    envelope = _envelope(onsets, accents, onsets[-1] + 2.0)
+    envelope = onset_envelope(onsets, accents, onsets[-1] + 2.0)
     # The level is chosen on a window of a long performance (the DP runs once per
     # candidate); the beats of the whole come from one more run at the chosen tempo.
     window = onsets <= onsets[0] + LEVEL_WINDOW_S
@@ -775,7 +780,7 @@ def _sectioned(tried: list[Candidate], envelope: np.ndarray, onsets: np.ndarray)
         beats = [placed(option) for option in options]
         costs = [notation_cost(onsets, b, compound) for b in beats]
         tied = [k for k, c in enumerate(costs) if c <= min(costs) + BOUNDARY_TIE]
-        switches = options[min(tied, key=lambda k: _irregularity(beats[k], -np.inf, np.inf))]
+        switches = options[min(tied, key=lambda k: irregularity(beats[k], -np.inf, np.inf))]
     return BeatTrack(placed(switches), compound, tuple(float(onsets[s]) for s in switches))
 
 

@@ -39,6 +39,7 @@ from audioscore.notation.beats import (
 )
 from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
+from audioscore.notation.ritardando import final_ritardando
 
 __all__ = ["clean_notes", "join_tracker_splits", "notate_rhythm", "repair_slip", "snap_onsets", "straightened",
            "swing_ratio"]
@@ -328,6 +329,8 @@ def notate_rhythm(
     weights = 1.0 + np.sqrt(np.clip(following - onsets, 0.0, 2.0))
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
+    slowed, ritardando_s = final_ritardando(track.beats_s, onsets, weights, track.compound)
+    track = BeatTrack(slowed, track.compound, track.sections_s)
     beats, sections_s = track.beats_s, track.sections_s
     compound_track, on_beats = track, positions_in_beats(onsets, beats)
     ratio = swing_ratio(on_beats)
@@ -375,7 +378,7 @@ def notate_rhythm(
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi,
                                cleaned[i].velocity) for start, end, i in zip(order, ends, chosen, strict=True)]
     beat_times = _with_index(beats, full_bar)
-    main = _main_section([cleaned[i].onset for i in chosen], sections_s)
+    main = _main_section([cleaned[i].onset for i in chosen], sections_s, ritardando_s)
     played = main_tempo_bpm([cleaned[chosen[k]].onset for k in main], [float(order[k]) for k in main])
     beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None
               else 60.0 / (played or track.tempo_bpm))
@@ -384,15 +387,19 @@ def notate_rhythm(
     return rhythm, quantised, cleaned
 
 
-def _main_section(onsets: Sequence[float], sections_s: Sequence[float]) -> list[int]:
+def _main_section(onsets: Sequence[float], sections_s: Sequence[float], ritardando_s: float | None = None
+                  ) -> list[int]:
     """Indices of the onsets whose tempo is the piece's main one, where it is played in
     sections of different tempi (``sections_s``: where each after the first starts): the
     first section's, as a reader marks the opening tempo, unless a later one holds more than
-    twice as many notes (the first was an introduction); all of them for one tempo."""
-    section = np.searchsorted(np.asarray(sections_s, dtype=float), np.asarray(onsets, dtype=float), side="right")
+    twice as many notes (the first was an introduction); all of them for one tempo. Not
+    those of a final ritardando from ``ritardando_s`` on: it is written "rit.", not measured."""
+    times = np.asarray(onsets, dtype=float)
+    section = np.searchsorted(np.asarray(sections_s, dtype=float), times, side="right")
     counts = np.bincount(section, minlength=len(sections_s) + 1)
     chosen = int(np.argmax(counts)) if counts.max() > 2 * counts[0] else 0
-    return np.flatnonzero(section == chosen).tolist()
+    kept = (section == chosen) & (times < (np.inf if ritardando_s is None else ritardando_s))
+    return np.flatnonzero(kept if kept.any() else section == chosen).tolist()
 
 
 def swing_ratio(positions: np.ndarray) -> float | None:

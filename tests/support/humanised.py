@@ -169,6 +169,7 @@ class Performance:
     played: tuple[tuple[float, float, int, int], ...]
     beat_times_s: tuple[float, ...]  # every written beat's performed time
     tempo_change: tuple[float, float] | None = None  # as perform's
+    ritardando: tuple[int, float] | None = None  # as perform's
 
     @property
     def name(self) -> str:
@@ -181,10 +182,12 @@ class Performance:
     @property
     def mean_tempo_bpm(self) -> float:
         """Quarter-note tempo of the performance over its written beats (those before its tempo
-        change: the opening mark's)."""
+        change or its final ritardando: the opening mark's)."""
         times = np.asarray(self.beat_times_s)
         if self.tempo_change is not None:  # no pickup: the first beat is the first downbeat
             times = times[: int(self.tempo_change[0] / self.melody.beat_quarters) + 1]
+        if self.ritardando is not None:
+            times = times[: len(times) - round(self.ritardando[0] * self.melody.measure_quarters / self.melody.beat_quarters)]
         beats = np.diff(times)
         return 60.0 / float(np.median(beats)) * self.melody.beat_quarters if len(beats) else self.melody.tempo_bpm
 
@@ -194,10 +197,13 @@ def _fraction(x: float) -> Fraction:
 
 
 def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None,
-            tempo_change: tuple[float, float] | None = None) -> Performance:
+            tempo_change: tuple[float, float] | None = None, ritardando: tuple[int, float] | None = None
+            ) -> Performance:
     """Play ``melody`` like a person would (see the module docstring); deterministic in ``seed``.
     ``tempo_change`` (quarters from the first downbeat, factor): from there on the tempo is
-    the written one times the factor, as a faster second verse."""
+    the written one times the factor, as a faster second verse. ``ritardando`` (bars, factor):
+    over the last bars the beat lengthens evenly to the factor times its length, as a piece's
+    end is played (the last phrase's rubato comes on top)."""
     rng = np.random.default_rng(seed)
     bar = _fraction(melody.measure_quarters)
     pickup = _fraction(melody.pickup_quarters)
@@ -221,6 +227,10 @@ def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None,
         rate[inside] *= 1.0 - slowing * (positions[inside] - (end - span)) / span
     if tempo_change is not None:
         rate[positions >= tempo_change[0]] *= tempo_change[1]
+    if ritardando is not None:
+        slowing_from = float(total - pickup) - ritardando[0] * float(bar)
+        progress = np.clip((positions - slowing_from) / (ritardando[0] * float(bar)), 0.0, 1.0)
+        rate /= 1.0 + (ritardando[1] - 1.0) * progress
     quarter_s = 60.0 / melody.tempo_bpm
     times = np.concatenate([[0.0], np.cumsum(quarter_s / rate[:-1] * float(step))])
     lead_s = (float(bar) - float(pickup)) * quarter_s
@@ -271,7 +281,8 @@ def perform(melody: sc.ScoredMelody, seed: int, program: int | None = None,
     first_beat = np.ceil(-float(pickup) / melody.beat_quarters - 1e-9) * melody.beat_quarters
     beats = np.arange(first_beat, float(total - pickup) + 1e-9, melody.beat_quarters)
     return Performance(melody, _program(melody) if program is None else program, seed, tuple(truth), float(tuning),
-                       float(jitter), tuple(bends), tuple(played), tuple(at(_fraction(b)) for b in beats), tempo_change)
+                       float(jitter), tuple(bends), tuple(played), tuple(at(_fraction(b)) for b in beats), tempo_change,
+                       ritardando)
 
 
 def _write_midi(performance: Performance, path: Path) -> None:
@@ -661,3 +672,17 @@ def tempo_changed() -> tuple[Performance, ...]:
     return tuple(perform(twice_through(melodies[name]), seed=9000 + i,
                          tempo_change=(float(melodies[name].total_quarters), factor))
                  for i, (name, factor) in enumerate(TEMPO_CHANGE_PLAN))
+
+
+# Final ritardandi: the melodies without a pickup played twice through, their last three bars
+# slowing evenly to 1.6-2.2 times the beat (the piece's end; its last phrase's rubato on top).
+RITARDANDO_BARS = 3
+RITARDANDO_FACTORS = (1.6, 2.2)
+
+
+def final_ritardandos() -> tuple[Performance, ...]:
+    """Each pickup-less corpus melody twice through with a final ritardando (seeds 9500, 9501, ...)."""
+    melodies = [m for m in CORPUS_MELODIES if not m.pickup_quarters]
+    factors = np.linspace(*RITARDANDO_FACTORS, len(melodies))
+    return tuple(perform(twice_through(m), seed=9500 + i, ritardando=(RITARDANDO_BARS, float(factor)))
+                 for i, (m, factor) in enumerate(zip(melodies, factors, strict=True)))
