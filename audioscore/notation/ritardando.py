@@ -1,4 +1,4 @@
-"""Beats through a final ritardando: a performance's last bars slowing to 60 % of its tempo or less.
+"""Beats through a final ritardando: a performance's last bars slowing below 77 % of its tempo.
 
 Conventions: times in seconds; inside the programme, times and beat periods in frames of
 :data:`beats.FRAME_S`.

@@ -10,7 +10,8 @@ import score_corpus
 from audioscore.notation import transcription
 from audioscore.notation.rhythm import PerformedNote
 
-MELODIES = ("hymn_c_major", "tune_a_minor", "low_waltz_b_minor", "low_march_c_minor", "lullaby_eb_major", "song_bb_major")
+MELODIES = ("hymn_c_major", "tune_a_minor", "low_waltz_b_minor", "low_march_c_minor", "lullaby_eb_major", "song_bb_major",
+            "waltz_g_major", "arpeggios_e_major")
 
 
 def played(name: str, slowest: float, bars: int) -> tuple[list[PerformedNote], list[tuple[float, float]]]:
@@ -49,7 +50,7 @@ def written_right(name: str, slowest: float, bars: int) -> tuple[float, dict]:
 def test_a_final_ritardando_to_half_tempo_keeps_the_written_values(name: str) -> None:
     """Slowing over the last three bars to 2.5 times the beat period: the tracker followed it
     only to 1.35 times and gained beats, writing the last notes at twice their values in extra
-    bars (before: 0.84-0.89 of the notes right, 1-3 bars too many; now all right)."""
+    bars (before: 0.84-0.93 of the notes right, 1-3 bars too many; now all right)."""
     right, summary = written_right(name, 2.5, 3)
     _, steady = written_right(name, 1.0, 3)
     assert right == 1.0, (name, right)
