@@ -28,7 +28,8 @@ seeds: the figures the corpus's own performances do not decide), ``tempo changes
 (twelve melodies played twice through, the second time 0.7-1.35 times as fast, with
 ``tempo change marked``: a second metronome mark within a bar of the change and within 8 %
 of its tempo; its tempo "of played" is the first time through; and in the rooms),
-``final ritardando`` (the melodies without a pickup played twice through, their last three bars
+``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
+the first, as singers and wind players breathe), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
@@ -359,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised, tempo changes in rooms (the same performances, rooms in turn)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in changed],
                    args)
+    breathing = [humanised.breathing(p) for p in pieces]
+    if breathing:
+        run_corpus(f"humanised with breaths (round 1's and the widened performances, a "
+                   f"{humanised.BREATH_S[0]:g}-{humanised.BREATH_S[1]:g} s breath before every phrase after the first)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in breathing], args)
     slowing = [p for p in humanised.final_ritardandos() if not args.piece or p.name in args.piece]
     if slowing:
         run_corpus(f"humanised, final ritardando (the pickup-less melodies twice through, their last "

@@ -686,3 +686,29 @@ def final_ritardandos() -> tuple[Performance, ...]:
     factors = np.linspace(*RITARDANDO_FACTORS, len(melodies))
     return tuple(perform(twice_through(m), seed=9500 + i, ritardando=(RITARDANDO_BARS, float(factor)))
                  for i, (m, factor) in enumerate(zip(melodies, factors, strict=True)))
+
+
+# Breaths: a singer or wind player pausing before each phrase (after the first) for this long
+# (s) on top of the phrase end's rubato; the note before ends where it did.
+BREATH_S = (0.15, 0.30)
+
+
+def breathing(performance: Performance) -> Performance:
+    """The performance with a breath (BREATH_S, drawn from its seed) before every phrase's first note
+    but the piece's: the notes from it on (and their bends and beats) come that much later."""
+    rng = np.random.default_rng(performance.seed + 5)
+    phrase = PHRASE_BARS * _fraction(performance.melody.measure_quarters)
+    cuts = [(t.onset_s - 0.05, float(rng.uniform(*BREATH_S))) for t in performance.truth
+            if t.start > 0 and t.start % phrase == 0]
+
+    def later(time_s: float) -> float:
+        return time_s + sum(pause for at, pause in cuts if time_s >= at)
+
+    def ended(onset_s: float, offset_s: float) -> float:  # a note sounding into a breath stops for it
+        return offset_s if any(onset_s < at <= offset_s for at, _ in cuts) else later(offset_s)
+
+    truth = tuple(replace(t, onset_s=later(t.onset_s), offset_s=ended(t.onset_s, t.offset_s)) for t in performance.truth)
+    played = tuple((later(on), ended(on, off), midi, velocity) for on, off, midi, velocity in performance.played)
+    return replace(performance, truth=truth, played=played,
+                   bends=tuple((later(t), bend) for t, bend in performance.bends),
+                   beat_times_s=tuple(later(t) for t in performance.beat_times_s))
