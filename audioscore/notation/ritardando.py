@@ -39,7 +39,8 @@ __all__ = ["final_ritardando"]
 LOOKBACK_BEATS = 16      # a final ritardando starts within this many beats of the last onset,
 TAIL_SHARE = 2.0 / 3.0   # after this share of the piece's beats,
 MIN_TAIL_BEATS = 2       # and this many beats or more before the last onset
-MIN_ONSETS = 4           # onsets from its start on
+MIN_ONSETS = 4           # onsets from its start on (a note this many periods early on its beat counts)
+ONSET_SLACK = 0.1
 STEP = 1.15              # a period grows by at most this factor per beat,
 EASE = 1.05              # shrinks by at most this one (a late onset),
 SLOWEST = 2.5            # up to this multiple of the tempo's period
@@ -66,19 +67,20 @@ def final_ritardando(beats_s: np.ndarray, onsets_s: np.ndarray, weights: np.ndar
     last = float(onsets_s[-1])
     envelope = onset_envelope(onsets_s, weights, last + 2.0)
     beats_in_piece = int(np.searchsorted(beats_s, last))
+    triplets = triplet_beats(onsets_s, beats_s)
     best, best_cost, start_s = beats_s, np.inf, None
     for s in range(1, len(beats_s)):
         if not (last - LOOKBACK_BEATS * period <= beats_s[s] <= last - MIN_TAIL_BEATS * period
                 and s >= TAIL_SHARE * beats_in_piece):
             continue
-        after = onsets_s > beats_s[s] - 0.1 * period
+        after = onsets_s > beats_s[s] - ONSET_SLACK * period
         if after.sum() < MIN_ONSETS:
             continue
         slowing = _slowing_beats(envelope, beats_s[s], beats_s[s] - beats_s[s - 1], last)
         if slowing is None or slowing[-1] - slowing[-2] < MIN_SLOWING * period:
             continue
         placed = np.concatenate([beats_s[: s + 1], slowing])
-        if triplet_beats(onsets_s, placed) > triplet_beats(onsets_s, beats_s):
+        if triplet_beats(onsets_s, placed) > triplets:
             continue
         costs = [notation_cost(onsets_s[after], b, compound, empty_beats=False)
                  + FOLLOW_IRREGULARITY * irregularity(b, beats_s[s] - 2.5 * period, last + period)

@@ -26,7 +26,10 @@ def played(name: str, slowest: float, bars: int) -> tuple[list[PerformedNote], l
     growth = np.clip((np.arange(total) - (total - 2 - bars * per_bar)) / (bars * per_bar), 0.0, 1.0)
     periods = 60.0 / melody.tempo_bpm * (1.0 + (slowest - 1.0) * growth)
     beat_times = np.concatenate([[1.0], 1.0 + np.cumsum(periods)])
-    at = lambda q: float(np.interp(q, np.arange(len(beat_times)), beat_times))  # noqa: E731
+
+    def at(quarters: float) -> float:
+        return float(np.interp(quarters, np.arange(len(beat_times)), beat_times))
+
     notes, written = [], []
     for (pitch, length), start in zip(events, starts[:-1], strict=True):
         if pitch is not None:
