@@ -28,7 +28,8 @@ seeds: the figures the corpus's own performances do not decide), ``tempo changes
 (twelve melodies played twice through, the second time 0.7-1.35 times as fast, with
 ``tempo change marked``: a second metronome mark within a bar of the change and within 8 %
 of its tempo; its tempo "of played" is the first time through; and in the rooms),
-``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
+``tempo and meter given`` (the humanised performances notated with their written tempo and meter
+imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
 the first, as singers and wind players breathe), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
@@ -217,9 +218,10 @@ def exact_performance(melody: score_corpus.ScoredMelody) -> humanised.Performanc
 
 
 def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]], args: argparse.Namespace,
-               subsets: list[tuple[str, set[str]]] | None = None) -> list[dict[str, Any]]:
+               subsets: list[tuple[str, set[str]]] | None = None, given: bool = False) -> list[dict[str, Any]]:
     """Notate each performance's notes, print a row per piece and the corpus totals (per
-    subset of piece names where ``subsets`` are given)."""
+    subset of piece names where ``subsets`` are given); ``given``: with the written tempo and
+    meter imposed, as ``--tempo`` and ``--time-signature`` do."""
     rows = []
     seconds = 0.0
     print(f"\n== {label}")
@@ -228,7 +230,10 @@ def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]],
     for perf, notes in items:
         start = time.perf_counter()
         try:
-            score, summary = transcribe._notate(notes, transcribe.TranscribeOptions())
+            options = (transcribe.TranscribeOptions(tempo_bpm=perf.melody.tempo_bpm,
+                                                    time_signature=perf.melody.time_signature)
+                       if given else transcribe.TranscribeOptions())
+            score, summary = transcribe._notate(notes, options)
         except Exception as error:  # noqa: BLE001 - a bench reports and goes on
             print(f"{perf.name:<24} error: {error}")
             continue
@@ -360,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised, tempo changes in rooms (the same performances, rooms in turn)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in changed],
                    args)
+    run_corpus("humanised, tempo and meter given (round 1's and the widened performances notated with their "
+               "written tempo and meter imposed, as --tempo and --time-signature)",
+               [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in pieces], args, given=True)
     breathing = [humanised.breathing(p) for p in pieces]
     if breathing:
         run_corpus(f"humanised with breaths (round 1's and the widened performances, a "
