@@ -37,7 +37,7 @@ from audioscore.notation.beats import (
     track_beats,
     triplet_beats,
 )
-from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, phase_changes
+from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, meter_scores, phase_changes
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 from audioscore.notation.ritardando import final_ritardando
 
@@ -100,6 +100,16 @@ COMPOUND_DIVISIONS = (1 / 3, 1 / 2)
 COMPOUND_DIVISION_TOLERANCE = 0.08  # beats
 SWING_HELD_NOTES = 2
 HELD_BEATS = 1.9
+# A breath before a phrase (see _breaths): beats of context on each side, their tempo's
+# largest change (log), the held span's length at most this many periods per tracked beat
+# (and one beat less at least), the silence that marks a breath (periods), and how much
+# better the meter must then fit, with and without that silence.
+BREATH_CONTEXT = 3
+BREATH_STEADY = 0.1
+BREATH_SQUEEZED = 1.03
+BREATH_SILENCE = 0.2
+BREATH_FIT = 0.3
+BREATH_FIT_LEGATO = 0.55
 MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
 # Loudness: a note played louder than the same pitch elsewhere in the piece is a metric
 # accent, LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the
@@ -330,7 +340,8 @@ def notate_rhythm(
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     slowed, ritardando_s = final_ritardando(track.beats_s, onsets, weights, track.compound)
-    track = BeatTrack(slowed, track.compound, track.sections_s)
+    track = BeatTrack(_breaths(cleaned, slowed, track.compound, triplets, time_signature), track.compound,
+                      track.sections_s)
     beats, sections_s = track.beats_s, track.sections_s
     compound_track, on_beats = track, positions_in_beats(onsets, beats)
     ratio = swing_ratio(on_beats)
@@ -445,12 +456,12 @@ def straightened(positions: np.ndarray, ratio: float) -> np.ndarray:
     return whole + np.where(early, within * 0.5 / ratio, 0.5 + (within - ratio) * 0.5 / (1.0 - ratio))
 
 
-def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
-            time_signature: str | None, swing: float | None = None
-            ) -> tuple[list[Fraction], list[int], list[float], Meter]:
-    """Onsets snapped on the beats (straightened where ``swing`` gives the swung eighth's
-    place): (positions in beats, index of the note at each, lengths to the next onset in
-    beats, the meter)."""
+Placement = tuple[list[Fraction], list[int], list[float], Meter, float]
+
+
+def _scored_placement(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+                      time_signature: str | None, swing: float | None = None) -> Placement:
+    """As :func:`_placed`, and the meter's score (``meter.meter_scores``)."""
     onsets = np.array([n.onset for n in cleaned])
     positions = positions_in_beats(onsets, beats)
     if swing is not None:
@@ -466,10 +477,83 @@ def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool,
     chosen = [kept[w] for w in order]
     lengths = [float(order[k + 1] - order[k]) for k in range(len(order) - 1)]
     lengths.append(float(positions_in_beats([cleaned[chosen[-1]].offset], beats)[0]) - float(order[-1]))
-    meter = choose_meter([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
-                         compound=compound, time_signature=time_signature,
-                         accents=None if compound else _loudness_accents([cleaned[i] for i in chosen]))
-    return order, chosen, lengths, meter
+    scored = meter_scores([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen],
+                          compound=compound, time_signature=time_signature,
+                          accents=None if compound else _loudness_accents([cleaned[i] for i in chosen]))
+    if not scored:
+        raise ValueError(f"time signature {time_signature!r} does not fit a {'compound' if compound else 'simple'} beat")
+    return order, chosen, lengths, scored[0][1], scored[0][0]
+
+
+def _placed(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+            time_signature: str | None, swing: float | None = None
+            ) -> tuple[list[Fraction], list[int], list[float], Meter]:
+    """Onsets snapped on the beats (straightened where ``swing`` gives the swung eighth's
+    place): (positions in beats, index of the note at each, lengths to the next onset in
+    beats, the meter)."""
+    return _scored_placement(cleaned, beats, compound, triplets, time_signature, swing)[:4]
+
+
+def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+             time_signature: str | None) -> np.ndarray:
+    """Beats without those the tracker squeezed into a breath: where a singer takes time
+    before a phrase, the held note and the pause last half a beat or more longer than
+    written, and the tracker gives them a beat more, shifting the bars after. The beat is
+    dropped (the tempo kept through the held note, the breath taking the rest of the span)
+    where the tempo is the same on both sides, the span's beats are squeezed, and the bars'
+    accents then fit the meter clearly better (by BREATH_FIT after a silence,
+    BREATH_FIT_LEGATO where the note is held up to the next one), the next note starts a
+    phrase, and the bars before and after it, which disagreed by the beat, now agree: it is
+    the meter that tells a breath from a held note.
+    """
+    onsets = np.array([n.onset for n in cleaned])
+    offsets = np.array([n.offset for n in cleaned])
+    placement = _scored_placement(cleaned, beats, compound, triplets, time_signature)
+    fit = placement[4]
+    for i in range(1, len(cleaned)):
+        first, last = (int(np.argmin(np.abs(beats - t))) for t in onsets[i - 1:i + 1])
+        span = last - first
+        if span < 2 or first < BREATH_CONTEXT or last + BREATH_CONTEXT >= len(beats):
+            continue
+        before = float(np.median(np.diff(beats[first - BREATH_CONTEXT:first + 1])))
+        after = float(np.median(np.diff(beats[last:last + BREATH_CONTEXT + 1])))
+        period = math.sqrt(before * after)
+        held = (beats[last] - beats[first]) / period
+        if abs(math.log(before / after)) > BREATH_STEADY or not span - 1 <= held <= BREATH_SQUEEZED * span:
+            continue
+        candidate = np.concatenate([beats[:first], beats[first] + period * np.arange(span - 1), beats[last:]])
+        moved = _scored_placement(cleaned, candidate, compound, triplets, time_signature)
+        order, chosen, _, meter, candidate_fit = moved
+        silent = onsets[i] - offsets[i - 1] >= BREATH_SILENCE * period
+        if i in chosen and i in placement[1] and _phrase_start(order, chosen.index(i), meter) \
+                and candidate_fit > fit + (BREATH_FIT if silent else BREATH_FIT_LEGATO) \
+                and not _bars_agree(cleaned, placement, i, compound) and _bars_agree(cleaned, moved, i, compound):
+            beats, fit, placement = candidate, candidate_fit, moved
+    return beats
+
+
+def _bars_agree(cleaned: Sequence[PerformedNote], placement: Placement, i: int, compound: bool) -> bool:
+    """Whether the notes before note ``i`` and from it on, each on their own, put their
+    downbeats in the same place (``placement`` as :func:`_scored_placement` returns it)."""
+    order, chosen, lengths, meter = placement[:4]
+    k = chosen.index(i)
+    if k == 0:  # nothing before it
+        return True
+    pos, pitches = [float(w) for w in order], [cleaned[j].midi for j in chosen]
+    accents = None if compound else _loudness_accents([cleaned[j] for j in chosen])
+    phases = set()
+    for part in (slice(0, k), slice(k, None)):
+        found = choose_meter(pos[part], lengths[part], pitches[part], compound=compound, time_signature=meter.time_signature,
+                             accents=None if accents is None else accents[part])
+        phases.add(found.downbeat % meter.beats_per_bar)
+    return len(phases) == 1
+
+
+def _phrase_start(positions: Sequence[Fraction], k: int, meter: Meter) -> bool:
+    """Whether the ``k``-th note starts where a phrase does: on a downbeat, or where the
+    piece's first note stands in its bar (the opening pickup again)."""
+    in_bar = [(positions[j] - meter.downbeat) % meter.beats_per_bar for j in (0, k)]
+    return in_bar[1] in (0, in_bar[0])
 
 
 def _loudness_accents(notes: Sequence[PerformedNote]) -> list[float] | None:

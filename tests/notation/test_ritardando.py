@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import score_corpus
+from written_check import written_share
 
-from audioscore.notation import transcription
 from audioscore.notation.rhythm import PerformedNote
 
 MELODIES = ("hymn_c_major", "tune_a_minor", "low_waltz_b_minor", "low_march_c_minor", "lullaby_eb_major", "song_bb_major",
@@ -39,14 +39,7 @@ def played(name: str, slowest: float, bars: int) -> tuple[list[PerformedNote], l
 
 
 def written_right(name: str, slowest: float, bars: int) -> tuple[float, dict]:
-    notes, written = played(name, slowest, bars)
-    _, summary = transcription._notate(notes, transcription.TranscribeOptions())
-    found = [(n["start_quarters"], n["duration_quarters"]) for n in summary["notes"]]
-    shift = found[0][0] - written[0][0]
-    # The last note is held to its bar line whatever its played length.
-    right = sum(abs(f[0] - shift - w[0]) < 1e-6 and abs(f[1] - w[1]) < 1e-6
-                for f, w in zip(found[:-1], written[:-1], strict=False))
-    return right / (len(written) - 1), summary
+    return written_share(*played(name, slowest, bars))
 
 
 @pytest.mark.parametrize("name", MELODIES)
