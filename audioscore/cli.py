@@ -123,8 +123,9 @@ def _add_engine_flags(command: argparse.ArgumentParser) -> None:
                          help="note engine: melody (pYIN: voice, winds, strings), poly (basic-pitch: piano, "
                               "guitar, chords) or auto (default: from --instrument, else from the audio)")
     command.add_argument("--instrument", type=_instrument, default=None,
-                         help="what plays, e.g. piano, guitar, voice, flute, violin: chooses the engine under "
-                              "auto and the staves (piano: grand staff; guitar: treble clef an octave down)")
+                         help="what plays, e.g. piano, guitar, voice, flute, violin, cello: chooses the engine under "
+                              "auto and the staves (piano: grand staff; guitar: treble clef an octave down; a melody "
+                              "instrument: one staff in its players' clef, e.g. viola alto, cello bass or tenor)")
 
 
 def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:

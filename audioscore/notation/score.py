@@ -27,7 +27,7 @@ from audioscore.notation.tempo_marks import TEMPO_WORDS, TempoChange, tempo_chan
 from audioscore.notation.tonality import spell
 
 __all__ = ["MAX_NOTE_BARS", "MAX_REST_BARS", "SCORE_SCHEMA", "RestCut", "ScoreSpec", "build_score", "change_mark",
-           "choose_clef", "metronome_mark", "note_entries", "shorten_silences", "shortened_rests", "summarise_score",
+           "choose_clef", "instrument_clef", "metronome_mark", "note_entries", "shorten_silences", "shortened_rests", "summarise_score",
            "tempo_curve", "tempo_marks", "tempo_plan", "tempo_words"]
 
 SCORE_SCHEMA = "audioscore.score/1"
@@ -40,7 +40,25 @@ BASS_HIGH = 64      # E4: the bass clef up to here (90th percentile)
 TREBLE_8VA_LOW = 79  # G5 (10th percentile): the treble clef an octave up ("treble^8")
 BASS_8VB_HIGH = 40   # E2 (90th percentile): the bass clef an octave down ("bass_8")
 CLEFS = {"treble": m21clef.TrebleClef, "bass": m21clef.BassClef, "treble^8": m21clef.Treble8vaClef,
-         "bass_8": m21clef.Bass8vbClef}
+         "bass_8": m21clef.Bass8vbClef, "treble_8": m21clef.Treble8vbClef, "alto": m21clef.AltoClef,
+         "tenor": m21clef.TenorClef}
+# A melody instrument named by the user is written on one staff in the clefs its players
+# read, at sounding pitch: the first of its clefs whose comfortable range holds the notes'
+# 10th-90th percentiles, else the one they overflow least. A cello's high phrase reads in
+# the tenor clef, not on ledger lines above the bass staff or in a treble clef cellists
+# keep for their highest passages; a viola reads the alto clef; a tenor voice the treble
+# clef an octave down; a double bass sounds an octave below its bass clef; a cello line
+# wide enough for a piano's grand staff is still one cello staff.
+INSTRUMENT_CLEFS = {
+    "violin": ("treble",), "oboe": ("treble",), "clarinet": ("treble",), "saxophone": ("treble",),
+    "trumpet": ("treble",), "flute": ("treble", "treble^8"), "recorder": ("treble", "treble^8"),
+    "whistle": ("treble", "treble^8"), "horn": ("treble", "bass"), "voice": ("treble", "bass", "treble_8"),
+    "viola": ("alto", "treble"), "cello": ("bass", "tenor", "treble"), "bassoon": ("bass", "tenor", "treble"),
+    "trombone": ("bass", "tenor", "treble"), "tuba": ("bass",), "bass": ("bass_8",),
+}
+# Each clef's comfortable range (MIDI, sounding), from the staff's lines and a few ledger lines either side.
+CLEF_RANGES = {"treble": (55, 84), "treble^8": (TREBLE_8VA_LOW, 108), "treble_8": (43, 72), "bass": (28, 64),
+               "bass_8": (16, 52), "alto": (48, 74), "tenor": (45, 69)}
 GRAND_SPREAD = 19   # semitones between 10th and 90th percentiles that ask for two staves
 # The score grows with the notes, not with the time they span: a silence of more
 # empty bars than this between two notes is shortened to this many (and marked
@@ -56,6 +74,7 @@ class ScoreSpec:
 
     title: str = ""
     composer: str = ""
+    instrument: str | None = None  # a melody instrument's name (``INSTRUMENT_CLEFS``): its clef and part name
 
 
 @dataclass(frozen=True)
@@ -162,6 +181,18 @@ def choose_clef(midis: list[int]) -> str:
     return "treble" if np.median(midis) >= MIDDLE_C else "bass"
 
 
+def instrument_clef(instrument: str, midis: list[int]) -> str:
+    """The clef of ``INSTRUMENT_CLEFS[instrument]`` that the notes' range (10th to 90th
+    percentile) fits, the earliest of those it overflows least."""
+    low, high = np.percentile(midis, [10, 90])
+
+    def overflow(name: str) -> float:
+        bottom, top = CLEF_RANGES[name]
+        return max(0.0, bottom - low) + max(0.0, high - top)
+
+    return min(INSTRUMENT_CLEFS[instrument], key=overflow)
+
+
 def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[Fraction, Fraction]]:
     """A gap as rests a reader expects: up to the next beat, whole beats (merged
     into a bar's half or whole where they line up), then what is left."""
@@ -225,13 +256,14 @@ def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_
 def _part(
     notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
     cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (), opening_bpm: int | None = None,
+    name: str = "Melody",
 ) -> stream.Part:
     """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
     on the first staff, a mark where each shortened silence begins and each tempo change."""
     part = stream.Part()
     # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
-    part.insert(0, instrument.Instrument(instrumentName="Melody"))
-    part.partName = "Melody"
+    part.insert(0, instrument.Instrument(instrumentName=name))
+    part.partName = name
     for mark in opening_marks(rhythm, key, clef, tempo_marks=first, opening_bpm=opening_bpm):
         part.insert(0, mark)
     if first:
@@ -286,7 +318,8 @@ def build_score(
     bar = rhythm.bar_quarters
     last = max(n.start + n.duration for n in notes)
     end = -(-last // bar) * bar  # every staff runs to the same final bar line
-    clef = choose_clef([n.midi for n in notes])
+    midis = [n.midi for n in notes]
+    clef = instrument_clef(spec.instrument, midis) if spec.instrument in INSTRUMENT_CLEFS else choose_clef(midis)
     if clef == "grand":
         upper = [n for n in notes if n.midi >= MIDDLE_C]
         lower = [n for n in notes if n.midi < MIDDLE_C]
@@ -295,7 +328,7 @@ def build_score(
         score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
         score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes,
-                              opening_bpm=opening_bpm))
+                              opening_bpm=opening_bpm, name=(spec.instrument or "melody").capitalize()))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
             _as_pickup(part, padding)

@@ -124,7 +124,7 @@ def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any
         # Long silences shortened: the notation's work follows the notes, not the time they span.
         quantised, cuts = shorten_silences(quantised, rhythm.bar_quarters)
         key = _key(options.key, [(n.midi, float(n.duration)) for n in quantised])
-        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer), cuts)
+        score = build_score(quantised, rhythm, key, ScoreSpec(options.title, options.composer, options.instrument), cuts)
     except ValueError as error:
         raise InputError(str(error)) from None
     summary = summarise_score(score, quantised, rhythm, key, cuts)

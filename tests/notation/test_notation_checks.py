@@ -54,6 +54,13 @@ CASES = {
     "whistle": lambda: [PerformedNote(0.3 * k, 0.3 * k + 0.27, m) for k, m in enumerate([84, 88, 91, 96, 95, 91, 88, 84] * 2)],
     "contrabass": lambda: [PerformedNote(0.5 * k, 0.5 * k + 0.45, m) for k, m in enumerate([24, 28, 31, 36, 35, 31, 28, 24] * 2)],
     "minute-drone": lambda: [PerformedNote(0.5, 60.5, 50)],  # held past MAX_NOTE_BARS: bars left out, marked
+    # Melody instruments named by the user: the clefs their players read (INSTRUMENT_CLEFS).
+    "cello-high": lambda: _line([64, 65, 67, 69, 67, 65, 68, 64]),  # E4-A4: tenor clef
+    "cello-low": lambda: _line([36, 43, 48, 52, 55, 52, 48, 43]),  # C2-G3: bass clef
+    "viola": lambda: _line([48, 55, 60, 64, 62, 59, 55, 52]),  # C3-E4: alto clef
+    "tenor-voice": lambda: _line([50, 55, 59, 62, 67, 64, 60, 55]),  # D3-G4: treble clef an octave down
+    "cello-wide": lambda: _line([36, 40, 43, 48, 55, 60, 64, 67, 69, 65, 57, 48]),  # C2-A4: one staff, not a grand staff
+    "double-bass": lambda: _line([28, 33, 38, 43, 40, 36, 33, 28]),  # E1-G2, written an octave up
     # Polyphonic performances with a transcriber's noise: chords, voices, two staves, treble_8.
     "poly-chorale": lambda: _polyphonic("chorale_g_major"),
     "poly-two-hands": lambda: _polyphonic("two_hands_a_minor"),
@@ -61,7 +68,13 @@ CASES = {
     "poly-guitar-strum": lambda: _polyphonic("strum_e_minor"),
 }
 INSTRUMENTS = {"poly-chorale": "piano", "poly-two-hands": "piano", "poly-broken-chords": None,
-               "poly-guitar-strum": "guitar"}
+               "poly-guitar-strum": "guitar", "cello-high": "cello", "cello-low": "cello", "viola": "viola",
+               "tenor-voice": "voice", "cello-wide": "cello", "double-bass": "bass"}
+
+
+def _line(midis: list[int]) -> list[PerformedNote]:
+    """The pitches as quarters at 100 bpm, twice."""
+    return [PerformedNote(0.6 * k, 0.6 * k + 0.55, m) for k, m in enumerate(midis * 2)]
 
 
 def _polyphonic(name: str) -> list[PerformedNote]:
@@ -172,3 +185,19 @@ def test_a_melody_s_midi_keeps_how_loud_each_note_was_played(tmp_path: Path) -> 
     (track,) = pretty_midi.PrettyMIDI(str(tmp_path / "score.mid")).instruments
     assert [(n.pitch, n.velocity) for n in sorted(track.notes, key=lambda n: n.start)] == [
         (n.midi, n.velocity) for n in notes]
+
+
+@pytest.mark.parametrize(("name", "clef", "lilypond", "part"), [
+    ("cello-high", "tenor", '\\clef "tenor"', "Cello"), ("cello-low", "bass", '\\clef "bass"', "Cello"),
+    ("viola", "alto", '\\clef "alto"', "Viola"), ("tenor-voice", "treble_8", '\\clef "treble_8"', "Voice"),
+    ("cello-wide", "bass", '\\clef "bass"', "Cello"), ("double-bass", "bass_8", '\\clef "bass_8"', "Bass")])
+def test_a_named_melody_instrument_gets_the_clef_its_players_read(scores, name: str, clef: str, lilypond: str,
+                                                                 part: str) -> None:
+    """A cello's phrase above the bass staff in the tenor clef (it was treble), a viola in the
+    alto clef and a tenor in the treble clef an octave down (both were bass), a cello's wide
+    line on one bass staff (it was a grand staff), a double bass an octave above its sound;
+    the pitches stay as sounding."""
+    xml, _, summary = scores[name]
+    assert summary["clef"] == clef and lilypond in (xml.parent / "score.ly").read_text()
+    assert f"<part-name>{part}</part-name>" in xml.read_text()
+    assert [n["midi"] for n in summary["notes"]] == [n.midi for n in CASES[name]()]
