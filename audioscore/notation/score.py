@@ -56,6 +56,7 @@ INSTRUMENT_CLEFS = {
     "viola": ("alto", "treble"), "cello": ("bass", "tenor", "treble"), "bassoon": ("bass", "tenor", "treble"),
     "trombone": ("bass", "tenor", "treble"), "tuba": ("bass",), "bass": ("bass_8",),
 }
+PART_NAMES = {"bass": "Double bass"}  # instrument names that would be ambiguous in a part list
 # Each clef's comfortable range (MIDI, sounding), from the staff's lines and a few ledger lines either side.
 CLEF_RANGES = {"treble": (55, 84), "treble^8": (TREBLE_8VA_LOW, 108), "treble_8": (43, 72), "bass": (28, 64),
                "bass_8": (16, 52), "alto": (48, 74), "tenor": (45, 69)}
@@ -193,6 +194,10 @@ def instrument_clef(instrument: str, midis: list[int]) -> str:
     return min(INSTRUMENT_CLEFS[instrument], key=overflow)
 
 
+def _part_name(instrument: str | None) -> str:
+    return "Melody" if instrument is None else PART_NAMES.get(instrument, instrument.capitalize())
+
+
 def _rest_lengths(start: Fraction, end: Fraction, rhythm: Rhythm) -> list[tuple[Fraction, Fraction]]:
     """A gap as rests a reader expects: up to the next beat, whole beats (merged
     into a bar's half or whole where they line up), then what is left."""
@@ -328,7 +333,7 @@ def build_score(
         score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
     else:
         score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes,
-                              opening_bpm=opening_bpm, name=(spec.instrument or "melody").capitalize()))
+                              opening_bpm=opening_bpm, name=_part_name(spec.instrument)))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
             _as_pickup(part, padding)

@@ -190,7 +190,7 @@ def test_a_melody_s_midi_keeps_how_loud_each_note_was_played(tmp_path: Path) -> 
 @pytest.mark.parametrize(("name", "clef", "lilypond", "part"), [
     ("cello-high", "tenor", '\\clef "tenor"', "Cello"), ("cello-low", "bass", '\\clef "bass"', "Cello"),
     ("viola", "alto", '\\clef "alto"', "Viola"), ("tenor-voice", "treble_8", '\\clef "treble_8"', "Voice"),
-    ("cello-wide", "bass", '\\clef "bass"', "Cello"), ("double-bass", "bass_8", '\\clef "bass_8"', "Bass")])
+    ("cello-wide", "bass", '\\clef "bass"', "Cello"), ("double-bass", "bass_8", '\\clef "bass_8"', "Double bass")])
 def test_a_named_melody_instrument_gets_the_clef_its_players_read(scores, name: str, clef: str, lilypond: str,
                                                                  part: str) -> None:
     """A cello's phrase above the bass staff in the tenor clef (it was treble), a viola in the
