@@ -1,5 +1,5 @@
 """Breaths (``audioscore.notation.quantise``): a performer pausing before a phrase, for less
-than a beat, keeps the written bars; a note held longer than written is not taken for one."""
+than a beat, keeps the written bars; steadily held notes are not taken for breaths."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def test_a_breath_before_each_phrase_keeps_the_bars(name: str, legato: bool) -> 
     into it: the tracker gave the pause a beat of its own, shifting every bar after it
     (before: 0.54-0.96 of the notes right); now the beat is dropped and the bars after the
     breath are where they are written."""
-    melody = next(m for m in score_corpus.SCORED_MELODIES if m.name == name)
     for breath in (0.6, 0.9):
-        right, summary = written_share(*played(name, breath, legato)[:2])
+        notes, written, melody = played(name, breath, legato)
+        right, summary = written_share(notes, written)
         assert right == 1.0 and summary["time_signature"] == melody.time_signature, (breath, right)
 
 
@@ -59,7 +59,7 @@ def test_held_notes_without_a_breath_keep_their_length(name: str) -> None:
     early: the same held spans a breath's are, but the bars before and after them agree.
     (Without the phrase-start condition the lullaby read 4/4; without the bars' agreement
     it lost a beat played twice, test_ritardando's steady ending.)"""
-    melody = next(m for m in score_corpus.SCORED_MELODIES if m.name == name)
     for legato in (False, True):
-        right, summary = written_share(*played(name, 0.0, legato)[:2])
+        notes, written, melody = played(name, 0.0, legato)
+        right, summary = written_share(notes, written)
         assert right == 1.0 and summary["time_signature"] == melody.time_signature, (legato, right)
