@@ -15,6 +15,8 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
 * ``<16th``: share of notated notes shorter than a sixteenth or placed on a grid finer
   than one (32nds), in pieces whose truth has none;
 * ``ties/n``: ties per notated note (truth in brackets);
+* ``pitch right``: share of written notes matched to a found note of their pitch (and, for
+  a take read a semitone off throughout, the share once moved back);
 * tempo within 4 % of the written mark (exact doubles and halves counted separately; and
   of the performance's own median beat, which drift moves by up to ~5 %), meter right, key
   right (same tonic and mode), measures within one.
@@ -30,7 +32,8 @@ seeds: the figures the corpus's own performances do not decide), ``tempo changes
 of its tempo; its tempo "of played" is the first time through; and in the rooms),
 ``tempo and meter given`` (the humanised performances notated with their written tempo and meter
 imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
-the first, as singers and wind players breathe), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
+the first, as singers and wind players breathe), ``sung out of tune`` (the same performances
+sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
@@ -164,6 +167,8 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "acc_aligned": accuracy(perf, summary, pairs, ratio, aligned=True),
         "tuplet_share": None if perf.has_tuplets else tuplets / max(1, len(found)),
         "finer_share": finer / max(1, len(found)),
+        "pitch_right": pitch_right(perf, found, pairs, 0),
+        "pitch_consistent": max(pitch_right(perf, found, pairs, shift) for shift in (-1, 0, 1)),
         "ties_per_note": ties / max(1, len(found)), "truth_ties_per_note": truth_ties / len(perf.truth),
         "tempo": {"expected": m.tempo_bpm, "found": summary["tempo_bpm"], "flag": flag,
                   "performed_flag": tempo_flag(perf.mean_tempo_bpm, summary["tempo_bpm"])[1]},
@@ -172,6 +177,12 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "measures": {"expected": m.measures, "found": summary["measures"]},
         "change_marked": None if perf.tempo_change is None else change_marked(perf, summary),
     }
+
+
+def pitch_right(perf: humanised.Performance, found: list[dict[str, Any]], pairs: list[tuple[int, int]],
+                shift: int) -> float:
+    """Share of the written notes matched to a found note of their pitch moved by ``shift`` semitones."""
+    return sum(found[j]["midi"] == perf.truth[i].midi + shift for i, j in pairs) / len(perf.truth)
 
 
 def change_marked(perf: humanised.Performance, summary: dict[str, Any]) -> bool:
@@ -291,6 +302,9 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
           f" (mean per piece {sum(r['acc_aligned'] for r in rows) / len(rows):.3f})")
     print(f"  spurious tuplet share      {sum(r['tuplet_share'] * r['found'] for r in no_tuplets) / max(1, found_notes):.3f}")
     print(f"  spurious <16th share       {sum(r['finer_share'] * r['found'] for r in rows) / sum(r['found'] for r in rows):.3f}")
+    print(f"  pitch right                {sum(r['pitch_right'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f}"
+          f" (written notes matched to a found note of their pitch; {sum(r['pitch_consistent'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f}"
+          " with the whole take moved by a semitone where that fits more)")
     print(f"  ties per note              {sum(r['ties_per_note'] * r['found'] for r in rows) / sum(r['found'] for r in rows):.3f}"
           f" (truth {sum(r['truth_ties_per_note'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f})")
     print(f"  tempo within 4%            {_share(rows, lambda r: r['tempo']['flag'] == 'ok')}"
@@ -373,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus(f"humanised with breaths (round 1's and the widened performances, a "
                    f"{humanised.BREATH_S[0]:g}-{humanised.BREATH_S[1]:g} s breath before every phrase after the first)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in breathing], args)
+    sung = [humanised.out_of_tune(p) for p in pieces]
+    if sung:
+        run_corpus(f"humanised, sung out of tune (round 1's and the widened performances sung, the pitch sagging "
+                   f"{humanised.SAG_CENTS[0]:g}-{humanised.SAG_CENTS[1]:g} cents over the take, each note off by "
+                   f"{humanised.INTONATION_CENTS:g} cents sd)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung], args)
     slowing = [p for p in humanised.final_ritardandos() if not args.piece or p.name in args.piece]
     if slowing:
         run_corpus(f"humanised, final ritardando (the pickup-less melodies twice through, their last "

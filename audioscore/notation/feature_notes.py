@@ -28,7 +28,7 @@ from audioscore.analysis.note_cleaning import tuned_midi
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
-from audioscore.notation.tonality import drifting_offsets, quarter_tone_shift
+from audioscore.notation.tonality import drifting_offsets, take_semitone
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
            "parse_features", "performed_notes", "read_features"]
@@ -196,16 +196,17 @@ def performed_notes(
         frames: the pitch analysis's frame times and voicing probabilities, if known.
         melodic: the melody tracker's notes, whose splits of one note are joined
             (a polyphonic engine's notes are not its).
-        tuning_cents: the take's tuning the melody's ``midi`` have taken off; near a
-            quarter tone, the key signature decides which semitone they round to.
+        tuning_cents: the take's tuning the melody's ``midi`` have taken off; a drifting
+            take is written in the key it began in, and near a quarter tone the key
+            signature decides which semitone the notes round to (see ``take_semitone``).
     """
     ordered = sorted(notes, key=lambda n: n[0])
     # Tuned notes still carry a singer's drift around the take's one offset.
     offsets = drifting_offsets([n[0] for n in ordered], [n[2] for n in ordered], [n[1] - n[0] for n in ordered])
     rounded = [round(n[2] - offset) for n, offset in zip(ordered, offsets, strict=True)]
-    if melodic:
-        shift = quarter_tone_shift([(m, n[1] - n[0]) for m, n in zip(rounded, ordered, strict=True)],
-                                   tuning_cents)
+    if melodic and rounded:
+        shift = take_semitone([(m, n[1] - n[0]) for m, n in zip(rounded, ordered, strict=True)], float(offsets[0]),
+                              tuning_cents)
         rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
     performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise)

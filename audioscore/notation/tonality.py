@@ -18,7 +18,7 @@ from music21 import stream
 from audioscore.notation.key_names import KEY_FORMS, read_key_name
 
 __all__ = ["KEY_FORMS", "KEY_METHOD", "drifting_offsets", "estimate_key", "key_respelling", "parse_key",
-           "quarter_tone_shift", "spell"]
+           "quarter_tone_shift", "take_semitone", "spell"]
 
 # Temperley-Kostka-Payne profiles: right on every melody of our development corpus,
 # where Krumhansl-Schmuckler took a major key for its relative minor.
@@ -60,6 +60,12 @@ CHARACTERISTIC_RATIO = 3.0
 # is within 2.2 cents of the played tuning for 90 % of them (2.7 for 95 %, 4.5 at most);
 # at 3, an E major take played 48 cents flat, read 47.2, was written in E-flat.
 AMBIGUOUS_TUNING_CENTS = 2.0
+# A take whose beginning is this far (semitones) from its tuning has drifted: its key is the
+# one it began in (see take_semitone), whose offset from A440 is known to BEGIN_BAND_CENTS
+# (a few seconds of notes; on 28 sung takes drifting 25-50 cents, the estimate was up to
+# 10 cents from the bends played).
+BEGIN_DRIFT = 0.1
+BEGIN_BAND_CENTS = 10.0
 KEY_SAMPLE_NOTES = 2000
 # Semitones from a major scale's tonic to the tonic of each of its modes written here.
 _MODE_DEGREES = {"major": 0, "dorian": 2, "mixolydian": 7, "minor": 9}
@@ -91,8 +97,58 @@ def drifting_offsets(onsets_s: Iterable[float], midis: Iterable[float], weights:
     phasors = np.concatenate([[0.0], np.cumsum(w * np.exp(2j * np.pi * (values - np.round(values))))])
     low = np.searchsorted(times, times - DRIFT_WINDOW_S / 2.0, side="left")
     high = np.searchsorted(times, times + DRIFT_WINDOW_S / 2.0, side="right")
-    local = np.angle(phasors[high] - phasors[low])
-    return np.unwrap(local) / (2.0 * np.pi)
+    offsets = np.unwrap(np.angle(phasors[high] - phasors[low])) / (2.0 * np.pi)
+    return offsets + _edge_correction(times, values, w, offsets, low, high)
+
+
+def _edge_correction(times: np.ndarray, values: np.ndarray, w: np.ndarray, offsets: np.ndarray,
+                     low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """What a straight line through each window's notes (weighted least squares of their
+    offsets on time) adds at its centre to the window's mean: nothing inside a take, where
+    the window is symmetric, but at its ends, where a window holds only the notes on one
+    side, the mean lags a steady drift (a singer sinking from 30 cents flat would begin
+    at the take's median, past the quarter tone) and the line does not."""
+    residual = values - offsets - np.round(values - offsets)  # each note from the drift at it
+
+    def window(x: np.ndarray) -> np.ndarray:
+        sums = np.concatenate([[0.0], np.cumsum(x)])
+        return sums[high] - sums[low]
+
+    # Offsets of the window's notes from the centre's drift, y = residual + offsets - offsets[i],
+    # against dt = times - times[i]: the sums of w, w dt, w dt^2, w y and w dt y, by prefix sums.
+    s0, st, stt = window(w), window(w * times), window(w * times**2)
+    s1 = st - times * s0
+    s2 = stt - 2.0 * times * st + times**2 * s0
+    sy = window(w * (residual + offsets)) - offsets * s0
+    sty = window(w * times * (residual + offsets)) - offsets * st
+    t1 = sty - times * sy
+    det = s0 * s2 - s1**2
+    steady = det > 1e-9 * np.maximum(s0 * s2, 1e-12)
+    intercept = np.where(steady, (s2 * sy - s1 * t1) / np.where(steady, det, 1.0), sy / np.maximum(s0, 1e-12))
+    return np.where(s0 > 0, intercept, 0.0)
+
+
+def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tuning_cents: float) -> int:
+    """The semitone (+1, -1, or 0) to move a take's rounded notes by, so that it is written in
+    the key it began in, or, where that is a quarter tone from A440, in the smaller key signature.
+
+    The melody engine takes one tuning off every note, the take's circular mean. A steady
+    take is read from it (see :func:`quarter_tone_shift`). A singer who sank from 30 cents
+    flat to 90 has it past the quarter tone, and every note rounded from it reads a semitone
+    below the key sung at the start: a take whose beginning is BEGIN_DRIFT or more from its
+    tuning is read from its beginning, whose offset is known to BEGIN_BAND_CENTS.
+
+    Args:
+        notes: (MIDI pitch rounded with the drift taken off, duration) pairs.
+        first_offset: the drift at the first note (:func:`drifting_offsets`), semitones from the take's tuning.
+        tuning_cents: the take's tuning from A440 that the notes have taken off, cents in [-50, 50).
+    """
+    if abs(first_offset) < BEGIN_DRIFT:
+        return quarter_tone_shift(notes, tuning_cents)
+    begun_cents = 100.0 * first_offset + tuning_cents
+    if abs(abs(begun_cents) - 50.0) <= BEGIN_BAND_CENTS:
+        return quarter_tone_shift(notes, begun_cents, band_cents=BEGIN_BAND_CENTS)
+    return round(begun_cents / 100.0)
 
 
 def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
@@ -126,16 +182,19 @@ def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:
     return _modal(best, [(n.pitch.midi, float(n.quarterLength)) for n in melody.notes if isinstance(n, m21note.Note)])
 
 
-def quarter_tone_shift(notes: Sequence[tuple[int, float]], tuning_cents: float) -> int:
+def quarter_tone_shift(notes: Sequence[tuple[int, float]], tuning_cents: float,
+                       band_cents: float = AMBIGUOUS_TUNING_CENTS) -> int:
     """The semitone (+1, -1, or 0 for none) to move a take's rounded notes by: nonzero only
-    when its tuning is within AMBIGUOUS_TUNING_CENTS of a quarter tone and the other reading
-    has the smaller key signature.
+    when its tuning is within ``band_cents`` of a quarter tone and the other reading has the
+    smaller key signature.
 
     Args:
         notes: (MIDI pitch rounded with ``tuning_cents`` taken off, duration) pairs.
-        tuning_cents: the take's offset from A440, cents in [-50, 50).
+        tuning_cents: the take's offset from A440 from the semitone its notes are rounded to,
+            cents in (-100, 100).
+        band_cents: how far from the quarter tone the tuning is ambiguous.
     """
-    if abs(tuning_cents) < 50.0 - AMBIGUOUS_TUNING_CENTS or not notes:
+    if abs(abs(tuning_cents) - 50.0) > band_cents or not notes:
         return 0
     # Notes 49 cents sharp of C read as C or, 51 cents flat, as C#.
     step = 1 if tuning_cents > 0 else -1

@@ -7,6 +7,8 @@ import pytest
 import score_corpus as sc
 from real_notes import GUITAR_SOLO
 
+from audioscore.analysis.note_cleaning import estimate_tuning
+from audioscore.notation.feature_notes import performed_notes
 from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, quarter_tone_shift, spell
 
 
@@ -123,6 +125,30 @@ def test_a_drifting_singer_is_written_in_the_key_they_began_in(drift_cents: floa
     one = np.angle(np.exp(2j * np.pi * (midis - np.round(midis))).sum()) / (2 * np.pi)
     if abs(drift_cents) > 100:
         assert np.round(midis - one).astype(int).tolist() != _TUNE
+
+
+def test_the_drift_is_followed_to_the_ends_of_a_take() -> None:
+    """At a take's ends a window holds the notes on one side only: their mean lags a steady
+    sag by a quarter of the window's drift, and a line through them does not."""
+    onsets = np.arange(28) * 0.5
+    midis = np.array(_TUNE[:28]) - 0.3 - 0.6 * onsets / onsets[-1]
+    offsets = drifting_offsets(onsets, midis, np.full(28, 0.45))
+    assert offsets[0] == pytest.approx(-0.3, abs=0.02)
+    assert offsets[-1] == pytest.approx(-0.9, abs=0.02)
+
+
+@pytest.mark.parametrize(("start_cents", "drift_cents"), [(-30.0, -60.0), (25.0, 55.0), (-35.0, -45.0), (-20.0, 0.0)])
+def test_a_take_whose_median_tuning_passes_the_quarter_tone_is_written_in_the_key_it_began_in(
+        start_cents: float, drift_cents: float) -> None:
+    """The melody engine takes one tuning off every note, the take's circular mean: a singer
+    who sinks from 30 cents flat to 90 has it past the quarter tone, and notes rounded from it
+    alone read a semitone below the key they began in, all the way through."""
+    onsets, midis = _sung(drift_cents, seed=3)
+    sung = midis + start_cents / 100.0
+    tuning = estimate_tuning(440.0 * 2.0 ** ((sung - 69.0) / 12.0), np.full(len(sung), 0.45))
+    raw = [(on, on + 0.45, m - tuning / 100.0, 80, None) for on, m in zip(onsets, sung, strict=True)]
+    notes = performed_notes(raw, frames=None, melodic=True, tuning_cents=tuning)
+    assert [n.midi for n in notes] == _TUNE
 
 
 def test_a_take_a_quarter_tone_off_and_a_real_change_of_key_stay_as_sung() -> None:

@@ -12,7 +12,9 @@ with real eighth-note triplets written here) played the way people play:
   (0.5 for notes up to a quarter, 0.8 for longer ones);
 * dynamics: downbeats louder, random ±8 velocity;
 * tuning: the whole performance 20-50 cents sharp or flat (a constant pitch bend);
-* scoops: about a third of the notes start 60-120 cents low and glide up in 40-90 ms.
+* scoops: about a third of the notes start 60-120 cents low and glide up in 40-90 ms;
+* and, sung out of tune (:func:`out_of_tune`), a voice sagging 25-50 cents over the take and
+  missing each note's pitch by 15 cents (sd).
 
 Rendered with fluidsynth and FluidR3 GM (cached, like :func:`corpus.render`). The truth is
 the notated score: :attr:`Performance.truth` gives each sounding note's written start
@@ -712,3 +714,27 @@ def breathing(performance: Performance) -> Performance:
     return replace(performance, truth=truth, played=played,
                    bends=tuple((later(t), bend) for t, bend in performance.bends),
                    beat_times_s=tuple(later(t) for t in performance.beat_times_s))
+
+
+# Singers out of tune: a voice alone sags (or, less often, climbs) steadily over the take,
+# and each note lands a little off its pitch; on top of the take's tuning and scoops.
+SAG_CENTS = (25.0, 50.0)     # the whole take's drift (up to a quarter tone), flat three times in four
+INTONATION_CENTS = 15.0      # standard deviation of each note's own error
+BEND_STEP_S = 0.05           # the drift's pitch-bend resolution
+
+
+def out_of_tune(performance: Performance) -> Performance:
+    """The performance sung (VOICE) by a singer who drifts SAG_CENTS over the take and misses each
+    note's pitch by INTONATION_CENTS (drawn from its seed); the written notes are unchanged."""
+    rng = np.random.default_rng(performance.seed + 7)
+    sag = rng.choice([-1.0, -1.0, -1.0, 1.0]) * rng.uniform(*SAG_CENTS) / 100.0
+    onsets = np.array([onset for onset, *_ in performance.played])
+    misses = rng.normal(0.0, INTONATION_CENTS / 100.0, len(onsets))
+    end_s = max(offset for _, offset, *_ in performance.played)
+    times_s, values = zip(*sorted(performance.bends), strict=True)
+    grid = np.union1d(np.asarray(times_s), np.arange(0.0, end_s + BEND_STEP_S, BEND_STEP_S))
+    base = np.asarray(values)[np.searchsorted(times_s, grid, side="right") - 1]
+    # A note's own error from just before its onset, where its scoop's first bend is.
+    sounding = np.clip(np.searchsorted(onsets - 0.005, grid, side="right") - 1, 0, len(onsets) - 1)
+    bends = base + sag * np.clip(grid / end_s, 0.0, 1.0) + misses[sounding]
+    return replace(performance, program=VOICE, bends=tuple(zip(grid.tolist(), bends.tolist(), strict=True)))
