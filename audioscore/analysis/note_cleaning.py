@@ -11,6 +11,8 @@ decoding (the plugin stays a plain pYIN with onsets):
 * **Attacks read an octave off**: a short note an octave or two from the note it touches
   next is that note's attack, where the pitch track briefly locked onto a sub- or
   overtone; it becomes part of that note.
+* **Steps sung legato**: a note that holds one pitch and then another about a semitone
+  away (a singer narrowing the step) is two notes.
 * **Slow attacks** (string sections, choir): the note model starts a note only once its
   voicing is confident; the pitch track is already on the note's pitch earlier, so a
   note's onset moves back over the frames that sit on its pitch.
@@ -49,6 +51,16 @@ SLIP_MAX_S = 0.15
 SLIP_GAP_S = 0.05
 SLIP_SEMITONES = 0.8
 SLIP_RATIOS = (2, 3, 4)
+# A step sung legato: the note model joins two notes when a singer's intonation narrows the
+# step between them (a semitone sung as 50-65 cents). A note whose steady frames (the pitch
+# moving slower than STEP_STEADY_RATE) hold one pitch and then another STEP_MIN_SEMITONES or
+# more apart, each part at least a scoop's length and holding its pitch (within
+# STEP_HELD_SEMITONES) for STEP_HELD_S, is two notes. Vibrato moves faster than the rate: a
+# note sung with it has few steady frames, on both sides of its pitch.
+STEP_MIN_SEMITONES = 0.45
+STEP_STEADY_RATE = 6.0  # semitones per second
+STEP_HELD_SEMITONES = 0.2
+STEP_HELD_S = 0.1
 # Notes this close (seconds) count as touching.
 TOUCH_S = 0.03
 # A fall off a note ends in at least this much silence.
@@ -174,6 +186,58 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
     return out
 
 
+def _split_steps(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
+    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+    if hop <= 0:
+        return notes
+    out: list[NoteTuple] = []
+    for note in notes:
+        before = out[-1][2] if out and note[0] - out[-1][1] <= TOUCH_S else None
+        out.extend(_step_parts(times, f0, note, hop, before))
+    return out
+
+
+def _step_parts(times: np.ndarray, f0: np.ndarray, note: NoteTuple, hop: float, before_hz: float | None
+                ) -> list[NoteTuple]:
+    """The note, or the notes it holds one after another (see STEP_MIN_SEMITONES): the best
+    two-level least-squares fit of its steady frames' pitch, split again where a part holds two.
+    A first part at the pitch of the note it touches before (``before_hz``) is no note: the
+    pitch track lagging a new note's attack (a choir's, a string section's)."""
+    if note[1] - note[0] < 2 * SCOOP_MAX_S:
+        return [note]
+    window = _frames(times, note[0], note[1])
+    hz = f0[window]
+    if hz.size < 3:
+        return [note]
+    voiced = hz > 0
+    midi = np.where(voiced, np.asarray(_midi(np.where(voiced, hz, 1.0))), np.nan)
+    with np.errstate(invalid="ignore"):
+        steady = np.flatnonzero(voiced & (np.abs(np.gradient(midi)) <= STEP_STEADY_RATE * hop))
+    if steady.size < 2 or steady.size * hop < 2 * STEP_HELD_S:
+        return [note]
+    x = midi[steady]
+    sums, squares = np.cumsum(x), np.cumsum(x * x)
+    k = np.arange(1, x.size)
+    left = squares[k - 1] - sums[k - 1] ** 2 / k
+    right = squares[-1] - squares[k - 1] - (sums[-1] - sums[k - 1]) ** 2 / (x.size - k)
+    cut = int(k[np.argmin(left + right)])
+    before, after = float(np.median(x[:cut])), float(np.median(x[cut:]))
+    # The second note starts where the pitch leaves the first one's.
+    split = float(times[window][steady[cut - 1] + 1])
+    held = (np.sum(np.abs(x[:cut] - before) <= STEP_HELD_SEMITONES) * hop >= STEP_HELD_S
+            and np.sum(np.abs(x[cut:] - after) <= STEP_HELD_SEMITONES) * hop >= STEP_HELD_S)
+    if (abs(after - before) < STEP_MIN_SEMITONES or not held
+            or min(split - note[0], note[1] - split) < SCOOP_MAX_S
+            or (before_hz is not None and abs(before - float(_midi(before_hz))) < STEP_MIN_SEMITONES)):
+        return [note]
+    first = _step_parts(times, f0, (note[0], split, _hz(before)), hop, before_hz)
+    return [*first, *_step_parts(times, f0, (split, note[1], _hz(after)), hop, first[-1][2])]
+
+
+def _hz(midi: float) -> float:
+    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+
+
 def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
     out: list[NoteTuple] = []
     for onset, offset, hz in notes:
@@ -194,8 +258,8 @@ def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple])
 
 
 def clean_notes(times: np.ndarray, f0_hz: np.ndarray, notes: Sequence[NoteTuple]) -> list[NoteTuple]:
-    """Merge scoops, falls and attacks read an octave off into their notes, then move
-    onsets back over slow attacks.
+    """Split notes that hold two pitches a step apart, merge scoops, falls and attacks read an
+    octave off into their notes, then move onsets back over slow attacks.
 
     Args:
         times: Frame times, seconds, increasing; shape (n,).
@@ -207,5 +271,6 @@ def clean_notes(times: np.ndarray, f0_hz: np.ndarray, notes: Sequence[NoteTuple]
     """
     t = np.asarray(times, dtype=float)
     f0 = np.asarray(f0_hz, dtype=float)
-    cleaned = _merge_scoops(t, f0, [tuple(map(float, n)) for n in notes])  # type: ignore[misc]
+    split = _split_steps(t, f0, [tuple(map(float, n)) for n in notes])  # type: ignore[misc]
+    cleaned = _merge_scoops(t, f0, split)
     return _backtrack_onsets(t, f0, cleaned)

@@ -153,3 +153,32 @@ def test_short_note_a_fifth_away_stays_a_note() -> None:
     f0 = np.where(times < 0.64, 293.66, 440.0)
     notes = clean_notes(times, f0, [(0.5, 0.64, 293.66), (0.64, 1.4, 440.0)])
     assert len(notes) == 2
+
+
+def _held(midi: float, seconds: float) -> np.ndarray:
+    return np.full(int(seconds * SR), 440.0 * 2 ** ((midi - 69) / 12))
+
+
+def _glide(start: float, end: float, seconds: float) -> np.ndarray:
+    return 440.0 * 2 ** ((np.linspace(start, end, int(seconds * SR)) - 69) / 12)
+
+
+@pytest.mark.parametrize("step", [0.5, 0.65])
+def test_a_step_sung_legato_and_narrow_is_two_notes(step: float) -> None:
+    # A singer's F4 sliding down to a D4 sung 45 cents sharp, held 0.15 s, then an E-flat only
+    # `step` semitones above it: the D was joined to the E-flat (a scoop into it by its length).
+    f0 = np.concatenate([_held(65.0, 0.3), _glide(65.0, 62.45, 0.1), _held(62.45, 0.15),
+                         _glide(62.45, 62.45 + step, 0.05), _held(62.45 + step, 0.45)])
+    notes = _notes(np.concatenate([_silence(0.3), _tone(f0), _silence(0.3)]))
+    assert len(notes) == 3, notes
+    assert np.allclose([_midi(n.pitch_hz) for n in notes], [65.0, 62.45, 62.45 + step], atol=0.1), notes
+    assert abs(notes[2].onset - 0.85) < 0.05
+
+
+@pytest.mark.parametrize(("vibrato", "correction"), [(0.4, 0.0), (0.0, 0.3)])
+def test_vibrato_and_a_slow_correction_stay_one_note(vibrato: float, correction: float) -> None:
+    # A second's A4 with a ±40-cent vibrato at 5.5 Hz, or sliding 30 cents up to pitch over it.
+    t = np.arange(int(1.0 * SR)) / SR
+    midi = 69 - correction + correction * t + vibrato * np.sin(2 * np.pi * 5.5 * t)
+    notes = _notes(np.concatenate([_silence(0.3), _tone(440.0 * 2 ** ((midi - 69) / 12)), _silence(0.3)]))
+    assert len(notes) == 1, notes
