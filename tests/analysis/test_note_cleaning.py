@@ -175,10 +175,11 @@ def test_a_step_sung_legato_and_narrow_is_two_notes(step: float) -> None:
     assert abs(notes[2].onset - 0.85) < 0.05
 
 
-@pytest.mark.parametrize(("vibrato", "correction"), [(0.4, 0.0), (0.0, 0.3)])
-def test_vibrato_and_a_slow_correction_stay_one_note(vibrato: float, correction: float) -> None:
-    # A second's A4 with a ±40-cent vibrato at 5.5 Hz, or sliding 30 cents up to pitch over it.
+@pytest.mark.parametrize(("rate_hz", "vibrato", "correction"), [(5.5, 0.4, 0.0), (4.0, 0.6, 0.0), (5.5, 0.0, 0.3)])
+def test_vibrato_and_a_slow_correction_stay_one_note(rate_hz: float, vibrato: float, correction: float) -> None:
+    # A second's A4 with a vibrato (±40 cents at 5.5 Hz, a slow and wide ±60 at 4 Hz), or
+    # sliding 30 cents up to pitch over it.
     t = np.arange(int(1.0 * SR)) / SR
-    midi = 69 - correction + correction * t + vibrato * np.sin(2 * np.pi * 5.5 * t)
+    midi = 69 - correction + correction * t + vibrato * np.sin(2 * np.pi * rate_hz * t)
     notes = _notes(np.concatenate([_silence(0.3), _tone(440.0 * 2 ** ((midi - 69) / 12)), _silence(0.3)]))
     assert len(notes) == 1, notes
