@@ -62,8 +62,8 @@ CHARACTERISTIC_RATIO = 3.0
 AMBIGUOUS_TUNING_CENTS = 2.0
 # A take whose beginning is this far (semitones) from its tuning has drifted: its key is the
 # one it began in (see take_semitone), whose offset from A440 is known to BEGIN_BAND_CENTS
-# (a few seconds of notes; on 28 sung takes drifting 25-50 cents, the estimate was up to
-# 10 cents from the bends played).
+# (a few seconds of notes; on the sung takes of notation_report, drifting 25-50 cents with
+# 15 cents of scatter per note, the estimate was within about 10 cents of the bends played).
 BEGIN_DRIFT = 0.1
 BEGIN_BAND_CENTS = 10.0
 KEY_SAMPLE_NOTES = 2000
@@ -76,7 +76,8 @@ def drifting_offsets(onsets_s: Iterable[float], midis: Iterable[float], weights:
     """Each note's offset from equal temperament at A440 in semitones, following a
     performance's slow drift: the weighted circular mean of the fractional MIDI numbers of
     the notes within DRIFT_WINDOW_S around it (as an angle, so that +-48 cents average to
-    50, not 0), unwrapped along the piece from its first note.
+    50, not 0), unwrapped along the piece from its first note; near the take's ends, where a
+    window holds notes on one side only, a line through them (see ``_edge_correction``).
 
     Rounding ``midi - offset`` writes a singer 40 cents flat throughout in tune (every note
     near x.6, which rounding alone puts a semitone low half the time), and one who has
@@ -107,7 +108,7 @@ def _edge_correction(times: np.ndarray, values: np.ndarray, w: np.ndarray, offse
     offsets on time) adds at its centre to the window's mean: nothing inside a take, where
     the window is symmetric, but at its ends, where a window holds only the notes on one
     side, the mean lags a steady drift (a singer sinking from 30 cents flat would begin
-    at the take's median, past the quarter tone) and the line does not."""
+    nearer the take's median, past the quarter tone) and the line does not."""
     residual = values - offsets - np.round(values - offsets)  # each note from the drift at it
 
     def window(x: np.ndarray) -> np.ndarray:
