@@ -61,11 +61,14 @@ CHARACTERISTIC_RATIO = 3.0
 # at 3, an E major take played 48 cents flat, read 47.2, was written in E-flat.
 AMBIGUOUS_TUNING_CENTS = 2.0
 # A take whose beginning is this far (semitones) from its tuning has drifted: its key is the
-# one it began in (see take_semitone), whose offset from A440 is known to BEGIN_BAND_CENTS
-# (a few seconds of notes; on the sung takes of notation_report, drifting 25-50 cents with
-# 15 cents of scatter per note, the estimate was within about 10 cents of the bends played).
-BEGIN_DRIFT = 0.1
-BEGIN_BAND_CENTS = 10.0
+# one it began in (see take_semitone). Steady takes stay under it (the 232 instrumental takes of
+# notation_report: 99 % under 0.059, at most 0.09, by the scatter of a few seconds of notes).
+# The beginning's offset from A440 is known to about BEGIN_BAND_CENTS: on the sung takes
+# (drifting 25-50 cents, 15 cents of scatter per note) the line through the first notes was
+# up to 20 cents from the bends played. On 28 sung takes and 112 more sung with other seeds,
+# (0.1, 10) wrote 25 and 95 takes in their key, (0.06, 15) 27 and 99.
+BEGIN_DRIFT = 0.06
+BEGIN_BAND_CENTS = 15.0
 KEY_SAMPLE_NOTES = 2000
 # Semitones from a major scale's tonic to the tonic of each of its modes written here.
 _MODE_DEGREES = {"major": 0, "dorian": 2, "mixolydian": 7, "minor": 9}
