@@ -33,7 +33,8 @@ of its tempo; its tempo "of played" is the first time through; and in the rooms)
 ``tempo and meter given`` (the humanised performances notated with their written tempo and meter
 imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
 the first, as singers and wind players breathe), ``sung out of tune`` (the same performances
-sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
+sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd; and the
+re-performed corpus sung so), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
@@ -393,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
                    f"{humanised.SAG_CENTS[0]:g}-{humanised.SAG_CENTS[1]:g} cents over the take, each note off by "
                    f"{humanised.INTONATION_CENTS:g} cents sd)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung], args)
+    if not args.no_reperformed:
+        sung_again = [humanised.out_of_tune(p) for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+        run_corpus("humanised, re-performed and sung out of tune (the re-performed corpus sung as above)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_again], args)
     slowing = [p for p in humanised.final_ritardandos() if not args.piece or p.name in args.piece]
     if slowing:
         run_corpus(f"humanised, final ritardando (the pickup-less melodies twice through, their last "
