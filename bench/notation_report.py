@@ -154,6 +154,7 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
     m = perf.melody
     found = summary["notes"]
     pairs = align(list(perf.truth), found)
+    pitch_shares = {shift: pitch_right(perf, found, pairs, shift) for shift in (-1, 0, 1)}
     tempo_ratio, flag = tempo_flag(m.tempo_bpm, summary["tempo_bpm"])
     ratio = min(RATIOS, key=lambda r: abs(__import__("math").log(tempo_ratio / r)))
     fractions = [(_q(n["start_quarters"]), _q(n["duration_quarters"])) for n in found]
@@ -168,8 +169,7 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "acc_aligned": accuracy(perf, summary, pairs, ratio, aligned=True),
         "tuplet_share": None if perf.has_tuplets else tuplets / max(1, len(found)),
         "finer_share": finer / max(1, len(found)),
-        "pitch_right": pitch_right(perf, found, pairs, 0),
-        "pitch_consistent": max(pitch_right(perf, found, pairs, shift) for shift in (-1, 0, 1)),
+        "pitch_right": pitch_shares[0], "pitch_consistent": max(pitch_shares.values()),
         "ties_per_note": ties / max(1, len(found)), "truth_ties_per_note": truth_ties / len(perf.truth),
         "tempo": {"expected": m.tempo_bpm, "found": summary["tempo_bpm"], "flag": flag,
                   "performed_flag": tempo_flag(perf.mean_tempo_bpm, summary["tempo_bpm"])[1]},

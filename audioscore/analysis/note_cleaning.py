@@ -78,6 +78,10 @@ def _midi(hz: np.ndarray | float) -> np.ndarray | float:
     return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=float) / 440.0)
 
 
+def _hz(midi: float) -> float:
+    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+
+
 def estimate_tuning(pitch_hz: np.ndarray, weight: np.ndarray) -> float:
     """The recording's tuning offset from A440, in cents, in [-50, 50).
 
@@ -232,10 +236,6 @@ def _step_parts(times: np.ndarray, f0: np.ndarray, note: NoteTuple, hop: float, 
         return [note]
     first = _step_parts(times, f0, (note[0], split, _hz(before)), hop, before_hz)
     return [*first, *_step_parts(times, f0, (split, note[1], _hz(after)), hop, first[-1][2])]
-
-
-def _hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
 
 def _backtrack_onsets(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
