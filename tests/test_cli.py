@@ -84,6 +84,7 @@ def test_features_json_follows_the_design_contract(extracted: tuple[Path, subpro
     assert set(doc["notes"][0]) == {"onset", "offset", "pitch_hz", "midi", "velocity", "rise_db"}
     assert all(1 <= n["velocity"] <= 127 for n in doc["notes"])
     assert doc["notes"][1]["rise_db"] >= 10, "the second note starts after a silent gap"
+    assert doc["notes"][1]["dip_db"] >= 10, "the level fell into that gap below the first note"
     assert doc["mfcc"]["n_mfcc"] == 13 and len(doc["mfcc"]["mean"]) == len(doc["mfcc"]["std"]) == 13
     assert doc["mfcc"]["frames"] == "mfcc.csv"
     summary = doc["summary"]

@@ -282,6 +282,8 @@ def note_document(note: Note | PolyNote) -> dict[str, Any]:
         out["velocity"] = note.velocity
     if isinstance(note, Note) and note.rise_db is not None:
         out["rise_db"] = note.rise_db
+    if isinstance(note, Note) and note.dip_db is not None:
+        out["dip_db"] = note.dip_db
     return out
 
 

@@ -53,7 +53,8 @@ class Note:
     """A note event: onset and offset in seconds, raw pitch in Hz, the recording's
     tuning offset from A440 in cents (``PitchResult.tuning_cents``) and, once measured
     (``loudness.with_loudness``), its attack's loudness as a MIDI velocity and how many dB
-    the level rises into the attack from the dip before it."""
+    the level rises into the attack from the dip before it, and falls into that dip below the
+    level the note before was held at."""
 
     onset: float
     offset: float
@@ -61,6 +62,7 @@ class Note:
     tuning_cents: float = 0.0
     velocity: int | None = None
     rise_db: float | None = None
+    dip_db: float | None = None
 
     @property
     def midi(self) -> float:

@@ -133,7 +133,7 @@ def _number(note: Mapping[str, Any], field: str, where: str, low: float, high: f
     raise InputError(f"{where}.{field} must be {rule}, got {_shown(value)}")
 
 
-def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float, int, float | None]:
+def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float, float, int, float | None, float | None]:
     where = f"notes[{index}]"
     if not isinstance(raw, dict):
         raise InputError(f"{where} must be an object with onset, offset and midi, got {_shown(raw)}")
@@ -150,7 +150,8 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     if "velocity" in raw:  # the attack's loudness (either engine); older documents have none
         velocity = round(_number(raw, "velocity", where, 1, 127, "a MIDI velocity in 1..127"))
     rise = _number(raw, "rise_db", where, 0.0, MAX_RISE_DB, f"a level rise in dB, 0..{MAX_RISE_DB:g}") if "rise_db" in raw else None
-    return onset, offset, midi, velocity, rise
+    dip = _number(raw, "dip_db", where, 0.0, MAX_RISE_DB, f"a level dip in dB, 0..{MAX_RISE_DB:g}") if "dip_db" in raw else None
+    return onset, offset, midi, velocity, rise, dip
 
 
 def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
@@ -159,7 +160,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
     recording (``limits.max_duration_s``: the caller's configured limits, ``Limits()`` when None), and a
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
-    (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` in 0..200. Notes may come in any order and
+    (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` and ``dip_db`` in 0..200. Notes may come in any order and
     overlap (a polyphonic engine's); the melody tracker's splits are joined unless
     ``engine.name`` is "poly".
 
@@ -186,10 +187,10 @@ def _tuning_cents(notes: list[dict[str, Any]]) -> float:
 
 
 def performed_notes(
-    notes: Sequence[tuple[float, float, float, int, float | None]], *,
+    notes: Sequence[tuple[float, float, float, int, float | None, float | None]], *,
     frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool, tuning_cents: float = 0.0,
 ) -> list[PerformedNote]:
-    """Notes ``(onset_s, offset_s, midi, velocity, rise_db)`` as notation takes them, in onset order:
+    """Notes ``(onset_s, offset_s, midi, velocity, rise_db, dip_db)`` as notation takes them, in onset order:
     the CLI's analysis in memory and a ``features.json`` read back give the same notes.
 
     Args:
@@ -209,8 +210,8 @@ def performed_notes(
                               tuning_cents)
         rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
-    performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise)
-                 for (on, off, _, v, rise), m in zip(ordered, rounded, strict=True)]
+    performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise, dip)
+                 for (on, off, _, v, rise, dip), m in zip(ordered, rounded, strict=True)]
     return join_tracker_splits(performed, *frames) if frames and melodic else performed
 
 

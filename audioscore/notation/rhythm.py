@@ -20,13 +20,15 @@ __all__ = ["Grid", "PerformedNote", "QuantisedNote", "Rhythm"]
 @dataclass(frozen=True)
 class PerformedNote:
     """A note as played: onset and offset in seconds, MIDI pitch (rounded), MIDI velocity
-    (1..127) and, where the analysis measured it, the level's rise into its attack in dB."""
+    (1..127) and, where the analysis measured them, the level's rise into its attack and its
+    dip before it below the note before, in dB."""
 
     onset: float
     offset: float
     midi: int
     velocity: int = 80
     rise_db: float | None = None
+    dip_db: float | None = None
 
 
 @dataclass(frozen=True)

@@ -275,9 +275,9 @@ def transcribe_file(
         # The notes as notes_for_notation reads them back from features.json: the melody's midi
         # already has the recording's tuning taken off (Note.tuning_cents); the model's are semitones.
         melodic = features.engine_choice.name != "poly"
-        raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY if n.velocity is None else n.velocity, n.rise_db)
+        raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY if n.velocity is None else n.velocity, n.rise_db, n.dip_db)
                 for n in features.pitch.notes] if melodic
-               else [(n.onset, n.offset, n.midi, n.velocity, None) for n in features.poly_notes])
+               else [(n.onset, n.offset, n.midi, n.velocity, None, None) for n in features.poly_notes])
         notes = performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
                                 melodic=melodic, tuning_cents=features.pitch.tuning_cents)
         score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))

@@ -146,15 +146,16 @@ def test_velocity_and_instrument_of_a_polyphonic_engine_are_read() -> None:
     assert instrument_of(document(NOTE) | {"engine": {"name": "melody", "instrument": None}}) is None
 
 
-@pytest.mark.parametrize("rise", [-1, 201, "steep", True, None, float("nan")])
-def test_a_bad_level_rise_is_named(rise: object) -> None:
-    with pytest.raises(InputError, match=r"notes\[0\]\.rise_db must be a level rise in dB, 0\.\.200"):
-        notes_for_notation(document(dict(NOTE, rise_db=rise)))
+@pytest.mark.parametrize("value", [-1, 201, "steep", True, None, float("nan")])
+@pytest.mark.parametrize(("field", "what"), [("rise_db", "rise"), ("dip_db", "dip")])
+def test_a_bad_level_rise_or_dip_is_named(field: str, what: str, value: object) -> None:
+    with pytest.raises(InputError, match=rf"notes\[0\]\.{field} must be a level {what} in dB, 0\.\.200"):
+        notes_for_notation(document(dict(NOTE, **{field: value})))
 
 
-def test_a_level_rise_is_read() -> None:
-    notes = notes_for_notation(document(dict(NOTE, rise_db=12.5)))
-    assert [n.rise_db for n in notes] == [12.5]
+def test_a_level_rise_and_dip_are_read() -> None:
+    notes = notes_for_notation(document(dict(NOTE, rise_db=12.5, dip_db=9.0)))
+    assert [(n.rise_db, n.dip_db) for n in notes] == [(12.5, 9.0)]
 
 
 @pytest.mark.parametrize("velocity", [0, 128, "loud", True, None, 1e400])

@@ -132,6 +132,16 @@ def test_a_repeat_whose_level_rises_is_kept_though_its_voicing_held() -> None:
         assert len(join_tracker_splits(notes, times, voiced)) == count, rise
 
 
+def test_a_repeat_whose_level_fell_below_the_note_before_is_kept() -> None:
+    """A legato repeat sung or blown again: its rise is modest, but the level first fell well
+    below where the note before was held; a tracker's split at a swell dips little."""
+    times = np.arange(0.0, 1.5, 0.01)
+    voiced = np.ones_like(times)
+    for rise, dip, count in ((6.0, 12.0, 2), (5.0, 8.0, 2), (6.0, 5.0, 1), (3.0, 15.0, 1), (6.0, None, 1)):
+        notes = [PerformedNote(0.0, 0.5, 69, 80, 20.0), PerformedNote(0.52, 1.0, 69, 80, rise, dip)]
+        assert len(join_tracker_splits(notes, times, voiced)) == count, (rise, dip)
+
+
 
 def test_a_fast_stepwise_run_keeps_every_note_and_a_scoop_is_still_merged() -> None:
     """Sixteenths at 150 bpm (0.1 s apart, sounding 87-105 ms as the tracker reads a flute's)

@@ -146,7 +146,7 @@ def test_a_take_whose_median_tuning_passes_the_quarter_tone_is_written_in_the_ke
     onsets, midis = _sung(drift_cents, seed=3)
     sung = midis + start_cents / 100.0
     tuning = estimate_tuning(440.0 * 2.0 ** ((sung - 69.0) / 12.0), np.full(len(sung), 0.45))
-    raw = [(on, on + 0.45, m - tuning / 100.0, 80, None) for on, m in zip(onsets, sung, strict=True)]
+    raw = [(on, on + 0.45, m - tuning / 100.0, 80, None, None) for on, m in zip(onsets, sung, strict=True)]
     notes = performed_notes(raw, frames=None, melodic=True, tuning_cents=tuning)
     assert [n.midi for n in notes] == _TUNE
 

@@ -194,6 +194,21 @@ def test_a_detached_repeat_whose_voicing_held_stays_two_notes(tmp_path: Path) ->
     assert abs(around[1].onset - second.onset_s) < 0.05, around
 
 
+def test_a_bowed_repeat_whose_level_fell_between_stays_two_notes(tmp_path: Path) -> None:
+    """Round 11's hymn on a violin: A A played 0.12 s apart, the release and the room keeping
+    the pitch voiced and the new bow stroke rising only 7-9 dB (under REATTACK_RISE_DB). The
+    level fell 14 dB below where the first A was held, so each stays two notes (before: one
+    A of a half note, twice)."""
+    performance = next(p for p in humanised.REPEATED_NOTES if p.name == "hymn_repeats_g" and p.program == corpus.VIOLIN)
+    features = extract_file(humanised.render_performance(performance, tmp_path))
+    notes = melody_notes(features)
+    for first, second in ((2, 3), (16, 17)):
+        a, b = performance.truth[first], performance.truth[second]
+        around = [n for n in notes if a.onset_s - 0.1 < n.onset < b.offset_s]
+        assert [n.midi for n in around] == [a.midi, b.midi], (a, around)
+        assert abs(around[1].onset - b.onset_s) < 0.05, around
+
+
 def test_a_beat_gained_in_a_phrase_end_hold_is_repaired(tmp_path: Path) -> None:
     """The reel re-performed (seed 2103): its first phrase ends on a dotted half and a rest,
     which its ritardando stretched to 4.5 beats of the tempo, and the tracker put five beats

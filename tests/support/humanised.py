@@ -40,7 +40,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "instrument_name", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPEATED_NOTES", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -644,6 +644,48 @@ SIXTEENTH_RUN_MELODIES = (
 )
 # fmt: on
 SIXTEENTH_RUNS = _performed(SIXTEENTH_RUN_MELODIES, first_seed=9000)
+# Round 11: repeated notes sung, bowed and blown, as hymns, marches and songs have them (the
+# class rounds 8-9 lost most notes to: a legato repeat the tracker holds as one note).
+# Each tune on six instruments; the winds and reeds (General MIDI) besides the corpus's.
+ALTO_SAX, OBOE, CLARINET = 65, 68, 71
+REPEATED_NOTE_PROGRAMS = (VOICE, VIOLIN, FLUTE, ALTO_SAX, CLARINET, OBOE)
+# fmt: off
+REPEATED_NOTE_MELODIES = (
+    sc._scored("hymn_repeats_g", "G major", "4/4", 76, (VOICE,),
+               "G4:1 G4:1 A4:1 A4:1 | B4:2 B4:1 B4:1 | C5:1 C5:1 B4:1 B4:1 | A4:4 | D4:1 D4:1 G4:1 G4:1 |"
+               " A4:1 A4:1 B4:2 | A4:1 A4:1 G4:1 F#4:1 | G4:4"),
+    sc._scored("march_repeats_d", "D major", "2/4", 104, (VIOLIN,),
+               "D4:.5 D4:.5 F#4:.5 F#4:.5 | A4:.5 A4:.5 A4:1 | B4:.5 B4:.5 A4:.5 A4:.5 | F#4:1 D4:1 |"
+               " E4:.5 E4:.5 E4:.5 E4:.5 | F#4:.5 F#4:.5 F#4:1 | E4:.5 E4:.5 A3:.5 A3:.5 | D4:2"),
+    sc._scored("waltz_repeats_f", "F major", "3/4", 132, (FLUTE,),
+               "F4:1 F4:1 F4:1 | A4:2 A4:1 | C5:1 C5:1 C5:1 | A4:3 | Bb4:1 Bb4:1 G4:1 | A4:1 A4:1 F4:1 |"
+               " G4:1 G4:1 E4:1 | F4:3"),
+    sc._scored("song_repeats_e_minor", "E minor", "4/4", 92, (VOICE,),
+               "E4:.5 E4:.5 E4:.5 G4:.5 B4:1 B4:1 | A4:.5 A4:.5 A4:.5 G4:.5 F#4:2 |"
+               " G4:.5 G4:.5 G4:.5 A4:.5 B4:1 E5:1 | D5:.5 D5:.5 B4:.5 B4:.5 E4:2"),
+    sc._scored("reel_repeats_a", "A major", "4/4", 100, (VIOLIN,),
+               "A4:.5 A4:.5 E4:.5 E4:.5 C#5:.5 C#5:.5 A4:1 | B4:.5 B4:.5 E4:.5 E4:.5 G#4:.5 G#4:.5 B4:1 |"
+               " A4:.5 A4:.5 C#5:.5 C#5:.5 E5:.5 E5:.5 A5:1 | E5:.5 E5:.5 B4:.5 B4:.5 A4:2"),
+    sc._scored("chant_repeats_c", "C major", "4/4", 84, (VOICE,),
+               "C4:1 C4:1 C4:1 C4:1 | D4:1 D4:1 E4:2 | E4:1 E4:1 E4:1 F4:1 | G4:4 | G4:1 G4:1 F4:1 F4:1 |"
+               " E4:1 E4:1 D4:2 | D4:1 D4:1 D4:1 E4:1 | C4:4"),
+    sc._scored("lied_repeats_bb", "B- major", "3/4", 88, (VOICE,),
+               "Bb4:1.5 Bb4:.5 Bb4:1 | D5:2 C5:1 | Bb4:1.5 Bb4:.5 A4:1 | G4:3 | F4:1.5 F4:.5 F4:1 |"
+               " Bb4:2 D5:1 | C5:1.5 C5:.5 A4:1 | Bb4:3"),
+)
+# fmt: on
+_PROGRAM_NAMES = {**corpus.INSTRUMENT_NAMES, ALTO_SAX: "alto sax", OBOE: "oboe", CLARINET: "clarinet"}
+
+
+def instrument_name(program: int) -> str:
+    """A General MIDI program's name as the reports print it."""
+    return _PROGRAM_NAMES.get(program, f"program {program}")
+
+
+REPEATED_NOTES = tuple(perform(melody, seed=11000 + 10 * k + j, program=program)
+                       for k, melody in enumerate(REPEATED_NOTE_MELODIES)
+                       for j, program in enumerate(REPEATED_NOTE_PROGRAMS))
+
 # Rounds 8 and 9's tunes again on the piano (same seeds, so the same tunings of 22-45 cents
 # either way): piano recordings are what users bring most, and the piano's stretched
 # partials read sharp of its fundamentals.

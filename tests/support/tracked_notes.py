@@ -9,5 +9,5 @@ from audioscore.notation.rhythm import PerformedNote
 
 
 def melody_notes(features: Features) -> list[PerformedNote]:
-    return performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY, n.rise_db) for n in features.pitch.notes],
+    return performed_notes([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY, n.rise_db, n.dip_db) for n in features.pitch.notes],
                            frames=(features.pitch.times, features.pitch.voiced_prob), melodic=True)
