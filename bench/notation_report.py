@@ -37,7 +37,8 @@ of its tempo; its tempo "of played" is the first time through; and in the rooms)
 imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
 the first, as singers and wind players breathe), ``sung out of tune`` (the same performances
 sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd; and the
-re-performed corpus sung so), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
+re-performed corpus sung so), ``sung with words`` (those sung performances, and round 11's tunes
+sung so, with a consonant before each note: ``realistic.syllables``), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``), ``round 11`` (seven tunes full of repeated notes on voice, violin,
 flute, alto sax, clarinet and oboe) and ``real clips`` (the recordings in ``/work/shared/audio``
@@ -61,6 +62,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -421,6 +423,12 @@ def main(argv: list[str] | None = None) -> int:
                    f"{humanised.SAG_CENTS[0]:g}-{humanised.SAG_CENTS[1]:g} cents over the take, each note off by "
                    f"{humanised.INTONATION_CENTS:g} cents sd)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung], args)
+    sung_words = [replace(p, words=True) for p in (*sung, *(humanised.out_of_tune(q) for q in humanised.REPEATED_NOTES
+                                                           if q.program == humanised.VOICE and (not args.piece or q.name in args.piece)))]
+    if sung_words:
+        run_corpus("humanised, sung with words (the sung performances above and round 11's tunes sung so, a consonant "
+                   "before each note: plosive, fricative, nasal or none)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_words], args)
     if not args.no_reperformed:
         sung_again = [humanised.out_of_tune(p) for p in humanised.reperformed() if not args.piece or p.name in args.piece]
         run_corpus("humanised, re-performed and sung out of tune (the re-performed corpus sung as above)",

@@ -172,6 +172,7 @@ class Performance:
     beat_times_s: tuple[float, ...]  # every written beat's performed time
     tempo_change: tuple[float, float] | None = None  # as perform's
     ritardando: tuple[int, float] | None = None  # as perform's
+    words: bool = False  # sung with words: a consonant before each note (realistic.syllables)
 
     @property
     def name(self) -> str:
@@ -339,6 +340,8 @@ def render_performance(performance: Performance, out_dir: str | os.PathLike[str]
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(repr((performance.played, performance.bends, performance.program, sr)).encode())
     wav = out / f"{performance.name}-h{performance.seed}-p{performance.program:03d}-{digest.hexdigest()[:10]}.wav"
+    if performance.words:
+        return _with_words(performance, render_performance(replace(performance, words=False), out_dir, sr))
     if wav.exists():
         return wav
     fluidsynth = shutil.which("fluidsynth")
@@ -354,6 +357,21 @@ def render_performance(performance: Performance, out_dir: str | os.PathLike[str]
         mono = Path(tmp) / "mono.wav"
         sf.write(mono, audio.mean(axis=1), sr, subtype="PCM_16")
         os.replace(mono, wav)
+    return wav
+
+
+def _with_words(performance: Performance, dry: Path) -> Path:
+    """The dry rendering sung with words (realistic.syllables), cached beside it."""
+    import soundfile as sf
+    from realistic import syllables
+
+    wav = dry.with_name(f"{dry.stem}-words.wav")
+    if not wav.exists():
+        x, sr = sf.read(dry, dtype="float64")
+        sung = syllables(x, [onset for onset, *_ in performance.played], sr, performance.seed)
+        partial = wav.with_suffix(".partial.wav")
+        sf.write(partial, 0.5 * sung / max(float(np.max(np.abs(sung))), 1e-12), sr, subtype="PCM_16")
+        os.replace(partial, wav)
     return wav
 
 

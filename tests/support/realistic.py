@@ -36,7 +36,8 @@ import corpus
 import numpy as np
 from corpus import DEFAULT_SR, SOUNDFONT, Melody, midi_to_hz
 
-__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "recorded", "render_performance", "synth_tones"]
+__all__ = ["FAMILIES", "HELD_OUT", "PERFORMANCES", "Performance", "perform", "recorded", "render_performance", "syllables",
+           "synth_tones"]
 
 # General MIDI programs (0-based) beyond those in corpus.
 VIOLA, CELLO, CONTRABASS, STRINGS, SLOW_STRINGS, SYNTH_STRINGS, SYNTH_STRINGS_2 = 41, 42, 43, 48, 49, 50, 51
@@ -261,6 +262,59 @@ def _noise(x: np.ndarray, notes: list, level_db: float, sr: int, seed: int) -> n
             burst = np.hanning(int(0.25 * sr)) * rng.standard_normal(int(0.25 * sr))
             floor[start : start + burst.size] += burst * peak * 10 ** ((level_db + 20) / 20)
     return x + floor
+
+
+# Sung words: the consonant before each syllable's vowel, the vowel on the note's onset. A
+# plosive (p, t, k, b, d, g) closes the tract and releases a short burst; a fricative (s, f,
+# sh, h) replaces the voice by band noise; a nasal or liquid (m, n, l) keeps the pitch,
+# muffled and quieter; a syllable may start on its vowel. Shares, and durations in seconds:
+CONSONANT_SHARES = {"plosive": 0.35, "fricative": 0.25, "nasal": 0.25, "vowel": 0.15}
+PLOSIVE_CLOSURE_S = (0.04, 0.08)
+FRICATIVE_S = (0.06, 0.12)
+NASAL_S = (0.05, 0.09)
+
+
+def syllables(x: np.ndarray, onsets_s: list[float], sr: int, seed: int,
+              shares: dict[str, float] | None = None) -> np.ndarray:
+    """``x`` sung with words: before each onset (a syllable's vowel), a consonant drawn from
+    ``shares`` (CONSONANT_SHARES when None), at levels relative to the vowel that follows."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed + 11)
+    y = x.copy()
+    murmur = sosfilt(butter(2, 400, "lowpass", fs=sr, output="sos"), x)  # a nasal keeps the fundamental
+    ramp = int(0.005 * sr)
+    shares = CONSONANT_SHARES if shares is None else shares
+    kinds = list(shares)
+    for onset in onsets_s:
+        kind = rng.choice(kinds, p=list(shares.values()))
+        end = int(onset * sr)
+        vowel = float(np.sqrt(np.mean(x[end : end + int(0.15 * sr)] ** 2))) if end < x.size else 0.0
+        if kind == "vowel" or vowel == 0.0:
+            continue
+        span = {"plosive": PLOSIVE_CLOSURE_S, "fricative": FRICATIVE_S, "nasal": NASAL_S}[kind]
+        start = max(0, end - int(rng.uniform(*span) * sr))
+        n = end - start
+        if n <= 2 * ramp:
+            continue
+        # How much of the voice is kept over the consonant, with 5-ms ramps in and out.
+        kept = np.ones(n)
+        kept[:ramp], kept[-ramp:] = np.linspace(1.0, 0.0, ramp), np.linspace(0.0, 1.0, ramp)
+        kept[ramp:-ramp] = 0.0
+        if kind == "nasal":
+            y[start:end] = kept * x[start:end] + (1 - kept) * 0.5 * murmur[start:end]
+            continue
+        y[start:end] = kept * x[start:end] + (1 - kept) * 0.01 * x[start:end]  # -40 dB: the tract closed
+        noise = rng.standard_normal(n)
+        if kind == "fricative":
+            band = [3000, 8000] if rng.random() < 0.5 else [1000, 6000]
+            hiss = sosfilt(butter(2, band, "bandpass", fs=sr, output="sos"), noise) * np.hanning(n)
+            y[start:end] += hiss * vowel * 10 ** (-20 / 20) / max(np.std(hiss), 1e-12)
+        else:
+            burst_n = min(n, int(0.015 * sr))
+            burst = noise[:burst_n] * np.exp(-np.arange(burst_n) / (0.004 * sr))
+            y[end - burst_n : end] += burst * vowel * 10 ** (-12 / 20) / max(np.std(burst), 1e-12)
+    return y
 
 
 def _phone(x: np.ndarray, sr: int) -> np.ndarray:
