@@ -159,11 +159,20 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
     return notes;
 }
 
+bool voicingBreaks(const std::vector<float> &pitchHz, int from, int to, int unvoicedAtMost) {
+    int run = 0;
+    for (int f = from; f < to; ++f) {
+        run = pitchHz[f] > 0 ? 0 : run + 1;
+        if (run > unvoicedAtMost) return true;
+    }
+    return false;
+}
+
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
                               const std::function<Split(int, int)> &reattack,
-                              int snapBefore, int snapAfter, int minFrames) {
+                              int snapBefore, int snapAfter, int unvoicedAtMost, int minFrames) {
     // The note model moves between neighbouring tuning steps when a held note
     // drifts; fragments less than half a semitone apart with no onset between
     // them are one note.
@@ -194,6 +203,7 @@ std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<
         float strongest = -1.f;
         for (int onset : onsets) {
             if (onset < earliest || onset > note.startFrame + snapAfter || onset >= note.endFrame) continue;
+            if (onset < note.startFrame && voicingBreaks(pitchHz, onset, note.startFrame, unvoicedAtMost)) continue;
             if (onsetStrength[onset] > strongest) {
                 strongest = onsetStrength[onset];
                 start = onset;

@@ -64,17 +64,24 @@ struct Split {
     int start;
 };
 
+// Whether the pitch track (0 Hz: unvoiced) over frames [from, to) stops for more than
+// unvoicedAtMost frames in a row.
+bool voicingBreaks(const std::vector<float> &pitchHz, int from, int to, int unvoicedAtMost);
+
 // Places note starts on detected onsets and splits notes at onsets inside
 // them (a re-struck note keeps its pitch, so the note model alone cannot see
 // it). First, touching fragments less than half a semitone apart merge unless
 // a strong onset (isStrong(frame)) separates them. An onset within
-// [start - snapBefore, start + snapAfter] frames moves the start there; an
-// onset inside a note splits it where reattack(noteStart, frame) finds a
-// re-attack (start >= 0: the frame the new note starts). Notes shorter than minFrames are dropped.
+// [start - snapBefore, start + snapAfter] frames moves the start there, one
+// before the start only if the pitch track is unvoiced for at most
+// `unvoicedAtMost` frames in a row between them (a sung fricative's hiss,
+// 60-150 ms before its vowel, is no start of the note). An onset inside a note
+// splits it where reattack(noteStart, frame) finds a re-attack (start >= 0:
+// the frame the new note starts). Notes shorter than minFrames are dropped.
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,
                               const std::vector<float> &onsetStrength, const std::vector<float> &pitchHz,
                               const std::function<bool(int)> &isStrong,
                               const std::function<Split(int, int)> &reattack,
-                              int snapBefore, int snapAfter, int minFrames);
+                              int snapBefore, int snapAfter, int unvoicedAtMost, int minFrames);
 
 }  // namespace audioscore

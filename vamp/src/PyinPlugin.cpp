@@ -19,6 +19,10 @@ constexpr float kOnsetMaxHz = 6000.f;
 // Note starts move to an onset up to this far before (after) where the note model put them.
 constexpr float kSnapBeforeS = 0.08f;
 constexpr float kSnapAfterS = 0.02f;
+// ... an onset before it only if the pitch track is unvoiced for at most this long in a row
+// between them: an attack's pitch shows once it fills half the 46-ms window, while a sung
+// fricative's hiss (60-150 ms) has no pitch.
+constexpr float kSnapUnvoicedS = 0.04f;
 constexpr float kMinOnsetSpacingS = 0.04f;
 // Slow attacks: a note's start moves back up to kAttackReachS to where the
 // amplitude at its harmonics began to rise, if its rise (20 to 80 % of the
@@ -502,7 +506,7 @@ std::vector<Note> PyinPlugin::spanNotes() {
                                 || (strong && broadband >= kStruckOnsetRatio);
             return played ? Split{found.start, found.start} : Split{-1, -1};
         },
-        framesOf(kSnapBeforeS), framesOf(kSnapAfterS), minFrames);
+        framesOf(kSnapBeforeS), framesOf(kSnapAfterS), framesOf(kSnapUnvoicedS), minFrames);
     // Slow attacks (strings, choir): the note model starts a note once its
     // pitch wins, well after its sound began; the rise of the amplitude at its
     // harmonics shows when that was.
