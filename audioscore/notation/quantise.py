@@ -65,9 +65,9 @@ SPLIT_VOICED = 0.9
 REATTACK_RISE_DB = 10.0
 # ... and so is one that rises REATTACK_DIPPED_RISE_DB out of a dip REATTACK_DIP_DB below
 # the note before (``PerformedNote.dip_db``): the sound stopped and started again. On the
-# humanised, re-performed and repeated-note takes (423 same-pitch touching pairs), tracker
-# splits that rose 4 dB or more dipped at most 7.1 dB; 21 of the 47 repeats the rise alone
-# joined dipped 8.2-17.8.
+# humanised, re-performed, repeated-note and held-out 8-9 takes (423 same-pitch touching
+# pairs), tracker splits that rose 4 dB or more dipped at most 7.1 dB; 21 of the 47 repeats
+# the rise alone joined dipped 8.2-17.8.
 REATTACK_DIPPED_RISE_DB = 5.0
 REATTACK_DIP_DB = 8.0
 SPLIT_WINDOW_S = 0.05

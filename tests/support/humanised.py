@@ -14,7 +14,9 @@ with real eighth-note triplets written here) played the way people play:
 * tuning: the whole performance 20-50 cents sharp or flat (a constant pitch bend);
 * scoops: about a third of the notes start 60-120 cents low and glide up in 40-90 ms;
 * and, sung out of tune (:func:`out_of_tune`), a voice sagging 25-50 cents over the take and
-  missing each note's pitch by 15 cents (sd).
+  missing each note's pitch by 15 cents (sd);
+* and, sung with words (``Performance.words``), a consonant before each note
+  (``realistic.syllables``: a plosive, a fricative, a nasal or none).
 
 Rendered with fluidsynth and FluidR3 GM (cached, like :func:`corpus.render`). The truth is
 the notated score: :attr:`Performance.truth` gives each sounding note's written start
