@@ -174,7 +174,7 @@ def test_sung_fricatives_do_not_start_the_notes_after_them():
     """A tune sung legato with words whose syllables all begin with a fricative ("so", "fa",
     "she": realistic.syllables): 60-120 ms of hiss where the voice stops, before each vowel.
     The hiss is a sharp onset, but the pitch track stops across it, so it is no note's start.
-    Before: 12 of 28 notes started 60-103 ms early, on the hiss; a hiss that raises the
+    Before: 11 of 28 notes started 60-103 ms early, on the hiss; a hiss that raises the
     note's harmonics as a slow swell would may still move 3 (the slow-attack paths, left
     as they are: guarding them cost choirs and a low piano note through a phone)."""
     import realistic
