@@ -335,15 +335,16 @@ def render_in_room(performance: Performance, room: Room, out_dir: str | os.PathL
 
 def render_performance(performance: Performance, out_dir: str | os.PathLike[str],
                        sr: int = corpus.DEFAULT_SR) -> Path:
-    """The performance as a mono WAV (fluidsynth, FluidR3 GM, default reverb), cached by content."""
+    """The performance as a mono WAV (fluidsynth, FluidR3 GM, default reverb), cached by content; sung
+    with words (``_with_words``) when ``performance.words``."""
     import soundfile as sf
 
+    if performance.words:
+        return _with_words(performance, render_performance(replace(performance, words=False), out_dir, sr))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(repr((performance.played, performance.bends, performance.program, sr)).encode())
     wav = out / f"{performance.name}-h{performance.seed}-p{performance.program:03d}-{digest.hexdigest()[:10]}.wav"
-    if performance.words:
-        return _with_words(performance, render_performance(replace(performance, words=False), out_dir, sr))
     if wav.exists():
         return wav
     fluidsynth = shutil.which("fluidsynth")
