@@ -50,8 +50,7 @@ def note_rises(notes: Sequence[Note], mfcc: Mfcc) -> list[float | None]:
     """
     onsets = np.array([n.onset for n in notes])
     first, last = _attack_frames(onsets, mfcc)
-    dip_first = np.searchsorted(mfcc.times, onsets - DIP_S)
-    dip_last = np.searchsorted(mfcc.times, onsets + mfcc.hop_s / 2, side="right")
+    dip_first, dip_last = _dip_frames(onsets, mfcc)
     rises: list[float | None] = []
     for a, b, c, d in zip(first, last, dip_first, dip_last, strict=True):
         if a >= b or c >= d:
@@ -72,20 +71,20 @@ def note_dips(notes: Sequence[Note], mfcc: Mfcc) -> list[float | None]:
     same-pitch pairs a repeat the voicing did not show dipped up to 18 dB here, while a
     tracker's split of one held note (a swell, a flute's tremolo) dipped at most 7.1.
     """
+    if not notes:
+        return []
     onsets = np.array([n.onset for n in notes])
-    times = mfcc.times
-    dip_first = np.searchsorted(times, onsets - DIP_S)
-    dip_last = np.searchsorted(times, onsets + mfcc.hop_s / 2, side="right")
+    dip_first, dip_last = _dip_frames(onsets, mfcc)
     dips: list[float | None] = [None]
     for i in range(1, len(notes)):
-        held_first = np.searchsorted(times, max(notes[i - 1].onset, onsets[i] - DIP_S - SUSTAIN_S))
+        held_first = np.searchsorted(mfcc.times, max(notes[i - 1].onset, onsets[i] - DIP_S - SUSTAIN_S))
         if held_first >= dip_first[i] or dip_first[i] >= dip_last[i]:
             dips.append(None)
             continue
         held = float(np.median(mfcc.level_db[held_first:dip_first[i]]))
         dip = held - float(mfcc.level_db[dip_first[i]:dip_last[i]].min())
         dips.append(round(min(MOST_RISE_DB, max(0.0, dip)), 1))
-    return dips[:len(notes)]
+    return dips
 
 
 def _attack_frames(onsets: np.ndarray, mfcc: Mfcc) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +92,13 @@ def _attack_frames(onsets: np.ndarray, mfcc: Mfcc) -> tuple[np.ndarray, np.ndarr
     onset to ATTACK_S after it (frames are found by search: a 3-hour recording has 465,000)."""
     return (np.searchsorted(mfcc.times, onsets - mfcc.hop_s / 2),
             np.searchsorted(mfcc.times, onsets + ATTACK_S, side="right"))
+
+
+def _dip_frames(onsets: np.ndarray, mfcc: Mfcc) -> tuple[np.ndarray, np.ndarray]:
+    """Each dip window's first frame and the frame after its last: from DIP_S before the
+    onset to half a hop after it."""
+    return (np.searchsorted(mfcc.times, onsets - DIP_S),
+            np.searchsorted(mfcc.times, onsets + mfcc.hop_s / 2, side="right"))
 
 
 def with_loudness(pitch: PitchResult, mfcc: Mfcc) -> PitchResult:

@@ -32,7 +32,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -318,19 +318,14 @@ class Room:
 def render_in_room(performance: Performance, room: Room, out_dir: str | os.PathLike[str],
                    sr: int = corpus.DEFAULT_SR) -> Path:
     """The performance's rendering (:func:`render_performance`) as recorded in ``room``, cached."""
-    import soundfile as sf
     from realistic import recorded
 
+    def wet(x: np.ndarray, file_sr: int) -> np.ndarray:
+        return recorded(x, list(performance.played), reverb_s=room.reverb_s, noise_db=room.noise_db,
+                        phone=room.phone, sr=file_sr, seed=performance.seed)
+
     dry = render_performance(performance, out_dir, sr)
-    wav = dry.with_name(f"{dry.stem}-room{room.reverb_s:g}-{room.noise_db}-{int(room.phone)}.wav")
-    if not wav.exists():
-        x, _ = sf.read(dry, dtype="float64")
-        wet = recorded(x, list(performance.played), reverb_s=room.reverb_s, noise_db=room.noise_db, phone=room.phone,
-                       sr=sr, seed=performance.seed)
-        partial = wav.with_suffix(".partial.wav")
-        sf.write(partial, wet, sr, subtype="PCM_16")
-        os.replace(partial, wav)
-    return wav
+    return _derived(dry, f"room{room.reverb_s:g}-{room.noise_db}-{int(room.phone)}", wet)
 
 
 def render_performance(performance: Performance, out_dir: str | os.PathLike[str],
@@ -365,15 +360,25 @@ def render_performance(performance: Performance, out_dir: str | os.PathLike[str]
 
 def _with_words(performance: Performance, dry: Path) -> Path:
     """The dry rendering sung with words (realistic.syllables), cached beside it."""
-    import soundfile as sf
     from realistic import syllables
 
-    wav = dry.with_name(f"{dry.stem}-words.wav")
+    def sung(x: np.ndarray, sr: int) -> np.ndarray:
+        y = syllables(x, [onset for onset, *_ in performance.played], sr, performance.seed)
+        return 0.5 * y / max(float(np.max(np.abs(y))), 1e-12)
+
+    return _derived(dry, "words", sung)
+
+
+def _derived(dry: Path, suffix: str, transform: Callable[[np.ndarray, int], np.ndarray]) -> Path:
+    """``dry``'s audio through ``transform(samples, sample_rate)``, cached beside it with ``suffix``
+    on its name (written whole, then moved into place)."""
+    import soundfile as sf
+
+    wav = dry.with_name(f"{dry.stem}-{suffix}.wav")
     if not wav.exists():
         x, sr = sf.read(dry, dtype="float64")
-        sung = syllables(x, [onset for onset, *_ in performance.played], sr, performance.seed)
         partial = wav.with_suffix(".partial.wav")
-        sf.write(partial, 0.5 * sung / max(float(np.max(np.abs(sung))), 1e-12), sr, subtype="PCM_16")
+        sf.write(partial, transform(x, sr), sr, subtype="PCM_16")
         os.replace(partial, wav)
     return wav
 

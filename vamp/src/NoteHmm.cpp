@@ -16,6 +16,17 @@ constexpr int kMergeOnsetFrames = 3;
 
 float midiOf(float hz) { return 69.f + 12.f * std::log2(hz / 440.f); }
 
+// Whether the pitch track (0 Hz: unvoiced) over frames [from, to) stops for more than
+// unvoicedAtMost frames in a row.
+bool voicingBreaks(const std::vector<float> &pitchHz, int from, int to, int unvoicedAtMost) {
+    int run = 0;
+    for (int f = from; f < to; ++f) {
+        run = pitchHz[f] > 0 ? 0 : run + 1;
+        if (run > unvoicedAtMost) return true;
+    }
+    return false;
+}
+
 // Log density of a Gaussian in semitones, its normaliser computed once.
 struct LogGaussian {
     explicit LogGaussian(float sigma) : inverseSigma(1.f / sigma), logNormaliser(-std::log(sigma) - kLogSqrt2Pi) {}
@@ -157,15 +168,6 @@ std::vector<Note> NoteHmm::decode(const std::vector<float> &pitchHz,
         }
     }
     return notes;
-}
-
-bool voicingBreaks(const std::vector<float> &pitchHz, int from, int to, int unvoicedAtMost) {
-    int run = 0;
-    for (int f = from; f < to; ++f) {
-        run = pitchHz[f] > 0 ? 0 : run + 1;
-        if (run > unvoicedAtMost) return true;
-    }
-    return false;
 }
 
 std::vector<Note> placeOnsets(const std::vector<Note> &notes, const std::vector<int> &onsets,

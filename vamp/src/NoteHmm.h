@@ -64,10 +64,6 @@ struct Split {
     int start;
 };
 
-// Whether the pitch track (0 Hz: unvoiced) over frames [from, to) stops for more than
-// unvoicedAtMost frames in a row.
-bool voicingBreaks(const std::vector<float> &pitchHz, int from, int to, int unvoicedAtMost);
-
 // Places note starts on detected onsets and splits notes at onsets inside
 // them (a re-struck note keeps its pitch, so the note model alone cannot see
 // it). First, touching fragments less than half a semitone apart merge unless
