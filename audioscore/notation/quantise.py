@@ -350,7 +350,8 @@ def notate_rhythm(
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     slowed, ritardando_s = final_ritardando(track.beats_s, onsets, weights, track.compound)
-    track = BeatTrack(_breaths(cleaned, slowed, track.compound, triplets, time_signature), track.compound,
+    breathed = _breaths(cleaned, slowed, track.compound, triplets, time_signature)
+    track = BeatTrack(_breath_shifts(cleaned, breathed, track.compound, triplets, time_signature), track.compound,
                       track.sections_s)
     beats, sections_s = track.beats_s, track.sections_s
     compound_track, on_beats = track, positions_in_beats(onsets, beats)
@@ -514,7 +515,9 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
     accents then fit the meter clearly better (by BREATH_FIT after a silence,
     BREATH_FIT_LEGATO where the note is held up to the next one), the next note starts a
     phrase, and the bars before and after it, which disagreed by the beat, now agree: it is
-    the meter that tells a breath from a held note.
+    the meter that tells a breath from a held note. Short phrases may each fit the meter
+    poorly on their own (a waltz's four bars and a pickup read 4/4 after its breath): after
+    a silence, a fit better by twice BREATH_FIT drops the beat though they do not agree.
     """
     onsets = np.array([n.onset for n in cleaned])
     offsets = np.array([n.offset for n in cleaned])
@@ -535,11 +538,95 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
         moved = _scored_placement(cleaned, candidate, compound, triplets, time_signature)
         order, chosen, _, meter, candidate_fit = moved
         silent = onsets[i] - offsets[i - 1] >= BREATH_SILENCE * period
-        if i in chosen and i in placement[1] and _phrase_start(order, chosen.index(i), meter) \
-                and candidate_fit > fit + (BREATH_FIT if silent else BREATH_FIT_LEGATO) \
-                and not _bars_agree(cleaned, placement, i, compound) and _bars_agree(cleaned, moved, i, compound):
-            beats, fit, placement = candidate, candidate_fit, moved
+        if i not in chosen or i not in placement[1] or not _phrase_start(order, chosen.index(i), meter) \
+                or candidate_fit <= fit + (BREATH_FIT if silent else BREATH_FIT_LEGATO) \
+                or _bars_agree(cleaned, placement, i, compound):
+            continue
+        if not _bars_agree(cleaned, moved, i, compound) and not (silent and candidate_fit > fit + 2 * BREATH_FIT):
+            continue
+        beats, fit, placement = candidate, candidate_fit, moved
     return beats
+
+
+# A breath of part of a beat (see _breath_shifts): the parts of a beat it may take (a
+# sixteenth grid in simple meter, a 6/8's sixteenths and eighths), at most BREATH_MOST_S,
+# where the notation cost of all onsets falls by BREATH_GAIN (a jig's phrase an eighth off
+# its beats gained 1.45-1.81; a reel's closing notes, the false gain seen, 1.34). A time
+# within ON_BEAT beats of a beat is on it.
+BREATH_SHIFTS_SIMPLE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+BREATH_SHIFTS_COMPOUND = (1 / 6, 1 / 3, 1 / 2, 2 / 3, 5 / 6, 1.0, 4 / 3)
+BREATH_MOST_S = 0.45
+BREATH_GAIN = 1.4
+ON_BEAT = 0.05
+
+
+def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+                   time_signature: str | None) -> np.ndarray:
+    """Beats with part of a beat given to a breath: where a player pauses before a phrase for
+    less than a beat, one phase of the beats cannot fit both phrases, and the tracker kept
+    the one that fits the longer stretch (a jig's first phrase was put on its eighths, the
+    quarter-eighth figures written eighth-quarter a beat late). At each note held a beat or
+    more into the next (phrase ends), with three notes on either side, the beats after it
+    (or before it) move by each part of a beat the breath may take, and the move that
+    notates all onsets most simply, by BREATH_GAIN, is kept. Whole beats are
+    :func:`_breaths`' part, judged by the meter.
+    """
+    onsets = np.array([n.onset for n in cleaned])
+    cost = notation_cost(onsets, beats, compound) * len(onsets)
+    shifts = BREATH_SHIFTS_COMPOUND if compound else BREATH_SHIFTS_SIMPLE
+    for i in range(BREATH_CONTEXT, len(cleaned) - BREATH_CONTEXT):
+        after = np.searchsorted(beats, onsets[i] - 1e-6)
+        if after < 1 or after + BREATH_CONTEXT >= len(beats):
+            continue
+        period = float(np.median(np.diff(beats[after:after + BREATH_CONTEXT + 1])))
+        if onsets[i] - onsets[i - 1] < period:
+            continue
+        best = None
+        for shift in shifts:
+            if shift * period > BREATH_MOST_S:
+                break
+            for how in (shifted_after, shifted_before):
+                candidate = how(beats, onsets[i - 1], onsets[i], shift)
+                if candidate is None:
+                    continue
+                candidate_cost = notation_cost(onsets, candidate, compound) * len(onsets)
+                if candidate_cost < cost - BREATH_GAIN and (best is None or candidate_cost < best[1]):
+                    best = (candidate, candidate_cost)
+        if best is not None:
+            beats, cost = best
+    return beats
+
+
+def shifted_after(beats: np.ndarray, start_s: float, end_s: float, shift: float) -> np.ndarray | None:
+    """Beats that put ``end_s`` and all after it ``shift`` beats earlier, ``start_s`` and all
+    before it where they were (a time on a beat stays on it), the beats between spaced
+    evenly; None when that leaves ``end_s`` no later than ``start_s``."""
+    index = np.arange(len(beats), dtype=float)
+    first, last = np.interp([start_s, end_s], beats, index)
+    target = last - shift
+    if target <= first or last >= len(beats) - 1:
+        return None
+    f, k0 = math.floor(first + ON_BEAT), math.floor(target + ON_BEAT)
+    moved = np.interp(np.arange(max(k0, f) + 1, len(beats) - 1 - shift + 1e-9) + shift, index, beats)
+    if k0 <= f:
+        result = np.concatenate([beats[:f + 1], moved])
+    else:
+        at_k0 = end_s - (target - k0) * (moved[0] - end_s) / (k0 + 1 - target)
+        between = np.linspace(beats[f + 1], at_k0, max(1, k0 - f - 1), endpoint=False)[1:]
+        result = np.concatenate([beats[:min(f + 2, k0)], between, [at_k0], moved])
+    if result[-1] < beats[-1]:  # still a beat past the last note
+        result = np.append(result, 2 * result[-1] - result[-2])
+    return result if np.all(np.diff(result) > 0) else None
+
+
+def shifted_before(beats: np.ndarray, start_s: float, end_s: float, shift: float) -> np.ndarray | None:
+    """As :func:`shifted_after`, but ``start_s`` and all before it come ``shift`` beats later
+    and ``end_s`` and all after it stay where they were."""
+    index = np.arange(len(beats) + 1, dtype=float) - shift
+    periods = np.diff(beats)
+    extended = np.concatenate([[beats[0] - periods[0]], beats, [beats[-1] + periods[-1]]])
+    moved = np.interp(index, np.arange(-1.0, len(beats) + 1), extended)
+    return shifted_after(moved, start_s, end_s, shift)
 
 
 def _bars_agree(cleaned: Sequence[PerformedNote], placement: Placement, i: int, compound: bool) -> bool:

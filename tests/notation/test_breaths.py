@@ -3,11 +3,14 @@ than a beat, keeps the written bars; steadily held notes are not taken for breat
 
 from __future__ import annotations
 
+import humanised
 import numpy as np
 import pytest
 import score_corpus
 from written_check import written_share
 
+from audioscore.notation.beats import positions_in_beats
+from audioscore.notation.quantise import shifted_after, shifted_before
 from audioscore.notation.rhythm import PerformedNote
 
 PHRASE_BARS = 4
@@ -63,3 +66,45 @@ def test_held_notes_without_a_breath_keep_their_length(name: str) -> None:
         notes, written, melody = played(name, 0.0, legato)
         right, summary = written_share(notes, written)
         assert right == 1.0 and summary["time_signature"] == melody.time_signature, (legato, right)
+
+
+def test_a_breath_of_part_of_a_beat_keeps_the_jigs_bars() -> None:
+    """A jig held into a pause of 0.9 of a quarter (0.6 of its dotted-quarter beat) before
+    its second phrase: the tracker kept one phase for both and put the first phrase's
+    beats on its eighths (0.52 of the notes right); now the breath takes that part of a beat."""
+    for legato in (False, True):
+        notes, written, melody = played("jig_e_minor", 0.9, legato)
+        right, summary = written_share(notes, written)
+        assert right == 1.0 and summary["time_signature"] == melody.time_signature, (legato, right)
+
+
+@pytest.mark.parametrize("name", ["jig_e_minor", "waltz_d_minor"])
+def test_humanised_breaths_keep_the_bars(name: str) -> None:
+    """The bench's humanised performances with a breath before each phrase (tempo drift,
+    rubato, jitter; ``humanised.breathing``), notated from the played notes: before, the jig's
+    first phrase sat an eighth off its beats (0.52 right) and the waltz read 4/4 (0.42); the
+    waltz's phrases are too short to agree on their own downbeat, so after a silence a clearly
+    better fit of the whole now drops the beat."""
+    performance = humanised.breathing(next(p for p in humanised.HUMANISED if p.name == name))
+    notes = [PerformedNote(on, off, midi, velocity) for on, off, midi, velocity in performance.played]
+    right, summary = written_share(notes, [(float(t.start), float(t.duration)) for t in performance.truth])
+    assert right >= 0.95 and summary["time_signature"] == performance.melody.time_signature, right
+
+
+@pytest.mark.parametrize("shift", [0.25, 0.5, 1.0, 1.5])
+def test_shifted_beats_move_only_one_side(shift: float) -> None:
+    """``shifted_after`` takes ``shift`` beats out between two times: the times before keep their
+    positions and the times after come that much earlier (to within the beats' own unevenness:
+    a part of a beat is measured on other beats); ``shifted_before`` the other way round."""
+    beats = 0.5 * np.arange(20) + 0.01 * np.sin(np.arange(20))
+    start_s, end_s = beats[6], beats[9] + 0.1
+    early, late = np.array([beats[2] + 0.1, start_s]), np.array([end_s, beats[12] + 0.2])
+    after = shifted_after(beats, start_s, end_s, shift)
+    assert after is not None
+    assert np.allclose(positions_in_beats(early, after), positions_in_beats(early, beats))
+    assert np.allclose(positions_in_beats(late, after), positions_in_beats(late, beats) - shift, atol=0.01)
+    before = shifted_before(beats, start_s, end_s, shift)
+    assert before is not None
+    assert np.allclose(positions_in_beats(early, before), positions_in_beats(early, beats) + shift, atol=0.01)
+    assert np.allclose(positions_in_beats(late, before), positions_in_beats(late, beats), atol=0.01)
+    assert shifted_after(beats, start_s, end_s, 3.5) is None  # more than the span holds
