@@ -350,13 +350,22 @@ def notate_rhythm(
     compound = None if time_signature is None else time_signature == "6/8"
     track: BeatTrack = track_beats(onsets, weights=weights, tempo_bpm=tempo_bpm, compound=compound)
     slowed, ritardando_s = final_ritardando(track.beats_s, onsets, weights, track.compound)
-    breathed = _breaths(cleaned, slowed, track.compound, triplets, time_signature)
-    track = BeatTrack(_breath_shifts(cleaned, breathed, track.compound, triplets, time_signature), track.compound,
-                      track.sections_s)
-    beats, sections_s = track.beats_s, track.sections_s
-    compound_track, on_beats = track, positions_in_beats(onsets, beats)
-    ratio = swing_ratio(on_beats)
-    if track.compound and time_signature is None and ratio is not None and _swung_beats(on_beats, track.tempo_bpm):
+    def swing_of(beats: np.ndarray) -> tuple[float | None, bool]:
+        """The swing ratio of the onsets on these beats, and whether a compound track's beats are swung."""
+        on_beats = positions_in_beats(onsets, beats)
+        ratio = swing_ratio(on_beats)
+        return ratio, bool(track.compound and time_signature is None and ratio is not None
+                           and _swung_beats(on_beats, track.tempo_bpm))
+
+    beats = _breaths(cleaned, slowed, track.compound, triplets, time_signature)
+    ratio, swung = swing_of(beats)
+    if not swung:  # a swung ballad's long-short pairs are no jig's figures to re-phase
+        beats = _breath_shifts(cleaned, beats, track.compound, triplets, time_signature)
+        ratio, swung = swing_of(beats)
+    track = BeatTrack(beats, track.compound, track.sections_s)
+    sections_s = track.sections_s
+    compound_track = track
+    if swung:
         track = BeatTrack(beats, False, sections_s)
     swing = None if track.compound else ratio
     order, chosen, lengths, meter = _placed(cleaned, beats, track.compound, triplets, time_signature, swing)
