@@ -362,9 +362,8 @@ def notate_rhythm(
     if not swung:  # a swung ballad's long-short pairs are no jig's figures to re-phase
         beats = _breath_shifts(cleaned, beats, track.compound, triplets, time_signature)
         ratio, swung = swing_of(beats)
-    track = BeatTrack(beats, track.compound, track.sections_s)
     sections_s = track.sections_s
-    compound_track = track
+    compound_track = track = BeatTrack(beats, track.compound, sections_s)
     if swung:
         track = BeatTrack(beats, False, sections_s)
     swing = None if track.compound else ratio
@@ -557,8 +556,9 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
     return beats
 
 
-# A breath of part of a beat (see _breath_shifts): the parts of a beat it may take (a
-# sixteenth grid in simple meter, a 6/8's sixteenths and eighths), at most BREATH_MOST_S,
+# A breath of part of a beat (see _breath_shifts): the time it may take, in beats (a
+# sixteenth grid in simple meter, a 6/8's sixteenths and eighths, up to a beat and a half
+# or a beat and a third), at most BREATH_MOST_S,
 # where the notation cost of all onsets falls by BREATH_GAIN (a jig's phrase an eighth off
 # its beats gained 1.45-1.81; a reel's closing notes, the false gain seen, 1.34). A time
 # within ON_BEAT beats of a beat is on it.
@@ -576,9 +576,10 @@ def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound
     the one that fits the longer stretch (a jig's first phrase was put on its eighths, the
     quarter-eighth figures written eighth-quarter a beat late). At each note held a beat or
     more into the next (phrase ends), with three notes on either side, the beats after it
-    (or before it) move by each part of a beat the breath may take, and the move that
-    notates all onsets most simply, by BREATH_GAIN, is kept. Whole beats are
-    :func:`_breaths`' part, judged by the meter.
+    (or before it) move by each step the breath may take, and the move that notates all
+    onsets most simply, by BREATH_GAIN, is kept. A whole beat moves here too where the
+    notation cost alone says so (a beat left empty in the pause); a beat the meter decides on
+    is :func:`_breaths`' part.
     """
     onsets = np.array([n.onset for n in cleaned])
     cost = notation_cost(onsets, beats, compound) * len(onsets)
