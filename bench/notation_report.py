@@ -35,7 +35,8 @@ seeds: the figures the corpus's own performances do not decide), ``tempo changes
 of its tempo; its tempo "of played" is the first time through; and in the rooms),
 ``tempo and meter given`` (the humanised performances notated with their written tempo and meter
 imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (the humanised performances pausing 0.15-0.3 s before each phrase after
-the first, as singers and wind players breathe), ``sung out of tune`` (the same performances
+the first, as singers and wind players breathe: before the phrase's pickup where the melody
+opens with one; and the re-performed corpus so), ``sung out of tune`` (the same performances
 sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd; and the
 re-performed corpus sung so), ``sung with words`` (those sung performances, and round 11's tunes
 sung so, with a consonant before each note: ``realistic.syllables``), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
@@ -417,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus(f"humanised with breaths (round 1's and the widened performances, a "
                    f"{humanised.BREATH_S[0]:g}-{humanised.BREATH_S[1]:g} s breath before every phrase after the first)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in breathing], args)
+    if breathing and not args.no_reperformed:
+        again_breathing = [humanised.breathing(p) for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+        run_corpus("humanised with breaths, re-performed (the re-performed takes breathing so: 112 takes, no threshold "
+                   "set on them)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again_breathing], args)
     sung = [humanised.out_of_tune(p) for p in pieces]
     if sung:
         run_corpus(f"humanised, sung out of tune (round 1's and the widened performances sung, the pitch sagging "

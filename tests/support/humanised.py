@@ -763,19 +763,27 @@ def final_ritardandos() -> tuple[Performance, ...]:
 BREATH_S = (0.15, 0.30)
 
 
-def breathing(performance: Performance) -> Performance:
+def breathing(performance: Performance, before_pickup: bool = True) -> Performance:
     """The performance with a breath (BREATH_S, drawn from its seed) before every phrase's first note
-    but the piece's: the notes from it on (and their bends and beats) come that much later."""
+    but the piece's: the notes from it on (and their bends and beats) come that much later. A
+    melody that opens with a pickup breathes before each phrase's pickup, as singers do, where a
+    note starts there (else, or without ``before_pickup``, before the downbeat)."""
     rng = np.random.default_rng(performance.seed + 5)
     phrase = PHRASE_BARS * _fraction(performance.melody.measure_quarters)
+    pickup = _fraction(performance.melody.pickup_quarters) if before_pickup else Fraction(0)
+    starts = {t.start for t in performance.truth}
+    firsts = [k * phrase - (pickup if k * phrase - pickup in starts else 0)
+              for k in range(1, int(max(starts) // phrase) + 1)]
     cuts = [(t.onset_s - 0.05, float(rng.uniform(*BREATH_S))) for t in performance.truth
-            if t.start > 0 and t.start % phrase == 0]
+            if t.start > 0 and t.start in firsts]
 
     def later(time_s: float) -> float:
         return time_s + sum(pause for at, pause in cuts if time_s >= at)
 
     def ended(onset_s: float, offset_s: float) -> float:  # a note sounding into a breath stops for it
-        return offset_s if any(onset_s < at <= offset_s for at, _ in cuts) else later(offset_s)
+        if any(onset_s < at <= offset_s for at, _ in cuts):
+            return offset_s + later(onset_s) - onset_s
+        return later(offset_s)
 
     truth = tuple(replace(t, onset_s=later(t.onset_s), offset_s=ended(t.onset_s, t.offset_s)) for t in performance.truth)
     played = tuple((later(on), ended(on, off), midi, velocity) for on, off, midi, velocity in performance.played)
