@@ -558,15 +558,20 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
 
 # A breath of part of a beat (see _breath_shifts): the time it may take, in beats (a
 # sixteenth grid in simple meter, a 6/8's sixteenths and eighths, up to a beat and a half
-# or a beat and a third), at most BREATH_MOST_S,
+# or a beat and a third), at most BREATH_MOST_S (a breath is 0.15-0.45 s, but the tracker
+# may have put the phrase before it two eighths off, 0.5 s at dotted quarter = 120),
 # where the notation cost of all onsets falls by BREATH_GAIN (a jig's phrase an eighth off
 # its beats gained 1.45-1.81; a reel's closing notes, the false gain seen, 1.34). A time
-# within ON_BEAT beats of a beat is on it.
+# within ON_BEAT beats of a beat is on it. In 6/8 the cost also counts LONG_OFF_BEAT per beat
+# of a note's length (up to a beat) starting off the beat: a jig's quarter-eighth and
+# eighth-quarter figures notate alike, but its long notes are on the beats.
 BREATH_SHIFTS_SIMPLE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 BREATH_SHIFTS_COMPOUND = (1 / 6, 1 / 3, 1 / 2, 2 / 3, 5 / 6, 1.0, 4 / 3)
-BREATH_MOST_S = 0.45
+BREATH_MOST_S = 0.6
 BREATH_GAIN = 1.4
 ON_BEAT = 0.05
+LONG_OFF_BEAT = 1.0
+OFF_BEAT = 0.1  # beats from the nearest beat
 
 
 def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
@@ -577,12 +582,12 @@ def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound
     quarter-eighth figures written eighth-quarter a beat late). At each note held a beat or
     more into the next (phrase ends), with three notes on either side, the beats after it
     (or before it) move by each step the breath may take, and the move that notates all
-    onsets most simply, by BREATH_GAIN, is kept. A whole beat moves here too where the
+    onsets most simply, by BREATH_GAIN, is kept (in 6/8 with its long notes on the beats). A whole beat moves here too where the
     notation cost alone says so (a beat left empty in the pause); a beat the meter decides on
     is :func:`_breaths`' part.
     """
     onsets = np.array([n.onset for n in cleaned])
-    cost = notation_cost(onsets, beats, compound) * len(onsets)
+    cost = _shift_cost(onsets, beats, compound)
     shifts = BREATH_SHIFTS_COMPOUND if compound else BREATH_SHIFTS_SIMPLE
     for i in range(BREATH_CONTEXT, len(cleaned) - BREATH_CONTEXT):
         after = np.searchsorted(beats, onsets[i] - 1e-6)
@@ -599,12 +604,24 @@ def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound
                 candidate = how(beats, onsets[i - 1], onsets[i], shift)
                 if candidate is None:
                     continue
-                candidate_cost = notation_cost(onsets, candidate, compound) * len(onsets)
+                candidate_cost = _shift_cost(onsets, candidate, compound)
                 if candidate_cost < cost - BREATH_GAIN and (best is None or candidate_cost < best[1]):
                     best = (candidate, candidate_cost)
         if best is not None:
             beats, cost = best
     return beats
+
+
+def _shift_cost(onsets: np.ndarray, beats: np.ndarray, compound: bool) -> float:
+    """The notation cost of all onsets on ``beats``, and in compound meter LONG_OFF_BEAT per beat
+    of the notes' lengths (to the next onset, at most a beat) that start off the beat."""
+    cost = notation_cost(onsets, beats, compound) * len(onsets)
+    if not compound:  # in simple meter it re-phased a swing tune's and a waltz's beats wrongly
+        return cost
+    positions = positions_in_beats(onsets, beats)
+    lengths = np.minimum(np.diff(positions, append=positions[-1] + 1.0), 1.0)
+    off_beat = np.abs(positions - np.round(positions)) > OFF_BEAT
+    return cost + LONG_OFF_BEAT * float(lengths[off_beat].sum())
 
 
 def shifted_after(beats: np.ndarray, start_s: float, end_s: float, shift: float) -> np.ndarray | None:
