@@ -582,9 +582,9 @@ def _breath_shifts(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound
     quarter-eighth figures written eighth-quarter a beat late). At each note held a beat or
     more into the next (phrase ends), with three notes on either side, the beats after it
     (or before it) move by each step the breath may take, and the move that notates all
-    onsets most simply, by BREATH_GAIN, is kept (in 6/8 with its long notes on the beats). A whole beat moves here too where the
-    notation cost alone says so (a beat left empty in the pause); a beat the meter decides on
-    is :func:`_breaths`' part.
+    onsets most simply (in 6/8 with its long notes on the beats: :func:`_shift_cost`), by
+    BREATH_GAIN, is kept. A whole beat moves here too where the notation cost alone says so
+    (a beat left empty in the pause); a beat the meter decides on is :func:`_breaths`' part.
     """
     onsets = np.array([n.onset for n in cleaned])
     cost = _shift_cost(onsets, beats, compound)
