@@ -20,6 +20,8 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
 * ``repeats kept``: of the written notes that repeat the pitch of the note before, played
   legato or nearly (the sound stops for under 50 ms), the share matched to a found note of
   their pitch: a repeat the tracker or the notation holds as one note is lost;
+* ``breath marks`` (where a corpus has breaths, or marks are written): marks after the note a
+  breath follows, of all marks written and of all breaths;
 * tempo within 4 % of the written mark (exact doubles and halves counted separately; and
   of the performance's own median beat, which drift moves by up to ~5 %), meter right, key
   right (same tonic and mode), measures within one.
@@ -171,6 +173,7 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
                and n.tie.type == "start")
     truth_ties = len(m.tied_events)
     repeats, repeats_found = repeats_kept(perf, found, pairs)
+    marked = {k for k, n in enumerate(found) if n.get("breath_after")}
     return {
         "piece": perf.name, "notes": len(perf.truth), "found": len(found), "matched": len(pairs),
         "acc_raw": accuracy(perf, summary, pairs, 1.0, aligned=False),
@@ -186,6 +189,8 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "key": {"expected": m.key, "found": summary["key"], "relation": key_relation(m.key, summary["key"])},
         "measures": {"expected": m.measures, "found": summary["measures"]},
         "change_marked": None if perf.tempo_change is None else change_marked(perf, summary),
+        "breaths": len(perf.breaths_after), "breath_marks": len(marked),
+        "breath_marks_right": sum(k in marked and j in perf.breaths_after for j, k in pairs),
     }
 
 
@@ -336,6 +341,11 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
               f"{sum(r['repeats_kept'] for r in rows) / repeats:.2f} (legato repeated notes written as two)")
     print(f"  ties per note              {sum(r['ties_per_note'] * r['found'] for r in rows) / sum(r['found'] for r in rows):.3f}"
           f" (truth {sum(r['truth_ties_per_note'] * r['notes'] for r in rows) / sum(r['notes'] for r in rows):.3f})")
+    breaths, marks = sum(r["breaths"] for r in rows), sum(r["breath_marks"] for r in rows)
+    if breaths or marks:
+        right = sum(r["breath_marks_right"] for r in rows)
+        print(f"  breath marks               {right} of {marks} after the note a breath follows; "
+              f"{right} of {breaths} breaths marked")
     print(f"  tempo within 4%            {_share(rows, lambda r: r['tempo']['flag'] == 'ok')}"
           f"  (double {sum(r['tempo']['flag'] == 'double' for r in rows)}, "
           f"half {sum(r['tempo']['flag'] == 'half' for r in rows)}, "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from music21 import chord, clef, duration, expressions, key, meter, note, pitch, stream, tempo
+from music21 import articulations, chord, clef, duration, expressions, key, meter, note, pitch, stream, tempo
 
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra import tools
@@ -170,6 +170,8 @@ def _general_note(n: note.GeneralNote) -> list[str]:
     tied = n.tie is not None and n.tie.type in ("start", "continue")
     tokens = [f"{name}{length}~" for length in lengths[:-1]]
     tokens.append(f"{name}{lengths[-1]}{'~' if tied else ''}")
+    if any(isinstance(a, articulations.BreathMark) for a in n.articulations):
+        tokens.append("\\breathe")  # a comma after the note: the performer took a breath
     return tokens
 
 

@@ -96,10 +96,12 @@ class Rhythm:
 
 @dataclass(frozen=True)
 class QuantisedNote:
-    """A note on the grid: start and duration in quarter notes, MIDI pitch, and the MIDI
-    velocity it was played at (the MIDI file's dynamics)."""
+    """A note on the grid: start and duration in quarter notes, MIDI pitch, the MIDI
+    velocity it was played at (the MIDI file's dynamics), and whether the performer took a
+    breath after it (written as a comma)."""
 
     start: Fraction
     duration: Fraction
     midi: int
     velocity: int = 80
+    breath_after: bool = False

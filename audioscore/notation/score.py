@@ -16,9 +16,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from music21 import articulations, expressions, instrument, metadata, meter, stream, tempo
 from music21 import clef as m21clef
 from music21 import duration as m21duration
-from music21 import expressions, instrument, metadata, meter, stream, tempo
 from music21 import key as m21key
 from music21 import note as m21note
 
@@ -286,13 +286,32 @@ def _part(
         rests(position, n.start)
         written = m21note.Note(spell(n.midi, key), quarterLength=n.duration)
         written.volume.velocity = n.velocity
+        if n.breath_after:
+            written.articulations.append(articulations.BreathMark())
         part.insert(float(n.start), written)
         position = n.start + n.duration
     rests(position, end)
     part.makeNotation(inPlace=True)
     # Durations no single note value can show (a quarter tied to a sixteenth) become tied notes.
     part.splitAtDurations(recurse=True)
+    _breaths_at_chain_ends(part)
     return part
+
+
+def _breaths_at_chain_ends(part: stream.Part) -> None:
+    """A breath mark on the last note of its tie chain: the breath comes after the sound, and a
+    note split at bar lines keeps its articulations on every piece or on the first."""
+    notes = list(part.recurse().notes)
+    for k, n in enumerate(notes):
+        marks = [a for a in n.articulations if isinstance(a, articulations.BreathMark)]
+        if not marks:
+            continue
+        n.articulations = [a for a in n.articulations if not isinstance(a, articulations.BreathMark)]
+        last = k
+        while notes[last].tie is not None and notes[last].tie.type in ("start", "continue") and last + 1 < len(notes):
+            last += 1
+        if not any(isinstance(a, articulations.BreathMark) for a in notes[last].articulations):
+            notes[last].articulations.append(articulations.BreathMark())
 
 
 def build_score(
@@ -463,8 +482,9 @@ def _pickup_shift(notes: Sequence[QuantisedNote], rhythm: Rhythm) -> Fraction:
 def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key,
                  cuts: Sequence[RestCut] = ()) -> list[dict[str, Any]]:
     """``score.json``'s entry per note: measure (from 1; a pickup bar is 0), beat (quarters from the
-    bar line), quarters from the first full bar, duration, MIDI number, spelled name, and the times
-    in the recording (``onset_s``, ``offset_s``: shortened silences put back)."""
+    bar line), quarters from the first full bar, duration, MIDI number, spelled name, the times
+    in the recording (``onset_s``, ``offset_s``: shortened silences put back), and whether a
+    breath follows it (``breath_after``)."""
     shift, bar = _pickup_shift(notes, rhythm), rhythm.bar_quarters
     cut_at = [c.at for c in cuts]
     removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
@@ -488,6 +508,7 @@ def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key
             "name": name(n.midi),
             "onset_s": seconds(n.start),
             "offset_s": seconds(n.start + n.duration),
+            "breath_after": n.breath_after,
         }
         for n in notes
     ]

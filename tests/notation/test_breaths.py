@@ -10,7 +10,7 @@ import score_corpus
 from written_check import written_share
 
 from audioscore.notation.beats import positions_in_beats
-from audioscore.notation.quantise import shifted_after, shifted_before
+from audioscore.notation.quantise import notate_rhythm, shifted_after, shifted_before
 from audioscore.notation.rhythm import PerformedNote
 
 PHRASE_BARS = 4
@@ -106,6 +106,22 @@ def test_a_breath_before_a_pickup_keeps_the_bars(seed: int) -> None:
     melody = next(m for m in humanised.CORPUS_MELODIES if m.name == "jig_g_major")
     right, meter = played_share(humanised.breathing(humanised.perform(melody, seed=seed)))
     assert right >= 0.9 and meter == "6/8", right
+
+
+@pytest.mark.parametrize("name", ["jig_e_minor", "song_bb_major"])
+def test_a_clear_breath_is_marked_after_its_note(name: str) -> None:
+    """The bench's humanised take breathing before its second phrase gets a breath mark after
+    the note before the breath and nowhere else; the same take without breaths gets none."""
+    performance = next(p for p in humanised.HUMANISED if p.name == name)
+    breathing = humanised.breathing(performance)
+    for take in (performance, breathing):
+        notes = [PerformedNote(on, off, midi, velocity) for on, off, midi, velocity in take.played]
+        _, quantised, _ = notate_rhythm(notes)
+        assert len(quantised) == len(take.truth)
+        late = [b.onset_s - a.onset_s for a, b in zip(performance.truth, take.truth, strict=True)]
+        before_breaths = [k - 1 for k in range(1, len(late)) if late[k] > late[k - 1]]
+        assert [k for k, n in enumerate(quantised) if n.breath_after] == before_breaths
+    assert before_breaths  # the breathing take has one
 
 
 @pytest.mark.parametrize("shift", [0.25, 0.5, 1.0, 1.5])

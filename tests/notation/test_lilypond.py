@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from music21 import clef, duration, key, metadata, meter, note, stream, tempo, tie
+from music21 import articulations, clef, duration, key, metadata, meter, note, stream, tempo, tie
 
 from audioscore.errors import InputError, ProcessingError
 from audioscore.notation import lilypond
@@ -52,6 +52,11 @@ def n(name: str, quarter_length: float | Fraction = 1.0) -> note.Note:
 
 def r(quarter_length: float | Fraction = 1.0) -> note.Rest:
     return note.Rest(quarterLength=quarter_length)
+
+
+def breathed(written: note.Note) -> note.Note:
+    written.articulations.append(articulations.BreathMark())
+    return written
 
 
 def make_part(
@@ -178,6 +183,11 @@ CASES: dict[str, tuple[Callable[[], stream.Score], list[str]]] = {
         ),
         ["\\time 2/4", "\\tuplet 3/2 { c'8 d'8 e'8 } f'4 |", "\\tuplet 3/2 { g'4 a'8 }"]
         + ["\\tuplet 3/2 { r8 b'8 c''8 }"],
+    ),
+    # A breath the performer took: a comma after the note.
+    "breath": (
+        lambda: make_score("Breath", make_part([n("C4"), n("D4"), breathed(n("E4")), n("F4")])),
+        ["c'4 d'4 e'4 \\breathe f'4"],
     ),
     "grand_staff": (
         lambda: make_score(

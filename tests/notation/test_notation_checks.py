@@ -39,6 +39,11 @@ def _performed(name: str) -> list[PerformedNote]:
     return [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
 
 
+def _breathing(name: str) -> list[PerformedNote]:
+    performance = humanised.breathing(next(p for p in humanised.HUMANISED if p.name == name))
+    return [PerformedNote(on, off, midi) for on, off, midi, _ in performance.played]
+
+
 CASES = {
     "exact-jig_d_major": lambda: _exact("jig_d_major"),
     "exact-arpeggios_e_major": lambda: _exact("arpeggios_e_major"),
@@ -47,6 +52,7 @@ CASES = {
     "humanised-siciliano_f_sharp_minor": lambda: _performed("siciliano_f_sharp_minor"),
     "humanised-swing_f_major": lambda: _performed("swing_f_major"),  # a "Swing" mark with the tempo
     "humanised-dorian_air_d": lambda: _performed("dorian_air_d"),  # a mode: D dorian, no key signature
+    "breathing-jig_e_minor": lambda: _breathing("jig_e_minor"),  # a breath mark
     "one-note": lambda: [PerformedNote(0.5, 2.1, 69)],
     "two-notes": lambda: [PerformedNote(0.2, 0.7, 60), PerformedNote(0.75, 1.9, 67)],
     "drone": lambda: [PerformedNote(0.0, 12.0, 50)],

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import music21
 import pytest
 
+from audioscore.notation.lilypond import score_to_lilypond
 from audioscore.notation.rhythm import Grid, QuantisedNote, Rhythm
 from audioscore.notation.score import ScoreSpec, build_score, choose_clef, summarise_score
 from audioscore.notation.tonality import parse_key
@@ -83,3 +84,20 @@ def test_midi_and_musicxml_round_trip(tmp_path: Path) -> None:
 def test_no_notes_is_an_error() -> None:
     with pytest.raises(ValueError, match="no notes"):
         build_score([], FOUR_FOUR, parse_key("C"), ScoreSpec())
+
+
+def test_a_breath_is_a_comma_after_the_whole_note_in_every_format(tmp_path: Path) -> None:
+    """A breath after a note held over a bar line is marked on its last tied piece (the comma
+    comes after the sound), as a MusicXML breath-mark and a LilyPond \\breathe; other notes get none."""
+    notes = [q(0, 1, 60), q(1, 1, 62), q(2, 3, 64), q(5, 1, 65), q(6, 2, 67)]
+    notes[2] = QuantisedNote(Fraction(2), Fraction(3), 64, breath_after=True)  # E4 from beat 3 over the bar line
+    score = build_score(notes, FOUR_FOUR, parse_key("C major"), ScoreSpec("Breath"))
+    marked = [(n.nameWithOctave, n.tie.type if n.tie else None) for n in score.recurse().notes
+              if any(isinstance(a, music21.articulations.BreathMark) for a in n.articulations)]
+    assert marked == [("E4", "stop")]
+    score.write("musicxml", fp=tmp_path / "s.musicxml")
+    xml = ElementTree.fromstring((tmp_path / "s.musicxml").read_bytes())
+    with_breath = [n for n in xml.iter("note") if n.find("notations/articulations/breath-mark") is not None]
+    assert [(n.findtext("pitch/step"), n.find("tie").get("type")) for n in with_breath] == [("E", "stop")]
+    source = score_to_lilypond(score)
+    assert source.count("\\breathe") == 1 and "e'4 \\breathe f'4" in source

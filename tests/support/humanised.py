@@ -175,6 +175,7 @@ class Performance:
     tempo_change: tuple[float, float] | None = None  # as perform's
     ritardando: tuple[int, float] | None = None  # as perform's
     words: bool = False  # sung with words: a consonant before each note (realistic.syllables)
+    breaths_after: tuple[int, ...] = ()  # indices in truth of the notes a breath follows (breathing)
 
     @property
     def name(self) -> str:
@@ -776,6 +777,7 @@ def breathing(performance: Performance, before_pickup: bool = True) -> Performan
               for k in range(1, int(max(starts) // phrase) + 1)]
     cuts = [(t.onset_s - 0.05, float(rng.uniform(*BREATH_S))) for t in performance.truth
             if t.start > 0 and t.start in firsts]
+    breaths_after = tuple(j - 1 for j, t in enumerate(performance.truth) if j and t.start > 0 and t.start in firsts)
 
     def later(time_s: float) -> float:
         return time_s + sum(pause for at, pause in cuts if time_s >= at)
@@ -789,7 +791,7 @@ def breathing(performance: Performance, before_pickup: bool = True) -> Performan
     played = tuple((later(on), ended(on, off), midi, velocity) for on, off, midi, velocity in performance.played)
     return replace(performance, truth=truth, played=played,
                    bends=tuple((later(t), bend) for t, bend in performance.bends),
-                   beat_times_s=tuple(later(t) for t in performance.beat_times_s))
+                   beat_times_s=tuple(later(t) for t in performance.beat_times_s), breaths_after=breaths_after)
 
 
 # Singers out of tune: a voice alone sags (or, less often, climbs) steadily over the take,
