@@ -406,8 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised in rooms (round 1's performances through reverb, noise and a phone, rooms in turn)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out, room))) for p, room in in_rooms],
                    args)
-    if not args.no_reperformed:
-        again = [p for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+    # The re-performed takes, made once: notated as played, breathing and sung.
+    again = [] if args.no_reperformed else [p for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+    if again:
         run_corpus(f"humanised, re-performed (every melody above played again with seeds "
                    f"{', '.join(map(str, humanised.REPERFORMANCE_SEEDS))}: new drift, rubato and jitter)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again], args,
@@ -428,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus(f"humanised with breaths (round 1's and the widened performances, a "
                    f"{humanised.BREATH_S[0]:g}-{humanised.BREATH_S[1]:g} s breath before every phrase after the first)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in breathing], args)
-    if breathing and not args.no_reperformed:
-        again_breathing = [humanised.breathing(p) for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+    if breathing and again:
+        again_breathing = [humanised.breathing(p) for p in again]
         run_corpus("humanised with breaths, re-performed (the re-performed takes breathing so: 112 takes, no threshold "
                    "set on them)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again_breathing], args)
@@ -445,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised, sung with words (the sung performances above and round 11's tunes sung so, a consonant "
                    "before each note: plosive, fricative, nasal or none)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_words], args)
-    if not args.no_reperformed:
-        sung_again = [humanised.out_of_tune(p) for p in humanised.reperformed() if not args.piece or p.name in args.piece]
+    if again:
+        sung_again = [humanised.out_of_tune(p) for p in again]
         run_corpus("humanised, re-performed and sung out of tune (the re-performed corpus sung as above)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_again], args)
     slowing = [p for p in humanised.final_ritardandos() if not args.piece or p.name in args.piece]

@@ -410,13 +410,14 @@ def notate_rhythm(
     full_bar = downbeat if order[0] == downbeat else downbeat + meter.beats_per_bar
     if order[0] != downbeat and order[0] - downbeat < meter.beats_per_bar / 2:
         full_bar = downbeat  # a late first note in its bar, not a pickup: rests before it
-    breaths = breaths_taken([cleaned[i].onset for i in chosen], [float(w) for w in order], beats)
+    chosen_onsets = [cleaned[i].onset for i in chosen]
+    breaths = breaths_taken(chosen_onsets, [float(w) for w in order], beats)
     quantised = [QuantisedNote((start - full_bar) * per_beat, (end - start) * per_beat, cleaned[i].midi,
                                cleaned[i].velocity, breath_after=k in breaths)
                  for k, (start, end, i) in enumerate(zip(order, ends, chosen, strict=True))]
     beat_times = _with_index(beats, full_bar)
-    main = _main_section([cleaned[i].onset for i in chosen], sections_s, ritardando_s)
-    played = main_tempo_bpm([cleaned[chosen[k]].onset for k in main], [float(order[k]) for k in main])
+    main = _main_section(chosen_onsets, sections_s, ritardando_s)
+    played = main_tempo_bpm([chosen_onsets[k] for k in main], [float(order[k]) for k in main])
     beat_s = (60.0 / tempo_bpm * float(per_beat) if tempo_bpm is not None
               else 60.0 / (played or track.tempo_bpm))
     rhythm = Rhythm(beat_s, grid, meter.beats_per_bar, float(beat_times[0][full_bar - beat_times[1]]),
@@ -440,8 +441,10 @@ def breaths_taken(onsets_s: Sequence[float], positions: Sequence[float], beats: 
     where = np.asarray(positions, dtype=float)
     periods = np.diff(beats)
     taken: set[int] = set()
+    if onsets.size < 2:
+        return taken
     for k in range(BREATH_MARK_CONTEXT, len(periods) - BREATH_MARK_CONTEXT):
-        if onsets.size < 2 or beats[k + 1] > onsets[-1]:
+        if beats[k + 1] > onsets[-1]:
             break
         around = float(np.median(np.concatenate([periods[k - BREATH_MARK_CONTEXT:k],
                                                  periods[k + 1:k + 1 + BREATH_MARK_CONTEXT]])))

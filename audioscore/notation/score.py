@@ -303,8 +303,7 @@ def _breaths_at_chain_ends(part: stream.Part) -> None:
     note split at bar lines keeps its articulations on every piece or on the first."""
     notes = list(part.recurse().notes)
     for k, n in enumerate(notes):
-        marks = [a for a in n.articulations if isinstance(a, articulations.BreathMark)]
-        if not marks:
+        if not any(isinstance(a, articulations.BreathMark) for a in n.articulations):
             continue
         n.articulations = [a for a in n.articulations if not isinstance(a, articulations.BreathMark)]
         last = k

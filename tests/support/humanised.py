@@ -775,9 +775,8 @@ def breathing(performance: Performance, before_pickup: bool = True) -> Performan
     starts = {t.start for t in performance.truth}
     firsts = [k * phrase - (pickup if k * phrase - pickup in starts else 0)
               for k in range(1, int(max(starts) // phrase) + 1)]
-    cuts = [(t.onset_s - 0.05, float(rng.uniform(*BREATH_S))) for t in performance.truth
-            if t.start > 0 and t.start in firsts]
-    breaths_after = tuple(j - 1 for j, t in enumerate(performance.truth) if j and t.start > 0 and t.start in firsts)
+    after_breaths = [j for j, t in enumerate(performance.truth) if t.start > 0 and t.start in firsts]
+    cuts = [(performance.truth[j].onset_s - 0.05, float(rng.uniform(*BREATH_S))) for j in after_breaths]
 
     def later(time_s: float) -> float:
         return time_s + sum(pause for at, pause in cuts if time_s >= at)
@@ -791,7 +790,8 @@ def breathing(performance: Performance, before_pickup: bool = True) -> Performan
     played = tuple((later(on), ended(on, off), midi, velocity) for on, off, midi, velocity in performance.played)
     return replace(performance, truth=truth, played=played,
                    bends=tuple((later(t), bend) for t, bend in performance.bends),
-                   beat_times_s=tuple(later(t) for t in performance.beat_times_s), breaths_after=breaths_after)
+                   beat_times_s=tuple(later(t) for t in performance.beat_times_s),
+                   breaths_after=tuple(j - 1 for j in after_breaths))
 
 
 # Singers out of tune: a voice alone sags (or, less often, climbs) steadily over the take,
