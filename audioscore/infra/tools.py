@@ -36,9 +36,9 @@ _live_lock = threading.Lock()
 
 @contextlib.contextmanager
 def started(
-    argv: Sequence[str], *, cwd: Path | None = None, stderr: int = subprocess.PIPE
+    argv: Sequence[str], *, cwd: Path | None = None, stderr: int = subprocess.PIPE, stdin: int = subprocess.DEVNULL
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Starts a tool in a new session (its own process group), stdin empty, stdout piped.
+    """Starts a tool in a new session (its own process group), stdin empty (or ``stdin``), stdout piped.
 
     On leaving the block with an exception the whole group is killed; on a normal exit the
     tool is waited for. Either way it is reaped and its pipes closed.
@@ -50,7 +50,7 @@ def started(
     try:
         with _signals_held(held):
             proc = subprocess.Popen(
-                list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                list(argv), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
                 bufsize=0, start_new_session=True,
             )
             with _live_lock:

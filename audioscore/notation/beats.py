@@ -206,29 +206,36 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     lo, hi = max(1, round(period / 2)), round(2 * period)
     lags = np.arange(lo, hi + 1)
     penalty = -tightness * np.log(lags / period) ** 2
-    score = local.copy()
     back = np.full(n, -1)
-    # Before the first onset there is nothing to link to (as in librosa). A beat at it (less
-    # than half a period after) may link to one before time 0, as librosa pads: made to link
-    # to a frame after time 0 at half a period or more, the first onset of a take that
-    # starts on it (0.5 s in, at 80) lost its beat to the frame before the first linked one.
     first = int(np.argmax(local >= 0.01 * local.max()))
-    opening = (np.arange(n) >= first) & (np.arange(n) < first + lo)
+    opening_end = first + lo
     if periods is not None:
         lo, hi = max(1, round(float(periods.min()) / 2)), round(2 * float(periods.max()))
         lags = np.arange(lo, hi + 1)
+    # Scores padded with -inf before time 0, so each frame's candidates are a row of one view:
+    # earlier[f] = score[f - lags].
+    padded = np.concatenate([np.full(hi, -np.inf), local])
+    score = padded[hi:]
+    earlier = np.lib.stride_tricks.sliding_window_view(padded, len(lags))[:, ::-1]
     # A beat links only to beats at least ``lo`` frames earlier: that many frames at once.
     for block in range(lo, n, lo):
-        frames = np.arange(block, min(n, block + lo))
-        before = frames[:, None] - lags[None, :]
-        gain = (penalty[None, :] if periods is None
-                else -tightness * np.log(lags[None, :] / periods[frames, None]) ** 2)
-        candidates = np.where(before >= 0, score[np.maximum(before, 0)] + gain,
-                              np.where(opening[frames, None], gain, -np.inf))
+        end = min(n, block + lo)
+        frames = np.arange(block, end)
+        gain = penalty if periods is None else -tightness * np.log(lags[None, :] / periods[frames, None]) ** 2
+        candidates = earlier[block:end] + gain
+        # Before the first onset there is nothing to link to (as in librosa). A beat at it (less
+        # than half a period after) may link to one before time 0, as librosa pads: made to link
+        # to a frame after time 0 at half a period or more, the first onset of a take that
+        # starts on it (0.5 s in, at 80) lost its beat to the frame before the first linked one.
+        opening = (frames >= first) & (frames < opening_end)
+        if opening.any() and block < hi:
+            gains = np.broadcast_to(gain, candidates.shape)
+            padding = opening[:, None] & (frames[:, None] < lags[None, :])
+            candidates = np.where(padding, gains, candidates)
         k = np.argmax(candidates, axis=1)
-        rows = np.arange(len(frames))
-        score[frames] = local[frames] + candidates[rows, k]
-        back[frames] = np.where((frames >= first) & (before[rows, k] >= 0), before[rows, k], -1)
+        score[frames] += candidates[np.arange(len(frames)), k]
+        source = frames - lags[k]
+        back[frames] = np.where((frames >= first) & (source >= 0), source, -1)
     t = _last_beat(score)
     beats = [t]
     while back[t] >= 0:

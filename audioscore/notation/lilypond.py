@@ -13,12 +13,16 @@ sources made by :func:`score_to_lilypond`, or equally trusted ones.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 import subprocess
 import tempfile
 import textwrap
+import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +33,8 @@ from audioscore.errors import InputError, ProcessingError
 from audioscore.infra import tools
 from audioscore.infra.files import write_atomic
 
-__all__ = ["RenderedScore", "lilypond_string", "render_lilypond", "score_to_lilypond"]
+__all__ = ["RenderedScore", "WaitingLilyPond", "lilypond_started", "lilypond_string", "render_lilypond",
+           "score_to_lilypond"]
 
 LILYPOND_VERSION = "2.24.0"
 MAX_STRING_CHARS = 200  # a title longer than this is a mistake or an attack, not a title
@@ -442,12 +447,14 @@ def _run(argv: list[str], cwd: Path, timeout_s: float, package: str) -> tuple[in
     try:
         status, output, _ = tools.run(argv, timeout_s=timeout_s, cwd=cwd, merge_stderr=True)
     except FileNotFoundError:
-        raise ProcessingError(
-            f"{argv[0]} not found on PATH: install the Debian package {package}"
-        ) from None
+        raise ProcessingError(_missing(argv[0], package)) from None
     except subprocess.TimeoutExpired:
         raise ProcessingError(f"{argv[0]} took longer than {timeout_s:g} s") from None
     return status, output.decode("utf-8", errors="replace")
+
+
+def _missing(tool: str, package: str) -> str:
+    return f"{tool} not found on PATH: install the Debian package {package}"
 
 
 def _first_error(log: str) -> str | None:
@@ -458,8 +465,81 @@ def _first_error(log: str) -> str | None:
     return line
 
 
+class WaitingLilyPond:
+    """A LilyPond process started before its source exists (see :func:`lilypond_started`)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes] | None, work: Path, basename: str) -> None:
+        self._proc, self.work, self.basename = proc, work, basename
+        self._fed = False
+
+    def compile(self, data: bytes, timeout_s: float) -> tuple[int, str]:
+        """Gives LilyPond its source on stdin and waits for it: (exit status, its log, file
+        positions named ``basename.ly``). ``timeout_s`` counts from here: the start-up is done.
+
+        Raises:
+            ProcessingError: LilyPond is not installed or ran out of time.
+            RuntimeError: a source was given already (one score per process).
+        """
+        if self._fed:
+            raise RuntimeError("a LilyPond process compiles one source")
+        self._fed = True
+        if self._proc is None:
+            raise ProcessingError(_missing(LILYPOND, "lilypond"))
+        proc = self._proc
+        # Written from a thread: a large source fills the pipe while LilyPond still starts up.
+        feeder = threading.Thread(target=_feed, args=(proc, data), daemon=True)
+        feeder.start()
+        try:
+            output = b"".join(tools.PipeReader(proc, timeout_s))
+        except subprocess.TimeoutExpired:
+            tools.kill_group(proc)
+            raise ProcessingError(f"{LILYPOND} took longer than {timeout_s:g} s") from None
+        status = proc.wait()
+        feeder.join()
+        log = output.decode("utf-8", errors="replace")
+        return status, re.sub(r"(?m)^-:", f"{self.basename}.ly:", log)
+
+
+def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):  # LilyPond killed or gone: its status says so
+        view = memoryview(data)
+        while view:
+            view = view[os.write(proc.stdin.fileno(), view):]
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+
+
+@contextlib.contextmanager
+def lilypond_started(basename: str = "score") -> Iterator[WaitingLilyPond]:
+    """LilyPond started now, reading its source from stdin when :func:`render_lilypond` gives
+    it: its start-up (Guile and the fonts, seconds, most of a short score's time) overlaps
+    whatever the caller does before the source is ready. Killed, with its directory, on leaving
+    the block unused or with an exception. A missing LilyPond is reported when it is used.
+
+    Raises:
+        InputError: basename is not a plain file name stem.
+    """
+    if not _BASENAME.fullmatch(basename):
+        raise InputError(f"unusable output basename {basename!r}")
+    argv = [LILYPOND, "--pdf", "--loglevel=WARNING", "-dno-point-and-click", "-o", basename, "-"]
+    with tempfile.TemporaryDirectory(prefix="audioscore-lilypond-") as tmp, contextlib.ExitStack() as stack:
+        work = Path(tmp)
+        proc: subprocess.Popen[bytes] | None
+        try:
+            proc = stack.enter_context(tools.started(argv, cwd=work, stderr=subprocess.STDOUT, stdin=subprocess.PIPE))
+        except FileNotFoundError:
+            proc = None
+        try:
+            yield WaitingLilyPond(proc, work, basename)
+        finally:
+            if proc is not None:
+                tools.kill_group(proc)  # a no-op once it has been waited for
+
+
 def render_lilypond(
-    source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 120.0
+    source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 120.0,
+    started: WaitingLilyPond | None = None,
 ) -> RenderedScore:
     """Compiles LilyPond source to a PDF, a PNG of each page and a copy of the first as ``basename.png``.
 
@@ -473,6 +553,8 @@ def render_lilypond(
             paper below the last system cut off); created if missing.
         basename: file name stem: letters, digits, ``_`` and ``-``.
         timeout_s: limit, in seconds, for each of the two tools.
+        started: LilyPond already started by :func:`lilypond_started` (its basename is used);
+            None: one is started here.
 
     Returns:
         The paths and LilyPond's log (warnings and errors only; empty when clean).
@@ -481,56 +563,38 @@ def render_lilypond(
         InputError: basename is not a plain file name stem.
         ProcessingError: a tool is missing, fails or runs out of time.
     """
-    if not _BASENAME.fullmatch(basename):
-        raise InputError(f"unusable output basename {basename!r}")
+    if started is None:
+        with lilypond_started(basename) as lilypond:
+            return render_lilypond(source, out_dir, basename=basename, timeout_s=timeout_s, started=lilypond)
+    basename, work = started.basename, started.work
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = source.encode("utf-8")
     ly = out_dir / f"{basename}.ly"
     write_atomic(ly, data)
-
-    with tempfile.TemporaryDirectory(prefix="audioscore-lilypond-") as tmp:
-        work = Path(tmp)
-        (work / ly.name).write_bytes(data)
-        # Relative names keep the temporary directory out of the log and the messages.
-        status, log = _run(
-            [
-                LILYPOND,
-                "--pdf",
-                "--loglevel=WARNING",
-                "-dno-point-and-click",
-                "-o",
-                basename,
-                ly.name,
-            ],
-            work,
-            timeout_s,
-            "lilypond",
-        )
-        pdf_work = work / f"{basename}.pdf"
-        if status != 0:
-            raise ProcessingError(
-                f"lilypond failed: {_first_error(log) or f'exit status {status}'}"
-            )
-        if not pdf_work.is_file():
-            raise ProcessingError("lilypond exited successfully but wrote no PDF")
-        # Every page (a results page shows them all); pdftoppm names them basename-1.png or,
-        # with ten pages or more, zero-padded (basename-01.png): renamed to basename-N.png below.
-        status, ppm_log = _run([PDFTOPPM, "-png", "-r", str(PNG_DPI), pdf_work.name, basename],
-                               work, timeout_s, "poppler-utils")
-        rendered = sorted((int(m.group(1)), p) for p in work.glob(f"{basename}-*.png")
-                          if (m := re.fullmatch(rf"{re.escape(basename)}-(\d+)\.png", p.name)))
-        if status != 0 or not rendered:
-            reason = _first_error(ppm_log) or f"exit status {status}"
-            raise ProcessingError(f"pdftoppm failed: {reason}")
-        pdf, png = out_dir / pdf_work.name, out_dir / f"{basename}.png"
-        write_atomic(pdf, pdf_work.read_bytes())
-        pages = []
-        for number, page in rendered:
-            pages.append(out_dir / f"{basename}-{number}.png")
-            write_atomic(pages[-1], _without_blank_bottom(page.read_bytes()))
-        write_atomic(png, rendered[0][1].read_bytes())  # score.png stays the first page, as before
-        _remove_stale_pages(out_dir, basename, len(pages))
+    status, log = started.compile(data, timeout_s)
+    pdf_work = work / f"{basename}.pdf"
+    if status != 0:
+        raise ProcessingError(f"lilypond failed: {_first_error(log) or f'exit status {status}'}")
+    if not pdf_work.is_file():
+        raise ProcessingError("lilypond exited successfully but wrote no PDF")
+    # Every page (a results page shows them all); pdftoppm names them basename-1.png or,
+    # with ten pages or more, zero-padded (basename-01.png): renamed to basename-N.png below.
+    status, ppm_log = _run([PDFTOPPM, "-png", "-r", str(PNG_DPI), pdf_work.name, basename],
+                           work, timeout_s, "poppler-utils")
+    rendered = sorted((int(m.group(1)), p) for p in work.glob(f"{basename}-*.png")
+                      if (m := re.fullmatch(rf"{re.escape(basename)}-(\d+)\.png", p.name)))
+    if status != 0 or not rendered:
+        reason = _first_error(ppm_log) or f"exit status {status}"
+        raise ProcessingError(f"pdftoppm failed: {reason}")
+    pdf, png = out_dir / pdf_work.name, out_dir / f"{basename}.png"
+    write_atomic(pdf, pdf_work.read_bytes())
+    pages = []
+    for number, page in rendered:
+        pages.append(out_dir / f"{basename}-{number}.png")
+        write_atomic(pages[-1], _without_blank_bottom(page.read_bytes()))
+    write_atomic(png, rendered[0][1].read_bytes())  # score.png stays the first page, as before
+    _remove_stale_pages(out_dir, basename, len(pages))
     return RenderedScore(ly=ly, pdf=pdf, png=png, log=log, pages=tuple(pages))
 
 

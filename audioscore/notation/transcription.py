@@ -23,7 +23,7 @@ from audioscore.analysis.engines import INSTRUMENTS
 from audioscore.errors import InputError, ProcessingError
 from audioscore.infra.files import write_atomic
 from audioscore.notation.feature_notes import DEFAULT_VELOCITY, notes_for_notation, performed_notes
-from audioscore.notation.lilypond import render_lilypond, score_to_lilypond
+from audioscore.notation.lilypond import WaitingLilyPond, lilypond_started, render_lilypond, score_to_lilypond
 from audioscore.notation.poly_score import arrange, build_poly_score, choose_layout, summarise_poly
 from audioscore.notation.polyphony import is_polyphonic, quantise_polyphony
 from audioscore.notation.quantise import notate_rhythm
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from music21 import key as m21key
 
     from audioscore.analysis.export import FeatureFiles
+    from audioscore.analysis.features import Features
 
 __all__ = [
     "ScoreFiles",
@@ -173,17 +174,17 @@ def _notate_polyphony(notes: list[PerformedNote], options: TranscribeOptions) ->
 
 def _write_score(
     score: Any, summary: dict[str, Any], out: Path, options: TranscribeOptions, timings: dict[str, float],
-    alongside: Callable[[], None] | None = None,
+    lilypond: WaitingLilyPond, alongside: Callable[[], None] | None = None,
 ) -> ScoreFiles:
-    """Write the score files; LilyPond (a separate process, seconds of start-up)
-    runs while this thread writes MIDI, MusicXML and whatever ``alongside`` does."""
+    """Write the score files; ``lilypond`` (started while the notes were notated: seconds of
+    start-up) engraves while this thread writes MIDI, MusicXML and whatever ``alongside`` does."""
     files = ScoreFiles(out / "score.ly", out / "score.pdf", out / "score.png", out / "score.mid",
                        out / "score.musicxml", out / "score.json")
     source = score_to_lilypond(score)
 
     def engrave() -> tuple[Path, ...]:  # timed on its own thread: overlaps the stages below
         with _timed(timings, "lilypond"):
-            return render_lilypond(source, out, basename="score", timeout_s=options.lilypond_timeout_s).pages
+            return render_lilypond(source, out, timeout_s=options.lilypond_timeout_s, started=lilypond).pages
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         engraving = pool.submit(engrave)
@@ -210,9 +211,10 @@ def transcribe_notes(
     timings: dict[str, float] = {}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _timed(timings, "notation"):
-        score, summary = _notate(notes, options)
-    files = _write_score(score, summary, out, options, timings)
+    with lilypond_started("score") as lilypond:
+        with _timed(timings, "notation"):
+            score, summary = _notate(notes, options)
+        files = _write_score(score, summary, out, options, timings, lilypond)
     return Transcription(summary, files, timings)
 
 
@@ -269,23 +271,28 @@ def transcribe_file(
     source = Source(key=source_path.name, sha256=file_sha256(source_path))
     if progress:
         progress("score", 0.0)
-    with _timed(timings, "notation"):
-        # From the notes themselves: serialising the whole document (every pitch frame)
-        # just to read them back is the costliest step for long recordings.
-        # The notes as notes_for_notation reads them back from features.json: the melody's midi
-        # already has the recording's tuning taken off (Note.tuning_cents); the model's are semitones.
-        melodic = features.engine_choice.name != "poly"
-        raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY if n.velocity is None else n.velocity, n.rise_db, n.dip_db)
-                for n in features.pitch.notes] if melodic
-               else [(n.onset, n.offset, n.midi, n.velocity, None, None) for n in features.poly_notes])
-        notes = performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
-                                melodic=melodic, tuning_cents=features.pitch.tuning_cents)
-        score, summary = _notate(notes, replace(options, title=options.title or source_path.stem))
-    feature_files: list[FeatureFiles] = []
+    # LilyPond starts up while the notes are notated.
+    with lilypond_started("score") as lilypond:
+        with _timed(timings, "notation"):
+            score, summary = _notate(_notes_of(features), replace(options, title=options.title or source_path.stem))
+        feature_files: list[FeatureFiles] = []
 
-    def write_feature_files() -> None:
-        with _timed(timings, "write_features"):
-            feature_files.append(write_features(features, source, out, plot=plot))
+        def write_feature_files() -> None:
+            with _timed(timings, "write_features"):
+                feature_files.append(write_features(features, source, out, plot=plot))
 
-    files = _write_score(score, summary, out, options, timings, alongside=write_feature_files)
+        files = _write_score(score, summary, out, options, timings, lilypond, alongside=write_feature_files)
     return Transcription(summary, files, timings, feature_files[0])
+
+
+def _notes_of(features: Features) -> list[PerformedNote]:
+    """The notes to notate, from the features themselves: serialising the whole document (every
+    pitch frame) just to read them back is the costliest step for long recordings. As
+    notes_for_notation reads them back from features.json: the melody's midi already has the
+    recording's tuning taken off (Note.tuning_cents); the model's are semitones."""
+    melodic = features.engine_choice.name != "poly"
+    raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY if n.velocity is None else n.velocity, n.rise_db, n.dip_db)
+            for n in features.pitch.notes] if melodic
+           else [(n.onset, n.offset, n.midi, n.velocity, None, None) for n in features.poly_notes])
+    return performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
+                           melodic=melodic, tuning_cents=features.pitch.tuning_cents)

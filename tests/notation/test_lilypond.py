@@ -14,12 +14,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from engraving import lilypond_processes
 from music21 import articulations, clef, duration, key, metadata, meter, note, stream, tempo, tie
 
 from audioscore.errors import InputError, ProcessingError
 from audioscore.notation import lilypond
 from audioscore.notation.lilypond import (
     RenderedScore,
+    lilypond_started,
     lilypond_string,
     render_lilypond,
     score_to_lilypond,
@@ -352,12 +354,39 @@ def test_timeout_kills_lilypond(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["score.ly"]
 
 
+@needs_tools
+def test_lilypond_started_early_compiles_the_source_given_later(tmp_path: Path) -> None:
+    source = score_to_lilypond(melody("Early", "Nobody"))
+    with lilypond_started("early") as waiting:
+        rendered = render_lilypond(source, tmp_path, started=waiting)
+        with pytest.raises(RuntimeError, match="one source"):
+            waiting.compile(source.encode(), 10.0)
+    assert rendered.pdf == tmp_path / "early.pdf" and rendered.log == ""
+    assert rendered.pdf.read_bytes().startswith(b"%PDF")
+
+
+@needs_tools
+def test_lilypond_started_but_not_used_is_killed_with_its_directory() -> None:
+    before = lilypond_processes()
+    with pytest.raises(KeyError), lilypond_started() as waiting:
+        work = waiting.work
+        assert lilypond_processes() - before  # running while the caller works
+        raise KeyError("the notation failed")
+    assert not lilypond_processes() - before and not work.exists()
+    with lilypond_started() as waiting:
+        work = waiting.work
+    assert not lilypond_processes() - before and not work.exists()
+
+
 def test_missing_tools_name_the_debian_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lilypond, "LILYPOND", "audioscore-test-no-such-lilypond")
     with pytest.raises(ProcessingError, match="Debian package lilypond"):
         render_lilypond("{ c4 }", tmp_path)
+    # Said when it is used, after the notation's own errors.
+    with lilypond_started() as waiting, pytest.raises(ProcessingError, match="Debian package lilypond"):
+        waiting.compile(b"{ c4 }", 10.0)
 
 
 @pytest.mark.parametrize(

@@ -16,17 +16,21 @@ import pretty_midi
 import pytest
 import score_corpus as sc
 import soundfile as sf
+from engraving import lilypond_processes
 from tracked_notes import melody_notes
 
 from audioscore.analysis.evaluation import note_scores
 from audioscore.analysis.features import extract_file
 from audioscore.cli import main
+from audioscore.errors import InputError
+from audioscore.notation.rhythm import PerformedNote
 from audioscore.notation.transcription import (
     TranscribeOptions,
     Transcription,
     _notate,
     notes_from_features,
     transcribe_file,
+    transcribe_notes,
 )
 
 # Named up front for coverage (sharps and flats, major and minor, 4/4, 3/4, 6/8,
@@ -127,6 +131,16 @@ def test_cli_says_when_there_is_no_melody(tmp_path: Path, capsys) -> None:
     sf.write(noise, (0.3 * np.random.default_rng(0).standard_normal(44100 * 2)).astype(np.float32), 44100)
     assert main(["transcribe", str(noise), "-o", str(tmp_path / "out")]) == 2
     assert "no melody to transcribe" in capsys.readouterr().err
+
+
+def test_a_refused_override_leaves_no_lilypond_running(tmp_path: Path) -> None:
+    # LilyPond starts while the notes are notated: a user's mistake found there must stop it.
+    before = lilypond_processes()
+    notes = [PerformedNote(0.5 * i, 0.5 * i + 0.4, 60 + i % 5) for i in range(12)]
+    with pytest.raises(InputError, match="'H major' is not a key"):
+        transcribe_notes(notes, tmp_path, TranscribeOptions(key="H major"))
+    assert not lilypond_processes() - before
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_singer_who_sinks_a_semitone_stays_in_c_major(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
@@ -358,8 +358,10 @@ class Chain:
         self.gateway.wait_idle(timeout)
 
 
-def quick_engraving(source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 0) -> RenderedScore:
-    """Stands in for `render_lilypond`: the LilyPond source as it would be, a placeholder PDF and one-page PNGs."""
+def quick_engraving(source: str, out_dir: Path, *, basename: str = "score", timeout_s: float = 0,
+                    started: None = None) -> RenderedScore:
+    """Stands in for `render_lilypond` (no LilyPond is started for it: `started` is None): the LilyPond
+    source as it would be, a placeholder PDF and one-page PNGs."""
     paths = [Path(out_dir) / f"{basename}.{suffix}" for suffix in ("ly", "pdf", "png")]
     page = Path(out_dir) / f"{basename}-1.png"
     for path, data in zip([*paths, page], (source.encode(), b"%PDF-1.4 stand-in", b"\x89PNG stand-in",
@@ -399,6 +401,7 @@ def running_chain(monkeypatch: Any, s3_server: str, store: ObjectStore, tmp_path
         monkeypatch.setattr(function, "_services", None)
         settings_cache.cache_clear()  # the next services() reads the environment again
     monkeypatch.setattr(transcribe_module, "render_lilypond", quick_engraving)
+    monkeypatch.setattr(transcribe_module, "lilypond_started", lambda basename: nullcontext())
     with serve_function("extract-features") as extract, serve_function("transcribe") as transcribe, \
             serve_function("redrive") as redrive:
         urls = {"extract-features": extract, "transcribe": transcribe, "redrive": redrive}

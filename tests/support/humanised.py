@@ -42,7 +42,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "instrument_name", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPEATED_NOTES", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "twice_through",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "instrument_name", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPEATED_NOTES", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "played_through", "twice_through",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -730,11 +730,16 @@ TEMPO_CHANGE_PLAN = (
 )
 
 
+def played_through(melody: sc.ScoredMelody, times: int) -> sc.ScoredMelody:
+    """The melody played ``times`` times over (it must have no pickup)."""
+    assert not melody.pickup_quarters, melody.name
+    return replace(melody, name=f"{melody.name}_x{times}", measures=times * melody.measures,
+                   events=melody.events * times, source=" | ".join([melody.source] * times))
+
+
 def twice_through(melody: sc.ScoredMelody) -> sc.ScoredMelody:
     """The melody played twice (it must have no pickup)."""
-    assert not melody.pickup_quarters, melody.name
-    return replace(melody, name=f"{melody.name}_twice", measures=2 * melody.measures, events=melody.events * 2,
-                   source=f"{melody.source} | {melody.source}")
+    return replace(played_through(melody, 2), name=f"{melody.name}_twice")
 
 
 def tempo_changed() -> tuple[Performance, ...]:
