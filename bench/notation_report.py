@@ -42,7 +42,9 @@ opens with one; and the re-performed corpus so), ``sung out of tune`` (the same 
 sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd; and the
 re-performed corpus sung so), ``sung with words`` (those sung performances, and round 11's tunes
 sung so, with a consonant before each note: ``realistic.syllables``), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
-slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
+slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``long takes`` (the
+melodies without a pickup played through five times, a minute or two each, as played and
+breathing: one beat gained or lost shifts every bar after it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
 round 6 only with ``--check``), ``round 11`` (seven tunes full of repeated notes on voice, violin,
 flute, alto sax, clarinet and oboe) and ``real clips`` (the recordings in ``/work/shared/audio``
 whose tempo, meter and key's tonic are known; no note truth).
@@ -456,6 +458,13 @@ def main(argv: list[str] | None = None) -> int:
                    f"{humanised.RITARDANDO_BARS} bars slowing to {humanised.RITARDANDO_FACTORS[0]:g}-"
                    f"{humanised.RITARDANDO_FACTORS[1]:g} times the beat)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in slowing], args)
+    long = [p for p in humanised.long_takes() if not args.piece or p.name in args.piece]
+    if long:
+        run_corpus(f"humanised, long takes (the pickup-less melodies played through {humanised.LONG_TAKE_TIMES} times)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in long], args)
+        run_corpus("humanised, long takes with breaths (the same, breathing before every phrase after the first)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out)))
+                    for p in map(humanised.breathing, long)], args)
     for label, performances, wanted in LATER_ROUNDS:
         chosen = [p for p in performances if not args.piece or p.name in args.piece]
         if chosen and (wanted is None or getattr(args, wanted)):

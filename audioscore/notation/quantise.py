@@ -126,7 +126,9 @@ BREATH_WINDOW_NOTES = 96
 BREATH_MARK_RATIO = 1.5
 BREATH_MARK_S = 0.12
 BREATH_MARK_CONTEXT = 4
-MAX_REPAIRS = 3                   # beat slips repaired per piece (each found by the meter's phase)
+# Passes of slip repair per piece, each repairing every slip the meter's phase finds (one at a
+# time, three in all, left a long take whose singer slipped at every breath slipping after the third).
+MAX_REPAIRS = 3
 # Loudness: a note played louder than the same pitch elsewhere in the piece is a metric
 # accent, LOUDNESS_ACCENT beats of length per LOUDNESS_SPREAD of velocity (softer ones the
 # opposite), at most two spreads either way. Against the same pitch: an instrument's own
@@ -395,8 +397,9 @@ def notate_rhythm(
         # A downbeat that moves for good is a beat the tracker gained or lost: repaired there.
         for _ in range(MAX_REPAIRS):
             changes = phase_changes([float(w) for w in order], lengths, [cleaned[i].midi for i in chosen], meter)
-            repaired = beats if not changes else repair_slip(beats, onsets, changes[0][0], changes[0][1],
-                                                             meter.beats_per_bar, in_threes)
+            repaired = beats
+            for at_beat, shift in reversed(changes):  # the later first: the earlier beats stay where they were
+                repaired = repair_slip(repaired, onsets, at_beat, shift, meter.beats_per_bar, in_threes)
             if repaired is beats:
                 break
             beats = repaired

@@ -97,6 +97,17 @@ def test_humanised_breaths_keep_the_bars(name: str) -> None:
     assert right >= 0.95 and meter == performance.melody.time_signature, right
 
 
+@pytest.mark.parametrize("name", ["waltz_g_major", "arpeggios_e_major"])
+def test_a_long_take_breathing_before_every_phrase_keeps_the_bars(name: str) -> None:
+    """A melody played through five times, breathing before every phrase: the tracker gave many
+    breaths a beat of its own, and slips were repaired one at a time, three in all, so from the
+    fourth on each breath shifted every bar after it by one more beat (0.25 and 0.38 of the
+    notes right); each repair pass now repairs every slip the meter's phase finds."""
+    performance = next(p for p in humanised.long_takes() if p.melody.name == f"{name}_x{humanised.LONG_TAKE_TIMES}")
+    right, meter = played_share(humanised.breathing(performance))
+    assert right >= 0.9 and meter == performance.melody.time_signature, right
+
+
 @pytest.mark.parametrize("seed", [1022, 2222])
 def test_a_breath_before_a_pickup_keeps_the_bars(seed: int) -> None:
     """A jig breathed before each phrase's one-note pickup (the bench's humanised take and a

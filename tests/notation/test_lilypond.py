@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from engraving import lilypond_processes
+from engraving import lilypond_processes, started_lilypond
 from music21 import articulations, clef, duration, key, metadata, meter, note, stream, tempo, tie
 
 from audioscore.errors import InputError, ProcessingError
@@ -370,7 +370,7 @@ def test_lilypond_started_but_not_used_is_killed_with_its_directory() -> None:
     before = lilypond_processes()
     with pytest.raises(KeyError), lilypond_started() as waiting:
         work = waiting.work
-        assert lilypond_processes() - before  # running while the caller works
+        assert started_lilypond(before)  # running while the caller works
         raise KeyError("the notation failed")
     assert not lilypond_processes() - before and not work.exists()
     with lilypond_started() as waiting:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 
@@ -15,3 +16,12 @@ def lilypond_processes() -> set[int]:
         except OSError:
             continue
     return found
+
+
+def started_lilypond(before: set[int], timeout_s: float = 10.0) -> set[int]:
+    """The LilyPond processes not in ``before``, waiting for one to appear (a process just
+    started shows its command line only once it has run a little)."""
+    deadline = time.monotonic() + timeout_s
+    while not (new := lilypond_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return new

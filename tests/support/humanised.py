@@ -42,7 +42,7 @@ import numpy as np
 import score_corpus as sc
 from corpus import FLUTE, PIANO, VIOLIN, VOICE
 
-__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "instrument_name", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPEATED_NOTES", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "played_through", "twice_through",
+__all__ = ["HELD_OUT", "HELD_OUT_CHECK", "HELD_OUT_KNOWN", "HELD_OUT_KNOWN_2", "HELD_OUT_MODAL", "HELD_OUT_SLOW", "HELD_OUT_TEMPO", "HUMANISED", "instrument_name", "TEMPO_CHANGE_PLAN", "ORIGINAL_COUNT", "REPEATED_NOTES", "REPERFORMANCE_SEEDS", "reperformed", "ROOMS", "Room", "render_in_room", "SIXTEENTH_RUNS", "SWUNG", "TRIPLET_MELODIES", "WIDENED_MELODIES", "Performance", "TruthNote", "tempo_changed", "long_takes", "LONG_TAKE_TIMES", "played_through", "twice_through",
            "perform", "render_performance"]
 
 DRIFT = 0.10                 # largest relative departure of the beat rate from the written tempo
@@ -762,6 +762,17 @@ def final_ritardandos() -> tuple[Performance, ...]:
     factors = np.linspace(*RITARDANDO_FACTORS, len(melodies))
     return tuple(perform(twice_through(m), seed=9500 + i, ritardando=(RITARDANDO_BARS, float(factor)))
                  for i, (m, factor) in enumerate(zip(melodies, factors, strict=True)))
+
+
+# Long takes: the melodies without a pickup played through this many times (a minute or two
+# each): a beat the tracker gains or loses early shifts every bar after it.
+LONG_TAKE_TIMES = 5
+
+
+def long_takes() -> tuple[Performance, ...]:
+    """Each pickup-less corpus melody played through LONG_TAKE_TIMES times (seeds 12000, 12001, ...)."""
+    melodies = [m for m in CORPUS_MELODIES if not m.pickup_quarters]
+    return tuple(perform(played_through(m, LONG_TAKE_TIMES), seed=12000 + i) for i, m in enumerate(melodies))
 
 
 # Breaths: a singer or wind player pausing before each phrase (after the first) for this long
