@@ -117,10 +117,12 @@ BREATH_SQUEEZED = 1.03
 BREATH_SILENCE = 0.2
 BREATH_FIT = 0.3
 BREATH_FIT_LEGATO = 0.55
-# A breath is judged on the notes this close to it (in notes, each side): a long take's
-# breaths then cost time in proportion to its length, not to its square (1800 notes: 17 s).
-# Every take of the corpora is shorter, so all of it judges each breath there.
+# A breath is judged on the notes near it: up to BREATH_WINDOW_NOTES on each side, so a long
+# take's breaths cost time in proportion to its length, not to its square (1800 notes: 17 of 34
+# profiled seconds); in _breaths only up to the next silence at least BREATH_PHRASE_NOTES (a
+# phrase) after it.
 BREATH_WINDOW_NOTES = 96
+BREATH_PHRASE_NOTES = 8
 # A breath to mark (see breaths_taken): a beat this many times the beats around it, and this
 # much longer (s). At 1.3 times, 13 marks fell where no breath was, in 112 takes.
 BREATH_MARK_RATIO = 1.5
@@ -590,6 +592,10 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
             continue
         candidate = np.concatenate([beats[:first], beats[first] + period * np.arange(span - 1), beats[last:]])
         start, end = _breath_window(len(cleaned), i)
+        # Judged up to the next silence a phrase on: breaths after it, not judged yet, would have
+        # shifted the bars there (a take breathing before every phrase read 3/4 as 4/4).
+        end = next((k for k in range(i + BREATH_PHRASE_NOTES, end)
+                    if onsets[k] - offsets[k - 1] >= BREATH_SILENCE * period), end)
         near, at, everything = cleaned[start:end], i - start, end - start == len(cleaned)
         if everything:
             whole = placement = whole or _scored_placement(cleaned, beats, compound, triplets, time_signature)
