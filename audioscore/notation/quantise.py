@@ -592,27 +592,42 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
             continue
         candidate = np.concatenate([beats[:first], beats[first] + period * np.arange(span - 1), beats[last:]])
         start, end = _breath_window(len(cleaned), i)
-        # Judged up to the next silence a phrase on: breaths after it, not judged yet, would have
-        # shifted the bars there (a take breathing before every phrase read 3/4 as 4/4).
-        end = next((k for k in range(i + BREATH_PHRASE_NOTES, end)
-                    if onsets[k] - offsets[k - 1] >= BREATH_SILENCE * period), end)
-        near, at, everything = cleaned[start:end], i - start, end - start == len(cleaned)
-        if everything:
-            whole = placement = whole or _scored_placement(cleaned, beats, compound, triplets, time_signature)
-        else:
-            placement = _scored_placement(near, beats, compound, triplets, time_signature)
-        moved = _scored_placement(near, candidate, compound, triplets, time_signature)
-        order, chosen, _, meter, candidate_fit = moved
-        fit = placement[4]
         silent = onsets[i] - offsets[i - 1] >= BREATH_SILENCE * period
-        if at not in chosen or at not in placement[1] or not _phrase_start(order, chosen.index(at), meter) \
-                or candidate_fit <= fit + (BREATH_FIT if silent else BREATH_FIT_LEGATO) \
-                or _bars_agree(near, placement, at, compound):
-            continue
-        if not _bars_agree(near, moved, at, compound) and not (silent and candidate_fit > fit + 2 * BREATH_FIT):
-            continue
-        beats, whole = candidate, moved if everything else None
+        everything = end - start == len(cleaned)
+        if everything:
+            whole = whole or _scored_placement(cleaned, beats, compound, triplets, time_signature)
+        moved = _breath_fits(cleaned[start:end], i - start, beats, candidate, silent, whole if everything else None,
+                             compound, triplets, time_signature)
+        # A silent one a phrase or more in is judged again up to the next silence a phrase on: the
+        # breaths after it, not judged yet, shifted the bars there (a take breathing before every
+        # phrase read 3/4 as 4/4). Not instead: a waltz's phrases are too short to agree alone.
+        phrase_end = next((k for k in range(i + BREATH_PHRASE_NOTES, end)
+                           if onsets[k] - offsets[k - 1] >= BREATH_SILENCE * period), end)
+        if moved is None and silent and i - start >= BREATH_PHRASE_NOTES and phrase_end < end and _breath_fits(
+                cleaned[start:phrase_end], i - start, beats, candidate, silent, None,
+                compound, triplets, time_signature) is not None:
+            beats, whole = candidate, None
+        elif moved is not None:
+            beats, whole = candidate, moved if everything else None
     return beats
+
+
+def _breath_fits(notes: Sequence[PerformedNote], at: int, beats: np.ndarray, candidate: np.ndarray, silent: bool,
+                 placement: Placement | None, compound: bool, triplets: bool, time_signature: str | None
+                 ) -> Placement | None:
+    """The placement of ``notes`` on the ``candidate`` beats (one dropped before note ``at``) where
+    that is a breath (see :func:`_breaths`), else None; ``placement``: theirs on ``beats``, if known."""
+    placement = placement or _scored_placement(notes, beats, compound, triplets, time_signature)
+    moved = _scored_placement(notes, candidate, compound, triplets, time_signature)
+    order, chosen, _, meter, candidate_fit = moved
+    fit = placement[4]
+    if at not in chosen or at not in placement[1] or not _phrase_start(order, chosen.index(at), meter) \
+            or candidate_fit <= fit + (BREATH_FIT if silent else BREATH_FIT_LEGATO) \
+            or _bars_agree(notes, placement, at, compound):
+        return None
+    if not _bars_agree(notes, moved, at, compound) and not (silent and candidate_fit > fit + 2 * BREATH_FIT):
+        return None
+    return moved
 
 
 def _breath_window(count: int, i: int) -> tuple[int, int]:
