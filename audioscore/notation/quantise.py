@@ -119,8 +119,8 @@ BREATH_FIT = 0.3
 BREATH_FIT_LEGATO = 0.55
 # A breath is judged on the notes near it: up to BREATH_WINDOW_NOTES on each side, so a long
 # take's breaths cost time in proportion to its length, not to its square (1800 notes: 17 of 34
-# profiled seconds); in _breaths only up to the next silence at least BREATH_PHRASE_NOTES (a
-# phrase) after it.
+# profiled seconds); in _breaths a silent one is also judged up to the next silence at least
+# BREATH_PHRASE_NOTES (a phrase) after it.
 BREATH_WINDOW_NOTES = 96
 BREATH_PHRASE_NOTES = 8
 # A breath to mark (see breaths_taken): a beat this many times the beats around it, and this
@@ -577,7 +577,7 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
     Each breath is judged on the notes near it (:func:`_breath_window`).
     """
     onsets = np.array([n.onset for n in cleaned])
-    offsets = np.array([n.offset for n in cleaned])
+    silences = onsets[1:] - np.array([n.offset for n in cleaned[:-1]])  # before each note but the first
     whole: Placement | None = None  # all notes placed on the beats as they are, once needed
     for i in range(1, len(cleaned)):
         first, last = (int(np.argmin(np.abs(beats - t))) for t in onsets[i - 1:i + 1])
@@ -592,23 +592,23 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
             continue
         candidate = np.concatenate([beats[:first], beats[first] + period * np.arange(span - 1), beats[last:]])
         start, end = _breath_window(len(cleaned), i)
-        silent = onsets[i] - offsets[i - 1] >= BREATH_SILENCE * period
+        silent = silences[i - 1] >= BREATH_SILENCE * period
         everything = end - start == len(cleaned)
         if everything:
             whole = whole or _scored_placement(cleaned, beats, compound, triplets, time_signature)
         moved = _breath_fits(cleaned[start:end], i - start, beats, candidate, silent, whole if everything else None,
                              compound, triplets, time_signature)
-        # A silent one a phrase or more in is judged again up to the next silence a phrase on: the
-        # breaths after it, not judged yet, shifted the bars there (a take breathing before every
-        # phrase read 3/4 as 4/4). Not instead: a waltz's phrases are too short to agree alone.
-        phrase_end = next((k for k in range(i + BREATH_PHRASE_NOTES, end)
-                           if onsets[k] - offsets[k - 1] >= BREATH_SILENCE * period), end)
-        if moved is None and silent and i - start >= BREATH_PHRASE_NOTES and phrase_end < end and _breath_fits(
-                cleaned[start:phrase_end], i - start, beats, candidate, silent, None,
-                compound, triplets, time_signature) is not None:
-            beats, whole = candidate, None
-        elif moved is not None:
+        if moved is not None:
             beats, whole = candidate, moved if everything else None
+        elif silent and i - start >= BREATH_PHRASE_NOTES:
+            # Judged again up to the next silence a phrase on: the breaths after it, not judged yet,
+            # shifted the bars there (a take breathing before every phrase read 3/4 as 4/4). Not
+            # instead: a waltz's phrases are too short to agree alone.
+            phrase_end = next((k for k in range(i + BREATH_PHRASE_NOTES, end)
+                               if silences[k - 1] >= BREATH_SILENCE * period), end)
+            if phrase_end < end and _breath_fits(cleaned[start:phrase_end], i - start, beats, candidate, silent,
+                                                 None, compound, triplets, time_signature) is not None:
+                beats, whole = candidate, None
     return beats
 
 
