@@ -37,7 +37,14 @@ from audioscore.notation.beats import (
     track_beats,
     triplet_beats,
 )
-from audioscore.notation.meter import Meter, choose_meter, divided_fast_triple, meter_scores, phase_changes
+from audioscore.notation.meter import (
+    Meter,
+    breath_slips,
+    choose_meter,
+    divided_fast_triple,
+    meter_scores,
+    phase_changes,
+)
 from audioscore.notation.rhythm import Grid, PerformedNote, QuantisedNote, Rhythm
 from audioscore.notation.ritardando import final_ritardando
 
@@ -122,6 +129,10 @@ BREATH_FIT_LEGATO = 0.55
 # profiled seconds); in _breaths a silent one is also judged up to the next silence at least
 # BREATH_PHRASE_NOTES (a phrase) after it.
 BREATH_WINDOW_NOTES = 96
+# Breaths judged together (see _breaths_together) may have the tempo change a little more across
+# them: a tracker that gains a beat in a breath is often off the tempo around it (an arpeggio
+# study's first breath, 0.103 apart, was passed over and its slip put at a held note before it).
+BREATH_SLIP_STEADY = 0.15
 BREATH_PHRASE_NOTES = 8
 # A breath to mark (see breaths_taken): a beat this many times the beats around it, and this
 # much longer (s). At 1.3 times, 13 marks fell where no breath was, in 112 takes.
@@ -370,7 +381,8 @@ def notate_rhythm(
         return ratio, bool(track.compound and time_signature is None and ratio is not None
                            and _swung_beats(on_beats, track.tempo_bpm))
 
-    beats = _breaths(cleaned, slowed, track.compound, triplets, time_signature)
+    beats = _breaths(cleaned, _breaths_together(cleaned, slowed, track.compound, triplets, time_signature, track.sections_s),
+                     track.compound, triplets, time_signature)
     ratio, swung = swing_of(beats)
     if not swung:  # a swung ballad's long-short pairs are no jig's figures to re-phase
         beats = _breath_shifts(cleaned, beats, track.compound, triplets, time_signature)
@@ -580,17 +592,11 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
     silences = onsets[1:] - np.array([n.offset for n in cleaned[:-1]])  # before each note but the first
     whole: Placement | None = None  # all notes placed on the beats as they are, once needed
     for i in range(1, len(cleaned)):
-        first, last = (int(np.argmin(np.abs(beats - t))) for t in onsets[i - 1:i + 1])
-        span = last - first
-        if span < 2 or first < BREATH_CONTEXT or last + BREATH_CONTEXT >= len(beats):
+        found = _squeezed(beats, onsets, i)
+        if found is None:
             continue
-        before = float(np.median(np.diff(beats[first - BREATH_CONTEXT:first + 1])))
-        after = float(np.median(np.diff(beats[last:last + BREATH_CONTEXT + 1])))
-        period = math.sqrt(before * after)
-        held = (beats[last] - beats[first]) / period
-        if abs(math.log(before / after)) > BREATH_STEADY or not span - 1 <= held <= BREATH_SQUEEZED * span:
-            continue
-        candidate = np.concatenate([beats[:first], beats[first] + period * np.arange(span - 1), beats[last:]])
+        period = found[2]
+        candidate = _without_beat(beats, *found)
         start, end = _breath_window(len(cleaned), i)
         silent = silences[i - 1] >= BREATH_SILENCE * period
         everything = end - start == len(cleaned)
@@ -610,6 +616,60 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
                                                  None, compound, triplets, time_signature) is not None:
                 beats, whole = candidate, None
     return beats
+
+
+def _breaths_together(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool, triplets: bool,
+                      time_signature: str | None, sections_s: Sequence[float]) -> np.ndarray:
+    """Beats without those the tracker squeezed into breaths, judged all at once
+    (:func:`meter.breath_slips`) before each is judged on its own (:func:`_breaths`): in a take
+    longer than a breath's window, where each breath's window holds others not judged yet (a
+    singer breathing before every phrase, the tracker gaining a beat at each), no one breath
+    taken out alone puts the bars in order. The slips are dropped where the whole take then fits
+    its meter better. Not on a 6/8's eighths: bars of three of them are half bars."""
+    if len(cleaned) <= BREATH_WINDOW_NOTES:
+        return beats
+    onsets = np.array([n.onset for n in cleaned])
+    spans = [found for i in range(1, len(cleaned))
+             if (found := _squeezed(beats, onsets, i, BREATH_SLIP_STEADY)) is not None]
+    if not spans:
+        return beats
+    order, chosen, lengths, meter, fit = _scored_placement(cleaned, beats, compound, triplets, time_signature)
+    positions = [float(w) for w in order]
+    if time_signature is None and divided_fast_triple(positions, BeatTrack(beats, False).tempo_bpm, meter):
+        return beats
+    slips = set(breath_slips(positions, lengths, [cleaned[i].midi for i in chosen], meter,
+                             [last for _, last, _ in spans], [int(np.searchsorted(beats, t)) for t in sections_s]))
+    dropped = beats
+    for span in reversed(spans):  # the later first: the earlier beats keep their indices
+        if span[1] in slips:
+            dropped = _without_beat(dropped, *span)
+    if dropped is beats or _scored_placement(cleaned, dropped, compound, triplets, time_signature)[4] <= fit:
+        return beats
+    return dropped
+
+
+def _without_beat(beats: np.ndarray, first: int, last: int, period: float) -> np.ndarray:
+    """The beats with one fewer between ``first`` and ``last``: the tempo kept from ``first`` on, the
+    breath taking the rest of the span."""
+    return np.concatenate([beats[:first], beats[first] + period * np.arange(last - first - 1), beats[last:]])
+
+
+def _squeezed(beats: np.ndarray, onsets: np.ndarray, i: int, steady: float = BREATH_STEADY
+              ) -> tuple[int, int, float] | None:
+    """The beats (first, last, period) from note ``i - 1`` to note ``i`` where the tracker may have
+    squeezed one into a breath: two or more, the tempo steady around them and the span as long
+    as one beat fewer, or None."""
+    first, last = (int(np.argmin(np.abs(beats - t))) for t in onsets[i - 1:i + 1])
+    span = last - first
+    if span < 2 or first < BREATH_CONTEXT or last + BREATH_CONTEXT >= len(beats):
+        return None
+    before = float(np.median(np.diff(beats[first - BREATH_CONTEXT:first + 1])))
+    after = float(np.median(np.diff(beats[last:last + BREATH_CONTEXT + 1])))
+    period = math.sqrt(before * after)
+    held = (beats[last] - beats[first]) / period
+    if abs(math.log(before / after)) > steady or not span - 1 <= held <= BREATH_SQUEEZED * span:
+        return None
+    return first, last, period
 
 
 def _breath_fits(notes: Sequence[PerformedNote], at: int, beats: np.ndarray, candidate: np.ndarray, silent: bool,

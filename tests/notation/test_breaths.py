@@ -118,6 +118,17 @@ def test_each_breath_of_a_long_take_is_judged_before_the_breaths_after_it(name: 
     assert right >= 0.95 and meter == performance.melody.time_signature, right
 
 
+@pytest.mark.parametrize("name", ["swing_f_major", "triplets_g_major", "run_c_major", "minuet_a_minor"])
+def test_breaths_where_the_tracker_gained_a_beat_at_every_one_are_taken_out_together(name: str) -> None:
+    """A long take breathing before every phrase, the tracker gaining a beat at (nearly) every
+    breath: judged one at a time, each breath's window held the others' beats still in, no one
+    breath taken out fitted the meter better, and each phrase sat a beat later in the bar (0.20,
+    0.59, 0.60 and 0.80 of the notes right); judged together they are all taken out."""
+    performance = next(p for p in humanised.long_takes() if p.melody.name == f"{name}_x{humanised.LONG_TAKE_TIMES}")
+    right, meter = played_share(humanised.breathing(performance))
+    assert right >= 0.9 and meter == performance.melody.time_signature, right
+
+
 @pytest.mark.parametrize("seed", [1022, 2222])
 def test_a_breath_before_a_pickup_keeps_the_bars(seed: int) -> None:
     """A jig breathed before each phrase's one-note pickup (the bench's humanised take and a

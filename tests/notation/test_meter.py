@@ -9,7 +9,7 @@ import score_corpus as sc
 from test_tempo_marks import performance
 
 from audioscore.notation.beats import triplet_beats
-from audioscore.notation.meter import Meter, phase_changes
+from audioscore.notation.meter import Meter, breath_slips, phase_changes
 from audioscore.notation.quantise import notate_rhythm, repair_slip
 from audioscore.notation.rhythm import PerformedNote
 
@@ -41,6 +41,40 @@ def test_a_beat_gained_moves_the_downbeat_and_is_found():
     assert [shift for _, shift in changes] == [1]
     assert 14 <= changes[0][0] <= 17
     assert phase_changes([p - (1 if p > 16 else 0) for p in positions], lengths, pitches, Meter(4, "4/4", 0)) == []
+
+
+def phrases_with_breaths(gained: list[int], phrases: int = 8) -> tuple[list[float], list[float], list[int], list[int]]:
+    """Phrases of four bars of the figure, the last bar a whole note; before phrase ``k`` the
+    tracker gained ``gained[k]`` beats in the held note. (positions, lengths, pitches, the beat
+    after each held note)."""
+    positions, lengths, pitches, after_holds, late = [], [], [], [], 0
+    for phrase in range(phrases):
+        late += gained[phrase] if phrase < len(gained) else 0
+        start = 16 * phrase + late
+        if phrase:
+            after_holds.append(start)
+        for bar in range(3):
+            for onset, length in BAR:
+                positions.append(start + 4 * bar + onset)
+                lengths.append(length)
+        positions.append(start + 12)
+        lengths.append(4.0 + (gained[phrase + 1] if phrase + 1 < len(gained) else 0))
+    pitches = [PITCHES[i % len(PITCHES)] for i in range(len(positions))]
+    return positions, lengths, pitches, after_holds
+
+
+def test_beats_gained_at_every_breath_are_found_together():
+    """A beat gained in every phrase's last note: each phrase a beat later in the bar than the
+    one before, which no one repair of the phase puts in order; the path over the held notes
+    finds every one."""
+    gained = [0, 1, 1, 1, 1, 1, 1, 1]
+    positions, lengths, pitches, after_holds = phrases_with_breaths(gained)
+    assert breath_slips(positions, lengths, pitches, Meter(4, "4/4", 0), after_holds) == after_holds
+    # A take held in time gives none; nor where the tempo section starts and the phase moves there.
+    positions, lengths, pitches, after_holds = phrases_with_breaths([0] * 8)
+    assert breath_slips(positions, lengths, pitches, Meter(4, "4/4", 0), after_holds) == []
+    positions, lengths, pitches, after_holds = phrases_with_breaths([0, 0, 0, 0, 1, 0, 0, 0])
+    assert breath_slips(positions, lengths, pitches, Meter(4, "4/4", 0), after_holds, sections=[after_holds[3]]) == []
 
 
 def test_a_tempo_change_in_a_held_note_keeps_every_half_note_on_a_downbeat():
