@@ -221,21 +221,25 @@ def _beats_at(envelope: np.ndarray, bpm: float, periods: np.ndarray | None = Non
     for block in range(lo, n, lo):
         end = min(n, block + lo)
         frames = np.arange(block, end)
-        gain = penalty if periods is None else -tightness * np.log(lags[None, :] / periods[frames, None]) ** 2
+        gain = penalty if periods is None else -tightness * np.log(lags[None, :] / periods[block:end, None]) ** 2
         candidates = earlier[block:end] + gain
         # Before the first onset there is nothing to link to (as in librosa). A beat at it (less
         # than half a period after) may link to one before time 0, as librosa pads: made to link
         # to a frame after time 0 at half a period or more, the first onset of a take that
         # starts on it (0.5 s in, at 80) lost its beat to the frame before the first linked one.
-        opening = (frames >= first) & (frames < opening_end)
-        if opening.any() and block < hi:
-            gains = np.broadcast_to(gain, candidates.shape)
-            padding = opening[:, None] & (frames[:, None] < lags[None, :])
-            candidates = np.where(padding, gains, candidates)
-        k = np.argmax(candidates, axis=1)
-        score[frames] += candidates[np.arange(len(frames)), k]
+        if block < hi:
+            opening = (frames >= first) & (frames < opening_end)
+            if opening.any():
+                gains = np.broadcast_to(gain, candidates.shape)
+                padding = opening[:, None] & (frames[:, None] < lags[None, :])
+                candidates = np.where(padding, gains, candidates)
+        k = candidates.argmax(axis=1)
+        score[block:end] += candidates.max(axis=1)
         source = frames - lags[k]
-        back[frames] = np.where((frames >= first) & (source >= 0), source, -1)
+        if block >= first and block >= hi:  # every frame here follows the first onset and links after time 0
+            back[block:end] = source
+        else:
+            back[block:end] = np.where((frames >= first) & (source >= 0), source, -1)
     t = _last_beat(score)
     beats = [t]
     while back[t] >= 0:
@@ -412,18 +416,17 @@ def _onset_costs(onsets: np.ndarray, beats: np.ndarray, compound: bool, quarter_
     grid = COMPOUND_GRID if compound else SIMPLE_GRID
     positions, whole, period = _on_beats(onsets, beats)
     fraction = positions - whole
-    costs = []
-    for where, extra in (*grid, (1.0, 0.0)):
-        seconds = (fraction - where) * period
-        costs.append(np.minimum(0.5 * (seconds / JITTER_S) ** 2, MISFIT_CAP) + extra)
-    per_onset = np.min(costs, axis=0)
+    where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
+    extras = np.array([extra for _, extra in (*grid, (1.0, 0.0))])
+    seconds = (fraction[None, :] - where_all[:, None]) * period[None, :]
+    costs = np.minimum(0.5 * (seconds / JITTER_S) ** 2, MISFIT_CAP) + extras[:, None]
+    per_onset = costs.min(axis=0)
     if not compound:
         per_onset = _triplet_groups(per_onset, whole, fraction, period)
         per_onset = _sixteenth_groups(per_onset, whole, fraction, period)
     # Syncopation: an onset off the beat held across the next beat (an eighth-quarter-eighth
     # figure read in the wrong meter or at the wrong tempo octave).
-    where_all = np.array([g for g, _ in (*grid, (1.0, 0.0))])
-    snapped = whole + where_all[np.argmin(costs, axis=0)]
+    snapped = whole + where_all[costs.argmin(axis=0)]
     off_beat = np.abs(snapped - np.round(snapped)) > 1e-6
     crosses = np.floor(snapped[1:] - 1e-6) > np.floor(snapped[:-1] + 1e-6)
     syncopated = (off_beat[:-1] & crosses & (np.abs(snapped[1:] - np.round(snapped[1:])) > 1e-6)

@@ -237,23 +237,36 @@ def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Se
     return joined
 
 
-def _grid_cost(fractions: np.ndarray, periods: np.ndarray, grid: Sequence[tuple[Fraction, float]]
-               ) -> tuple[float, list[Fraction]]:
-    """Cost and chosen position of each onset (fractions of its beat) on a grid."""
-    options = [*grid, (Fraction(1), 0.0)]
-    total, chosen = 0.0, []
-    for f, period in zip(fractions, periods, strict=True):
-        costs = [min(0.5 * ((f - float(g)) * period / JITTER_S) ** 2, MISFIT_CAP) + extra for g, extra in options]
-        k = int(np.argmin(costs))
-        total += costs[k]
-        chosen.append(options[k][0])
-    collisions = len(chosen) - len(set(chosen))
-    return total + COLLISION_COST * collisions, chosen
+def _grid_choice(fractions: np.ndarray, periods: np.ndarray, beat_of: np.ndarray, beats: int,
+                 grid: Sequence[tuple[Fraction, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each beat's cost on a grid (its onsets' misfits and collisions) and each onset's
+    chosen place on it (an index into the grid and its next downbeat, 1).
+
+    Args:
+        fractions: each onset's place in its beat (fractions of the beat).
+        periods: seconds per beat at each onset.
+        beat_of: each onset's beat, an index in ``range(beats)``.
+        beats: how many beats there are.
+        grid: (place, cost) of each grid position.
+    """
+    places = np.array([float(g) for g, _ in grid] + [1.0])
+    extras = np.array([extra for _, extra in grid] + [0.0])
+    misfit = 0.5 * ((fractions[:, None] - places[None, :]) * periods[:, None] / JITTER_S) ** 2
+    costs = np.minimum(misfit, MISFIT_CAP) + extras[None, :]
+    chosen = np.argmin(costs, axis=1)
+    # Summed onset by onset, as the beat's own loop would: the same floats, the same choices.
+    total = np.bincount(beat_of, weights=costs[np.arange(len(chosen)), chosen], minlength=beats)
+    members = np.bincount(beat_of, minlength=beats)
+    distinct = np.bincount(np.unique(beat_of * len(places) + chosen) // len(places), minlength=beats)
+    return total + COLLISION_COST * (members - distinct), chosen
 
 
 def snap_onsets(positions: np.ndarray, periods: np.ndarray, *, compound: bool, triplets: bool = True
                 ) -> list[Fraction]:
     """Onset positions (beats) snapped beat by beat to the simplest grid that explains them.
+
+    All beats at once (a 3-minute take snaps its 600 onsets some 70 times while its beats
+    are tracked and repaired).
 
     Args:
         positions: onsets in beats, increasing.
@@ -261,27 +274,22 @@ def snap_onsets(positions: np.ndarray, periods: np.ndarray, *, compound: bool, t
         compound: beats divide in three (sixteenths as sixths of the beat, at a cost).
         triplets: eighth triplets allowed in simple meter (over a whole beat).
     """
+    positions = np.asarray(positions, dtype=float)
+    periods = np.asarray(periods, dtype=float)
     # An onset a little before a beat belongs to that beat.
     owner = np.floor(positions + 0.12).astype(int)
-    snapped: list[Fraction] = [Fraction(0)] * len(positions)
-    for beat in np.unique(owner):
-        members = np.flatnonzero(owner == beat)
-        fractions = positions[members] - beat
-        options: list[tuple[float, tuple[tuple[Fraction, float], ...]]]
-        if compound:
-            options = [(0.0, TRIPLE + SIXTHS)]
-        else:
-            options = [(0.0, DUPLE)]
-            if triplets and len(members) >= 2:
-                options.append((TRIPLET_BEAT_COST, TRIPLE))
-        best: tuple[float, list[Fraction]] | None = None
-        for extra, grid in options:
-            cost, chosen = _grid_cost(fractions, periods[members], grid)
-            if best is None or cost + extra < best[0]:
-                best = (cost + extra, chosen)
-        assert best is not None
-        for index, where in zip(members, best[1], strict=True):
-            snapped[index] = int(beat) + where
+    beats, beat_of = np.unique(owner, return_inverse=True)
+    fractions = positions - owner
+    grid = TRIPLE + SIXTHS if compound else DUPLE
+    cost, chosen = _grid_choice(fractions, periods, beat_of, len(beats), grid)
+    places = [g for g, _ in grid] + [Fraction(1)]
+    snapped = [int(owner[i]) + places[k] for i, k in enumerate(chosen)]
+    if not compound and triplets:
+        triple_cost, triple_chosen = _grid_choice(fractions, periods, beat_of, len(beats), TRIPLE)
+        in_triplets = (triple_cost + TRIPLET_BEAT_COST < cost) & (np.bincount(beat_of, minlength=len(beats)) >= 2)
+        thirds = [g for g, _ in TRIPLE] + [Fraction(1)]
+        for i in np.flatnonzero(in_triplets[beat_of]):
+            snapped[i] = int(owner[i]) + thirds[triple_chosen[i]]
     return snapped
 
 
