@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from audioscore.infra.events import object_created
@@ -42,7 +43,8 @@ def serve_function(function: str) -> Iterator[str]:
     index = load_module(ROOT / "template" / "audioscore-python" / "index.py", "template_index")
     handler = load_module(ROOT / function / "handler.py", f"handler_{function.replace('-', '_')}")
     # A short loop timeout: the server notices it was closed within 0.1 s, not 1 s.
-    server = create_server(index.create_app(handler), host="127.0.0.1", port=0, threads=4,
+    connections: dict[int, Any] = {}  # the server's socket map: its listener and every open connection
+    server = create_server(index.create_app(handler), map=connections, host="127.0.0.1", port=0, threads=4,
                            asyncore_loop_timeout=0.1)
     stopping = threading.Event()
 
@@ -60,6 +62,8 @@ def serve_function(function: str) -> Iterator[str]:
     finally:
         stopping.set()
         server.close()
+        # A browser's kept-alive connection would keep the loop, and the test, waiting for it.
+        wasyncore.close_all(connections)
         thread.join(timeout=5)
 
 
