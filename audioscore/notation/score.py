@@ -259,12 +259,13 @@ def opening_marks(rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, tempo_
 
 
 def _part(
-    notes: list[QuantisedNote], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *, first: bool, end: Fraction,
-    cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (), opening_bpm: int | None = None,
-    name: str = "Melody",
+    notes: list[QuantisedNote], towards: Sequence[int | None], rhythm: Rhythm, key: m21key.Key, clef: m21clef.Clef, *,
+    first: bool, end: Fraction, cuts: Sequence[RestCut] = (), changes: Sequence[TempoChange] = (),
+    opening_bpm: int | None = None, name: str = "Melody",
 ) -> stream.Part:
-    """One staff of the notes, filled with rests up to ``end`` (quarters, a bar line);
-    on the first staff, a mark where each shortened silence begins and each tempo change."""
+    """One staff of the notes (each spelled on its way to the melody's next pitch, ``towards``),
+    filled with rests up to ``end`` (quarters, a bar line); on the first staff, a mark where
+    each shortened silence begins and each tempo change."""
     part = stream.Part()
     # An instrument in the MusicXML part list: MuseScore reports a part without one as an error.
     part.insert(0, instrument.Instrument(instrumentName=name))
@@ -282,9 +283,9 @@ def _part(
             part.insert(float(offset), m21note.Rest(quarterLength=length))
 
     position = Fraction(0)
-    for n in notes:
+    for n, toward in zip(notes, towards, strict=True):
         rests(position, n.start)
-        written = m21note.Note(spell(n.midi, key), quarterLength=n.duration)
+        written = m21note.Note(spell(n.midi, key, toward), quarterLength=n.duration)
         written.volume.velocity = n.velocity
         if n.breath_after:
             written.articulations.append(articulations.BreathMark())
@@ -343,14 +344,16 @@ def build_score(
     end = -(-last // bar) * bar  # every staff runs to the same final bar line
     midis = [n.midi for n in notes]
     clef = instrument_clef(spec.instrument, midis) if spec.instrument in INSTRUMENT_CLEFS else choose_clef(midis)
+    towards = _next_pitches(notes)
     if clef == "grand":
-        upper = [n for n in notes if n.midi >= MIDDLE_C]
-        lower = [n for n in notes if n.midi < MIDDLE_C]
-        score.insert(0, _part(upper, rhythm, key, m21clef.TrebleClef(), first=True, end=end, cuts=cuts,
-                              changes=changes, opening_bpm=opening_bpm))
-        score.insert(0, _part(lower, rhythm, key, m21clef.BassClef(), first=False, end=end))
+        upper = [(n, t) for n, t in zip(notes, towards, strict=True) if n.midi >= MIDDLE_C]
+        lower = [(n, t) for n, t in zip(notes, towards, strict=True) if n.midi < MIDDLE_C]
+        score.insert(0, _part([n for n, _ in upper], [t for _, t in upper], rhythm, key, m21clef.TrebleClef(), first=True,
+                              end=end, cuts=cuts, changes=changes, opening_bpm=opening_bpm))
+        score.insert(0, _part([n for n, _ in lower], [t for _, t in lower], rhythm, key, m21clef.BassClef(), first=False,
+                              end=end))
     else:
-        score.insert(0, _part(notes, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes,
+        score.insert(0, _part(notes, towards, rhythm, key, CLEFS[clef](), first=True, end=end, cuts=cuts, changes=changes,
                               opening_bpm=opening_bpm, name=_part_name(spec.instrument)))
     if padding > 0 and all(_can_be_pickup(part, padding) for part in score.parts):
         for part in score.parts:
@@ -487,15 +490,16 @@ def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key
     shift, bar = _pickup_shift(notes, rhythm), rhythm.bar_quarters
     cut_at = [c.at for c in cuts]
     removed_before = [Fraction(0), *itertools.accumulate(c.removed for c in cuts)]
-    names: dict[int, str] = {}
+    names: dict[tuple[int, int | None], str] = {}
 
     def seconds(position: Fraction) -> float:
         return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
 
-    def name(midi: int) -> str:  # spelling is music21 work: once per pitch
-        if midi not in names:
-            names[midi] = spell(midi, key).nameWithOctave
-        return names[midi]
+    def name(midi: int, toward: int | None) -> str:  # spelling is music21 work: once per pitch and step
+        step = toward if toward is not None and 0 < abs(toward - midi) <= 2 else None
+        if (midi, step) not in names:
+            names[midi, step] = spell(midi, key, step).nameWithOctave
+        return names[midi, step]
 
     return [
         {
@@ -504,13 +508,18 @@ def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key
             "start_quarters": float(n.start + shift),
             "duration_quarters": float(n.duration),
             "midi": n.midi,
-            "name": name(n.midi),
+            "name": name(n.midi, toward),
             "onset_s": seconds(n.start),
             "offset_s": seconds(n.start + n.duration),
             "breath_after": n.breath_after,
         }
-        for n in notes
+        for n, toward in zip(notes, _next_pitches(notes), strict=True)
     ]
+
+
+def _next_pitches(notes: Sequence[QuantisedNote]) -> list[int | None]:
+    """Each note's next pitch (None for the last): the way a chromatic note moves decides its spelling."""
+    return [later.midi for later in notes[1:]] + [None] if notes else []
 
 
 def shortened_rests(notes: Sequence[QuantisedNote], rhythm: Rhythm, cuts: Sequence[RestCut],

@@ -323,16 +323,47 @@ def _key_name(key: m21key.Key) -> str:
     return f"{key.tonic.name.replace('-', 'b')} {key.mode}"
 
 
-def spell(midi: int, key: m21key.Key) -> m21pitch.Pitch:
-    """Spell a MIDI pitch in a key.
+def spell(midi: int, key: m21key.Key, toward: int | None = None) -> m21pitch.Pitch:
+    """Spell a MIDI pitch in a key, on its way to the next note ``toward`` (MIDI) if given.
 
     Scale tones take the key's spelling; in minor the raised sixth and seventh
     are spelled as raised degrees (C# in D minor, D natural in E-flat minor);
     other chromatic tones take the neighbouring degree's spelling with the
-    fewer accidentals (C natural in D major), ties going the key's way (A# in
-    D major, G-flat in F major).
+    fewer accidentals (C natural in D major). Where both neighbours need as many,
+    a chromatic tone that moves on by step goes the way it moves, as readers expect
+    (D, C#, D and C, C#, D rise through C#; E, E-flat, D falls through E-flat);
+    otherwise ties go the key's way (A# in D major, G-flat in F major).
     """
-    return _with_octave(m21pitch.Pitch(_spellings(key.tonic.name, key.mode)[midi % 12]), midi)
+    tonic, mode = key.tonic.name, key.mode
+    name = _spellings(tonic, mode)[midi % 12]
+    if toward is not None and 0 < abs(toward - midi) <= 2:
+        name = _by_direction(tonic, mode).get(midi % 12, (name, name))[toward < midi]
+    return _with_octave(m21pitch.Pitch(name), midi)
+
+
+@functools.lru_cache(maxsize=64)
+def _by_direction(tonic: str, mode: str) -> dict[int, tuple[str, str]]:
+    """For each chromatic pitch class whose two spellings need as many accidentals: (rising,
+    falling) names, the raised degree below and the lowered degree above."""
+    key = m21key.Key(tonic, mode)
+    if mode not in ("major", "minor"):  # spelled as in the parallel key outside the mode's own notes
+        own = {p.pitchClass for p in key.getPitches("C4", "B4")}
+        minor_third = (key.tonic.pitchClass + 3) % 12 in own
+        parallel = _by_direction(tonic, "minor" if minor_third else "major")
+        return {pc: names for pc, names in parallel.items() if pc not in own}
+    scale = key.getScale("minor" if mode == "minor" else "major").getPitches("C4", "B4")
+    by_class = {p.pitchClass for p in scale}
+    raised_minor = (key.pitchFromDegree(6).step, key.pitchFromDegree(7).step)
+    choices = {}
+    for pitch_class in set(range(12)) - by_class:
+        below = next((p for p in scale if (p.pitchClass + 1) % 12 == pitch_class), None)
+        above = next((p for p in scale if (p.pitchClass - 1) % 12 == pitch_class), None)
+        if below is None or above is None or (mode == "minor" and below.step in raised_minor):
+            continue
+        rising, falling = _altered(below, +1), _altered(above, -1)
+        if abs(_alter(rising)) == abs(_alter(falling)):
+            choices[pitch_class] = (rising.name, falling.name)
+    return choices
 
 
 @functools.lru_cache(maxsize=64)

@@ -47,6 +47,34 @@ def test_six_eight_and_summary() -> None:
     assert mark.referent.quarterLength == 1.5 and mark.number == 80  # dotted quarter = 80
 
 
+def test_a_chromatic_note_is_spelled_the_way_the_melody_moves_on_the_staff_and_in_score_json() -> None:
+    """A saxophone's lower neighbour D, C#, D in B-flat major (a key-wise D-flat reads as a
+    diminished step), a chromatic descent E, E-flat, D in C major, and a rising one."""
+    for key, midis, names in [
+        ("B- major", [62, 61, 62, 65], ["D4", "C#4", "D4", "F4"]),
+        ("C major", [64, 63, 62, 60], ["E4", "E-4", "D4", "C4"]),
+        ("C major", [65, 66, 67, 60], ["F4", "F#4", "G4", "C4"]),
+        ("F major", [69, 70, 71, 72], ["A4", "B-4", "B4", "C5"]),  # B-flat is the key's: the B after it is natural
+    ]:
+        notes = [q(i, 1, m) for i, m in enumerate(midis)]
+        score = build_score(notes, FOUR_FOUR, parse_key(key), ScoreSpec())
+        assert [n.nameWithOctave for n in score.recurse().notes] == names, key
+        summary = summarise_score(score, notes, FOUR_FOUR, parse_key(key))
+        assert [n["name"] for n in summary["notes"]] == names, key
+
+
+def test_a_chromatic_note_across_the_grand_staff_is_spelled_by_the_melody_not_by_its_staff() -> None:
+    """C#/D-flat 4 on the treble staff, the melody falling from it to B3 on the bass staff and
+    later rising to D4 on the treble: the melody's next note decides (D-flat), not the staff's."""
+    midis = [40, 43, 47, 61, 59, 55, 62, 64, 72, 76]
+    notes = [q(i, 1, m) for i, m in enumerate(midis)]
+    score = build_score(notes, FOUR_FOUR, parse_key("C major"), ScoreSpec())
+    upper, _ = score.parts
+    assert [n.nameWithOctave for n in upper.recurse().notes][0] == "D-4"
+    summary = summarise_score(score, notes, FOUR_FOUR, parse_key("C major"))
+    assert summary["notes"][3]["name"] == "D-4"
+
+
 @pytest.mark.parametrize(
     ("midis", "clef"),
     [([67, 72, 76, 79], "treble"), ([40, 45, 48, 52], "bass"), ([40, 43, 47, 72, 76, 79, 81], "grand"),

@@ -37,6 +37,22 @@ def test_spelling_follows_the_key(key: str, midis: list[int], names: list[str]) 
     assert all(spell(m, k).midi == m for m in range(30, 100))
 
 
+
+@pytest.mark.parametrize(
+    ("key", "midi", "toward", "name"),
+    [
+        ("B- major", 61, 62, "C#4"), ("B- major", 61, 60, "D-4"), ("B- major", 61, None, "D-4"),
+        ("B- major", 61, 66, "D-4"),  # a leap away: the key's way
+        ("D minor", 61, 60, "C#4"),  # the raised seventh stays raised whichever way it goes
+        ("D minor", 68, 69, "G#4"), ("D minor", 68, 67, "A-4"),
+        ("D major", 60, 61, "C4"),  # C natural needs fewer accidentals than B#: direction does not matter
+        ("A mixolydian", 63, 64, "D#4"), ("A mixolydian", 63, 62, "E-4"), ("D dorian", 68, 69, "G#4"),
+        ("A mixolydian", 68, 67, "G#4"),  # the parallel major's own seventh, as the key spells it
+    ],
+)
+def test_a_chromatic_step_is_spelled_the_way_it_moves(key: str, midi: int, toward: int | None, name: str) -> None:
+    assert spell(midi, parse_key(key), toward).nameWithOctave == name
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("D major", "D major"), ("Bb minor", "B- minor"), ("f# min", "F# minor"), ("E-", "E- major"),
