@@ -495,11 +495,10 @@ def note_entries(notes: Sequence[QuantisedNote], rhythm: Rhythm, key: m21key.Key
     def seconds(position: Fraction) -> float:
         return round(float(rhythm.quarters_to_seconds(float(_restore(position, cut_at, removed_before)))), 4)
 
-    def name(midi: int, toward: int | None) -> str:  # spelling is music21 work: once per pitch and step
-        step = toward if toward is not None and 0 < abs(toward - midi) <= 2 else None
-        if (midi, step) not in names:
-            names[midi, step] = spell(midi, key, step).nameWithOctave
-        return names[midi, step]
+    def name(midi: int, toward: int | None) -> str:  # spelling is music21 work: once per pitch and next pitch
+        if (midi, toward) not in names:
+            names[midi, toward] = spell(midi, key, toward).nameWithOctave
+        return names[midi, toward]
 
     return [
         {
