@@ -334,41 +334,21 @@ def spell(midi: int, key: m21key.Key, toward: int | None = None) -> m21pitch.Pit
     (D, C#, D and C, C#, D rise through C#; E, E-flat, D falls through E-flat);
     otherwise ties go the key's way (A# in D major, G-flat in F major).
     """
-    tonic, mode = key.tonic.name, key.mode
-    name = _spellings(tonic, mode)[midi % 12]
+    names, by_direction = _spellings(key.tonic.name, key.mode)
+    name = names[midi % 12]
     if toward is not None and 0 < abs(toward - midi) <= 2:
-        name = _by_direction(tonic, mode).get(midi % 12, (name, name))[toward < midi]
+        name = by_direction.get(midi % 12, (name, name))[toward < midi]
     return _with_octave(m21pitch.Pitch(name), midi)
 
 
-@functools.lru_cache(maxsize=64)
-def _by_direction(tonic: str, mode: str) -> dict[int, tuple[str, str]]:
-    """For each chromatic pitch class whose two spellings need as many accidentals: (rising,
-    falling) names, the raised degree below and the lowered degree above."""
-    key = m21key.Key(tonic, mode)
-    if mode not in ("major", "minor"):  # spelled as in the parallel key outside the mode's own notes
-        own = {p.pitchClass for p in key.getPitches("C4", "B4")}
-        minor_third = (key.tonic.pitchClass + 3) % 12 in own
-        parallel = _by_direction(tonic, "minor" if minor_third else "major")
-        return {pc: names for pc, names in parallel.items() if pc not in own}
-    scale = key.getScale("minor" if mode == "minor" else "major").getPitches("C4", "B4")
-    by_class = {p.pitchClass for p in scale}
-    raised_minor = (key.pitchFromDegree(6).step, key.pitchFromDegree(7).step)
-    choices = {}
-    for pitch_class in set(range(12)) - by_class:
-        below = next((p for p in scale if (p.pitchClass + 1) % 12 == pitch_class), None)
-        above = next((p for p in scale if (p.pitchClass - 1) % 12 == pitch_class), None)
-        if below is None or above is None or (mode == "minor" and below.step in raised_minor):
-            continue
-        rising, falling = _altered(below, +1), _altered(above, -1)
-        if abs(_alter(rising)) == abs(_alter(falling)):
-            choices[pitch_class] = (rising.name, falling.name)
-    return choices
+Spellings = tuple[tuple[str, ...], dict[int, tuple[str, str]]]
 
 
 @functools.lru_cache(maxsize=64)
-def _spellings(tonic: str, mode: str) -> tuple[str, ...]:
-    """Pitch names for pitch classes 0..11 in a key (music21 scales are slow to build)."""
+def _spellings(tonic: str, mode: str) -> Spellings:
+    """Pitch names for pitch classes 0..11 in a key (music21 scales are slow to build), and for
+    each chromatic pitch class whose two spellings need as many accidentals, its (rising,
+    falling) names: the raised degree below and the lowered degree above."""
     key = m21key.Key(tonic, mode)
     if mode not in ("major", "minor"):
         # A mode's own notes as its signature spells them; the others as in the parallel
@@ -376,14 +356,16 @@ def _spellings(tonic: str, mode: str) -> tuple[str, ...]:
         relative = key.asKey("major")
         own = {p.pitchClass for p in relative.getScale("major").getPitches("C4", "B4")}
         minor_third = (key.tonic.pitchClass + 3) % 12 in own
-        signature, parallel = _spellings(relative.tonic.name, "major"), _spellings(tonic, "minor" if minor_third else "major")
-        return tuple(signature[pc] if pc in own else parallel[pc] for pc in range(12))
+        signature = _spellings(relative.tonic.name, "major")[0]
+        parallel, parallel_ties = _spellings(tonic, "minor" if minor_third else "major")
+        return (tuple(signature[pc] if pc in own else parallel[pc] for pc in range(12)),
+                {pc: pair for pc, pair in parallel_ties.items() if pc not in own})
     scale = key.getScale("minor" if mode == "minor" else "major").getPitches("C4", "B4")
     by_class = {p.pitchClass: p for p in scale}
     degrees = {p.step: p for p in scale}
     raised_minor = (key.pitchFromDegree(6).step, key.pitchFromDegree(7).step)
     prefer_raise = key.sharps >= 0
-    names = []
+    names, ties = [], {}
     for pitch_class in range(12):
         if pitch_class in by_class:
             names.append(by_class[pitch_class].name)
@@ -396,7 +378,9 @@ def _spellings(tonic: str, mode: str) -> tuple[str, ...]:
         candidates = [p for p in (_altered(below, +1) if below else None, _altered(above, -1) if above else None) if p]
         # Fewest accidentals first (C natural, not B sharp, in D major); ties follow the key's side.
         names.append(min(candidates, key=lambda p: (abs(_alter(p)), (_alter(p) < 0) == prefer_raise)).name)
-    return tuple(names)
+        if len(candidates) == 2 and abs(_alter(candidates[0])) == abs(_alter(candidates[1])):
+            ties[pitch_class] = (candidates[0].name, candidates[1].name)
+    return tuple(names), ties
 
 
 def _alter(p: m21pitch.Pitch) -> float:
