@@ -155,6 +155,35 @@ def test_short_note_a_fifth_away_stays_a_note() -> None:
     assert len(notes) == 2
 
 
+def _slur_down(natural_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frames of a slur down a tone, A#4 to G#4 (the real clarinet phrase at 2.6 s): the A#
+    droops 50 cents over 0.2 s, then slides down for 0.09 s, or first holds A natural for
+    ``natural_s`` (a chromatic passing note, played)."""
+    times = np.arange(0.0, 2.2, 0.0058)
+    midi = np.interp(times, [0.8, 1.0, 1.03, 1.03 + natural_s, 1.12 + natural_s],
+                     [70.0, 69.5, 69.0 if natural_s else 68.7, 69.0 if natural_s else 68.5, 68.0])
+    return times, 440.0 * 2 ** ((midi - 69) / 12)
+
+
+A_SHARP, A_NATURAL, G_SHARP = 440.0 * 2 ** (1 / 12), 440.0, 440.0 * 2 ** (-1 / 12)
+
+
+def test_a_slide_after_a_sagging_note_is_no_note_of_its_own() -> None:
+    # The note model measured the middle note's pitch on the slide alone (A natural) and a
+    # harmonic rise moved its start back over the droop: A#, A, G# where a clarinet slurred
+    # A# to G#.
+    times, f0 = _slur_down(0.0)
+    notes = clean_notes(times, f0, [(0.1, 0.8, A_SHARP), (0.8, 1.12, 432.0), (1.12, 2.0, G_SHARP)])
+    assert [hz for _, _, hz in notes] == [A_SHARP, G_SHARP], notes
+    assert notes[0][1] == pytest.approx(1.0, abs=0.03) and notes[1][0] == notes[0][1]
+
+
+def test_a_chromatic_passing_note_after_a_sag_stays() -> None:
+    times, f0 = _slur_down(0.2)
+    notes = clean_notes(times, f0, [(0.1, 0.8, A_SHARP), (0.8, 1.32, A_NATURAL), (1.32, 2.0, G_SHARP)])
+    assert [hz for _, _, hz in notes] == [A_SHARP, A_NATURAL, G_SHARP], notes
+
+
 def _held(midi: float, seconds: float) -> np.ndarray:
     return np.full(int(seconds * SR), 440.0 * 2 ** ((midi - 69) / 12))
 
