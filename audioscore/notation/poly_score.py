@@ -24,6 +24,7 @@ from music21 import note as m21note
 from music21 import tie as m21tie
 
 from audioscore.notation.hands import split_hands
+from audioscore.notation.note_values import tied_pieces
 from audioscore.notation.polyphony import PolyNote, voice_staff
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.score import (
@@ -139,7 +140,8 @@ def _fill(target: stream.Stream, pieces: list[tuple[Fraction, Fraction, list[tup
     position = start
     for offset, length, pitches, tie in sorted(pieces, key=lambda p: p[0]):
         rests(position, offset)
-        target.insert(float(offset - base), _element(pitches, length, tie, key))
+        for at, written, written_tie in tied_pieces(offset, length, rhythm, tie):
+            target.insert(float(at - base), _element(pitches, written, written_tie, key))
         position = offset + length
     rests(position, end)
 

@@ -21,7 +21,9 @@ from music21 import clef as m21clef
 from music21 import duration as m21duration
 from music21 import key as m21key
 from music21 import note as m21note
+from music21 import tie as m21tie
 
+from audioscore.notation.note_values import tied_pieces
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.tempo_marks import TEMPO_WORDS, TempoChange, tempo_changes
 from audioscore.notation.tonality import spell
@@ -285,11 +287,15 @@ def _part(
     position = Fraction(0)
     for n, toward in zip(notes, towards, strict=True):
         rests(position, n.start)
-        written = m21note.Note(spell(n.midi, key, toward), quarterLength=n.duration)
-        written.volume.velocity = n.velocity
+        spelled = spell(n.midi, key, toward)
+        for start, length, tie in tied_pieces(n.start, n.duration, rhythm):
+            written = m21note.Note(spelled, quarterLength=length)
+            written.volume.velocity = n.velocity
+            if tie is not None:
+                written.tie = m21tie.Tie(tie)
+            part.insert(float(start), written)
         if n.breath_after:
             written.articulations.append(articulations.BreathMark())
-        part.insert(float(n.start), written)
         position = n.start + n.duration
     rests(position, end)
     part.makeNotation(inPlace=True)

@@ -7,6 +7,7 @@ spreads, pedal, let-ring and a transcriber's noise) or are written here; no audi
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import humanised
@@ -14,8 +15,11 @@ import polyphonic
 import pytest
 from music21 import chord, clef, converter, stream
 
-from audioscore.notation.polyphony import is_polyphonic
-from audioscore.notation.rhythm import PerformedNote
+from audioscore.notation.poly_score import build_poly_score
+from audioscore.notation.polyphony import PolyNote, is_polyphonic
+from audioscore.notation.rhythm import Grid, PerformedNote, Rhythm
+from audioscore.notation.score import ScoreSpec
+from audioscore.notation.tonality import parse_key
 from audioscore.notation.transcription import TranscribeOptions, _notate
 
 
@@ -44,6 +48,18 @@ def test_notes_struck_together_are_one_chord_counted_once_for_tempo() -> None:
         assert len(members) == 3
         assert len({(n["start_quarters"], n["duration_quarters"]) for n in members}) == 1
     assert summary["polyphonic"] is True and summary["time_signature"] == "4/4"
+
+
+def test_a_syncopated_chord_is_tied_at_the_beats() -> None:
+    # A chord from the last sixteenth of beat 1 to the middle of beat 3: tied on beats 2 and 3,
+    # as the melody's notes are (test_score), not one double-dotted quarter chord.
+    four_four = Rhythm(beat_s=0.5, grid=Grid(compound=False), beats_per_bar=4, downbeat_s=0.0)
+    notes = [PolyNote(Fraction(0), Fraction(3, 4), 72)]
+    notes += [PolyNote(Fraction(3, 4), Fraction(7, 4), midi) for midi in (64, 67, 72)]
+    notes += [PolyNote(Fraction(5, 2), Fraction(3, 2), 71)]
+    score = build_poly_score(notes, four_four, parse_key("C major"), ScoreSpec(), "treble")
+    written = [(len(n.pitches), float(n.quarterLength), n.tie.type if n.tie else None) for n in score.recurse().notes]
+    assert written == [(1, 0.75, None), (3, 0.25, "start"), (3, 1.0, "continue"), (3, 0.5, "stop"), (1, 1.5, None)]
 
 
 def test_a_held_note_under_a_moving_line_is_a_second_voice() -> None:

@@ -34,6 +34,44 @@ def test_notes_over_bar_lines_are_tied_and_gaps_are_rests() -> None:
     assert [n.nameWithOctave for n in score.recurse().notes] == ["D4", "F#4", "A4", "A4", "B4", "D5"]
 
 
+def _written(score: music21.stream.Score) -> list[tuple[str, float, str | None]]:
+    return [(n.nameWithOctave, float(n.quarterLength), n.tie.type if n.tie else None) for n in score.recurse().notes]
+
+
+def test_a_note_is_tied_at_the_beats_a_reader_counts(tmp_path: Path) -> None:
+    # The real sax phrase's bar: an E-flat from the last sixteenth of beat 1 to the middle of
+    # beat 3 was one double-dotted quarter, hiding beats 2 and 3; then a D from the last
+    # sixteenth of beat 2 over the middle of the bar, tied on beat 3's last sixteenth.
+    notes = [q(0, 0.75, 74), q(0.75, 1.75, 75), q(2.5, 0.5, 71), q(3, 1, 72),
+             q(4, 0.75, 72), q(4.75, 0.25, 71), q(5, 0.75, 72), q(5.75, 1.25, 74), q(7, 1, 69)]
+    score = build_score(notes, FOUR_FOUR, parse_key("B- major"), ScoreSpec())
+    assert _written(score) == [
+        ("D5", 0.75, None), ("E-5", 0.25, "start"), ("E-5", 1.0, "continue"), ("E-5", 0.5, "stop"), ("B4", 0.5, None),
+        ("C5", 1.0, None), ("C5", 0.75, None), ("B4", 0.25, None), ("C5", 0.75, None), ("D5", 0.25, "start"),
+        ("D5", 1.0, "stop"), ("A4", 1.0, None)]
+    score.write("midi", fp=tmp_path / "s.mid")  # a tied note sounds once, for its whole length
+    played = [(n.pitch.midi, float(n.quarterLength)) for n in music21.converter.parse(tmp_path / "s.mid").recurse().notes]
+    assert played[1] == (75, 1.75) and played[-2] == (74, 1.25) and len(played) == len(notes)
+
+
+@pytest.mark.parametrize(("rhythm", "durations", "written"), [
+    (FOUR_FOUR, [0.5, 1, 0.5, 2], [0.5, 1, 0.5, 2]),      # eighth-quarter-eighth: the quarter over beat 2
+    (FOUR_FOUR, [1, 2, 1], [1, 2, 1]),                    # quarter-half-quarter: the half over the middle
+    (FOUR_FOUR, [1.5, 0.5, 2], [1.5, 0.5, 2]),            # a dotted quarter from the downbeat
+    (FOUR_FOUR, [0.5, 1.5, 2], [0.5, 1.5, 2]),            # eighth-dotted quarter, to the middle
+    (FOUR_FOUR, [1, 1.5, 1.5], [1, 1, 0.5, 1.5]),         # a dotted quarter over the middle, tied there
+    (FOUR_FOUR, [1.75, 0.25, 2], [1, 0.75, 0.25, 2]),     # a quarter tied to a dotted eighth, not 4..
+    (SIX_EIGHT, [0.5, 1, 1.5], [0.5, 1, 1.5]),            # 6/8's eighth-quarter within a beat
+    (SIX_EIGHT, [1, 1, 1], [1, 0.5, 0.5, 1]),             # a quarter over 6/8's second beat, tied at it
+])
+def test_syncopations_readers_know_stay_whole_and_others_are_tied_at_the_beat(
+        rhythm: Rhythm, durations: list[float], written: list[float]) -> None:
+    starts = [sum(durations[:k]) for k in range(len(durations))]
+    notes = [q(start, length, 60 + 2 * k) for k, (start, length) in enumerate(zip(starts, durations, strict=True))]
+    score = build_score(notes, rhythm, parse_key("C major"), ScoreSpec())
+    assert [length for _, length, _ in _written(score)] == written
+
+
 def test_six_eight_and_summary() -> None:
     notes = [q(0, 1.5, 64), q(1.5, 1, 67), q(2.5, 0.5, 69), q(3, 3, 71)]
     key = parse_key("E minor")
