@@ -181,6 +181,21 @@ def test_a_missing_secret_is_named(deployed, tmp_path, monkeypatch) -> None:
     assert status == 500 and body["error"] == "secret 'mongo-url' is not mounted"
 
 
+def test_an_empty_token_secret_refuses_rather_than_opens(deployed) -> None:
+    """A token secret mounted empty (kubectl takes one; faas-cli does not) is the deployment's
+    mistake: named, 500, never "no token required" for fetch-youtube nor 401 for the webhook."""
+    secrets = Path(os.environ["AUDIOSCORE_SECRETS_DIR"])
+    (secrets / "fetch-token").write_text("\n")
+    status, body = call(deployed["fetch"], body={"url": "https://evil.example/watch"}, token=None)
+    assert (status, body["error"]) == (500, "secret 'fetch-token' is empty")
+    (secrets / "webhook-token").write_text(" ")
+    status, body = call(deployed["extract"], body=b"", token=None)
+    assert (status, body["error"]) == (500, "secret 'webhook-token' is empty")
+    (secrets / "webhook-token").unlink()
+    status, body = call(deployed["transcribe"], body=b"", token=None)
+    assert (status, body["error"]) == (500, "secret 'webhook-token' is not mounted")
+
+
 def test_store_outage_is_503_so_the_queue_retries(deployed, monkeypatch, melody_wav, object_store) -> None:
     event = upload(object_store, "audio", "later.wav", melody_wav)
     monkeypatch.setenv("MINIO_ENDPOINT", "127.0.0.1:9")  # nothing listens there
