@@ -148,6 +148,9 @@ def test_bad_audio_is_400_and_recorded(deployed, object_store, records, tmp_path
 def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
     assert call(deployed["extract"], body=minio_event("audio", "../../etc/passwd.wav", "e", 1))[0] == 400
     assert call(deployed["extract"], body=b"{not json")[0] == 400
+    # Half a surrogate pair decodes to a str that no hash, database or tool argument can encode.
+    lone = minio_event("audio", "a.wav", "e", 1).replace(b'"eTag": "e"', b'"eTag": "\\ud800"')
+    assert call(deployed["extract"], body=lone)[0] == 400
     assert call(deployed["fetch"], method="GET", query={"id": "../x"}, token=None)[0] == 400
     assert call(deployed["fetch"], method="GET", query={"id": "0" * 24}, token=None)[0] == 404
 
@@ -234,6 +237,16 @@ def test_fetch_stores_audio_that_the_chain_picks_up(deployed, object_store, reco
     record = records.get(body["recording_id"])
     assert record["source"]["kind"] == "url" and record["source"]["title"] == "Ünïcode & more"
     assert record["stages"]["fetched"]["status"] == "done" and record["stages"]["features"]["status"] == "done"
+
+
+def test_fetch_refuses_a_title_that_is_not_unicode(deployed, object_store, media_server, monkeypatch) -> None:
+    """Half a surrogate pair decodes to a str that ffmpeg's arguments and the database cannot encode."""
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    body = b'{"url": "%s/song.mp3", "title": "\\ud800"}' % media_server.encode()
+    status, answer = call(deployed["fetch"], body=body, token=None)
+    assert status == 400 and "lone surrogate" in answer["error"]
+    assert keys(object_store, "audio") == set()
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/",
