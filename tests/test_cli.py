@@ -236,6 +236,21 @@ def test_bad_notation_flags_are_one_line_and_exit_2(
     one_line_error(result, fragment)
 
 
+def test_a_file_name_that_is_not_utf8_still_gives_every_file(
+        two_note_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Latin-1 name (its byte decodes to a lone surrogate) with a control character: the title
+    keeps the rest, MusicXML stays well-formed, the page is written."""
+    import xml.etree.ElementTree as ET
+
+    audio = Path(os.fsdecode(bytes(tmp_path) + b"/chanson \xe9t\xe9\x01.wav"))
+    audio.write_bytes(two_note_wav.read_bytes())
+    result = run_main(capsys, "transcribe", str(audio), "-o", str(tmp_path / "out"), "--no-plot")
+    assert result.returncode == 0, result.stderr
+    titles = {e.text for e in ET.parse(tmp_path / "out" / "score.musicxml").iter() if e.tag in ("work-title", "movement-title")}
+    assert titles == {"chanson t"}
+    assert "chanson" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
 def test_unusual_key_spellings_are_accepted_or_respelled() -> None:
     from audioscore.notation.tonality import parse_key
 

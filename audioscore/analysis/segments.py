@@ -44,6 +44,7 @@ from audioscore.analysis.pitch import (
     plugin_frame_sizes,
 )
 from audioscore.analysis.polyphonic import PolyNote, PolyStream
+from audioscore.errors import InputError
 
 __all__ = ["SegmentPlan", "SegmentResult", "analyse_segment", "merge_segments", "plan_segments"]
 
@@ -152,7 +153,8 @@ def analyse_segment(
     (its notes, like the plugin's, are those starting in the segment's core).
 
     Raises:
-        As ``audio.AudioStream``; ProcessingError: the plugin is missing.
+        As ``audio.AudioStream``; ProcessingError: the plugin is missing; InputError: the audio
+        ends before the segment's core starts (the container overstates its duration).
     """
     if not 0 <= index < plan.count:
         raise ValueError(f"segment {index} of {plan.count}")
@@ -181,6 +183,11 @@ def analyse_segment(
             position = chunk_end
         core_end = position if end is None else min(end, position)
         n_samples = max(0, core_end - start)
+        if n_samples == 0:
+            # The plan followed the container's stated duration, which the audio falls short of
+            # by more than half a segment: the file's fault, and no retry will change it.
+            raise InputError(f"{stream.name} has no audio from {start / rate:.1f} s on, though it states "
+                             f"{stream.info.duration_s:.1f} s")
         pitch = tracker.finish()
         step = tracker.step
         first = (start - decode_start) // step

@@ -386,7 +386,7 @@ def _printable(text: str) -> str:
     return repr(text) if not text.isprintable() or " " in text else text
 
 
-_VIDEO_ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}\Z")
 _YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com", "youtu.be")
 
 
@@ -405,9 +405,21 @@ def youtube_video_id(url: str) -> str | None:
     if host.endswith("youtu.be"):
         candidate = segments[0] if segments else ""
     elif segments[:1] == ["watch"]:
-        candidate = (urllib.parse.parse_qs(parts.query).get("v") or [""])[0]
+        candidate = _query_video_id(parts.query)
     elif len(segments) >= 2 and segments[0] in ("shorts", "embed", "live", "v"):
         candidate = segments[1]
     else:
         return None
     return candidate if _VIDEO_ID_RE.match(candidate) else None
+
+
+def _query_video_id(query: str) -> str:
+    """A watch URL's one ``v`` parameter as sent, or "" when yt-dlp may read another video than we
+    would (and a stored video would answer for the one it downloads): several ``v`` (fields split
+    at ``&`` and ``;``, as yt-dlp splits them) or a percent-encoded name."""
+    values = []
+    for field in re.split(r"[&;]", query):
+        name, _, value = field.partition("=")
+        if urllib.parse.unquote_plus(name) == "v":
+            values.append(value if name == "v" else "")
+    return values[0] if len(values) == 1 else ""

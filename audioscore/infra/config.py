@@ -48,6 +48,7 @@ __all__ = [
     "env_text",
     "fetch_policy",
     "read_secret",
+    "read_token",
     "settings",
     "store_config",
 ]
@@ -147,6 +148,19 @@ def read_secret(name: str, directory: Path | None = None) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"secret {name} is unreadable: {type(error).__name__}") from None
+
+
+def read_token(name: str) -> str | None:
+    """A bearer-token secret (``read_secret``), or None when it is not mounted.
+
+    Raises:
+        ConfigError: it is mounted but empty or only white space: taken as "no token", an optional
+            token would let everyone in, and a required one would refuse everyone as if wrong.
+    """
+    token = read_secret(name)
+    if token == "":
+        raise ConfigError(f"secret {name!r} is empty")
+    return token
 
 
 def audio_limits(env: Env | None = None) -> Limits:

@@ -134,20 +134,27 @@ def parse_event(
 
 
 def load_json(text: str | bytes, what: str) -> Any:
-    """``json.loads`` whose every failure is the input's fault.
+    r"""``json.loads`` whose every failure is the input's fault.
 
     Raises:
         InputError: not JSON, or nested too deeply for the parser (it recurses per level,
-            so a body of ``[[[[...`` exhausts the stack rather than being malformed).
+            so a body of ``[[[[...`` exhausts the stack rather than being malformed), or a
+            string escapes half a surrogate pair (``"\ud800"``), which no UTF-8 text holds.
     """
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        # A lone surrogate passes every check on a str and fails where it is encoded: a hash,
+        # a tool's argument, the database.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} is not JSON: {exc.msg} at char {exc.pos}") from None
+    except UnicodeEncodeError:
+        raise InputError(f"{what} has a lone surrogate escape (\\ud800-\\udfff): not Unicode text") from None
     except ValueError as exc:  # bytes that are not UTF-8 (or another JSON text encoding)
         raise InputError(f"{what} is not JSON: {exc}") from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply") from None
+    return value
 
 
 def object_created(bucket: str, key: str, *, etag: str, size: int, content_type: str = "",

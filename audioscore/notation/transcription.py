@@ -50,6 +50,9 @@ MIN_NOTES = 1
 FEW_NOTES = 3  # below this, tempo and meter cannot be estimated: defaults, said in the summary
 LILYPOND_TIMEOUT_S = 120.0
 POLYPHONIC_INSTRUMENTS = frozenset({"piano", "guitar"})  # always chords, voices and their staves
+# What MusicXML (XML 1.0) and UTF-8 cannot hold: control characters, half surrogate pairs (a file
+# name that is not UTF-8 decodes to them), U+FFFE and U+FFFF.
+_UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]+")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class TranscribeOptions:
     # "piano" (grand staff), "guitar" (treble_8 staff), another name (a melody's staff),
     # or None: polyphonic notes get staves from their range, a melody today's staff.
     instrument: str | None = None
+
+    def __post_init__(self) -> None:
+        # Titles come from file names, object metadata and requests: spaces for what the files cannot hold.
+        for name in ("title", "composer"):
+            object.__setattr__(self, name, " ".join(_UNWRITABLE.sub(" ", getattr(self, name)).split()))
 
 
 @dataclass(frozen=True)

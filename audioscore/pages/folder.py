@@ -135,5 +135,6 @@ def write_index(out_dir: str | os.PathLike[str], *, audio: Path | None = None, t
         page.title = title
     generated = f"generated {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
     path = out / INDEX_NAME
-    write_atomic(path, render_page(page, file_page=True, generated=generated).html.encode("utf-8"))
+    # "replace": a file name that is not UTF-8 (its bytes decoded to lone surrogates) shows as "?".
+    write_atomic(path, render_page(page, file_page=True, generated=generated).html.encode("utf-8", "replace"))
     return path

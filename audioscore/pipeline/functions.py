@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from audioscore.errors import ConfigError, InputError
-from audioscore.infra.config import Settings, read_secret, settings, store_config
+from audioscore.infra.config import Settings, read_secret, read_token, settings, store_config
 from audioscore.infra.events import ObjectEvent, load_json, parse_event
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response, authorised, json_response, respond
@@ -49,7 +49,7 @@ class _Function:
             records = connect_records(mongo_url, config.mongo_database)
 
             def invoke(function: str, body: dict[str, Any]) -> None:
-                invoke_async(config.gateway_url, function, body, token=read_secret(WEBHOOK_TOKEN_SECRET))
+                invoke_async(config.gateway_url, function, body, token=read_token(WEBHOOK_TOKEN_SECRET))
 
             self._services = Services(store, records, config, invoke)
         return self._services
@@ -82,7 +82,10 @@ class EventFunction(_Function):
     def _handle(self, event: Any) -> Response:
         if event.method == "GET":
             return self.status(event)
-        if not authorised(event.headers, read_secret(WEBHOOK_TOKEN_SECRET)):
+        token = read_token(WEBHOOK_TOKEN_SECRET)
+        if token is None:  # the deployment's mistake: a 401 would blame every caller's token
+            raise ConfigError(f"secret {WEBHOOK_TOKEN_SECRET!r} is not mounted")
+        if not authorised(event.headers, token):
             return json_response(401, {"error": "missing or wrong bearer token"})
         if not event.body.strip():  # MinIO's connectivity probe
             return json_response(200, {"status": "ignored", "reason": "empty body"})
@@ -111,8 +114,8 @@ class FetchFunction(_Function):
     def _handle(self, event: Any) -> Response:
         if event.method == "GET":
             return self.status(event)
-        token = read_secret(FETCH_TOKEN_SECRET)
-        if token and not authorised(event.headers, token):  # optional: set the secret to require a token
+        token = read_token(FETCH_TOKEN_SECRET)
+        if token is not None and not authorised(event.headers, token):  # optional: mount it to require a token
             return json_response(401, {"error": "missing or wrong bearer token"})
         request = load_json(event.body or b"{}", 'the body (JSON: {"url": "..."})')
         if not isinstance(request, dict):
@@ -151,8 +154,8 @@ class RedriveFunction(_Function):
     def _handle(self, event: Any) -> Response:
         if event.method != "POST":
             return json_response(405, {"error": "POST runs a re-drive"})
-        token = read_secret(WEBHOOK_TOKEN_SECRET)
-        if not token:  # the functions it invokes need it
+        token = read_token(WEBHOOK_TOKEN_SECRET)
+        if token is None:  # the functions it invokes need it
             raise ConfigError(f"secret {WEBHOOK_TOKEN_SECRET!r} is not mounted")
         signed = any(name.lower() == "authorization" for name, _ in event.headers.items())
         if signed and not authorised(event.headers, token):

@@ -29,7 +29,7 @@ from typing import Any
 
 from audioscore.download.urls import is_youtube_video_id, validate_url, youtube_video_id
 from audioscore.errors import InputError
-from audioscore.infra.config import read_secret
+from audioscore.infra.config import read_token
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response
 from audioscore.infra.names import FETCH_TOKEN_SECRET, FETCH_YOUTUBE
@@ -229,7 +229,7 @@ def _forms(services: Services) -> Forms:
         content_type_prefix="audio/", redirect=redirect, expires_s=UPLOAD_EXPIRES_S)
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=UPLOAD_EXPIRES_S)).strftime("%H:%M UTC")
     upload = UploadForm(url=url, fields=fields, max_mb=settings.max_object_bytes // 1024**2, expires=expires)
-    return Forms(fetch_action="?", token_required=bool(read_secret(FETCH_TOKEN_SECRET)), upload=upload)
+    return Forms(fetch_action="?", token_required=read_token(FETCH_TOKEN_SECRET) is not None, upload=upload)
 
 
 # ----------------------------------------------------------------------------- POST
@@ -242,9 +242,9 @@ def form_post(body: bytes, services: Services) -> Response:
     except (UnicodeDecodeError, ValueError):
         return _message(400, "Bad form", "The form's body is not a URL-encoded form.")
     url = (form.get("url") or [""])[0].strip()
-    token = read_secret(FETCH_TOKEN_SECRET)
+    token = read_token(FETCH_TOKEN_SECRET)
     supplied = (form.get("token") or [""])[0].strip()
-    if token and not hmac.compare_digest(supplied.encode(), token.encode()):
+    if token is not None and not hmac.compare_digest(supplied.encode(), token.encode()):
         return _message(401, "Wrong token", "The access token is missing or wrong; ask whoever runs this "
                         "cluster for it.")
     if not url:

@@ -22,6 +22,7 @@ from audioscore.download.urls import (
     MAX_URL_LENGTH,
     FetchPolicy,
     validate_url,
+    youtube_video_id,
 )
 from audioscore.download.ytdlp import FetchedAudio, fetch_audio
 from audioscore.errors import InputError, LimitExceeded, TransientError
@@ -189,6 +190,24 @@ def test_validate_url_compares_punycode(monkeypatch: pytest.MonkeyPatch) -> None
 def test_validate_url_unresolvable_host_is_an_input_error() -> None:
     with pytest.raises(InputError, match="host www.youtube.com does not resolve"):
         validate_url("https://www.youtube.com/watch?v=abc")
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("x=1;v=BBBBBBBBBBB&v=AAAAAAAAAAA", None),  # yt-dlp splits at ";" too: it reads B
+    ("%76=BBBBBBBBBBB&v=AAAAAAAAAAA", None),  # a name decoded to "v": yt-dlp reads A
+    ("v=AAAAAAAAAAA%0A", None),  # a newline decoded after the id
+    ("v=AAAAAAAAAAA&v=BBBBBBBBBBB", None),
+    ("x=1;v=BBBBBBBBBBB", "BBBBBBBBBBB"),
+    ("x=v=BBBBBBBBBBB&v=AAAAAAAAAAA", "AAAAAAAAAAA"),
+])
+def test_youtube_video_id_is_the_one_yt_dlp_downloads_or_none(query: str, expected: str | None) -> None:
+    """The id decides which stored video answers a fetch at once: it must never name another
+    video than the one yt-dlp would download (None: no shortcut, yt-dlp's id names the object)."""
+    from yt_dlp.extractor.youtube import YoutubeIE
+
+    url = f"https://www.youtube.com/watch?{query}"
+    assert youtube_video_id(url) == expected
+    assert expected in (None, YoutubeIE._match_id(url))
 
 
 # --- FetchPolicy -------------------------------------------------------------------------

@@ -126,6 +126,33 @@ def test_a_recording_that_hides_its_duration_is_fanned_out(
     assert record["fanout"]["source"]["duration_s"] == pytest.approx(DURATION_S, abs=0.1)
 
 
+def test_a_recording_shorter_than_its_container_states_fails_as_bad_input(
+        services: Services, tmp_path: Path) -> None:
+    """A FLAC header stating 60 s over 5 s of audio: segments past the end are the file's fault
+    (not retryable, the reason recorded), not an internal error re-driven again and again."""
+    from audioscore.errors import InputError
+
+    liar = tmp_path / "liar.flac"
+    sf.write(liar, corpus.random_melody(5.0, seed=3, sr=SR), SR, format="FLAC", subtype="PCM_16")
+    data = bytearray(liar.read_bytes())
+    # STREAMINFO's 36-bit sample count ends the 8 bytes at offset 18; a zero MD5 means "unknown".
+    fields = int.from_bytes(data[18:26], "big")
+    data[18:26] = (fields >> 36 << 36 | int(DURATION_S * SR)).to_bytes(8, "big")
+    data[26:42] = bytes(16)
+    liar.write_bytes(bytes(data))
+    etag = services.store.upload_file("audio", "liar.flac", liar, content_type="audio/flac")
+    event = ObjectEvent(event_name="s3:ObjectCreated:Put", bucket="audio", key="liar.flac", etag=etag,
+                        size=liar.stat().st_size, content_type="audio/flac", user_metadata={})
+    assert fanout.extract_features_stage(event, services)["segments"] == 5
+    bodies = segment_bodies(services)
+    assert fanout.segment_stage(bodies[0], services)["status"] == "done"
+    with pytest.raises(InputError, match=r"'liar\.flac' has no audio from 11\.9 s on, though it states 60\.0 s"):
+        fanout.segment_stage(bodies[1], services)
+    stage = services.records.get(recording_id_for_object("audio", "liar.flac", etag))["stages"]["features"]
+    assert stage["status"] == "failed" and stage["retryable"] is False
+    assert stage["error"].startswith("segment 1 failed after 1 attempt(s): 'liar.flac' has no audio")
+
+
 def test_a_segment_that_fails_once_is_retried(
         services: Services, uploaded: ObjectEvent, monkeypatch: pytest.MonkeyPatch) -> None:
     fanout.extract_features_stage(uploaded, services)

@@ -148,6 +148,9 @@ def test_bad_audio_is_400_and_recorded(deployed, object_store, records, tmp_path
 def test_hostile_key_and_malformed_json_are_400(deployed) -> None:
     assert call(deployed["extract"], body=minio_event("audio", "../../etc/passwd.wav", "e", 1))[0] == 400
     assert call(deployed["extract"], body=b"{not json")[0] == 400
+    # Half a surrogate pair decodes to a str that no hash, database or tool argument can encode.
+    lone = minio_event("audio", "a.wav", "e", 1).replace(b'"eTag": "e"', b'"eTag": "\\ud800"')
+    assert call(deployed["extract"], body=lone)[0] == 400
     assert call(deployed["fetch"], method="GET", query={"id": "../x"}, token=None)[0] == 400
     assert call(deployed["fetch"], method="GET", query={"id": "0" * 24}, token=None)[0] == 404
 
@@ -179,6 +182,21 @@ def test_a_missing_secret_is_named(deployed, tmp_path, monkeypatch) -> None:
     settings_cache.cache_clear()  # the next services() reads the environment again
     status, body = call(deployed["transcribe"], body=minio_event("features", "0" * 24 + "/features.json", "e", 1))
     assert status == 500 and body["error"] == "secret 'mongo-url' is not mounted"
+
+
+def test_an_empty_token_secret_refuses_rather_than_opens(deployed) -> None:
+    """A token secret mounted empty (kubectl takes one; faas-cli does not) is the deployment's
+    mistake: named, 500, never "no token required" for fetch-youtube nor 401 for the webhook."""
+    secrets = Path(os.environ["AUDIOSCORE_SECRETS_DIR"])
+    (secrets / "fetch-token").write_text("\n")
+    status, body = call(deployed["fetch"], body={"url": "https://evil.example/watch"}, token=None)
+    assert (status, body["error"]) == (500, "secret 'fetch-token' is empty")
+    (secrets / "webhook-token").write_text(" ")
+    status, body = call(deployed["extract"], body=b"", token=None)
+    assert (status, body["error"]) == (500, "secret 'webhook-token' is empty")
+    (secrets / "webhook-token").unlink()
+    status, body = call(deployed["transcribe"], body=b"", token=None)
+    assert (status, body["error"]) == (500, "secret 'webhook-token' is not mounted")
 
 
 def test_store_outage_is_503_so_the_queue_retries(deployed, monkeypatch, melody_wav, object_store) -> None:
@@ -219,6 +237,16 @@ def test_fetch_stores_audio_that_the_chain_picks_up(deployed, object_store, reco
     record = records.get(body["recording_id"])
     assert record["source"]["kind"] == "url" and record["source"]["title"] == "Ünïcode & more"
     assert record["stages"]["fetched"]["status"] == "done" and record["stages"]["features"]["status"] == "done"
+
+
+def test_fetch_refuses_a_title_that_is_not_unicode(deployed, object_store, media_server, monkeypatch) -> None:
+    """Half a surrogate pair decodes to a str that ffmpeg's arguments and the database cannot encode."""
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    body = b'{"url": "%s/song.mp3", "title": "\\ud800"}' % media_server.encode()
+    status, answer = call(deployed["fetch"], body=body, token=None)
+    assert status == 400 and "lone surrogate" in answer["error"]
+    assert keys(object_store, "audio") == set()
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/",
