@@ -71,8 +71,10 @@ STEP_HELD_S = 0.1
 # for STEP_HELD_S or more, and holds its own for less than a scoop's length, between two
 # touching notes, is that note's tail and a slide into the next one. On the real clarinet
 # phrase: 0.21 s of tail, 0.09 s of slide; a fast run's notes start on their own pitch
-# within a frame or two.
+# within a frame or two. The tail sags toward the slide by SAG_MIN_CENTS or more (its
+# median): a sung passing note whose glide leaves the previous pitch late holds that pitch.
 TAIL_CENTS = 60.0
+SAG_MIN_CENTS = 20.0
 # Notes this close (seconds) count as touching.
 TOUCH_S = 0.03
 # A fall off a note ends in at least this much silence.
@@ -222,8 +224,9 @@ def _give_back_tails(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) 
         leaves = int(np.argmin(on_before))  # the first frame off the note before's pitch
         split = float(times[window][leaves])
         tail_s, slide_s = split - note[0], note[1] - split
+        sag = float(np.median(1200.0 * np.log2(hz[:max(1, leaves)] / before[2]))) * np.sign(note[2] - before[2])
         if (own_s >= SCOOP_MAX_S or not on_before[0] or on_before.all() or slide_s > SCOOP_MAX_S
-                or tail_s < max(STEP_HELD_S, slide_s)):
+                or tail_s < max(STEP_HELD_S, slide_s) or sag < SAG_MIN_CENTS):
             i += 1
             continue
         out[i - 1:i + 2] = [(before[0], split, before[2]), (split, after[1], after[2])]

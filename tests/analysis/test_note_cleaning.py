@@ -178,6 +178,17 @@ def test_a_slide_after_a_sagging_note_is_no_note_of_its_own() -> None:
     assert notes[0][1] == pytest.approx(1.0, abs=0.03) and notes[1][0] == notes[0][1]
 
 
+def test_a_passing_note_sung_late_from_a_held_pitch_stays() -> None:
+    # A siciliano's A, G#, F# sung legato (a re-performed take): the voice holds A 0.14 s into the
+    # G#, then glides through it to F#. No sag: the G# was sung, late.
+    times = np.arange(0.0, 2.2, 0.0058)
+    midi = np.interp(times, [0.8, 0.94, 1.1], [69.0, 69.0, 66.0])
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    g_sharp = 440.0 * 2 ** (-0.72 / 12)
+    notes = clean_notes(times, f0, [(0.1, 0.8, A_NATURAL), (0.8, 1.0, g_sharp), (1.0, 2.0, 440.0 * 2 ** (-3 / 12))])
+    assert len(notes) == 3 and notes[1][2] == g_sharp, notes
+
+
 def test_a_chromatic_passing_note_after_a_sag_stays() -> None:
     times, f0 = _slur_down(0.2)
     notes = clean_notes(times, f0, [(0.1, 0.8, A_SHARP), (0.8, 1.32, A_NATURAL), (1.32, 2.0, G_SHARP)])

@@ -19,7 +19,7 @@ import soundfile as sf
 from gateway_harness import running_chain
 
 from audioscore.analysis.features import extract_file
-from audioscore.errors import ProcessingError, TransientError
+from audioscore.errors import InputError, ProcessingError, TransientError
 from audioscore.infra.config import Settings
 from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import RecordStore, recording_id_for_object
@@ -130,8 +130,6 @@ def test_a_recording_shorter_than_its_container_states_fails_as_bad_input(
         services: Services, tmp_path: Path) -> None:
     """A FLAC header stating 60 s over 5 s of audio: segments past the end are the file's fault
     (not retryable, the reason recorded), not an internal error re-driven again and again."""
-    from audioscore.errors import InputError
-
     liar = tmp_path / "liar.flac"
     sf.write(liar, corpus.random_melody(5.0, seed=3, sr=SR), SR, format="FLAC", subtype="PCM_16")
     data = bytearray(liar.read_bytes())
