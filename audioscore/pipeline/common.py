@@ -26,10 +26,21 @@ from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import RecordStore
 from audioscore.infra.storage import ObjectInfo, ObjectStore, stale_reason
 
-__all__ = ["AUDIO_SUFFIXES", "FEATURES_NAME", "RECORDING_ID", "Services", "current_object", "describe_failure",
+__all__ = ["AUDIO_SUFFIXES", "CONTAINER_SUFFIXES", "FEATURES_NAME", "RECORDING_ID", "Services", "current_object", "describe_failure",
            "stage_failures", "status_view", "workdir"]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mkv", ".mov")
+# The names files of each accepted container (audioscore.analysis.audio.ACCEPTED_CONTAINERS) go
+# by: uploads are picked from the audio bucket by name, so a name missing here is an upload
+# silently ignored (an .aiff from a browser was), though its content would be read.
+CONTAINER_SUFFIXES = {
+    "wav": (".wav", ".wave"), "w64": (".w64",), "aiff": (".aiff", ".aif", ".aifc"), "caf": (".caf",),
+    "au": (".au", ".snd"), "flac": (".flac",), "wv": (".wv",), "ape": (".ape",), "mp3": (".mp3",),
+    "aac": (".aac", ".adts"), "ac3": (".ac3",), "eac3": (".eac3", ".ec3"), "amr": (".amr",),
+    "ogg": (".ogg", ".oga", ".opus", ".spx"), "mov": (".mov", ".mp4", ".m4a", ".m4b", ".m4v", ".3gp", ".3g2"),
+    "matroska": (".mkv", ".mka", ".webm"), "avi": (".avi",), "asf": (".wma", ".wmv", ".asf"), "flv": (".flv",),
+    "mpeg": (".mpg", ".mpeg"), "mpegts": (".ts", ".mts", ".m2ts"),
+}
+AUDIO_SUFFIXES = tuple(suffix for suffixes in CONTAINER_SUFFIXES.values() for suffix in suffixes)
 FEATURES_NAME = "features.json"
 RECORDING_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -27,9 +27,11 @@ from functions_harness import (
     write_secrets,
 )
 
+from audioscore.analysis.audio import ACCEPTED_CONTAINERS
 from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.records import RecordStore, connect, recording_id_for_object
 from audioscore.pipeline import functions
+from audioscore.pipeline.common import CONTAINER_SUFFIXES
 
 FUNCTIONS = (functions.fetch_youtube, functions.extract_features, functions.transcribe)
 BACKENDS = ["mongomock"] + (["mongodb"] if os.environ.get("MONGO_URL") else [])
@@ -124,6 +126,17 @@ def test_upload_to_score_and_replays(deployed, object_store, records, melody_wav
     assert status == 200 and view["stages"]["score"]["status"] == "done"
     with urllib.request.urlopen(view["links"]["score"]["score_pdf"], timeout=10) as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+
+def test_an_upload_in_any_accepted_container_is_analysed_whatever_its_name_ends_with(
+        deployed, object_store, records, melody_wav, tmp_path) -> None:
+    # An .aiff (as macOS and editors save it) was ignored: extract-features picked uploads by a
+    # list of names narrower than the containers it reads, and the user waited for nothing.
+    aiff = tmp_path / "take.aiff"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(melody_wav), str(aiff)], check=True)
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "Take 2.AIFF", aiff))
+    assert status == 200 and "results" in body and body["results"][0]["status"] == "done", body
+    assert set(CONTAINER_SUFFIXES) == set(ACCEPTED_CONTAINERS)  # a name for every container read
 
 
 def test_events_for_other_objects_are_acknowledged_and_ignored(deployed, object_store, melody_wav) -> None:
