@@ -8,6 +8,7 @@ MIDI note numbers.
 from __future__ import annotations
 
 import bisect
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -289,7 +290,7 @@ def _part(
         rests(position, n.start)
         spelled = spell(n.midi, key, toward)
         for start, length, tie in tied_pieces(n.start, n.duration, rhythm):
-            written = m21note.Note(spelled, quarterLength=length)
+            written = m21note.Note(copy.deepcopy(spelled), quarterLength=length)  # accidentals are shown per note
             written.volume.velocity = n.velocity
             if tie is not None:
                 written.tie = m21tie.Tie(tie)

@@ -54,6 +54,16 @@ def test_a_note_is_tied_at_the_beats_a_reader_counts(tmp_path: Path) -> None:
     assert played[1] == (75, 1.75) and played[-2] == (74, 1.25) and len(played) == len(notes)
 
 
+def test_a_chromatic_note_tied_over_beats_shows_its_accidental_once(tmp_path: Path) -> None:
+    # C# from the last sixteenth of beat 1 to the middle of beat 3 (three tied pieces), and
+    # again in the next bar: a sharp on its first piece and on the next bar's, none between.
+    notes = [q(0, 0.75, 60), q(0.75, 1.75, 61), q(2.5, 1.5, 62), q(4, 4, 61)]
+    score = build_score(notes, FOUR_FOUR, parse_key("C major"), ScoreSpec())
+    score.write("musicxml", fp=tmp_path / "s.musicxml")
+    accidentals = [a.text for a in ElementTree.parse(tmp_path / "s.musicxml").iter("accidental")]
+    assert accidentals == ["sharp", "sharp"]
+
+
 @pytest.mark.parametrize(("rhythm", "durations", "written"), [
     (FOUR_FOUR, [0.5, 1, 0.5, 2], [0.5, 1, 0.5, 2]),      # eighth-quarter-eighth: the quarter over beat 2
     (FOUR_FOUR, [1, 2, 1], [1, 2, 1]),                    # quarter-half-quarter: the half over the middle
