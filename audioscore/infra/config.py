@@ -49,6 +49,7 @@ __all__ = [
     "fetch_policy",
     "read_secret",
     "read_token",
+    "required_token",
     "settings",
     "store_config",
 ]
@@ -160,6 +161,18 @@ def read_token(name: str) -> str | None:
     token = read_secret(name)
     if token == "":
         raise ConfigError(f"secret {name!r} is empty")
+    return token
+
+
+def required_token(name: str) -> str:
+    """A bearer-token secret that must be mounted (``read_token``).
+
+    Raises:
+        ConfigError: it is not mounted, or it is empty.
+    """
+    token = read_token(name)
+    if token is None:
+        raise ConfigError(f"secret {name!r} is not mounted")
     return token
 
 

@@ -23,7 +23,7 @@ from fractions import Fraction
 
 from audioscore.notation.rhythm import Rhythm
 
-__all__ = ["tied_pieces", "written_lengths"]
+__all__ = ["tie_type", "tied_pieces", "written_lengths"]
 
 
 def written_lengths(start: Fraction, length: Fraction, rhythm: Rhythm) -> list[Fraction]:
@@ -50,9 +50,14 @@ def tied_pieces(start: Fraction, length: Fraction, rhythm: Rhythm, tie: str | No
     pieces = []
     for k, piece in enumerate(lengths):
         before, after = k > 0 or tied_before, k + 1 < len(lengths) or tied_after
-        pieces.append((start, piece, "continue" if before and after else "stop" if before else "start" if after else None))
+        pieces.append((start, piece, tie_type(before, after)))
         start += piece
     return pieces
+
+
+def tie_type(before: bool, after: bool) -> str | None:
+    """music21's tie type of a piece of a note tied to a piece ``before`` it and/or ``after`` it."""
+    return "continue" if before and after else "stop" if before else "start" if after else None
 
 
 def _first_piece_end(at: Fraction, end: Fraction, rhythm: Rhythm) -> Fraction:

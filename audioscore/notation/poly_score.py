@@ -24,7 +24,7 @@ from music21 import note as m21note
 from music21 import tie as m21tie
 
 from audioscore.notation.hands import split_hands
-from audioscore.notation.note_values import tied_pieces
+from audioscore.notation.note_values import tie_type, tied_pieces
 from audioscore.notation.polyphony import PolyNote, voice_staff
 from audioscore.notation.rhythm import QuantisedNote, Rhythm
 from audioscore.notation.score import (
@@ -154,9 +154,7 @@ def _pieces(notes: Sequence[PolyNote], start: Fraction, end: Fraction
         a, b = max(n.start, start), min(n.end, end)
         if a >= b:
             continue
-        before, after = n.start < start, n.end > end
-        tie = "continue" if before and after else "stop" if before else "start" if after else None
-        grouped.setdefault((n.voice, a, b - a, tie), []).append((n.midi, n.velocity))
+        grouped.setdefault((n.voice, a, b - a, tie_type(n.start < start, n.end > end)), []).append((n.midi, n.velocity))
     voices: dict[int, list[tuple[Fraction, Fraction, list[tuple[int, int]], str | None]]] = {}
     for (voice, a, length, tie), pitches in grouped.items():
         voices.setdefault(voice, []).append((a, length, pitches, tie))
