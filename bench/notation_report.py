@@ -24,7 +24,10 @@ the notes, as the transcribe function does on a ``features.json``. Per piece and
   breath follows, of all marks written and of all breaths;
 * tempo within 4 % of the written mark (exact doubles and halves counted separately; and
   of the performance's own median beat, which drift moves by up to ~5 %), meter right, key
-  right (same tonic and mode), measures within one.
+  right (same tonic and mode), measures within one;
+* ``mv2h`` (McLeod & Steedman 2018, ``bench/mv2h_score.py``): the published joint measure of
+  a transcription's pitches, voices, meter, note values and key, from 0 to 1; its meter part
+  gives credit in part where the bars are wrong but the beats right (2/4 read as 4/4).
 
 Corpora, each with these totals: ``exact`` (the score corpus's melodies as written, exact
 MIDI timing, no audio: notation must return them unchanged), ``humanised`` (the
@@ -78,6 +81,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 import humanised
+import mv2h_score
 import score_corpus
 from music21 import note as m21note
 from transcription_report import key_relation, normalise_meter, tempo_flag
@@ -193,6 +197,7 @@ def evaluate(perf: humanised.Performance, score: Any, summary: dict[str, Any]) -
         "change_marked": None if perf.tempo_change is None else change_marked(perf, summary),
         "breaths": len(perf.breaths_after), "breath_marks": len(marked),
         "breath_marks_right": sum(k in marked and j in perf.breaths_after for j, k in pairs),
+        "mv2h": mv2h_score.scores(perf, summary),
     }
 
 
@@ -267,7 +272,7 @@ def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]],
     seconds = 0.0
     print(f"\n== {label}")
     print(f"{'piece':<24} {'n':>3} {'acc raw':>7} {'acc al':>6} {'tupl':>5} {'<16th':>5} {'ties/n':>11} "
-          f"{'tempo exp/found':>16} {'flag':>6} {'meter':>9} {'key':>22} {'meas':>6}")
+          f"{'tempo exp/found':>16} {'flag':>6} {'meter':>9} {'key':>22} {'meas':>6} {'mv2h':>5}")
     names = Counter(perf.name for perf, _ in items)
     for perf, notes in items:
         shown = perf.name if names[perf.name] == 1 else f"{perf.name}/{humanised.instrument_name(perf.program)}"
@@ -289,7 +294,7 @@ def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]],
               f"{row['tempo']['expected']:>7.0f}/{row['tempo']['found']:<8.1f} {row['tempo']['flag']:>6} "
               f"{row['meter']['found'] or '-':>4}/{row['meter']['expected']:<4} "
               f"{row['key']['found']:>10}/{row['key']['relation']:<11} "
-              f"{row['measures']['found']:>2}/{row['measures']['expected']:<3}")
+              f"{row['measures']['found']:>2}/{row['measures']['expected']:<3} {row['mv2h']['mv2h']:5.3f}")
     if rows and subsets is None:
         print_totals(label, rows, seconds)
     for sub_label, names in (subsets or []):
@@ -363,6 +368,10 @@ def print_totals(label: str, rows: list[dict[str, Any]], seconds: float) -> None
     print(f"  key right                  {_share(rows, lambda r: r['key']['relation'] in ('ok', 'enharmonic'))}")
     print(f"  measures within one        "
           f"{_share(rows, lambda r: abs(r['measures']['found'] - r['measures']['expected']) <= 1)}")
+    means = {part: sum(r["mv2h"][part] for r in rows) / len(rows) for part in mv2h_score.PARTS}
+    print(f"  MV2H                       {means['mv2h']:.3f} (mean per piece; multi-pitch {means['multi_pitch']:.3f}, "
+          f"voice {means['voice']:.3f}, meter {means['meter']:.3f}, note value {means['note_value']:.3f}, "
+          f"harmony {means['harmony']:.3f})")
 
 
 # Rounds after the first corpora: held out, and rounds 8-9 again on the piano (measured before
