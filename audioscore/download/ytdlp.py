@@ -79,6 +79,7 @@ from audioscore.errors import (
     ProcessingError,
     TransientError,
 )
+from audioscore.plain_text import UNWRITABLE, one_line
 
 __all__ = ["FetchedAudio", "fetch_audio"]
 
@@ -99,7 +100,6 @@ _MAX_TITLE_LENGTH = 200
 _MAX_REASON_LENGTH = 300
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 _SAFE_EXT = re.compile(r"[A-Za-z0-9]{1,10}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # yt-dlp's messages: "ERROR: [generic] abc: Unable to ... (caused by <HTTPError 404: ...>)".
 _REASON_PREFIXES = re.compile(r"^(?:ERROR:\s*)?(?:\[[\w:.-]+\]\s*)?(?:[\w.-]+:\s+)?")
@@ -797,7 +797,7 @@ def _reason(exc: BaseException) -> str:
     text = _ANSI.sub("", text)
     text = _REASON_SUFFIXES.sub("", text)
     text = _REASON_PREFIXES.sub("", text, count=1)
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    text = one_line(text)
     if len(text) > _MAX_REASON_LENGTH:
         text = text[: _MAX_REASON_LENGTH - 3] + "..."
     return text or type(exc).__name__
@@ -843,7 +843,7 @@ def _clean_title(title: object) -> str:
     """The title on one line, trimmed to 200 characters; "" if absent."""
     if not isinstance(title, str):
         return ""
-    return " ".join(_CONTROL.sub(" ", title).split())[:_MAX_TITLE_LENGTH]
+    return one_line(title)[:_MAX_TITLE_LENGTH]
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -853,7 +853,7 @@ def _same_url(a: str, b: str) -> bool:
 
 def _short(url: str) -> str:
     """A URL bounded for messages."""
-    url = _CONTROL.sub("", url)
+    url = UNWRITABLE.sub("", url)
     return url if len(url) <= 120 else url[:117] + "..."
 
 

@@ -30,6 +30,7 @@ from audioscore.notation.quantise import notate_rhythm
 from audioscore.notation.rhythm import PerformedNote, QuantisedNote
 from audioscore.notation.score import ScoreSpec, build_score, shorten_silences, summarise_score
 from audioscore.notation.tonality import estimate_key, parse_key, spell
+from audioscore.plain_text import one_line
 
 if TYPE_CHECKING:
     from music21 import key as m21key
@@ -50,9 +51,6 @@ MIN_NOTES = 1
 FEW_NOTES = 3  # below this, tempo and meter cannot be estimated: defaults, said in the summary
 LILYPOND_TIMEOUT_S = 120.0
 POLYPHONIC_INSTRUMENTS = frozenset({"piano", "guitar"})  # always chords, voices and their staves
-# What MusicXML (XML 1.0) and UTF-8 cannot hold: control characters, half surrogate pairs (a file
-# name that is not UTF-8 decodes to them), U+FFFE and U+FFFF.
-_UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]+")
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class TranscribeOptions:
     def __post_init__(self) -> None:
         # Titles come from file names, object metadata and requests: spaces for what the files cannot hold.
         for name in ("title", "composer"):
-            object.__setattr__(self, name, " ".join(_UNWRITABLE.sub(" ", getattr(self, name)).split()))
+            object.__setattr__(self, name, one_line(getattr(self, name)))
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,12 @@ PAGES = {
         ' "duration": "PT1H", "contentUrl": "{base}/tone.mp3"}}</script></head></html>'
     ),
     "/two": '<html><body><audio src="/tone.mp3"></audio><audio src="/notes.txt"></audio></html>',
+    # A title JSON escapes into half a surrogate pair, which no UTF-8 text (a tag, a record) holds.
+    "/half-pair": (
+        '<html><head><script type="application/ld+json">'
+        '{{"@context": "https://schema.org", "@type": "VideoObject", "name": "Half \\ud800 pair\\uffff",'
+        ' "contentUrl": "{base}/tone.mp3"}}</script></head></html>'
+    ),
 }
 
 
@@ -408,6 +414,14 @@ def test_fetch_audio_duration_limit_from_metadata(server: str, tmp_path: Path) -
     assert list(tmp_path.iterdir()) == []
     got = fetch_audio(f"{server}/long", tmp_path, local_policy())
     assert (got.title, got.video_id, got.source_url) == ("Long tone", "long", f"{server}/long")
+
+
+def test_a_title_with_half_a_surrogate_pair_is_stored_without_it(server: str, tmp_path: Path) -> None:
+    got = fetch_audio(f"{server}/half-pair", tmp_path, local_policy())
+    assert got.title == "Half pair"
+    got.title.encode("utf-8")  # what the record and the FLAC tag need
+    tags = {key.lower(): value for key, value in ffprobe(got.path)["format"]["tags"].items()}
+    assert tags["title"] == "Half pair"
 
 
 def test_fetch_audio_refuses_playlists(server: str, tmp_path: Path) -> None:
