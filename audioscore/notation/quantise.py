@@ -77,6 +77,14 @@ REATTACK_RISE_DB = 10.0
 # the rise alone joined dipped 8.2-17.8.
 REATTACK_DIPPED_RISE_DB = 5.0
 REATTACK_DIP_DB = 8.0
+# A same-pitch note under DECAY_MAX_S that starts this much quieter than the note before
+# (velocity: 3 a dB) and rises under DECAY_RISE_DB into it is that note's decay, whatever the
+# voicing does: a clarinet's detached eighth whose release the tracker kept as a 0.15 s note
+# 10-18 dB down (a song at 92 then read at 183, its eighths split into sixteenths). A longer
+# one holds more than a release: a swung flute's missed F and the G after it (0.52 s).
+DECAY_DROP_VELOCITY = 20
+DECAY_RISE_DB = 2.0
+DECAY_MAX_S = 0.25
 SPLIT_WINDOW_S = 0.05
 JITTER_S = 0.045                  # onset timing spread forgiven, as in beats.py
 MISFIT_CAP = 3.0
@@ -209,7 +217,9 @@ def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Se
     repeated note, even legato, is re-attacked, and its attack dips the voicing (0.01-0.33
     on the corpus's repeated notes, 0.99-1.0 across every split), unless the level rises
     REATTACK_RISE_DB into the second note (a detached repeat whose voicing held), or
-    REATTACK_DIPPED_RISE_DB out of a dip REATTACK_DIP_DB below the first. Without
+    REATTACK_DIPPED_RISE_DB out of a dip REATTACK_DIP_DB below the first. A short second
+    note DECAY_DROP_VELOCITY quieter that does not rise is the first's decay, joined however
+    its voicing dips. Without
     frame data the notes are left as they are: a repeated note is not guessed away.
 
     Args:
@@ -230,7 +240,9 @@ def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Se
         if (previous is not None and note.midi == previous.midi and note.onset - previous.offset < SPLIT_GAP_S
                 and not reattacked):
             around = (times >= previous.offset - SPLIT_WINDOW_S) & (times <= note.onset + SPLIT_WINDOW_S)
-            if around.any() and float(voiced[around].min()) >= SPLIT_VOICED:
+            decay = (note.rise_db is not None and note.rise_db < DECAY_RISE_DB and note.offset - note.onset < DECAY_MAX_S
+                     and previous.velocity - note.velocity >= DECAY_DROP_VELOCITY)
+            if decay or (around.any() and float(voiced[around].min()) >= SPLIT_VOICED):
                 joined[-1] = replace(previous, offset=max(note.offset, previous.offset))
                 continue
         joined.append(note)

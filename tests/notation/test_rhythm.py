@@ -142,6 +142,23 @@ def test_a_repeat_whose_level_fell_below_the_note_before_is_kept() -> None:
         assert len(join_tracker_splits(notes, times, voiced)) == count, (rise, dip)
 
 
+def test_a_quiet_tail_that_does_not_rise_is_the_note_before_decaying() -> None:
+    """A detached clarinet eighth whose release the tracker kept as a note of its own: the
+    voicing dips (it is dying away), but the fragment starts 10-18 dB quieter and does not
+    rise. A repeat played softer still rises into its attack, one as loud is played again, and
+    a long quiet note holds more than a release (a note the tracker missed and the one after)."""
+    times = np.arange(0.0, 1.5, 0.01)
+    voiced = np.where(np.abs(times - 0.5) < 0.03, 0.03, 1.0)
+    for velocity, rise, count in ((49, 0.0, 1), (21, 1.1, 1), (49, 4.0, 2), (75, 0.0, 2), (49, None, 2)):
+        notes = [PerformedNote(0.0, 0.5, 69, 79, 25.0), PerformedNote(0.5, 0.65, 69, velocity, rise)]
+        assert len(join_tracker_splits(notes, times, voiced)) == count, (velocity, rise)
+    held = [PerformedNote(0.0, 0.5, 69, 79, 25.0), PerformedNote(0.5, 1.0, 69, 49, 0.0)]
+    assert len(join_tracker_splits(held, times, voiced)) == 2
+    joined = join_tracker_splits([PerformedNote(0.0, 0.5, 69, 79, 25.0), PerformedNote(0.5, 0.65, 69, 49, 0.0)],
+                                 times, voiced)
+    assert joined == [PerformedNote(0.0, 0.65, 69, 79, 25.0)]
+
+
 
 def test_a_fast_stepwise_run_keeps_every_note_and_a_scoop_is_still_merged() -> None:
     """Sixteenths at 150 bpm (0.1 s apart, sounding 87-105 ms as the tracker reads a flute's)
