@@ -22,8 +22,8 @@ its value's onset on both sides, not the jittered time it was played at: the sco
 have no other, and pyMV2H links a voice's notes by their onset and value offset where the
 reference takes both value times (the two agree when they are one). Tatums are sixteenths: a bar
 of 6/8 is 2 beats of 3 eighths of 2 sixteenths. Modes map to the major or minor key on
-their tonic (MV2H knows only these two): dorian, phrygian and aeolian to minor; lydian and
-mixolydian to major.
+their tonic (MV2H knows only these two): dorian, phrygian, aeolian and locrian to minor;
+lydian and mixolydian to major.
 """
 
 from __future__ import annotations
@@ -33,17 +33,20 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from music21 import pitch as m21pitch
 from pyMV2H.metrics.multi_pitch import multi_pitch_accuracy
 from pyMV2H.metrics.note_value import note_value_score
 from pyMV2H.metrics.voice import voice_score
 from pyMV2H.utils.music import Music
-from pyMV2H.utils.pojos import HIERARCHY, KEY, NOTE, TATUM
+from pyMV2H.utils.pojos import HIERARCHY, NOTE, TATUM
+from transcription_report import key_relation
 
 TATUM_QUARTERS = 0.25
 GROUPING_MS = 50   # as the reference: a grouping's ends this close match
 BEAT_SNAP = 0.15  # a tracked beat this close (beats) to a beat of the notes' grid is that beat
 MINOR_MODES = ("minor", "dorian", "phrygian", "aeolian", "locrian")
+# The reference's key score: 1 right, 0.5 the same mode a fifth away, 0.3 the relative key,
+# 0.2 the parallel one, else 0.
+KEY_SCORES = {"ok": 1.0, "enharmonic": 1.0, "dominant": 0.5, "subdominant": 0.5, "relative": 0.3, "parallel": 0.2}
 PARTS = ("multi_pitch", "voice", "meter", "note_value", "harmony", "mv2h")
 
 
@@ -51,19 +54,31 @@ def _ms(seconds: float) -> int:
     return int(round(1000.0 * seconds))
 
 
+def _compound(time_signature: str) -> bool:
+    numerator, denominator = map(int, time_signature.split("/"))
+    return denominator == 8 and numerator % 3 == 0
+
+
+def _bar_quarters(time_signature: str) -> float:
+    numerator, denominator = map(int, time_signature.split("/"))
+    return 4.0 * numerator / denominator
+
+
 def _hierarchy(time_signature: str, anacrusis_quarters: float) -> HIERARCHY:
     """Bars of beats of sub-beats of sixteenth tatums, the pickup in tatums."""
     numerator, denominator = map(int, time_signature.split("/"))
-    compound = denominator == 8 and numerator % 3 == 0
+    compound = _compound(time_signature)
     beats, sub_beats = (numerator // 3, 3) if compound else (numerator, 2)
-    # A sub-beat is an eighth in x/4 and 6/8 alike: 8 / denominator sixteenths.
+    # A sub-beat is half a simple beat (an eighth in x/4: 8 / denominator sixteenths) or a
+    # compound beat's third (an eighth in 6/8: 16 / denominator).
+    sixteenths = (16 if compound else 8) // denominator
     pickup = int(round(anacrusis_quarters / TATUM_QUARTERS))
-    return HIERARCHY(beats, sub_beats, 8 // denominator, pickup, 0)
+    return HIERARCHY(beats, sub_beats, sixteenths, pickup, 0)
 
 
-def _key(name: str) -> KEY:
+def _major_or_minor(name: str) -> str:
     tonic, mode = name.split(" ", 1)
-    return KEY(m21pitch.Pitch(tonic).pitchClass, mode.strip().lower() not in MINOR_MODES, 0)
+    return f"{tonic} {'minor' if mode.strip().lower() in MINOR_MODES else 'major'}"
 
 
 def _tatums(first: float, last: float, to_seconds: Any) -> list[TATUM]:
@@ -102,8 +117,7 @@ def truth_music(performance: Any) -> Music:
     notes = [NOTE(n.midi, _ms(float(to_seconds(float(n.start)))), _ms(float(to_seconds(float(n.start)))),
                   _ms(float(to_seconds(float(n.start + n.duration)))), 0) for n in performance.truth]
     end = max(float(n.start + n.duration) for n in performance.truth)
-    return Music(_tatums(-pickup, end, to_seconds), [_key(melody.key)], notes,
-                 [_hierarchy(melody.time_signature, pickup)])
+    return Music(_tatums(-pickup, end, to_seconds), [], notes, [_hierarchy(melody.time_signature, pickup)])
 
 
 def found_music(summary: dict[str, Any]) -> Music:
@@ -114,18 +128,18 @@ def found_music(summary: dict[str, Any]) -> Music:
     positions = starts + ends
     times = [n["onset_s"] for n in found] + [n["offset_s"] for n in found]
     # The tracked beats inside long notes and rests, placed by the notes' times.
-    numerator, denominator = map(int, summary["time_signature"].split("/"))
-    per_beat = 1.5 if denominator == 8 and numerator % 3 == 0 else 4.0 / denominator
+    signature = summary["time_signature"]
+    per_beat = 1.5 if _compound(signature) else _bar_quarters(signature) / int(signature.split("/")[0])
     beat_s = np.array([t for t, _ in summary.get("tempo_curve", [])])
     inside = beat_s[(beat_s > min(times)) & (beat_s < max(times))]
     placed = _linear_map(times, positions)(inside) / per_beat
     on_grid = np.abs(placed - np.round(placed)) < BEAT_SNAP
     to_seconds = _linear_map(positions + list(np.round(placed[on_grid]) * per_beat), times + list(inside[on_grid]))
     notes = [NOTE(n["midi"], _ms(n["onset_s"]), _ms(n["onset_s"]), _ms(n["offset_s"]), 0) for n in found]
-    bar = 4.0 * numerator / denominator
-    pickup = (bar - starts[0] % bar) % bar
-    return Music(_tatums(starts[0], max(ends), to_seconds), [_key(summary["key"])], notes,
-                 [_hierarchy(summary["time_signature"], pickup)])
+    # Tatums from the sixteenth at or before the first note (a triplet's note is off their grid).
+    first = float(np.floor(min(starts) / TATUM_QUARTERS + 1e-9)) * TATUM_QUARTERS
+    bar = _bar_quarters(signature)
+    return Music(_tatums(first, max(ends), to_seconds), [], notes, [_hierarchy(signature, (bar - first % bar) % bar)])
 
 
 def _groupings(music: Music) -> list[tuple[int, int]]:
@@ -152,16 +166,11 @@ def meter_score(truth: Music, found: Music) -> float:
     return 2.0 * hits / (len(found_spans) + hits + len(unmatched)) if found_spans or unmatched else 1.0
 
 
-def key_score(truth: KEY, found: KEY) -> float:
-    """MV2H's harmony part for one key each, as the reference scores a key: 1 right, 0.5 the
-    same mode a fifth away, 0.3 the relative key, 0.2 the parallel one. pyMV2H's
-    ``harmony_score`` compares the transcription's keys with themselves (always 1)."""
-    if found.tonic == truth.tonic:
-        return 1.0 if found.is_major == truth.is_major else 0.2
-    if found.is_major == truth.is_major:
-        return 0.5 if (found.tonic - truth.tonic) % 12 in (5, 7) else 0.0
-    relative = (found.tonic - truth.tonic) % 12 == (3 if found.is_major else 9)
-    return 0.3 if relative else 0.0
+def key_score(truth: str, found: str) -> float:
+    """MV2H's harmony part for one key each (music21 names), as the reference scores a key
+    (KEY_SCORES); modes as the major or minor key on their tonic. pyMV2H's ``harmony_score``
+    compares the transcription's keys with themselves (always 1)."""
+    return KEY_SCORES.get(key_relation(_major_or_minor(truth), _major_or_minor(found)), 0.0)
 
 
 def scores(performance: Any, summary: dict[str, Any]) -> dict[str, float]:
@@ -175,5 +184,5 @@ def scores(performance: Any, summary: dict[str, Any]) -> dict[str, float]:
     voice, voice_matches = voice_score(truth, found, True)
     parts = {"multi_pitch": multi_pitch, "voice": voice, "meter": meter_score(truth, found),
              "note_value": note_value_score(truth, found, pitch_matches, voice_matches) if voice_matches else 0.0,
-             "harmony": key_score(truth.__keys__[0], found.__keys__[0])}
+             "harmony": key_score(performance.melody.key, summary["key"])}
     return {**parts, "mv2h": sum(parts.values()) / len(parts)}
