@@ -219,8 +219,8 @@ def join_tracker_splits(notes: Sequence[PerformedNote], times_s: np.ndarray | Se
     REATTACK_RISE_DB into the second note (a detached repeat whose voicing held), or
     REATTACK_DIPPED_RISE_DB out of a dip REATTACK_DIP_DB below the first. A short second
     note DECAY_DROP_VELOCITY quieter that does not rise is the first's decay, joined however
-    its voicing dips. Without
-    frame data the notes are left as they are: a repeated note is not guessed away.
+    its voicing dips. Without frame data the notes are left as they are: a repeated note is
+    not guessed away.
 
     Args:
         notes: performed notes in time order.
