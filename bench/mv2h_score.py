@@ -54,20 +54,10 @@ def _ms(seconds: float) -> int:
     return int(round(1000.0 * seconds))
 
 
-def _compound(time_signature: str) -> bool:
-    numerator, denominator = map(int, time_signature.split("/"))
-    return denominator == 8 and numerator % 3 == 0
-
-
-def _bar_quarters(time_signature: str) -> float:
-    numerator, denominator = map(int, time_signature.split("/"))
-    return 4.0 * numerator / denominator
-
-
-def _hierarchy(time_signature: str, anacrusis_quarters: float) -> HIERARCHY:
+def _hierarchy(time_signature: str, anacrusis_quarters: float = 0.0) -> HIERARCHY:
     """Bars of beats of sub-beats of sixteenth tatums, the pickup in tatums."""
     numerator, denominator = map(int, time_signature.split("/"))
-    compound = _compound(time_signature)
+    compound = denominator == 8 and numerator % 3 == 0
     beats, sub_beats = (numerator // 3, 3) if compound else (numerator, 2)
     # A sub-beat is half a simple beat (an eighth in x/4: 8 / denominator sixteenths) or a
     # compound beat's third (an eighth in 6/8: 16 / denominator).
@@ -129,7 +119,8 @@ def found_music(summary: dict[str, Any]) -> Music:
     times = [n["onset_s"] for n in found] + [n["offset_s"] for n in found]
     # The tracked beats inside long notes and rests, placed by the notes' times.
     signature = summary["time_signature"]
-    per_beat = 1.5 if _compound(signature) else _bar_quarters(signature) / int(signature.split("/")[0])
+    level = _hierarchy(signature)
+    per_beat = level.sbpb * level.tpsb * TATUM_QUARTERS
     beat_s = np.array([t for t, _ in summary.get("tempo_curve", [])])
     inside = beat_s[(beat_s > min(times)) & (beat_s < max(times))]
     placed = _linear_map(times, positions)(inside) / per_beat
@@ -138,7 +129,7 @@ def found_music(summary: dict[str, Any]) -> Music:
     notes = [NOTE(n["midi"], _ms(n["onset_s"]), _ms(n["onset_s"]), _ms(n["offset_s"]), 0) for n in found]
     # Tatums from the sixteenth at or before the first note (a triplet's note is off their grid).
     first = float(np.floor(min(starts) / TATUM_QUARTERS + 1e-9)) * TATUM_QUARTERS
-    bar = _bar_quarters(signature)
+    bar = level.bpb * per_beat
     return Music(_tatums(first, max(ends), to_seconds), [], notes, [_hierarchy(signature, (bar - first % bar) % bar)])
 
 
