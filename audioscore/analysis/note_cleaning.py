@@ -144,7 +144,7 @@ def _frames(times: np.ndarray, onset: float, offset: float) -> slice:
     return slice(int(np.searchsorted(times, onset)), int(np.searchsorted(times, offset)))
 
 
-def _glides(times: np.ndarray, f0: np.ndarray, note: NoteTuple, toward_hz: float) -> bool:
+def _glides(times: np.ndarray, f0: np.ndarray, hop: float, note: NoteTuple, toward_hz: float) -> bool:
     """Whether a short note is a slide rather than a played note: most of its frames off
     its own median pitch, or at least GLIDE_MIN_S of frames between its pitch and the
     note it leads to or from (a singer holds the scoop's start, then slides; the pitch
@@ -160,7 +160,6 @@ def _glides(times: np.ndarray, f0: np.ndarray, note: NoteTuple, toward_hz: float
     target = 100.0 * float(_midi(toward_hz))
     low, high = sorted((median, target))
     between = (cents > low + GLIDE_STABLE_CENTS) & (cents < high - GLIDE_STABLE_CENTS)
-    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
     return between.sum() * hop >= GLIDE_MIN_S
 
 
@@ -175,7 +174,7 @@ def _harmonic_slip(note: NoteTuple, nxt: NoteTuple) -> bool:
             and any(abs(interval - 12 * np.log2(k)) <= SLIP_SEMITONES for k in SLIP_RATIOS))
 
 
-def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
+def _merge_scoops(times: np.ndarray, f0: np.ndarray, hop: float, notes: list[NoteTuple]) -> list[NoteTuple]:
     out: list[NoteTuple] = []
     i = 0
     while i < len(notes):
@@ -183,7 +182,7 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
         nxt = notes[i + 1] if i + 1 < len(notes) else None
         short = note[1] - note[0] <= SCOOP_MAX_S
         if (nxt is not None and short and nxt[0] - note[1] <= TOUCH_S and nxt[1] - nxt[0] > note[1] - note[0]
-                and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, note, nxt[2])):
+                and _semitones(note, nxt) <= SCOOP_MAX_SEMITONES and _glides(times, f0, hop, note, nxt[2])):
             # A scoop into the next note: one note, the stable part's pitch.
             notes[i + 1] = (note[0], nxt[1], nxt[2])
             i += 1
@@ -193,7 +192,7 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
             i += 1
             continue
         if (out and short and note[0] - out[-1][1] <= TOUCH_S and _semitones(note, out[-1]) <= SCOOP_MAX_SEMITONES
-                and (nxt is None or nxt[0] - note[1] >= FALL_SILENCE_S) and _glides(times, f0, note, out[-1][2])
+                and (nxt is None or nxt[0] - note[1] >= FALL_SILENCE_S) and _glides(times, f0, hop, note, out[-1][2])
                 and out[-1][1] - out[-1][0] > note[1] - note[0]):
             # A fall off the end of the previous note.
             out[-1] = (out[-1][0], note[1], out[-1][2])
@@ -204,11 +203,10 @@ def _merge_scoops(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> 
     return out
 
 
-def _give_back_tails(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
+def _give_back_tails(times: np.ndarray, f0: np.ndarray, hop: float, notes: list[NoteTuple]) -> list[NoteTuple]:
     """Each slide after a sagging note (see TAIL_CENTS): the note before it holds on to where
     the pitch leaves it, and the note after it starts there."""
     out = list(notes)
-    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
     i = 1
     while hop > 0 and i + 1 < len(out):
         before, note, after = out[i - 1], out[i], out[i + 1]
@@ -233,8 +231,7 @@ def _give_back_tails(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) 
     return out
 
 
-def _split_steps(times: np.ndarray, f0: np.ndarray, notes: list[NoteTuple]) -> list[NoteTuple]:
-    hop = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+def _split_steps(times: np.ndarray, f0: np.ndarray, hop: float, notes: list[NoteTuple]) -> list[NoteTuple]:
     if hop <= 0:
         return notes
     out: list[NoteTuple] = []
@@ -315,7 +312,8 @@ def clean_notes(times: np.ndarray, f0_hz: np.ndarray, notes: Sequence[NoteTuple]
     """
     t = np.asarray(times, dtype=float)
     f0 = np.asarray(f0_hz, dtype=float)
-    kept = _give_back_tails(t, f0, [tuple(map(float, n)) for n in notes])  # type: ignore[misc]
-    split = _split_steps(t, f0, kept)
-    cleaned = _merge_scoops(t, f0, split)
+    hop = float(np.median(np.diff(t))) if t.size > 1 else 0.0  # the frame step
+    kept = _give_back_tails(t, f0, hop, [tuple(map(float, n)) for n in notes])  # type: ignore[misc]
+    split = _split_steps(t, f0, hop, kept)
+    cleaned = _merge_scoops(t, f0, hop, split)
     return _backtrack_onsets(t, f0, cleaned)
