@@ -139,7 +139,8 @@ def _add_notation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--time-signature", choices=["2/4", "3/4", "4/4", "6/8"], help="meter instead of estimating it")
     command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
                          "a key that would need more than 7 sharps or flats is written as its enharmonic "
-                         "equivalent (B# major as C major), with a note")
+                         "equivalent (B# major as C major), with a note; a take sung about a quarter tone "
+                         "off is written in this key, whichever semitone that takes")
     command.add_argument("--title", type=_label, default="", help="title (default: the file name)")
     command.add_argument("--composer", type=_label, default="", help="composer line")
     command.add_argument("--no-triplets", action="store_true", help="quantise to sixteenths only")
@@ -339,7 +340,7 @@ def _run_score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
 
     document = read_features(args.features)
     # Every field checked before anything is written.
-    notes = notes_from_features(document, limits=audio_limits())
+    notes = notes_from_features(document, limits=audio_limits(), key=args.key)
     _check_output_dir(args.out)
     _note_key_respelling(args)
     title = args.title or str(document.get("source", {}).get("key") or args.features.parent.name)

@@ -264,10 +264,12 @@ def exact_performance(melody: score_corpus.ScoredMelody) -> humanised.Performanc
 
 
 def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]], args: argparse.Namespace,
-               subsets: list[tuple[str, set[str]]] | None = None, given: bool = False) -> list[dict[str, Any]]:
+               subsets: list[tuple[str, set[str]]] | None = None, given: bool = False, key_given: bool = False
+               ) -> list[dict[str, Any]]:
     """Notate each performance's notes, print a row per piece and the corpus totals (per
     subset of piece names where ``subsets`` are given); ``given``: with the written tempo and
-    meter imposed, as ``--tempo`` and ``--time-signature`` do."""
+    meter imposed, as ``--tempo`` and ``--time-signature`` do; ``key_given``: with the written
+    key, as ``--key`` (the notes must have been read with it too: ``notes_from_features``)."""
     rows = []
     seconds = 0.0
     print(f"\n== {label}")
@@ -280,7 +282,7 @@ def run_corpus(label: str, items: list[tuple[humanised.Performance, list[Any]]],
         try:
             options = (transcribe.TranscribeOptions(tempo_bpm=perf.melody.tempo_bpm,
                                                     time_signature=perf.melody.time_signature)
-                       if given else transcribe.TranscribeOptions())
+                       if given else transcribe.TranscribeOptions(key=perf.melody.key if key_given else None))
             score, summary = transcribe._notate(notes, options)
         except Exception as error:  # noqa: BLE001 - a bench reports and goes on
             print(f"{shown:<24} error: {error}")
@@ -391,6 +393,32 @@ LATER_ROUNDS = (
 )
 
 
+def run_sung(pieces: list[humanised.Performance], again: list[humanised.Performance], args: argparse.Namespace) -> None:
+    """The sung corpora: the humanised and re-performed takes sung out of tune, with words, and
+    notated with their written key given."""
+    sung = [humanised.out_of_tune(p) for p in pieces]
+    if sung:
+        run_corpus(f"humanised, sung out of tune (round 1's and the widened performances sung, the pitch sagging "
+                   f"{humanised.SAG_CENTS[0]:g}-{humanised.SAG_CENTS[1]:g} cents over the take, each note off by "
+                   f"{humanised.INTONATION_CENTS:g} cents sd)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung], args)
+    sung_words = [replace(p, words=True) for p in (*sung, *(humanised.out_of_tune(q) for q in humanised.REPEATED_NOTES
+                                                           if q.program == humanised.VOICE and (not args.piece or q.name in args.piece)))]
+    if sung_words:
+        run_corpus("humanised, sung with words (the sung performances above and round 11's tunes sung so, a consonant "
+                   "before each note: plosive, fricative, nasal or none)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_words], args)
+    sung_again = [humanised.out_of_tune(p) for p in again]
+    if sung_again:
+        run_corpus("humanised, re-performed and sung out of tune (the re-performed corpus sung as above)",
+                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_again], args)
+    for label, takes in (("sung out of tune", sung), ("re-performed and sung out of tune", sung_again)):
+        if takes:
+            run_corpus(f"humanised, {label}, key given (the same takes notated with their written key, as --key)",
+                       [(p, transcribe.notes_from_features(features_document(p, args.out), key=p.melody.key))
+                        for p in takes], args, key_given=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "audioscore-humanised")
@@ -445,22 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         run_corpus("humanised with breaths, re-performed (the re-performed takes breathing so: 112 takes, no threshold "
                    "set on them)",
                    [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in again_breathing], args)
-    sung = [humanised.out_of_tune(p) for p in pieces]
-    if sung:
-        run_corpus(f"humanised, sung out of tune (round 1's and the widened performances sung, the pitch sagging "
-                   f"{humanised.SAG_CENTS[0]:g}-{humanised.SAG_CENTS[1]:g} cents over the take, each note off by "
-                   f"{humanised.INTONATION_CENTS:g} cents sd)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung], args)
-    sung_words = [replace(p, words=True) for p in (*sung, *(humanised.out_of_tune(q) for q in humanised.REPEATED_NOTES
-                                                           if q.program == humanised.VOICE and (not args.piece or q.name in args.piece)))]
-    if sung_words:
-        run_corpus("humanised, sung with words (the sung performances above and round 11's tunes sung so, a consonant "
-                   "before each note: plosive, fricative, nasal or none)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_words], args)
-    if again:
-        sung_again = [humanised.out_of_tune(p) for p in again]
-        run_corpus("humanised, re-performed and sung out of tune (the re-performed corpus sung as above)",
-                   [(p, transcribe.notes_from_features(features_document(p, args.out))) for p in sung_again], args)
+    run_sung(pieces, again, args)
     slowing = [p for p in humanised.final_ritardandos() if not args.piece or p.name in args.piece]
     if slowing:
         run_corpus(f"humanised, final ritardando (the pickup-less melodies twice through, their last "

@@ -261,6 +261,23 @@ def test_unusual_key_spellings_are_accepted_or_respelled() -> None:
                        "A# minor": "A# minor", "B#": "C major", "e♭ major": "E- major", "F♯ minor": "F# minor"}
 
 
+def test_a_take_sung_a_quarter_tone_off_is_written_in_the_key_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                                    ) -> None:
+    """A tune in E major sung 55 cents flat, as the melody engine hears it: E-flat 45 cents sharp.
+    Written in E-flat (the smaller signature) unless ``--key`` says E major."""
+    tune = [64, 66, 68, 69, 71, 69, 68, 66, 64, 68, 71, 76, 75, 73, 71, 69, 68, 66, 64]
+    notes = [{"onset": 0.5 * i, "offset": 0.5 * i + 0.45, "midi": m - 1,
+              "pitch_hz": round(440.0 * 2.0 ** ((m - 1 + 0.45 - 69) / 12.0), 3)} for i, m in enumerate(tune)]
+    path = features_with(tmp_path, notes)
+    for key, expected in ((None, [m - 1 for m in tune]), ("E major", tune)):
+        out = tmp_path / (key or "estimated")
+        result = run_main(capsys, "score", str(path), "-o", str(out), *(["--key", key] if key else []))
+        assert result.returncode == 0, result.stderr
+        score = json.loads((out / "score.json").read_text())
+        assert [n["midi"] for n in score["notes"]] == expected
+        assert score["key"] == (key or "E- major")
+
+
 def unwritable_outputs(tmp_path: Path) -> list[tuple[Path, str]]:
     """Output paths no one can write, root included (chmod does not stop root)."""
     a_file = tmp_path / "a file"

@@ -28,7 +28,7 @@ from audioscore.analysis.note_cleaning import tuned_midi
 from audioscore.errors import InputError, LimitExceeded
 from audioscore.notation.quantise import join_tracker_splits
 from audioscore.notation.rhythm import PerformedNote
-from audioscore.notation.tonality import drifting_offsets, take_semitone
+from audioscore.notation.tonality import drifting_offsets, parse_key, take_semitone
 
 __all__ = ["FEATURES_SCHEMA", "MAX_FEATURES_BYTES", "MAX_NOTES", "instrument_of", "notes_for_notation",
            "parse_features", "performed_notes", "read_features"]
@@ -154,7 +154,8 @@ def _note(raw: object, index: int, max_duration_s: float) -> tuple[float, float,
     return onset, offset, midi, velocity, rise, dip
 
 
-def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
+def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = None, key: str | None = None
+                       ) -> list[PerformedNote]:
     """The performed notes of a parsed ``features.json``, every field checked.
 
     A note needs a finite ``onset`` and a later ``offset`` within the longest accepted
@@ -162,7 +163,8 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     ``midi`` number that rounds into 0..127; ``pitch_hz``, when present, must be in
     (0, 20000] Hz; ``velocity``, when present, in 1..127; ``rise_db`` and ``dip_db`` in 0..200. Notes may come in any order and
     overlap (a polyphonic engine's); the melody tracker's splits are joined unless
-    ``engine.name`` is "poly".
+    ``engine.name`` is "poly". ``key``: the key the take is in, when the user knows it (see
+    ``performed_notes``).
 
     Raises:
         InputError: the first offending note, named by index and field.
@@ -176,7 +178,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     max_duration_s = (limits or Limits()).max_duration_s
     parsed = [_note(raw, i, max_duration_s) for i, raw in enumerate(notes)]
     return performed_notes(parsed, frames=_voicing(document), melodic=_engine(document).get("name") != "poly",
-                           tuning_cents=_tuning_cents(notes))
+                           tuning_cents=_tuning_cents(notes), key=key)
 
 
 def _tuning_cents(notes: list[dict[str, Any]]) -> float:
@@ -188,7 +190,7 @@ def _tuning_cents(notes: list[dict[str, Any]]) -> float:
 
 def performed_notes(
     notes: Sequence[tuple[float, float, float, int, float | None, float | None]], *,
-    frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool, tuning_cents: float = 0.0,
+    frames: tuple[np.ndarray, np.ndarray] | None, melodic: bool, tuning_cents: float = 0.0, key: str | None = None,
 ) -> list[PerformedNote]:
     """Notes ``(onset_s, offset_s, midi, velocity, rise_db, dip_db)`` as notation takes them, in onset order:
     the CLI's analysis in memory and a ``features.json`` read back give the same notes.
@@ -200,6 +202,7 @@ def performed_notes(
         tuning_cents: the take's tuning the melody's ``midi`` have taken off; a drifting
             take is written in the key it began in, and near a quarter tone the key
             signature decides which semitone the notes round to (see ``take_semitone``).
+        key: the key the take is in (a user's ``--key``): near a quarter tone, it decides the semitone.
     """
     ordered = sorted(notes, key=lambda n: n[0])
     # Tuned notes still carry a singer's drift around the take's one offset.
@@ -207,7 +210,7 @@ def performed_notes(
     rounded = [round(n[2] - offset) for n, offset in zip(ordered, offsets, strict=True)]
     if melodic and rounded:
         shift = take_semitone([(m, n[1] - n[0]) for m, n in zip(rounded, ordered, strict=True)], float(offsets[0]),
-                              tuning_cents)
+                              tuning_cents, parse_key(key) if key else None)
         rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
     performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise, dip)

@@ -7,6 +7,7 @@ names ("D major", "e- minor": "-" is flat).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -70,6 +71,11 @@ AMBIGUOUS_TUNING_CENTS = 2.0
 BEGIN_DRIFT = 0.06
 BEGIN_BAND_CENTS = 15.0
 KEY_SAMPLE_NOTES = 2000
+# A take tuned this close to a quarter tone (its beginning, where it drifted) is written in the
+# key a user gives, whichever semitone that takes: 40 cents flat of C major is 60 cents sharp of
+# B major, and the notes cannot say which the singer meant. Further from it the notes stay as
+# they round (a key that needs them 80 cents off is another key, or a transposing instrument's).
+KEY_BAND_CENTS = 25.0
 # Semitones from a major scale's tonic to the tonic of each of its modes written here.
 _MODE_DEGREES = {"major": 0, "dorian": 2, "mixolydian": 7, "minor": 9}
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -132,9 +138,11 @@ def _edge_correction(times: np.ndarray, values: np.ndarray, w: np.ndarray, offse
     return np.where(s0 > 0, intercept, 0.0)
 
 
-def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tuning_cents: float) -> int:
+def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tuning_cents: float,
+                  key: m21key.Key | None = None) -> int:
     """The semitone (+1, -1, or 0) to move a take's rounded notes by, so that it is written in
-    the key it began in, or, where that is a quarter tone from A440, in the smaller key signature.
+    the key it began in, or, where that is a quarter tone from A440, in the smaller key signature,
+    or in ``key`` where one is given.
 
     The melody engine takes one tuning off every note, the take's circular mean. A steady
     take is read from it (see :func:`quarter_tone_shift`). A singer who sank from 30 cents
@@ -142,17 +150,38 @@ def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tunin
     below the key sung at the start: a take whose beginning is BEGIN_DRIFT or more from its
     tuning is read from its beginning, whose offset is known to BEGIN_BAND_CENTS.
 
+    A take within KEY_BAND_CENTS of a quarter tone reads as well a semitone either way, and no
+    profile can tell which (one reading is the other transposed): the key a user gives does.
+
     Args:
         notes: (MIDI pitch rounded with the drift taken off, duration) pairs.
         first_offset: the drift at the first note (:func:`drifting_offsets`), semitones from the take's tuning.
         tuning_cents: the take's tuning from A440 that the notes have taken off, cents in [-50, 50).
+        key: the key the take is in, when known (a user's ``--key``).
     """
-    if abs(first_offset) < BEGIN_DRIFT:
+    steady = abs(first_offset) < BEGIN_DRIFT
+    cents = tuning_cents if steady else 100.0 * first_offset + tuning_cents
+    if key is not None and notes:
+        below = math.floor(cents / 100.0)
+        readings = [s for s in (below, below + 1) if abs(cents - 100.0 * s) <= 50.0 + KEY_BAND_CENTS]
+        fits = [_in_scale(notes, s, key) for s in readings]
+        if len(readings) == 2 and fits[0] != fits[1]:
+            return readings[int(fits[1] > fits[0])]
+    if steady:
         return quarter_tone_shift(notes, tuning_cents)
-    begun_cents = 100.0 * first_offset + tuning_cents
-    if abs(abs(begun_cents) - 50.0) <= BEGIN_BAND_CENTS:
-        return quarter_tone_shift(notes, begun_cents, band_cents=BEGIN_BAND_CENTS)
-    return round(begun_cents / 100.0)
+    if abs(abs(cents) - 50.0) <= BEGIN_BAND_CENTS:
+        return quarter_tone_shift(notes, cents, band_cents=BEGIN_BAND_CENTS)
+    return round(cents / 100.0)
+
+
+def _in_scale(notes: Sequence[tuple[int, float]], shift: int, key: m21key.Key) -> float:
+    """The share of the notes' duration, moved by ``shift`` semitones, on ``key``'s scale (a minor
+    key's raised sixth and seventh included)."""
+    scale = {p.pitchClass for p in key.getPitches()}
+    if key.mode == "minor":
+        scale |= {(key.tonic.pitchClass + 9) % 12, (key.tonic.pitchClass + 11) % 12}
+    total = sum(duration for _, duration in notes) or 1.0
+    return sum(duration for midi, duration in notes if (midi + shift) % 12 in scale) / total
 
 
 def estimate_key(notes: Iterable[tuple[int, float]]) -> m21key.Key:

@@ -106,14 +106,16 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def notes_from_features(document: dict[str, Any], *, limits: Limits | None = None) -> list[PerformedNote]:
+def notes_from_features(document: dict[str, Any], *, limits: Limits | None = None, key: str | None = None
+                        ) -> list[PerformedNote]:
     """Performed notes from a ``features.json`` document, every field validated
-    (see ``feature_notes.notes_for_notation``; ``limits``: the caller's, ``Limits()`` when None).
+    (see ``feature_notes.notes_for_notation``; ``limits``: the caller's, ``Limits()`` when None;
+    ``key``: the key the user gives, which decides the semitone of a take sung a quarter tone off).
 
     Raises:
         InputError: the document has no usable notes list; the message names the offending note and field.
     """
-    return notes_for_notation(document, limits=limits)
+    return notes_for_notation(document, limits=limits, key=key)
 
 
 def _notate(notes: list[PerformedNote], options: TranscribeOptions) -> tuple[Any, dict[str, Any]]:
@@ -280,7 +282,7 @@ def transcribe_file(
     # LilyPond starts up while the notes are notated.
     with lilypond_started("score") as lilypond:
         with _timed(timings, "notation"):
-            score, summary = _notate(_notes_of(features), replace(options, title=options.title or source_path.stem))
+            score, summary = _notate(_notes_of(features, options.key), replace(options, title=options.title or source_path.stem))
         feature_files: list[FeatureFiles] = []
 
         def write_feature_files() -> None:
@@ -291,14 +293,15 @@ def transcribe_file(
     return Transcription(summary, files, timings, feature_files[0])
 
 
-def _notes_of(features: Features) -> list[PerformedNote]:
+def _notes_of(features: Features, key: str | None) -> list[PerformedNote]:
     """The notes to notate, from the features themselves: serialising the whole document (every
     pitch frame) just to read them back is the costliest step for long recordings. As
     notes_for_notation reads them back from features.json: the melody's midi already has the
-    recording's tuning taken off (Note.tuning_cents); the model's are semitones."""
+    recording's tuning taken off (Note.tuning_cents); the model's are semitones. ``key``: the
+    user's, which decides the semitone of a take sung a quarter tone off."""
     melodic = features.engine_choice.name != "poly"
     raw = ([(n.onset, n.offset, n.midi, DEFAULT_VELOCITY if n.velocity is None else n.velocity, n.rise_db, n.dip_db)
             for n in features.pitch.notes] if melodic
            else [(n.onset, n.offset, n.midi, n.velocity, None, None) for n in features.poly_notes])
     return performed_notes(raw, frames=(features.pitch.times, features.pitch.voiced_prob),
-                           melodic=melodic, tuning_cents=features.pitch.tuning_cents)
+                           melodic=melodic, tuning_cents=features.pitch.tuning_cents, key=key)

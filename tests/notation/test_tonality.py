@@ -9,7 +9,14 @@ from real_notes import GUITAR_SOLO
 
 from audioscore.analysis.note_cleaning import estimate_tuning
 from audioscore.notation.feature_notes import performed_notes
-from audioscore.notation.tonality import drifting_offsets, estimate_key, parse_key, quarter_tone_shift, spell
+from audioscore.notation.tonality import (
+    drifting_offsets,
+    estimate_key,
+    parse_key,
+    quarter_tone_shift,
+    spell,
+    take_semitone,
+)
 
 
 @pytest.mark.parametrize("melody", sc.SCORED_MELODIES, ids=lambda m: m.name)
@@ -193,3 +200,38 @@ def test_a_take_a_quarter_tone_off_and_a_real_change_of_key_stay_as_sung() -> No
 def test_a_take_near_a_quarter_tone_reads_in_the_smaller_key_signature(
         transposed: int, tuning_cents: float, expected: int) -> None:
     assert quarter_tone_shift([(m + transposed, 0.5) for m in _TUNE], tuning_cents) == expected
+
+
+@pytest.mark.parametrize(
+    ("transposed", "first_offset", "tuning_cents", "key", "expected"),
+    [
+        (-1, 0.0, 45.0, "C major", 1),     # read as B major, 45 cents sharp of it: the C major sung 55 flat
+        (-1, 0.0, 45.0, "B major", 0),     # the same notes, said to be in B major, stay
+        (-1, 0.0, 45.0, None, 0),          # without a key: 5 cents from the quarter tone is a take tuned high
+        (4, 0.0, 48.5, "E major", 0),      # E major stays E major, where the smaller signature wrote F
+        (0, 0.0, -30.0, "B major", -1),    # C major 30 cents flat, said to be B major: 70 cents sharp of it
+        (0, 0.0, -20.0, "B major", 0),     # 80 cents off the key given: the notes stay as sung
+        (-1, 0.3, 20.0, "C major", 1),     # a drifting take that began 50 cents sharp of B major
+        (-1, 0.4, 40.0, "B major", 1),     # one that began 80 cents sharp of B is C 20 cents flat, whatever the key
+        (-1, 0.0, 45.0, "a minor", 1),     # A minor, its raised sixth and seventh in its scale, read a semitone low
+    ],
+)
+def test_near_a_quarter_tone_the_key_given_decides_the_semitone(
+        transposed: int, first_offset: float, tuning_cents: float, key: str | None, expected: int) -> None:
+    """A take a quarter tone from A440 is either key a semitone apart, and no profile can tell
+    which (one reading is the other transposed): the key a user gives does, where the take is
+    near enough to the quarter tone for both readings to be a singer's."""
+    notes = [(m + transposed, 0.5) for m in _TUNE]
+    assert take_semitone(notes, first_offset, tuning_cents, parse_key(key) if key else None) == expected
+
+
+def test_a_take_sung_a_quarter_tone_flat_is_written_in_the_key_given() -> None:
+    """The tune in E major sung 55 cents flat: the melody engine hears E-flat major 45 cents
+    sharp, and the notation writes E-flat (3 flats, not 4 sharps), unless the user says E major."""
+    onsets, midis = _sung(0.0, seed=5)
+    heard = midis + 3.0  # the tuning the engine took off (+45 cents) leaves the notes at E-flat
+    raw = [(on, on + 0.45, m, 80, None, None) for on, m in zip(onsets, heard, strict=True)]
+    in_e = [m + 4 for m in _TUNE]
+    assert [n.midi + 1 for n in performed_notes(raw, frames=None, melodic=True, tuning_cents=45.0)] == in_e
+    given = performed_notes(raw, frames=None, melodic=True, tuning_cents=45.0, key="E major")
+    assert [n.midi for n in given] == in_e
