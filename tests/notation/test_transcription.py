@@ -180,6 +180,24 @@ def test_a_take_a_quarter_tone_off_is_written_in_the_simpler_key(tmp_path: Path,
     assert [n["midi"] for n in score["notes"]] == tune
 
 
+def test_a_take_sung_a_quarter_tone_flat_is_written_in_the_key_given(tmp_path: Path) -> None:
+    """The C major tune sung with vibrato 55 cents flat, 45 sharp of B: read alone it is in B
+    major, and only the singer knows which they meant; with --key "C major" it is C major."""
+    tune = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 69, 67, 65, 64, 62, 60, 62, 64, 67, 69, 67, 65, 64, 62, 60]
+    parts = []
+    for midi in tune:
+        tone, _ = corpus.vibrato(corpus.midi_to_hz(midi - 0.55), 35.0, 5.5, 3 / 5.5, partials=8)
+        parts += [tone, np.zeros(int(0.05 * corpus.DEFAULT_SR), dtype=np.float32)]
+    wav = tmp_path / "flat.wav"
+    sf.write(wav, np.concatenate(parts), corpus.DEFAULT_SR)
+    heard = transcribe_file(wav, tmp_path / "heard", plot=False).score
+    assert heard["key"] == "B major"
+    assert [n["midi"] for n in heard["notes"]] == [m - 1 for m in tune]
+    given = transcribe_file(wav, tmp_path / "given", TranscribeOptions(key="C major"), plot=False).score
+    assert given["key"] == "C major"
+    assert [n["midi"] for n in given["notes"]] == tune
+
+
 def test_a_re_struck_flute_note_stays_apart_from_its_repeats(tmp_path: Path) -> None:
     """Issue 14: G4 played eight times on a flute (0.4 s on, 0.1 s off), fluidsynth's reverb
     keeping the pitch voiced (0.98-0.99) through every gap. The plugin ends each note where
