@@ -140,7 +140,7 @@ def _add_notation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
                          "a key that would need more than 7 sharps or flats is written as its enharmonic "
                          "equivalent (B# major as C major), with a note; a take sung about a quarter tone "
-                         "off is written in this key, whichever semitone that takes")
+                         "from A440 is rounded to the semitone whose notes are in this key")
     command.add_argument("--title", type=_label, default="", help="title (default: the file name)")
     command.add_argument("--composer", type=_label, default="", help="composer line")
     command.add_argument("--no-triplets", action="store_true", help="quantise to sixteenths only")

@@ -264,7 +264,7 @@ def test_unusual_key_spellings_are_accepted_or_respelled() -> None:
 def test_a_take_sung_a_quarter_tone_off_is_written_in_the_key_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                                     ) -> None:
     """A tune in E major sung 55 cents flat, as the melody engine hears it: E-flat 45 cents sharp.
-    Written in E-flat (the smaller signature) unless ``--key`` says E major."""
+    Written in E-flat, as it rounds, unless ``--key`` says E major."""
     tune = [64, 66, 68, 69, 71, 69, 68, 66, 64, 68, 71, 76, 75, 73, 71, 69, 68, 66, 64]
     notes = [{"onset": 0.5 * i, "offset": 0.5 * i + 0.45, "midi": m - 1,
               "pitch_hz": round(440.0 * 2.0 ** ((m - 1 + 0.45 - 69) / 12.0), 3)} for i, m in enumerate(tune)]

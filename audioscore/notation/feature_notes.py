@@ -167,7 +167,7 @@ def notes_for_notation(document: Mapping[str, Any], *, limits: Limits | None = N
     ``performed_notes``).
 
     Raises:
-        InputError: the first offending note, named by index and field.
+        InputError: the first offending note, named by index and field; ``key`` is not a key.
         LimitExceeded: more than MAX_NOTES notes.
     """
     notes = document.get("notes")
@@ -203,14 +203,21 @@ def performed_notes(
             take is written in the key it began in, and near a quarter tone the key
             signature decides which semitone the notes round to (see ``take_semitone``).
         key: the key the take is in (a user's ``--key``): near a quarter tone, it decides the semitone.
+
+    Raises:
+        InputError: ``key`` is not a key.
     """
     ordered = sorted(notes, key=lambda n: n[0])
     # Tuned notes still carry a singer's drift around the take's one offset.
     offsets = drifting_offsets([n[0] for n in ordered], [n[2] for n in ordered], [n[1] - n[0] for n in ordered])
     rounded = [round(n[2] - offset) for n, offset in zip(ordered, offsets, strict=True)]
     if melodic and rounded:
+        try:
+            given = parse_key(key) if key else None
+        except ValueError as error:
+            raise InputError(str(error)) from None
         shift = take_semitone([(m, n[1] - n[0]) for m, n in zip(rounded, ordered, strict=True)], float(offsets[0]),
-                              tuning_cents, parse_key(key) if key else None)
+                              tuning_cents, given)
         rounded = [m + shift for m in rounded]
     low, high = MIDI_RANGE
     performed = [PerformedNote(on, off, min(high, max(low, m)), v, rise, dip)

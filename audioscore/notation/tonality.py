@@ -71,11 +71,17 @@ AMBIGUOUS_TUNING_CENTS = 2.0
 BEGIN_DRIFT = 0.06
 BEGIN_BAND_CENTS = 15.0
 KEY_SAMPLE_NOTES = 2000
-# A take tuned this close to a quarter tone (its beginning, where it drifted) is written in the
-# key a user gives, whichever semitone that takes: 40 cents flat of C major is 60 cents sharp of
-# B major, and the notes cannot say which the singer meant. Further from it the notes stay as
-# they round (a key that needs them 80 cents off is another key, or a transposing instrument's).
+# A take tuned this close to a quarter tone (its beginning, where it drifted) is rounded to the
+# semitone that puts its notes on the scale of the key a user gives: 40 cents flat of C major is
+# 60 cents sharp of B major, and the notes cannot say which the singer meant. Further from it
+# the notes stay as they round (a key that needs them 80 cents off is another key, or a
+# transposing instrument's); and so they do where neither reading has KEY_FIT of its duration
+# on the scale (the key is not the take's: a song given in its original key, sung transposed).
+# On the 168 sung takes, the 117 in the band put 0.85-1.0 of their duration on the written key's
+# scale read right (one take that drifts across the quarter tone mid-take: 0.72), 0.67 at most
+# read a semitone off.
 KEY_BAND_CENTS = 25.0
+KEY_FIT = 0.8
 # Semitones from a major scale's tonic to the tonic of each of its modes written here.
 _MODE_DEGREES = {"major": 0, "dorian": 2, "mixolydian": 7, "minor": 9}
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -151,7 +157,8 @@ def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tunin
     tuning is read from its beginning, whose offset is known to BEGIN_BAND_CENTS.
 
     A take within KEY_BAND_CENTS of a quarter tone reads as well a semitone either way, and no
-    profile can tell which (one reading is the other transposed): the key a user gives does.
+    profile can tell which (one reading is the other transposed): the key a user gives does,
+    where one reading has KEY_FIT of its duration on that key's scale.
 
     Args:
         notes: (MIDI pitch rounded with the drift taken off, duration) pairs.
@@ -165,7 +172,7 @@ def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tunin
         below = math.floor(cents / 100.0)
         readings = [s for s in (below, below + 1) if abs(cents - 100.0 * s) <= 50.0 + KEY_BAND_CENTS]
         fits = [_in_scale(notes, s, key) for s in readings]
-        if len(readings) == 2 and fits[0] != fits[1]:
+        if len(readings) == 2 and abs(fits[0] - fits[1]) > 1e-9 and max(fits) >= KEY_FIT:
             return readings[int(fits[1] > fits[0])]
     if steady:
         return quarter_tone_shift(notes, tuning_cents)

@@ -113,7 +113,8 @@ def notes_from_features(document: dict[str, Any], *, limits: Limits | None = Non
     ``key``: the key the user gives, which decides the semitone of a take sung a quarter tone off).
 
     Raises:
-        InputError: the document has no usable notes list; the message names the offending note and field.
+        InputError: the document has no usable notes list (the message names the offending note and
+            field), or ``key`` is not a key.
     """
     return notes_for_notation(document, limits=limits, key=key)
 

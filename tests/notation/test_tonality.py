@@ -8,6 +8,7 @@ import score_corpus as sc
 from real_notes import GUITAR_SOLO
 
 from audioscore.analysis.note_cleaning import estimate_tuning
+from audioscore.errors import InputError
 from audioscore.notation.feature_notes import performed_notes
 from audioscore.notation.tonality import (
     drifting_offsets,
@@ -211,9 +212,9 @@ def test_a_take_near_a_quarter_tone_reads_in_the_smaller_key_signature(
         (4, 0.0, 48.5, "E major", 0),      # E major stays E major, where the smaller signature wrote F
         (0, 0.0, -30.0, "B major", -1),    # C major 30 cents flat, said to be B major: 70 cents sharp of it
         (0, 0.0, -20.0, "B major", 0),     # 80 cents off the key given: the notes stay as sung
-        (-1, 0.3, 20.0, "C major", 1),     # a drifting take that began 50 cents sharp of B major
+        (-1, 0.3, 20.0, "B major", 0),     # a drifting take that began 50 cents sharp of B, said to be in B
         (-1, 0.4, 40.0, "B major", 1),     # one that began 80 cents sharp of B is C 20 cents flat, whatever the key
-        (-1, 0.0, 45.0, "a minor", 1),     # A minor, its raised sixth and seventh in its scale, read a semitone low
+        (-1, 0.0, 25.0, "B- major", 0),    # B major said to be B-flat: C fits no better (5 of 7 degrees), B stays
     ],
 )
 def test_near_a_quarter_tone_the_key_given_decides_the_semitone(
@@ -223,6 +224,19 @@ def test_near_a_quarter_tone_the_key_given_decides_the_semitone(
     near enough to the quarter tone for both readings to be a singer's."""
     notes = [(m + transposed, 0.5) for m in _TUNE]
     assert take_semitone(notes, first_offset, tuning_cents, parse_key(key) if key else None) == expected
+
+
+def test_a_minor_key_given_counts_its_raised_sixth_and_seventh() -> None:
+    """E F-sharp G-sharp A, A minor's rising line, read a semitone low: on the natural minor
+    scale both readings hold two of the four notes; the raised degrees make it A minor."""
+    notes = [(m - 1, 0.5) for m in [76, 78, 80, 81] * 4]
+    assert take_semitone(notes, 0.0, 45.0, parse_key("a minor")) == 1
+
+
+def test_a_key_that_is_not_one_is_the_users_mistake() -> None:
+    raw = [(0.5 * i, 0.5 * i + 0.45, float(m), 80, None, None) for i, m in enumerate(_TUNE)]
+    with pytest.raises(InputError, match="is not a key"):
+        performed_notes(raw, frames=None, melodic=True, tuning_cents=45.0, key="H major")
 
 
 def test_a_take_sung_a_quarter_tone_flat_is_written_in_the_key_given() -> None:
