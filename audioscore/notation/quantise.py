@@ -31,6 +31,7 @@ import numpy as np
 from audioscore.notation.beats import (
     BeatTrack,
     every_third,
+    irregularity,
     main_tempo_bpm,
     notation_cost,
     positions_in_beats,
@@ -857,9 +858,14 @@ def _loudness_accents(notes: Sequence[PerformedNote]) -> list[float] | None:
 def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int, per_bar: int, compound: bool
                 ) -> np.ndarray:
     """Beats with the slip before ``at_beat`` undone: ``shift`` beats removed (the downbeat
-    came ``shift`` beats late), or ``per_bar - shift`` added when that is fewer, in the bar
-    where the onsets then notate most simply; that bar's beats evenly re-spaced. No window
-    may fill more beats with triplets than before (a hornpipe whose opening bars' accents
+    came ``shift`` beats late) or ``per_bar - shift`` added, whichever is fewer, or one beat
+    removed or added: each in the bar where the onsets then notate most simply, that bar's
+    beats evenly re-spaced, and of those the one whose tempo then runs most smoothly
+    (``beats.irregularity``). The shift is read from accents, which know the downbeat only
+    roughly: a tracker that gained a beat in a breath left a 4/4 folk song's accents reading 3/4,
+    and the slip as a beat lost; adding one made a bar a third faster and the slip half a bar. The
+    tempo knows better: a breath lengthens a beat, and no player rushes a bar by a third. No
+    window may fill more beats with triplets than before (a hornpipe whose opening bars' accents
     put the downbeat a beat late had a beat added where none was lost, its four sixteenths
     and a quarter written as two beats of triplets, priced as free as written triplets);
     the same ``beats`` when none is left.
@@ -872,19 +878,22 @@ def repair_slip(beats: np.ndarray, onsets: np.ndarray, at_beat: int, shift: int,
         per_bar: beats per bar.
         compound: beats divide in three.
     """
-    remove = shift if shift <= per_bar - shift else -(per_bar - shift)
-    span = per_bar + remove  # intervals now in the window that become per_bar
     triplets = None if compound else triplet_beats(onsets, beats)
-    best: tuple[float, np.ndarray] | None = None
-    for start in range(max(0, at_beat - 2 * per_bar - span), min(len(beats) - span - 1, at_beat + 1) + 1):
-        window = np.linspace(beats[start], beats[start + span], per_bar + 1)
-        candidate = np.concatenate([beats[:start], window, beats[start + span + 1:]])
-        if triplets is not None and triplet_beats(onsets, candidate) > triplets:
-            continue  # a slip repaired spreads no notes into triplets
-        cost = notation_cost(onsets, candidate, compound)
-        if best is None or cost < best[0]:
-            best = (cost, candidate)
-    return beats if best is None else best[1]
+    repairs: list[tuple[float, np.ndarray]] = []
+    for remove in sorted({shift if shift <= per_bar - shift else -(per_bar - shift), 1, -1}, reverse=True):
+        span = per_bar + remove  # intervals now in the window that become per_bar
+        best: tuple[float, np.ndarray] | None = None
+        for start in range(max(0, at_beat - 2 * per_bar - span), min(len(beats) - span - 1, at_beat + 1) + 1):
+            window = np.linspace(beats[start], beats[start + span], per_bar + 1)
+            candidate = np.concatenate([beats[:start], window, beats[start + span + 1:]])
+            if triplets is not None and triplet_beats(onsets, candidate) > triplets:
+                continue  # a slip repaired spreads no notes into triplets
+            cost = notation_cost(onsets, candidate, compound)
+            if best is None or cost < best[0]:
+                best = (cost, candidate)
+        if best is not None:
+            repairs.append((irregularity(best[1], -np.inf, np.inf), best[1]))
+    return beats if not repairs else min(repairs, key=lambda repair: repair[0])[1]
 
 
 def _with_index(beats: np.ndarray, needed: int) -> tuple[np.ndarray, int]:

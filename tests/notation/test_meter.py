@@ -8,7 +8,7 @@ import numpy as np
 import score_corpus as sc
 from test_tempo_marks import performance
 
-from audioscore.notation.beats import triplet_beats
+from audioscore.notation.beats import positions_in_beats, triplet_beats
 from audioscore.notation.meter import Meter, breath_slips, phase_changes
 from audioscore.notation.quantise import notate_rhythm, repair_slip
 from audioscore.notation.rhythm import PerformedNote
@@ -154,3 +154,21 @@ def test_a_repaired_slip_spreads_no_notes_into_triplets():
     for at_beat in range(6, 20):
         repaired = repair_slip(beats, onsets, at_beat, 3, 4, False)  # one beat added before at_beat
         assert triplet_beats(onsets, repaired) == 0, at_beat
+
+
+def test_a_beat_gained_in_a_breath_is_taken_out_even_where_the_accents_say_one_was_lost():
+    """Quarters at 0.72 s, a breath of half a beat after the sixteenth, and a tracker that put a
+    beat of its own into it (two squeezed beats of 0.54 s): the accents after it may read the
+    downbeat a beat early as well as a beat late (4/4's half bar; a folk song breathing read
+    3/4), and a beat added there made a bar a third faster and the slip half a bar. The tempo
+    decides: the gained beat comes out, and the notes after the bar it comes out of sit on the
+    beats they were written on, counted from a note before that bar."""
+    period = 0.72
+    before = 1.0 + period * np.arange(16)
+    after = before[-1] + 1.5 * period + period * np.arange(16)
+    onsets = np.concatenate([before, after])
+    beats = np.concatenate([[before[0] - period], before, [before[-1] + 0.75 * period], after, [after[-1] + period]])
+    repaired = repair_slip(beats, onsets, 20, 3, 4, False)
+    assert len(repaired) == len(beats) - 1
+    positions = positions_in_beats(np.concatenate([before[-8:-7], after[4:]]), repaired)
+    assert np.allclose(positions[1:] - positions[0], 8 + np.arange(4, 16), atol=0.05)
