@@ -43,8 +43,10 @@ imposed, as a user's ``--tempo`` and ``--time-signature``), ``with breaths`` (th
 the first, as singers and wind players breathe: before the phrase's pickup where the melody
 opens with one; and the re-performed corpus so), ``sung out of tune`` (the same performances
 sung, the pitch sagging 25-50 cents over the take and each note 15 cents off, sd; and the
-re-performed corpus sung so), ``sung with words`` (those sung performances, and round 11's tunes
-sung so, with a consonant before each note: ``realistic.syllables``), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
+re-performed corpus sung so; and both notated with their written key given, as ``--key``, which
+decides the semitone of a take sung a quarter tone off), ``sung with words`` (those sung
+performances, and round 11's tunes sung so, with a consonant before each note:
+``realistic.syllables``), ``final ritardando`` (the melodies without a pickup played twice through, their last three bars
 slowing evenly to 1.6-2.2 times the beat: tempo "of played" is before it), ``long takes`` (the
 melodies without a pickup played through five times, a minute or two each, as played and
 breathing: one beat gained or lost shifts every bar after it), ``held out`` (rounds 3-7: pieces written before their results were seen, reported apart; round 7 the modal and blues tunes;
