@@ -168,12 +168,11 @@ def take_semitone(notes: Sequence[tuple[int, float]], first_offset: float, tunin
     """
     steady = abs(first_offset) < BEGIN_DRIFT
     cents = tuning_cents if steady else 100.0 * first_offset + tuning_cents
-    if key is not None and notes:
-        below = math.floor(cents / 100.0)
-        readings = [s for s in (below, below + 1) if abs(cents - 100.0 * s) <= 50.0 + KEY_BAND_CENTS]
-        fits = [_in_scale(notes, s, key) for s in readings]
-        if len(readings) == 2 and abs(fits[0] - fits[1]) > 1e-9 and max(fits) >= KEY_FIT:
-            return readings[int(fits[1] > fits[0])]
+    below = math.floor(cents / 100.0)  # the semitone readings either side of the played pitch
+    if key is not None and notes and all(abs(cents - 100.0 * s) <= 50.0 + KEY_BAND_CENTS for s in (below, below + 1)):
+        fits = [_in_scale(notes, s, key) for s in (below, below + 1)]
+        if abs(fits[0] - fits[1]) > 1e-9 and max(fits) >= KEY_FIT:
+            return below + int(fits[1] > fits[0])
     if steady:
         return quarter_tone_shift(notes, tuning_cents)
     if abs(abs(cents) - 50.0) <= BEGIN_BAND_CENTS:
