@@ -125,12 +125,14 @@ SWING_HELD_NOTES = 2
 HELD_BEATS = 1.9
 # A breath before a phrase (see _breaths): beats of context on each side, their tempo's
 # largest change (log), the held span's length at most this many periods per tracked beat
-# (and one beat less at least), the silence that marks a breath (periods), and how much
-# better the meter must then fit, with and without that silence.
+# (and one beat less at least), the silence that marks a breath (periods), a note after it
+# this far (beats) past a beat is the phrase's pickup, and how much better the meter must
+# then fit, with and without that silence.
 BREATH_CONTEXT = 3
 BREATH_STEADY = 0.1
 BREATH_SQUEEZED = 1.03
 BREATH_SILENCE = 0.2
+PICKUP_ON_BEAT = 0.25
 BREATH_FIT = 0.3
 BREATH_FIT_LEGATO = 0.55
 # A breath is judged on the notes near it: up to BREATH_WINDOW_NOTES on each side, so a long
@@ -612,8 +614,9 @@ def _breaths(cleaned: Sequence[PerformedNote], beats: np.ndarray, compound: bool
     onsets = np.array([n.onset for n in cleaned])
     silences = onsets[1:] - np.array([n.offset for n in cleaned[:-1]])  # before each note but the first
     whole: Placement | None = None  # all notes placed on the beats as they are, once needed
+    beat_s = float(np.median(np.diff(beats)))
     for i in range(1, len(cleaned)):
-        found = _squeezed(beats, onsets, i)
+        found = _squeezed(beats, onsets, i, after_silence=bool(silences[i - 1] >= BREATH_SILENCE * beat_s))
         if found is None:
             continue
         period = found[2]
@@ -675,12 +678,17 @@ def _without_beat(beats: np.ndarray, first: int, last: int, period: float) -> np
     return np.concatenate([beats[:first], beats[first] + period * np.arange(last - first - 1), beats[last:]])
 
 
-def _squeezed(beats: np.ndarray, onsets: np.ndarray, i: int, steady: float = BREATH_STEADY
-              ) -> tuple[int, int, float] | None:
+def _squeezed(beats: np.ndarray, onsets: np.ndarray, i: int, steady: float = BREATH_STEADY, *,
+              after_silence: bool = False) -> tuple[int, int, float] | None:
     """The beats (first, last, period) from note ``i - 1`` to note ``i`` where the tracker may have
     squeezed one into a breath: two or more, the tempo steady around them and the span as long
-    as one beat fewer, or None."""
+    as one beat fewer, or None. ``after_silence``: note ``i`` follows a silence, and where it
+    stands PICKUP_ON_BEAT or more past a beat it is a phrase's pickup, whose span runs to the
+    beat it leads to (a jig breathing before its eighth pickup had its gained beat there, and
+    the pickup halfway between two beats counted the span from the one before)."""
     first, last = (int(np.argmin(np.abs(beats - t))) for t in onsets[i - 1:i + 1])
+    if after_silence:  # a phrase's pickup after a breath: the span runs to the beat it leads to
+        last = max(last, math.ceil(float(np.interp(onsets[i], beats, np.arange(len(beats)))) - PICKUP_ON_BEAT))
     span = last - first
     if span < 2 or first < BREATH_CONTEXT or last + BREATH_CONTEXT >= len(beats):
         return None
