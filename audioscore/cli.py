@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 import signal
 import stat
@@ -19,10 +18,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from .analysis.engines import check_engine, check_instrument
 from .errors import AudioscoreError, InputError
+from .notation.hints import TIME_SIGNATURES, check_key, check_tempo
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -35,7 +36,6 @@ __all__ = ["main"]
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_INTERNAL = 1
-TEMPO_RANGE_BPM = (20.0, 400.0)
 MAX_LABEL_CHARS = 1000  # --title / --composer: the score prints at most 200 characters of them
 # The parser's defaults, written here so that --help and argument errors import no numpy, librosa,
 # music21 or plugin (tests/test_cli.py checks them against the modules that own them): each
@@ -70,27 +70,14 @@ def _parameter(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
 
 
-def _tempo(text: str) -> float:
-    """--tempo: quarter notes per minute, finite, within TEMPO_RANGE_BPM."""
-    low, high = TEMPO_RANGE_BPM
-    try:
-        bpm = float(text)
-    except ValueError:
-        bpm = math.nan
-    if not low <= bpm <= high:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a tempo in {low:g}..{high:g} bpm, got {text[:40]!r}")
-    return bpm
-
-
-def _key(text: str) -> str:
-    """--key: checked here, so a typo ends the run before any work (and before music21 loads)."""
-    from audioscore.notation.key_names import read_key_name
-
-    try:
-        read_key_name(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+def _checked(check: Callable[[object], Any]) -> Callable[[str], Any]:
+    """An argparse type from a hint's check (``notation.hints``): the same words as the functions' 400s."""
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
 
 
 def _label(text: str) -> str:
@@ -100,29 +87,11 @@ def _label(text: str) -> str:
     return text
 
 
-def _engine(text: str) -> str:
-    from audioscore.analysis.engines import check_engine  # no numpy: the module imports none
-
-    try:
-        return check_engine(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _instrument(text: str) -> str:
-    from audioscore.analysis.engines import check_instrument
-
-    try:
-        return check_instrument(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def _add_engine_flags(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--engine", type=_engine, default="auto",
+    command.add_argument("--engine", type=_checked(check_engine), default="auto",
                          help="note engine: melody (pYIN: voice, winds, strings), poly (basic-pitch: piano, "
                               "guitar, chords) or auto (default: from --instrument, else from the audio)")
-    command.add_argument("--instrument", type=_instrument, default=None,
+    command.add_argument("--instrument", type=_checked(check_instrument), default=None,
                          help="what plays, e.g. piano, guitar, voice, flute, violin, cello: chooses the engine under "
                               "auto and the staves (piano: grand staff; guitar: treble clef an octave down; a melody "
                               "instrument: one staff in its players' clef, e.g. viola alto, cello bass or tenor)")
@@ -135,9 +104,9 @@ def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
 
 
 def _add_notation_flags(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--tempo", type=_tempo, metavar="BPM", help="quarter-note tempo (20..400) instead of estimating it")
-    command.add_argument("--time-signature", choices=["2/4", "3/4", "4/4", "6/8"], help="meter instead of estimating it")
-    command.add_argument("--key", type=_key, help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
+    command.add_argument("--tempo", type=_checked(check_tempo), metavar="BPM", help="quarter-note tempo (20..400) instead of estimating it")
+    command.add_argument("--time-signature", choices=TIME_SIGNATURES, help="meter instead of estimating it")
+    command.add_argument("--key", type=_checked(check_key), help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
                          "a key that would need more than 7 sharps or flats is written as its enharmonic "
                          "equivalent (B# major as C major), with a note; a take sung about a quarter tone "
                          "from A440 is rounded to the semitone whose notes are in this key")

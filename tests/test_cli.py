@@ -222,7 +222,7 @@ def test_a_long_silence_is_shortened_not_engraved(tmp_path: Path, capsys: pytest
     [
         (["--key", "H major"], "'H major' is not a key: a letter A-G"),
         (["--key", "nonsense"], "is not a key"),
-        (["--tempo", "nan"], "expected a tempo in 20..400 bpm, got 'nan'"),
+        (["--tempo", "nan"], "tempo must be quarter notes per minute in 20..400; got 'nan'"),
         (["--tempo", "0"], "got '0'"),
         (["--tempo", "1e9"], "got '1e9'"),
         (["--time-signature", "7/q"], "invalid choice: '7/q'"),

@@ -57,7 +57,7 @@ COLLECTION = "recordings"
 CURSORS = "cursors"
 STAGES = ("fetched", "features", "score")
 SOURCE_KINDS = ("upload", "url")
-SOURCE_FIELDS = ("kind", "bucket", "key", "etag", "url", "video_id", "title")
+SOURCE_FIELDS = ("kind", "bucket", "key", "etag", "url", "video_id", "title", "hints")
 # A "running" stage older than this is presumed dead (crashed or timed-out worker), in seconds.
 STALE_AFTER_S = 3600.0
 # Errors kept per document: enough to see a retry history, bounded so a poison event cannot grow it.

@@ -13,6 +13,7 @@ from audioscore.analysis.export import file_sha256, write_features
 from audioscore.analysis.features import Features, Source, extract_file, summarise
 from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import recording_id_for_object
+from audioscore.notation.hints import read_hints
 from audioscore.pipeline.common import FEATURES_NAME, Services, current_object, stage_failures, workdir
 
 __all__ = ["LongRecording", "extract_stage", "store_features"]
@@ -46,6 +47,9 @@ def extract_stage(event: ObjectEvent, services: Services, *,
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
         mode = mode_for_object(event.key, metadata)  # bad metadata: a 400, recorded, before any download
+        hints = read_hints(metadata).to_dict()
+        if hints:  # for transcribe, which sees only the features
+            records.upsert_source(recording_id, {"hints": hints})
         path = store.download(event.bucket, event.key, Path(tmp), max_bytes=settings.max_object_bytes,
                               etag=event.etag)
         limits = settings.limits()

@@ -11,9 +11,13 @@ from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
 from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import InputError
 from audioscore.infra.records import recording_id_for_object
+from audioscore.notation.hints import HINT_NAMES, read_hints
 from audioscore.pipeline.common import Services, workdir
 
-__all__ = ["fetch_stage"]
+__all__ = ["REQUEST_FIELDS", "fetch_stage"]
+
+# A misspelt field ("time_signature") is refused, not silently ignored.
+REQUEST_FIELDS = ("url", "title", MODE_METADATA, *HINT_NAMES)
 
 
 def _fetched_key(video_id: str) -> str:
@@ -23,11 +27,17 @@ def _fetched_key(video_id: str) -> str:
 
 def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
     """Download a URL's audio into the audio bucket and open its record. An optional ``"mode"``
-    (an engine or an instrument, as the uploads' ``mode`` metadata) goes with the audio object.
+    (an engine or an instrument, as the uploads' ``mode`` metadata) and the score's hints
+    (``"key"``, ``"tempo"``, ``"time-signature"``, as the uploads' metadata of those names) go
+    with the audio object. A video fetched before keeps what it was fetched with.
 
     Raises:
-        InputError: no or bad URL, or a URL the policy refuses; a mode that is neither.
+        InputError: no or bad URL, or a URL the policy refuses; a mode that is neither; a bad hint;
+            a field not in REQUEST_FIELDS.
     """
+    unknown = sorted(str(name) for name in request if name not in REQUEST_FIELDS)
+    if unknown:
+        raise InputError(f"unknown field {unknown[0][:40]!r} in the request; the fields are {', '.join(REQUEST_FIELDS)}")
     url = request.get("url")
     title = request.get("title")
     if not isinstance(url, str) or not url.strip():
@@ -35,6 +45,7 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     if title is not None and not isinstance(title, str):
         raise InputError('"title" must be a string')
     mode = parse_mode(request[MODE_METADATA], source="request") if MODE_METADATA in request else None
+    hints = read_hints(request)
     settings = services.settings
     # A video already fetched is not downloaded again (the URL is still checked first).
     validate_url(url.strip(), policy)
@@ -43,13 +54,15 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     if known is not None:
         recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
         return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
-                "title": known.metadata.get("title", ""), "status": "exists"}
+                "title": known.metadata.get("title", ""), "status": "exists",
+                "hints": read_hints(known.metadata).to_dict()}
     with workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
         key = _fetched_key(fetched.video_id)
         metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
         if mode is not None:  # read back by extract-features like an upload's --attr "mode=..."
             metadata[MODE_METADATA] = mode.instrument or mode.engine
+        metadata.update({name: str(value) for name, value in hints.to_dict().items()})
         etag = services.store.upload_file(settings.audio_bucket, key, fetched.path, content_type="audio/flac",
                                           metadata=metadata)
     recording_id = recording_id_for_object(settings.audio_bucket, key, etag)
@@ -60,4 +73,4 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
         services.records.finish_stage(recording_id, "fetched", artifacts={"audio": f"{settings.audio_bucket}/{key}"},
                                       summary={"duration_s": fetched.duration_s})
     return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": key, "title": fetched.title,
-            "status": "fetched"}
+            "status": "fetched", "hints": hints.to_dict()}

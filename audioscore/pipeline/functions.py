@@ -99,7 +99,7 @@ class EventFunction(_Function):
 
 
 class FetchFunction(_Function):
-    """``POST {"url": ..., "title"?: ...}``: download into the audio bucket; 202 with the
+    """``POST {"url": ..., "title"?, "mode"?, "key"?, "tempo"?, "time-signature"?}``: download into the audio bucket; 202 with the
     recording id (200 when that video is stored already)."""
 
     def __init__(self, stage: Callable[[dict[str, Any], Services, FetchPolicy], dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from audioscore.errors import InputError, NotFound
 from audioscore.infra.events import ObjectEvent
 from audioscore.notation.feature_notes import instrument_of, read_features
+from audioscore.notation.hints import read_hints
 from audioscore.notation.transcription import TranscribeOptions, notes_from_features, transcribe_notes
 from audioscore.pipeline.common import FEATURES_NAME, RECORDING_ID, Services, current_object, stage_failures, workdir
 
@@ -35,8 +36,11 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         document = read_features(local)  # a hostile upload is a 400 that names the field, never a 500
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
-        notes = notes_from_features(document, limits=settings.limits())
-        options = TranscribeOptions(title=title, instrument=instrument_of(document))
+        # The key, tempo and time signature the upload's metadata gave, as extract-features recorded them.
+        hints = read_hints((record.get("source") or {}).get("hints") or {})
+        notes = notes_from_features(document, limits=settings.limits(), key=hints.key)
+        options = TranscribeOptions(title=title, instrument=instrument_of(document), key=hints.key,
+                                    tempo_bpm=hints.tempo_bpm, time_signature=hints.time_signature)
         result = transcribe_notes(notes, Path(tmp) / "out", options)
         prefix = f"{recording_id}/"
         artifacts = {}

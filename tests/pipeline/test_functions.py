@@ -73,7 +73,7 @@ def melody_wav(tmp_path_factory) -> Path:
     return wav
 
 
-def upload(object_store, bucket: str, key: str, path: Path, **metadata: str) -> bytes:
+def upload(object_store, bucket: str, key: str, path: Path, /, **metadata: str) -> bytes:
     etag = object_store.upload_file(bucket, key, path, content_type="audio/wav", metadata=metadata or None)
     return minio_event(bucket, key, etag, path.stat().st_size, metadata=metadata)
 
@@ -470,3 +470,53 @@ def test_fetch_takes_a_mode_that_goes_with_the_audio(deployed, object_store, med
     status, body = call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": "Guitar"}, token=None)
     assert status == 202, body
     assert object_store.stat("audio", body["key"]).metadata["mode"] == "guitar"
+
+
+def test_an_uploads_key_tempo_and_meter_metadata_reach_its_score(deployed, object_store, records,
+                                                                 melody_wav) -> None:
+    """``mc cp --attr "key=B minor;tempo=50;time-signature=2/4"``: what the CLI's flags do, on the cluster."""
+    event = upload(object_store, "audio", "folk.wav", melody_wav, **{"key": "B minor", "tempo": "50",
+                                                                     "time-signature": "2/4"})
+    status, body = call(deployed["extract"], body=event)
+    assert status == 200, body
+    recording_id = body["results"][0]["recording_id"]
+    assert records.get(recording_id)["source"]["hints"] == {"key": "B minor", "tempo": 50.0, "time-signature": "2/4"}
+    info = object_store.stat("features", f"{recording_id}/features.json")
+    status, body = call(deployed["transcribe"], body=minio_event("features", f"{recording_id}/features.json",
+                                                                 info.etag, info.size))
+    assert status == 200, body
+    summary = records.get(recording_id)["summary"]["score"]
+    # Estimated, this take is D major, 4/4, quarter = 100 (test_upload_to_score_and_replays).
+    assert (summary["key"], summary["tempo_bpm"], summary["time_signature"]) == ("B minor", 50.0, "2/4")
+
+
+@pytest.mark.parametrize(("metadata", "error"), [
+    ({"key": "H major"}, "'H major' is not a key"),
+    ({"tempo": "1e9"}, "tempo must be quarter notes per minute in 20..400; got '1e9'"),
+    ({"tempo": "nan"}, "got 'nan'"),
+    ({"time-signature": "5/4"}, "time signature must be one of 2/4, 3/4, 4/4, 6/8; got '5/4'"),
+])
+def test_a_bad_hint_in_an_uploads_metadata_is_400_recorded_before_any_work(
+        deployed, object_store, records, melody_wav, metadata: dict[str, str], error: str) -> None:
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "x.wav", melody_wav, **metadata))
+    assert status == 400 and error in body["error"], body
+    [record] = records.collection.find({})
+    assert record["stages"]["features"]["status"] == "failed" and not record["stages"]["features"]["retryable"]
+    assert keys(object_store, "features") == set()
+
+
+def test_fetch_takes_key_tempo_and_meter_that_go_with_the_audio(deployed, object_store, media_server,
+                                                                monkeypatch) -> None:
+    monkeypatch.setenv("FETCH_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    url = f"{media_server}/song.mp3"
+    for bad, error in (({"tempo": True}, "tempo must be"), ({"key": ["E major"]}, "key must be text"),
+                       ({"time_signature": "3/4"}, "unknown field 'time_signature'")):
+        status, body = call(deployed["fetch"], body={"url": url, **bad}, token=None)
+        assert status == 400 and error in body["error"], body
+    assert keys(object_store, "audio") == set()
+    status, body = call(deployed["fetch"], body={"url": url, "key": "E major", "tempo": 92, "time-signature": "3/4"},
+                        token=None)
+    assert status == 202 and body["hints"] == {"key": "E major", "tempo": 92.0, "time-signature": "3/4"}, body
+    metadata = object_store.stat("audio", body["key"]).metadata
+    assert (metadata["key"], metadata["tempo"], metadata["time-signature"]) == ("E major", "92.0", "3/4")
