@@ -123,7 +123,7 @@ def mode_for_object(key: str, metadata: dict[str, str]) -> Mode:
     Raises:
         InputError: the metadata names neither an engine nor an instrument.
     """
-    if MODE_METADATA in metadata:
+    if metadata.get(MODE_METADATA, "").strip():  # blank: a form's field left on auto
         return parse_mode(metadata[MODE_METADATA], source="metadata")
     folder, slash, _ = key.partition("/")
     if slash and (folder.lower() in ENGINES or folder.lower() in INSTRUMENTS):

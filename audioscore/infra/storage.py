@@ -27,7 +27,7 @@ import re
 import tempfile
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -648,7 +648,7 @@ class ObjectStore:
 
     def presigned_post(
         self, bucket: str, key_prefix: str, *, max_bytes: int, content_type_prefix: str, redirect: str,
-        expires_s: int = DEFAULT_PRESIGN_EXPIRES_S,
+        expires_s: int = DEFAULT_PRESIGN_EXPIRES_S, metadata: Sequence[str] = (),
     ) -> tuple[str, list[tuple[str, str]]]:
         """A browser form's upload: where to POST and the form fields of a signed POST policy.
 
@@ -656,10 +656,12 @@ class ObjectStore:
         ``key_prefix + "${filename}"``, which the store replaces by the uploaded file's name),
         of 1 to ``max_bytes`` bytes, with a ``Content-Type`` starting with ``content_type_prefix``,
         and sends the browser on to ``redirect`` (the store adds ``bucket``, ``key`` and ``etag``).
-        Signed locally for the public URL, like `presigned_get`.
+        The form may carry the user metadata named in ``metadata``, any value (an empty one too):
+        whoever reads the object checks them. Signed locally for the public URL, like `presigned_get`.
 
         Returns:
-            The form's action URL and its fields in order (the file field goes after them).
+            The form's action URL and its fields in order (the file field goes after them and
+            after the ``x-amz-meta-<name>`` fields of ``metadata``, which the caller's form holds).
 
         Raises:
             InputError: the bucket name or prefix is unsafe.
@@ -679,6 +681,8 @@ class ObjectStore:
         policy.add_starts_with_condition("Content-Type", content_type_prefix)
         policy.add_starts_with_condition("success_action_redirect", redirect)
         policy.add_content_length_range_condition(1, max_bytes)
+        for name in metadata:
+            policy.add_starts_with_condition(META_PREFIX + name, "")
         with self._errors("presign", bucket, key_prefix):
             signed = self._links.presigned_post_policy(policy)
         fields = [("key", key_prefix + "${filename}"), ("Content-Type", content_type_prefix + "octet-stream"),

@@ -13,7 +13,7 @@ from audioscore.errors import InputError
 from audioscore.notation.key_names import read_key_name
 
 __all__ = ["HINT_NAMES", "TEMPO_RANGE_BPM", "TIME_SIGNATURES", "ScoreHints", "check_key", "check_tempo",
-           "check_time_signature", "read_hints"]
+           "check_time_signature", "given", "read_hints"]
 
 TEMPO_RANGE_BPM = (20.0, 400.0)
 TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8")
@@ -75,15 +75,21 @@ class ScoreHints:
         return {name: value for name, value in values.items() if value is not None}
 
 
+def given(values: Mapping[str, object], name: str) -> bool:
+    """Whether ``values`` gives ``name``: present and not blank (a form's field left empty)."""
+    value = values.get(name)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
 def read_hints(values: Mapping[str, object]) -> ScoreHints:
-    """The hints among ``values`` (user metadata, a request, a record's copy), each checked;
-    other names are not looked at.
+    """The hints ``values`` gives (user metadata, a request, a form, a record's copy), each
+    checked; other names are not looked at.
 
     Raises:
         InputError: a hint that is not one; the message names it and what it may be.
     """
     return ScoreHints(
-        key=check_key(values["key"]) if "key" in values else None,
-        tempo_bpm=check_tempo(values["tempo"]) if "tempo" in values else None,
-        time_signature=check_time_signature(values["time-signature"]) if "time-signature" in values else None,
+        key=check_key(values["key"]) if given(values, "key") else None,
+        tempo_bpm=check_tempo(values["tempo"]) if given(values, "tempo") else None,
+        time_signature=check_time_signature(values["time-signature"]) if given(values, "time-signature") else None,
     )

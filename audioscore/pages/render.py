@@ -39,11 +39,15 @@ class UploadForm:
 
 @dataclass(frozen=True)
 class Forms:
-    """The submission forms of the cluster's start page."""
+    """The submission forms of the cluster's start page. Both ask what the user knows of the
+    music, each field optional: ``instruments`` for the mode (an instrument hint), and the
+    ``time_signatures`` a score may be given, beside a key and a tempo."""
 
     fetch_action: str
     token_required: bool
     upload: UploadForm | None
+    instruments: Sequence[str] = ()
+    time_signatures: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

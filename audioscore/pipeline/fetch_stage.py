@@ -11,7 +11,7 @@ from audioscore.download.urls import FetchPolicy, validate_url, youtube_video_id
 from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import InputError
 from audioscore.infra.records import recording_id_for_object
-from audioscore.notation.hints import HINT_NAMES, read_hints
+from audioscore.notation.hints import HINT_NAMES, given, read_hints
 from audioscore.pipeline.common import Services, workdir
 
 __all__ = ["REQUEST_FIELDS", "fetch_stage"]
@@ -44,7 +44,7 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
         raise InputError('the request needs a "url" string')
     if title is not None and not isinstance(title, str):
         raise InputError('"title" must be a string')
-    mode = parse_mode(request[MODE_METADATA], source="request") if MODE_METADATA in request else None
+    mode = parse_mode(request[MODE_METADATA], source="request") if given(request, MODE_METADATA) else None
     hints = read_hints(request)
     settings = services.settings
     # A video already fetched is not downloaded again (the URL is still checked first).

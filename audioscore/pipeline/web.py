@@ -13,7 +13,10 @@ Submitting from a browser:
   fetch-youtube has stored the audio;
 - a file: a POST straight to the audio bucket under a signed policy (size, ``audio/*`` content
   type, a fresh ``uploads/<random>/`` prefix, `UPLOAD_EXPIRES_S`); the store sends the browser
-  back to ``?bucket=&key=``, which becomes the recording's page.
+  back to ``?bucket=&key=``, which becomes the recording's page;
+- both forms ask, each optional, the instrument, key, tempo and time signature: fetch-youtube's
+  request fields and the upload's user metadata of the names ``KNOWN_FIELDS`` (a field left
+  empty is not given), checked where they are used.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from audioscore.analysis.engines import INSTRUMENTS, MODE_METADATA, parse_mode
 from audioscore.download.urls import is_youtube_video_id, validate_url, youtube_video_id
 from audioscore.errors import InputError
 from audioscore.infra.config import read_token
@@ -34,6 +38,7 @@ from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response
 from audioscore.infra.names import FETCH_TOKEN_SECRET, FETCH_YOUTUBE
 from audioscore.infra.records import STAGES, recording_id_for_object
+from audioscore.notation.hints import HINT_NAMES, TIME_SIGNATURES, read_hints
 from audioscore.pages.model import Link, Page, Stage, engine_name, facts_from_summaries, notes_from_score
 from audioscore.pages.render import Forms, Rendered, UploadForm, render_page
 from audioscore.pipeline.common import Services, status_view, workdir
@@ -44,6 +49,8 @@ REFRESH_S = 3  # how often a page of running work reloads itself
 PENDING_FOR_S = 900  # a submission's waiting page gives up after this long (FETCH_TIMEOUT_S is 600)
 UPLOAD_PREFIX = "uploads/"
 UPLOAD_EXPIRES_S = 3600
+# What both forms ask of the music, optional: the uploads' metadata and fetch-youtube's fields of these names.
+KNOWN_FIELDS = (MODE_METADATA, *HINT_NAMES)
 MAX_SCORE_JSON_BYTES = 32 * 1024**2
 _STAGE_NAMES = {"fetched": "Download", "features": "Features", "score": "Score"}
 _DOWNLOADS = (("score", "score_pdf", "Score (PDF)"), ("score", "score_mid", "MIDI"),
@@ -226,10 +233,11 @@ def _forms(services: Services) -> Forms:
     redirect = settings.recordings_public_url
     url, fields = services.store.presigned_post(
         settings.audio_bucket, f"{UPLOAD_PREFIX}{secrets.token_hex(16)}/", max_bytes=settings.max_object_bytes,
-        content_type_prefix="audio/", redirect=redirect, expires_s=UPLOAD_EXPIRES_S)
+        content_type_prefix="audio/", redirect=redirect, expires_s=UPLOAD_EXPIRES_S, metadata=KNOWN_FIELDS)
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=UPLOAD_EXPIRES_S)).strftime("%H:%M UTC")
     upload = UploadForm(url=url, fields=fields, max_mb=settings.max_object_bytes // 1024**2, expires=expires)
-    return Forms(fetch_action="?", token_required=read_token(FETCH_TOKEN_SECRET) is not None, upload=upload)
+    return Forms(fetch_action="?", token_required=read_token(FETCH_TOKEN_SECRET) is not None, upload=upload,
+                 instruments=sorted(INSTRUMENTS), time_signatures=TIME_SIGNATURES)
 
 
 # ----------------------------------------------------------------------------- POST
@@ -253,8 +261,16 @@ def form_post(body: bytes, services: Services) -> Response:
         checked = validate_url(url, services.settings.fetch)
     except InputError as error:
         return _message(400, "This URL cannot be fetched", str(error))
+    known = {name: (form.get(name) or [""])[0].strip() for name in KNOWN_FIELDS}
+    known = {name: value for name, value in known.items() if value}
+    try:  # checked here as fetch-youtube checks them: its 400 would reach no one
+        if MODE_METADATA in known:
+            parse_mode(known[MODE_METADATA], source="form")
+        read_hints(known)
+    except InputError as error:
+        return _message(400, "This cannot be used", str(error))
     # With fetch-youtube's own token: the browser's user proved they have it.
-    invoke_async(services.settings.gateway_url, FETCH_YOUTUBE, {"url": checked}, token=token)
+    invoke_async(services.settings.gateway_url, FETCH_YOUTUBE, {"url": checked, **known}, token=token)
     video_id = youtube_video_id(checked)
     if not video_id:
         return _message(202, "Queued", "fetch-youtube will download it; without a YouTube video id this page "

@@ -18,8 +18,10 @@ from browser import alert_text, chromium, console_errors, screenshot
 from functions_harness import SECRETS, function_environment, serve_function, write_secrets
 from test_functions import records  # noqa: F401  (the fixture)
 
+from audioscore.analysis.engines import mode_for_object
 from audioscore.infra.config import settings as settings_cache
 from audioscore.infra.records import recording_id_for_object
+from audioscore.notation.hints import ScoreHints, read_hints
 from audioscore.pipeline import functions
 
 HOSTILE = '<script>alert(1)</script>"onerror=alert(2) <img src=x onerror=alert(3)>'
@@ -184,15 +186,25 @@ def test_start_page_uploads_to_the_bucket(browser, site, object_store, records, 
     assert conditions["content-length-range"] == [1, 2 * 1024**3]
     assert conditions["$Content-Type"] == ["audio/"] and conditions["$key"][0].startswith("uploads/")
     screenshot(browser, "cluster-start", tmp_path)
+    assert {"$x-amz-meta-mode", "$x-amz-meta-key", "$x-amz-meta-tempo", "$x-amz-meta-time-signature"} <= set(conditions)
     song = tmp_path / "my song.wav"
     song.write_bytes(_wav(0.5))
+    browser.find_element("css selector", "#upload-form summary").click()  # what you know of the music
+    Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
+    Select(browser.find_element("id", "upload-mode")).select_by_visible_text("piano")
+    browser.find_element("id", "upload-key").send_keys("E major")  # tempo and time signature left empty
     browser.find_element("id", "upload-file").send_keys(str(song))
+    screenshot(browser, "cluster-start-known", tmp_path)
     assert browser.find_element("id", "upload-type").get_attribute("value") == "audio/wav"  # the hashed script ran
     form.submit()  # to moto, which sends the browser back to the function with bucket and key
     WebDriverWait = __import__("selenium.webdriver.support.ui", fromlist=["WebDriverWait"]).WebDriverWait
     WebDriverWait(browser, 15, poll_frequency=0.2).until(lambda d: "id=" in d.current_url)
     (stored,) = object_store.list_objects("audio", limit=10)
-    assert stored.key.startswith(conditions["$key"][0]) and object_store.stat("audio", stored.key).content_type == "audio/wav"
+    info = object_store.stat("audio", stored.key)
+    assert stored.key.startswith(conditions["$key"][0]) and info.content_type == "audio/wav"
+    # What extract-features reads: the engine's hint and the key; the fields left empty give nothing.
+    assert mode_for_object(stored.key, info.metadata).instrument == "piano"
+    assert read_hints(info.metadata) == ScoreHints(key="E major")
     recording = urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query)["id"][0]
     assert recording == recording_id_for_object("audio", stored.key, stored.etag)
     assert "Waiting for the recording" in browser.find_element("id", "title").text  # until extract-features opens it
@@ -242,6 +254,15 @@ def test_youtube_form_checks_the_token_and_queues_the_fetch(site, tmp_path, monk
         assert status == 303 and headers["Location"].startswith("?video=dQw4w9WgXcQ&since=")
         assert "s3cret" not in headers["Location"]
         assert _Gateway.calls == [("/async-function/fetch-youtube", "Bearer s3cret", json.dumps({"url": url}).encode())]
+        # What the user knows of the music goes with it; a field left empty is not sent, a bad one is refused here.
+        status, _, body = post({"url": url, "token": "s3cret", "mode": "kazoo", "key": "", "tempo": ""})
+        assert status == 400 and b"mode must be an engine" in body and len(_Gateway.calls) == 1
+        status, _, body = post({"url": url, "token": "s3cret", "tempo": "9000", "time-signature": "3/4"})
+        assert status == 400 and b"tempo must be quarter notes per minute in 20..400" in body and len(_Gateway.calls) == 1
+        assert post({"url": url, "token": "s3cret", "mode": "voice", "key": "Bb minor", "tempo": "",
+                     "time-signature": "3/4"})[0] == 303
+        assert json.loads(_Gateway.calls[-1][2]) == {"url": url, "mode": "voice", "key": "Bb minor",
+                                                     "time-signature": "3/4"}
         status, _, body = _get(f"{site}{headers['Location']}", "text/html")
         assert status == 200 and b"Downloading" in body and b'http-equiv="refresh"' in body
     finally:
