@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import __version__
 from .analysis.engines import check_engine, check_instrument
 from .errors import AudioscoreError, InputError
-from .notation.hints import TIME_SIGNATURES, check_key, check_tempo
+from .notation.hints import TIME_SIGNATURES, check_key, check_tempo, check_time_signature
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -105,7 +105,8 @@ def _add_output_flags(command: argparse.ArgumentParser, what: str) -> None:
 
 def _add_notation_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--tempo", type=_checked(check_tempo), metavar="BPM", help="quarter-note tempo (20..400) instead of estimating it")
-    command.add_argument("--time-signature", choices=TIME_SIGNATURES, help="meter instead of estimating it")
+    command.add_argument("--time-signature", type=_checked(check_time_signature), metavar="|".join(TIME_SIGNATURES),
+                         help="meter instead of estimating it")
     command.add_argument("--key", type=_checked(check_key), help="key instead of estimating it, e.g. 'D major', 'Bb minor', 'F♯ minor', 'A mixolydian'; "
                          "a key that would need more than 7 sharps or flats is written as its enharmonic "
                          "equivalent (B# major as C major), with a note; a take sung about a quarter tone "

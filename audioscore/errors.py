@@ -1,6 +1,6 @@
 """One exception hierarchy for the project, mapped once to HTTP status codes and CLI exit codes."""
 
-__all__ = ["AudioscoreError", "ConfigError", "InputError", "LimitExceeded", "NotFound", "ProcessingError", "StaleInput",
+__all__ = ["AudioscoreError", "ConfigError", "Conflict", "InputError", "LimitExceeded", "NotFound", "ProcessingError", "StaleInput",
            "TransientError"]
 
 
@@ -33,6 +33,12 @@ class NotFound(InputError):
     """The input names something that does not exist (e.g. a recording no function created)."""
 
     http_status = 404
+
+
+class Conflict(InputError):
+    """The request contradicts what was stored before it (a video fetched before with other options)."""
+
+    http_status = 409
 
 
 class StaleInput(InputError):

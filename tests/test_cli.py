@@ -225,7 +225,7 @@ def test_a_long_silence_is_shortened_not_engraved(tmp_path: Path, capsys: pytest
         (["--tempo", "nan"], "tempo must be quarter notes per minute in 20..400; got 'nan'"),
         (["--tempo", "0"], "got '0'"),
         (["--tempo", "1e9"], "got '1e9'"),
-        (["--time-signature", "7/q"], "invalid choice: '7/q'"),
+        (["--time-signature", "7/q"], "time signature must be one of 2/4, 3/4, 4/4, 6/8; got '7/q'"),
         (["--title", "x" * 100_000], "--title: at most 1000 characters"),
     ],
 )

@@ -5,6 +5,7 @@ metadata and fetch-youtube's request; no heavy imports, so a typo is refused bef
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8")
 # The names in metadata (``mc cp --attr "key=E major;tempo=92"``), requests and records: the CLI's flags.
 HINT_NAMES = ("key", "tempo", "time-signature")
 _MAX_SHOWN = 40  # characters of a refused value repeated in an error
+# A tempo as text: ASCII digits only (float() would take "9_2" and other scripts' digits).
+_DECIMAL = re.compile(r"^\s*[0-9]+(\.[0-9]*)?\s*\Z")
 
 
 def _shown(value: object) -> str:
@@ -31,12 +34,10 @@ def check_tempo(value: object) -> float:
     """Quarter notes per minute from outside (a number, or its text), finite and within TEMPO_RANGE_BPM."""
     low, high = TEMPO_RANGE_BPM
     bpm = math.nan
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        bpm = float(value)
-    elif isinstance(value, str):
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)) or (isinstance(value, str) and _DECIMAL.match(value)):
         try:
             bpm = float(value)
-        except ValueError:
+        except OverflowError:  # a JSON integer of hundreds of digits
             pass
     if not low <= bpm <= high:  # NaN fails too
         raise InputError(f"tempo must be quarter notes per minute in {low:g}..{high:g}; got {_shown(value)}")
@@ -51,14 +52,15 @@ def check_time_signature(value: object) -> str:
 
 
 def check_key(value: object) -> str:
-    """A key as people write it ("D major", "Bb minor"), or InputError naming the forms."""
+    """A key as people write it ("D major", "bb", "F♯ minor") in one spelling ("Bb minor"), or
+    InputError naming the forms."""
     if not isinstance(value, str):
         raise InputError(f"key must be text such as 'D major'; got {_shown(value)}")
     try:
-        read_key_name(value)
+        tonic, mode = read_key_name(value)
     except ValueError as error:
         raise InputError(f"key: {error}") from None
-    return value.strip()
+    return f"{tonic.replace('-', 'b')} {mode}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from audioscore.infra.events import ObjectEvent
 from audioscore.infra.records import recording_id_for_object
 from audioscore.notation.hints import read_hints
 from audioscore.pipeline.common import FEATURES_NAME, Services, current_object, stage_failures, workdir
+from audioscore.pipeline.new_hints import rescore_with
 
 __all__ = ["LongRecording", "extract_stage", "store_features"]
 
@@ -44,7 +45,9 @@ def extract_stage(event: ObjectEvent, services: Services, *,
         "etag": event.etag, "url": metadata.get("source-url"), "video_id": metadata.get("video-id"),
         "title": metadata.get("title") or Path(event.key).stem})
     if not records.begin_stage(recording_id, "features", etag=event.etag):
-        return {"status": "duplicate", "recording_id": recording_id}
+        # The same audio again: new hints in its metadata score it again (a bad one is a 400).
+        rescoring = rescore_with(recording_id, read_hints(metadata), services)
+        return {"status": "duplicate", "recording_id": recording_id, **({"hints": rescoring} if rescoring else {})}
     with stage_failures(services, recording_id, "features"), workdir(settings) as tmp:
         mode = mode_for_object(event.key, metadata)  # bad metadata: a 400, recorded, before any download
         hints = read_hints(metadata).to_dict()

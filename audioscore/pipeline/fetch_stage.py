@@ -13,6 +13,7 @@ from audioscore.errors import InputError
 from audioscore.infra.records import recording_id_for_object
 from audioscore.notation.hints import HINT_NAMES, given, read_hints
 from audioscore.pipeline.common import Services, workdir
+from audioscore.pipeline.new_hints import recorded_hints, refuse_other_options
 
 __all__ = ["REQUEST_FIELDS", "fetch_stage"]
 
@@ -53,9 +54,10 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     known = services.store.stat(settings.audio_bucket, _fetched_key(video_id)) if video_id else None
     if known is not None:
         recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
+        refuse_other_options(mode, hints, recording_id, known.metadata, services)
         return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
                 "title": known.metadata.get("title", ""), "status": "exists",
-                "hints": read_hints(known.metadata).to_dict()}
+                "hints": recorded_hints(services.records.get(recording_id))}
     with workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
         key = _fetched_key(fetched.video_id)

@@ -3,6 +3,7 @@ under the same prefix in the scores bucket."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from audioscore.notation.feature_notes import instrument_of, read_features
 from audioscore.notation.hints import read_hints
 from audioscore.notation.transcription import TranscribeOptions, notes_from_features, transcribe_notes
 from audioscore.pipeline.common import FEATURES_NAME, RECORDING_ID, Services, current_object, stage_failures, workdir
+from audioscore.pipeline.new_hints import recorded_hints, requeue_if_changed
 
 __all__ = ["transcribe_stage"]
 
@@ -29,15 +31,17 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
     stale = _stale_features(event, recording_id, services)
     if stale:
         return {"status": "stale", "recording_id": recording_id, "reason": stale}
-    if not records.begin_stage(recording_id, "score", etag=event.etag):
+    # Claimed per features and hints: the same features scored with new hints are new work (new_hints).
+    given = recorded_hints(records.get(recording_id))
+    claim = event.etag + (" " + json.dumps(given, sort_keys=True) if given else "")
+    if not records.begin_stage(recording_id, "score", etag=claim):
         return {"status": "duplicate", "recording_id": recording_id}
     with stage_failures(services, recording_id, "score"), workdir(settings) as tmp:
         local = store.download(event.bucket, event.key, Path(tmp), max_bytes=MAX_FEATURES_BYTES, etag=event.etag)
         document = read_features(local)  # a hostile upload is a 400 that names the field, never a 500
         record = records.get(recording_id) or {}
         title = (record.get("source") or {}).get("title") or Path(str(document.get("source", {}).get("key", ""))).stem
-        # The key, tempo and time signature the upload's metadata gave, as extract-features recorded them.
-        hints = read_hints((record.get("source") or {}).get("hints") or {})
+        hints = read_hints(given)  # the upload's key, tempo and meter, as extract-features recorded them
         notes = notes_from_features(document, limits=settings.limits(), key=hints.key)
         options = TranscribeOptions(title=title, instrument=instrument_of(document), key=hints.key,
                                     tempo_bpm=hints.tempo_bpm, time_signature=hints.time_signature)
@@ -54,6 +58,7 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         summary = {k: score[k] for k in ("key", "tempo_bpm", "time_signature", "measures", "clef")}
         summary["notes"] = len(score["notes"])
         records.finish_stage(recording_id, "score", artifacts=artifacts, summary=summary)
+    requeue_if_changed(recording_id, given, event.bucket, event.key, event.etag, services)
     return {"status": "done", "recording_id": recording_id, "score": artifacts["score_pdf"]}
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from audioscore.analysis.engines import INSTRUMENTS, MODE_METADATA, parse_mode
 from audioscore.download.urls import is_youtube_video_id, validate_url, youtube_video_id
-from audioscore.errors import InputError
+from audioscore.errors import Conflict, InputError
 from audioscore.infra.config import read_token
 from audioscore.infra.gateway import invoke_async
 from audioscore.infra.http import Response
@@ -42,6 +42,7 @@ from audioscore.notation.hints import HINT_NAMES, TIME_SIGNATURES, read_hints
 from audioscore.pages.model import Link, Page, Stage, engine_name, facts_from_summaries, notes_from_score
 from audioscore.pages.render import Forms, Rendered, UploadForm, render_page
 from audioscore.pipeline.common import Services, status_view, workdir
+from audioscore.pipeline.new_hints import refuse_other_options
 
 __all__ = ["REFRESH_S", "error_page", "form_post", "html_get", "recording_page", "wants_html"]
 
@@ -263,15 +264,22 @@ def form_post(body: bytes, services: Services) -> Response:
         return _message(400, "This URL cannot be fetched", str(error))
     known = {name: (form.get(name) or [""])[0].strip() for name in KNOWN_FIELDS}
     known = {name: value for name, value in known.items() if value}
-    try:  # checked here as fetch-youtube checks them: its 400 would reach no one
-        if MODE_METADATA in known:
-            parse_mode(known[MODE_METADATA], source="form")
-        read_hints(known)
+    video_id = youtube_video_id(checked)
+    try:  # checked here as fetch-youtube checks them: its 400 or 409 would reach no one
+        mode = parse_mode(known[MODE_METADATA], source="form") if MODE_METADATA in known else None
+        hints = read_hints(known)
+        fetched = services.records.find({"source.video_id": video_id}, fields=["_id", "source"], limit=1) \
+            if video_id and known else []
+        if fetched:
+            source = fetched[0].get("source") or {}
+            audio = services.store.stat(source.get("bucket") or "", source.get("key") or "")
+            refuse_other_options(mode, hints, fetched[0]["_id"], audio.metadata if audio else {}, services)
+    except Conflict as error:
+        return _message(409, "Fetched before", str(error))
     except InputError as error:
         return _message(400, "This cannot be used", str(error))
     # With fetch-youtube's own token: the browser's user proved they have it.
     invoke_async(services.settings.gateway_url, FETCH_YOUTUBE, {"url": checked, **known}, token=token)
-    video_id = youtube_video_id(checked)
     if not video_id:
         return _message(202, "Queued", "fetch-youtube will download it; without a YouTube video id this page "
                         "cannot follow it.")

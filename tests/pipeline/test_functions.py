@@ -283,6 +283,13 @@ def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeyp
     status, body = call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk"}, token=None)
     assert status == 200 and body["status"] == "exists" and body["title"] == "Known"
     assert body["recording_id"] == recording_id_for_object("audio", "youtube/abcdefghijk.flac", etag)
+    # Options it was not fetched with would not apply: said, not ignored.
+    for other in ({"key": "E major"}, {"mode": "piano"}, {"tempo": 92, "mode": "auto"}):
+        status, body = call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk", **other},
+                            token=None)
+        assert status == 409 and "fetched before" in body["error"] and "audioscore score" in body["error"], body
+    assert call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk", "mode": "auto"},
+                token=None)[0] == 200
 
 
 def test_fetch_rejects_bad_bodies(deployed) -> None:
@@ -454,6 +461,14 @@ def test_a_key_prefix_chooses_the_engine(deployed, object_store, records, chords
     assert engine["name"] == "melody" and engine["requested_by"] == "key prefix" and engine["reason"] == "requested"
 
 
+def test_blank_mode_metadata_is_auto(deployed, object_store, records, melody_wav) -> None:
+    """The start page's upload form sends ``x-amz-meta-mode`` empty when the instrument is left on detect."""
+    status, body = call(deployed["extract"], body=upload(object_store, "audio", "x.wav", melody_wav, mode=""))
+    assert status == 200, body
+    engine = records.get(body["results"][0]["recording_id"])["summary"]["features"]["engine"]
+    assert engine["requested"] == "auto" and engine["requested_by"] == "default"
+
+
 def test_hostile_mode_metadata_is_400_and_recorded(deployed, object_store, records, chords_wav) -> None:
     event = upload(object_store, "audio", "x.wav", chords_wav, mode="piano'; db.drop()")
     status, body = call(deployed["extract"], body=event)
@@ -467,6 +482,8 @@ def test_fetch_takes_a_mode_that_goes_with_the_audio(deployed, object_store, med
     monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
     assert call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": {"$ne": 1}}, token=None)[0] == 400
     assert call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": "kazoo"}, token=None)[0] == 400
+    status, body = call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": ""}, token=None)
+    assert status == 202 and "mode" not in object_store.stat("audio", body["key"]).metadata, body  # blank: auto
     status, body = call(deployed["fetch"], body={"url": f"{media_server}/song.mp3", "mode": "Guitar"}, token=None)
     assert status == 202, body
     assert object_store.stat("audio", body["key"]).metadata["mode"] == "guitar"
@@ -511,6 +528,7 @@ def test_fetch_takes_key_tempo_and_meter_that_go_with_the_audio(deployed, object
     monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
     url = f"{media_server}/song.mp3"
     for bad, error in (({"tempo": True}, "tempo must be"), ({"key": ["E major"]}, "key must be text"),
+                       ({"tempo": 10**400}, "tempo must be"), ({"tempo": "9_2"}, "tempo must be"),
                        ({"time_signature": "3/4"}, "unknown field 'time_signature'")):
         status, body = call(deployed["fetch"], body={"url": url, **bad}, token=None)
         assert status == 400 and error in body["error"], body

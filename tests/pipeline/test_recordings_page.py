@@ -277,3 +277,32 @@ def test_json_stays_the_default(site, object_store, records) -> None:  # noqa: F
     status, headers, body = _get(f"{site}?id=nope", "text/html")
     assert status == 400 and headers["Content-Type"].startswith("text/html") and b"24 hexadecimal" in body
     assert _get(site, "application/json")[0] == 400  # API clients still need ?id=
+
+
+def test_youtube_form_says_when_a_video_was_fetched_with_other_options(site, object_store, records,  # noqa: F811
+                                                                      monkeypatch) -> None:
+    etag = object_store.upload_bytes("audio", "youtube/dQw4w9WgXcQ.flac", _wav(), content_type="audio/flac",
+                                     metadata={"mode": "voice"})
+    recording = recording_id_for_object("audio", "youtube/dQw4w9WgXcQ.flac", etag)
+    records.upsert_source(recording, {"kind": "url", "bucket": "audio", "key": "youtube/dQw4w9WgXcQ.flac",
+                                      "etag": etag, "video_id": "dQw4w9WgXcQ", "hints": {"key": "E major"}})
+    monkeypatch.setattr("audioscore.pipeline.web.validate_url", lambda u, policy: u)  # no DNS here
+    monkeypatch.setattr("audioscore.pipeline.web.invoke_async", lambda *a, **k: None)  # no gateway: not reached
+    url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+    def post(fields: dict[str, str]) -> tuple[int, bytes]:
+        request = urllib.request.Request(site, data=urllib.parse.urlencode({"url": url, **fields}).encode(),
+                                         method="POST", headers={"Accept": "text/html"})
+        opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                                                  {"redirect_request": lambda *a, **k: None}))
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    for other in ({"key": "G major"}, {"mode": "piano"}, {"tempo": "92", "key": "E major"}):
+        status, body = post(other)
+        assert status == 409 and b"fetched before" in body, body
+    # What it was fetched with, or nothing: on to its page.
+    assert post({"key": "E major", "mode": "voice"})[0] == 303 and post({"key": "", "mode": ""})[0] == 303
