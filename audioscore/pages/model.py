@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,17 +144,23 @@ def _fmt_seconds(seconds: float) -> str:
 
 
 def facts_from_summaries(score: Mapping[str, Any] | None, features: Mapping[str, Any] | None,
-                         duration_s: float | None = None, engine: str = "") -> list[tuple[str, str]]:
-    """The page's key facts from a score summary (score.json or the record's) and a features summary."""
+                         duration_s: float | None = None, engine: str = "", given: Collection[str] = ()
+                         ) -> list[tuple[str, str]]:
+    """The page's key facts from a score summary (score.json or the record's) and a features
+    summary; ``given``: the hints the user gave ("key", "tempo", "time-signature"), so marked."""
     facts: list[tuple[str, str]] = []
     score, features = score or {}, features or {}
+
+    def told(name: str) -> str:
+        return " (given)" if name in given else ""
+
     if score.get("key"):
-        facts.append(("Key", str(score["key"])))
+        facts.append(("Key", str(score["key"]) + told("key")))
     if score.get("time_signature"):
-        facts.append(("Meter", str(score["time_signature"])))
+        facts.append(("Meter", str(score["time_signature"]) + told("time-signature")))
     tempo = _number(score.get("tempo_bpm"))
     if tempo is not None:
-        facts.append(("Tempo", f"quarter = {tempo:.0f}"))
+        facts.append(("Tempo", f"quarter = {tempo:.0f}" + told("tempo")))
     if isinstance(score.get("measures"), int):
         facts.append(("Measures", str(score["measures"])))
     notes = score.get("notes")

@@ -217,7 +217,8 @@ def recording_page(view: dict[str, Any], score: dict[str, Any], services: Servic
     return Page(
         title=str(source.get("title") or source.get("key") or view.get("id") or "recording"),
         source=str(source.get("url") or source.get("key") or ""),
-        facts=facts_from_summaries(summary.get("score"), features, engine=engine_name(features)),
+        facts=facts_from_summaries(summary.get("score"), features, engine=engine_name(features),
+                                   given=list(source.get("hints") or {})),
         remarks=[str(r) for r in score.get("remarks") or [] if isinstance(r, str)],
         audio=_safe_link(audio), score_pages=[u for u in pages if _safe_link(u)],
         features_plot=_safe_link((links.get("features") or {}).get("features_png")),

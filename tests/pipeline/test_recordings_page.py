@@ -306,3 +306,12 @@ def test_youtube_form_says_when_a_video_was_fetched_with_other_options(site, obj
         assert status == 409 and b"fetched before" in body, body
     # What it was fetched with, or nothing: on to its page.
     assert post({"key": "E major", "mode": "voice"})[0] == 303 and post({"key": "", "mode": ""})[0] == 303
+
+
+def test_the_page_says_which_facts_the_user_gave(site, object_store, records) -> None:  # noqa: F811
+    recording = _recording(object_store, records, title="t")
+    records.upsert_source(recording, {"hints": {"key": "G major", "time-signature": "3/4"}})
+    status, _, body = _get(f"{site}?id={recording}", "text/html")
+    assert status == 200
+    assert b"<dt>Key</dt><dd>G major (given)</dd>" in body and b"<dt>Meter</dt><dd>3/4 (given)</dd>" in body
+    assert b"<dt>Tempo</dt><dd>quarter = 96</dd>" in body  # estimated
