@@ -409,6 +409,16 @@ class RecordStore:
         with _db("finish_stage"):
             self.collection.update_one({"_id": recording_id}, update, upsert=True)
 
+    def set_hints(self, recording_id: str, hints: Mapping[str, Any]) -> None:
+        """Record new score hints and reopen the score stage (no status: due, as if never started,
+        so the re-drive runs it if the transcribe queued for them is lost); its files stay."""
+        now = self._now()
+        update = {"$set": {"source.hints": dict(hints), "updated_at": now},
+                  "$unset": {f"stages.score.{field}": "" for field in ("status", "etag", "started_at", "error",
+                                                                       "retryable")}}
+        with _db("set_hints"):
+            self.collection.update_one({"_id": recording_id}, update)
+
     def fail_stage(self, recording_id: str, stage: str, error: str, *, retryable: bool,
                    transient: bool = False) -> None:
         """Mark a stage failed and append the error to the document's error list.

@@ -45,6 +45,11 @@ FEATURES_NAME = "features.json"
 RECORDING_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
+def fetched_key(video_id: str) -> str:
+    """Object key of a fetched video: its id, restricted to characters safe in a key."""
+    return "youtube/" + (re.sub(r"[^A-Za-z0-9_-]+", "_", video_id).strip("_") or "video") + ".flac"
+
+
 @dataclass
 class Services:
     """Clients a function creates once and reuses across calls."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,13 @@ from audioscore.download.ytdlp import fetch_audio
 from audioscore.errors import InputError
 from audioscore.infra.records import recording_id_for_object
 from audioscore.notation.hints import HINT_NAMES, given, read_hints
-from audioscore.pipeline.common import Services, workdir
-from audioscore.pipeline.new_hints import recorded_hints, refuse_other_options
+from audioscore.pipeline.common import Services, fetched_key, workdir
+from audioscore.pipeline.new_hints import refuse_other_options
 
 __all__ = ["REQUEST_FIELDS", "fetch_stage"]
 
 # A misspelt field ("time_signature") is refused, not silently ignored.
 REQUEST_FIELDS = ("url", "title", MODE_METADATA, *HINT_NAMES)
-
-
-def _fetched_key(video_id: str) -> str:
-    """Object key of a fetched video: its id, restricted to characters safe in a key."""
-    return "youtube/" + (re.sub(r"[^A-Za-z0-9_-]+", "_", video_id).strip("_") or "video") + ".flac"
 
 
 def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy) -> dict[str, Any]:
@@ -51,16 +45,16 @@ def fetch_stage(request: dict[str, Any], services: Services, policy: FetchPolicy
     # A video already fetched is not downloaded again (the URL is still checked first).
     validate_url(url.strip(), policy)
     video_id = youtube_video_id(url.strip())
-    known = services.store.stat(settings.audio_bucket, _fetched_key(video_id)) if video_id else None
+    known = services.store.stat(settings.audio_bucket, fetched_key(video_id)) if video_id else None
     if known is not None:
         recording_id = recording_id_for_object(settings.audio_bucket, known.key, known.etag)
-        refuse_other_options(mode, hints, recording_id, known.metadata, services)
+        refuse_other_options(mode, hints, recording_id, known.metadata)
         return {"recording_id": recording_id, "bucket": settings.audio_bucket, "key": known.key,
                 "title": known.metadata.get("title", ""), "status": "exists",
-                "hints": recorded_hints(services.records.get(recording_id))}
+                "hints": read_hints(known.metadata).to_dict()}
     with workdir(settings) as tmp:
         fetched = fetch_audio(url.strip(), Path(tmp), policy, title=title)
-        key = _fetched_key(fetched.video_id)
+        key = fetched_key(fetched.video_id)
         metadata = {"source-url": fetched.source_url, "title": fetched.title, "video-id": fetched.video_id}
         if mode is not None:  # read back by extract-features like an upload's --attr "mode=..."
             metadata[MODE_METADATA] = mode.instrument or mode.engine

@@ -12,7 +12,7 @@ from typing import Any
 from audioscore.analysis.engines import MODE_METADATA, Mode
 from audioscore.errors import Conflict
 from audioscore.infra.names import TRANSCRIBE
-from audioscore.notation.hints import ScoreHints
+from audioscore.notation.hints import ScoreHints, read_hints
 from audioscore.pipeline.common import FEATURES_NAME, Services
 from audioscore.pipeline.recovery import notification_for
 
@@ -30,10 +30,13 @@ def rescore_with(recording_id: str, hints: ScoreHints, services: Services) -> st
     record = services.records.get(recording_id)
     if hints.to_dict() == recorded_hints(record):
         return None
-    services.records.upsert_source(recording_id, {"hints": hints.to_dict()})
     features = ((record or {}).get("stages") or {}).get("features") or {}
-    if features.get("status") != "done" or not features.get("result_etag") or services.invoke is None:
-        return "recorded"  # a transcribe still to come reads them from the record
+    if features.get("status") != "done" or not features.get("result_etag"):
+        services.records.upsert_source(recording_id, {"hints": hints.to_dict()})
+        return "recorded"  # the transcribe still to come reads them from the record
+    services.records.set_hints(recording_id, hints.to_dict())  # the score due again, for the re-drive too
+    if services.invoke is None:
+        return "recorded"
     # Transcribe claims the score stage per features ETag and hints, so this is not a duplicate.
     services.invoke(TRANSCRIBE, notification_for(services.store, services.settings.features_bucket,
                                                  f"{recording_id}/{FEATURES_NAME}", etag=features["result_etag"]))
@@ -50,19 +53,22 @@ def requeue_if_changed(recording_id: str, scored_with: dict[str, Any], bucket: s
     return True
 
 
-def refuse_other_options(mode: Mode | None, hints: ScoreHints, recording_id: str, stored: dict[str, str],
-                         services: Services) -> None:
+def refuse_other_options(mode: Mode | None, hints: ScoreHints, recording_id: str, stored: dict[str, str]) -> None:
     """Refuse a request for a video fetched before that gives another mode or other hints than
-    it was fetched with: they would not apply, and the user would not know.
+    it was fetched with (``stored``: its audio object's metadata): they would not apply, and the
+    user would not know.
 
     Raises:
         Conflict: they differ; the message says what was used and how to change it.
     """
-    used = recorded_hints(services.records.get(recording_id))
+    used = read_hints(stored).to_dict()
+    stored_mode = stored.get(MODE_METADATA) or "auto"
     asked = {name: value for name, value in hints.to_dict().items() if used.get(name) != value}
-    if mode is not None and stored.get(MODE_METADATA, "auto") != (mode.instrument or mode.engine):
+    if mode is not None and stored_mode != (mode.instrument or mode.engine):
         asked[MODE_METADATA] = mode.instrument or mode.engine
     if asked:
-        raise Conflict(f"this video was fetched before (recording {recording_id}), with "
-                       f"{json.dumps({MODE_METADATA: stored.get(MODE_METADATA, 'auto'), **used})}; its score stands. "
-                       f"For {json.dumps(asked)}, run `audioscore score` on its features.json with those options")
+        how = ("`audioscore transcribe` on its audio with --instrument or --engine" if MODE_METADATA in asked
+               else "`audioscore score` on its features.json with --key, --tempo or --time-signature")
+        raise Conflict(f"this video was fetched before (recording {recording_id}) with "
+                       f"{json.dumps({MODE_METADATA: stored_mode, **used})}; its score stands. "
+                       f"For {json.dumps(asked)}, run {how}")

@@ -57,6 +57,8 @@ def transcribe_stage(event: ObjectEvent, services: Services) -> dict[str, Any]:
         score = result.score
         summary = {k: score[k] for k in ("key", "tempo_bpm", "time_signature", "measures", "clef")}
         summary["notes"] = len(score["notes"])
+        if given:
+            summary["hints"] = given  # what this score was made with (the record's may be newer)
         records.finish_stage(recording_id, "score", artifacts=artifacts, summary=summary)
     requeue_if_changed(recording_id, given, event.bucket, event.key, event.etag, services)
     return {"status": "done", "recording_id": recording_id, "score": artifacts["score_pdf"]}

@@ -41,7 +41,7 @@ from audioscore.infra.records import STAGES, recording_id_for_object
 from audioscore.notation.hints import HINT_NAMES, TIME_SIGNATURES, read_hints
 from audioscore.pages.model import Link, Page, Stage, engine_name, facts_from_summaries, notes_from_score
 from audioscore.pages.render import Forms, Rendered, UploadForm, render_page
-from audioscore.pipeline.common import Services, status_view, workdir
+from audioscore.pipeline.common import Services, fetched_key, status_view, workdir
 from audioscore.pipeline.new_hints import refuse_other_options
 
 __all__ = ["REFRESH_S", "error_page", "form_post", "html_get", "recording_page", "wants_html"]
@@ -218,7 +218,7 @@ def recording_page(view: dict[str, Any], score: dict[str, Any], services: Servic
         title=str(source.get("title") or source.get("key") or view.get("id") or "recording"),
         source=str(source.get("url") or source.get("key") or ""),
         facts=facts_from_summaries(summary.get("score"), features, engine=engine_name(features),
-                                   given=list(source.get("hints") or {})),
+                                   given=list((summary.get("score") or {}).get("hints") or {})),
         remarks=[str(r) for r in score.get("remarks") or [] if isinstance(r, str)],
         audio=_safe_link(audio), score_pages=[u for u in pages if _safe_link(u)],
         features_plot=_safe_link((links.get("features") or {}).get("features_png")),
@@ -269,12 +269,12 @@ def form_post(body: bytes, services: Services) -> Response:
     try:  # checked here as fetch-youtube checks them: its 400 or 409 would reach no one
         mode = parse_mode(known[MODE_METADATA], source="form") if MODE_METADATA in known else None
         hints = read_hints(known)
-        fetched = services.records.find({"source.video_id": video_id}, fields=["_id", "source"], limit=1) \
-            if video_id and known else []
-        if fetched:
-            source = fetched[0].get("source") or {}
-            audio = services.store.stat(source.get("bucket") or "", source.get("key") or "")
-            refuse_other_options(mode, hints, fetched[0]["_id"], audio.metadata if audio else {}, services)
+        # Where fetch-youtube looks for it, with what it was fetched with.
+        fetched = services.store.stat(services.settings.audio_bucket, fetched_key(video_id)) \
+            if video_id and known else None
+        if fetched is not None:
+            refuse_other_options(mode, hints, recording_id_for_object(fetched.bucket, fetched.key, fetched.etag),
+                                 fetched.metadata)
     except Conflict as error:
         return _message(409, "Fetched before", str(error))
     except InputError as error:

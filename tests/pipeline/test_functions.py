@@ -284,12 +284,19 @@ def test_fetch_of_a_stored_video_answers_at_once(deployed, object_store, monkeyp
     assert status == 200 and body["status"] == "exists" and body["title"] == "Known"
     assert body["recording_id"] == recording_id_for_object("audio", "youtube/abcdefghijk.flac", etag)
     # Options it was not fetched with would not apply: said, not ignored.
-    for other in ({"key": "E major"}, {"mode": "piano"}, {"tempo": 92, "mode": "auto"}):
+    for other in ({"key": "E major"}, {"mode": "piano"}, {"tempo": 92, "mode": "auto"}):  # fetched with none
         status, body = call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk", **other},
                             token=None)
-        assert status == 409 and "fetched before" in body["error"] and "audioscore score" in body["error"], body
+        how = "audioscore transcribe` on its audio" if other.get("mode") == "piano" else "audioscore score` on its"
+        assert status == 409 and "fetched before" in body["error"] and how in body["error"], body
     assert call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=abcdefghijk", "mode": "auto"},
                 token=None)[0] == 200
+    # Asked again as it was fetched (its record not made yet): the same answer, with what it was fetched with.
+    object_store.upload_file("audio", "youtube/bcdefghijkl.flac", stored, content_type="audio/flac",
+                             metadata={"title": "Known", "mode": "piano", "key": "E major"})
+    status, body = call(deployed["fetch"], body={"url": "https://www.youtube.com/watch?v=bcdefghijkl",
+                                                 "mode": "Piano", "key": "e major"}, token=None)
+    assert status == 200 and body["hints"] == {"key": "E major"}, body
 
 
 def test_fetch_rejects_bad_bodies(deployed) -> None:

@@ -3,6 +3,7 @@ with them. The stages run directly, the transcribe requests they queue collected
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import mongomock
 import pytest
 from test_fanout import Queue
 
-from audioscore.errors import InputError
+from audioscore.errors import InputError, TransientError
 from audioscore.infra.config import Settings
 from audioscore.infra.events import object_created, parse_event
 from audioscore.infra.records import RecordStore
@@ -103,3 +104,19 @@ def test_hints_changed_while_it_scored_queue_it_again(services: Services, melody
     (queued,) = _queued_transcriptions(services)
     assert transcribe_stage(queued, services)["status"] == "done"
     assert _score(services, recording_id)[0] == "B minor"
+
+
+def test_new_hints_whose_transcribe_is_lost_leave_the_score_due(services: Services, melody_wav: Path) -> None:
+    recording_id = extract_stage(_upload(services, melody_wav), services)["recording_id"]
+    transcribe_stage(_features_event(services, recording_id), services)
+
+    def gateway_down(function: str, body: dict) -> None:
+        raise TransientError("gateway: 503")
+
+    services.invoke = gateway_down
+    with pytest.raises(TransientError):  # a 503: the store delivers the event again
+        extract_stage(_upload(services, melody_wav, key="B minor"), services)
+    # Delivered again, the hints are those recorded: no new request; the re-drive's rule finds the score due.
+    assert "hints" not in extract_stage(_upload(services, melody_wav, key="B minor"), services)
+    later = services.records.now() + dt.timedelta(hours=1)
+    assert [r["_id"] for r in services.records.stuck_stage("score", cutoff=later, now=later)] == [recording_id]
